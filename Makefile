@@ -1,0 +1,65 @@
+# The two commands: `make demo` and `make test`. Everything else is a habit of its own.
+SHELL := /bin/sh
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo run test lint fmt worker beat migrations-check clean
+
+help:
+	@echo "make demo              install, migrate, load the demo enterprise, serve on http://127.0.0.1:$(PORT)"
+	@echo "make test              run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)"
+	@echo "make lint | fmt        ruff, djlint and the import contract | format the code"
+	@echo "make run               serve without loading demo data"
+	@echo "make worker | beat     a Celery worker | the Celery beat scheduler (need REDIS_URL)"
+	@echo "make migrations-check  fail when models and migrations disagree"
+
+$(BIN)/python:
+	@python=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	@echo "Serving the portal at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates --lint
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/djlint templates --reformat --quiet || true
+
+migrations-check: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+worker: $(STAMP)
+	$(BIN)/celery -A esm worker --loglevel=info
+
+beat: $(STAMP)
+	$(BIN)/celery -A esm beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .artifacts

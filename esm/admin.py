@@ -1,0 +1,98 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+
+from esm.models import (
+    BusinessCalendar,
+    Department,
+    DepartmentRole,
+    Event,
+    Holiday,
+    Location,
+    Profile,
+    WorkingPeriod,
+)
+
+User = get_user_model()
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    fk_name = "user"
+    can_delete = False
+    autocomplete_fields = ["manager", "department", "location"]
+
+
+class DepartmentRoleInline(admin.TabularInline):
+    model = DepartmentRole
+    extra = 0
+    autocomplete_fields = ["department"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [ProfileInline, DepartmentRoleInline]
+    list_select_related = ["profile__department"]
+    list_display = ["username", "first_name", "last_name", "email", "department", "is_staff"]
+    list_filter = [*DjangoUserAdmin.list_filter, "profile__department", "department_roles__role"]
+
+    @admin.display(ordering="profile__department__name")
+    def department(self, user: User) -> str:  # type: ignore[valid-type]
+        profile = getattr(user, "profile", None)
+        return str(profile.department) if profile and profile.department else "-"
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class WorkingPeriodInline(admin.TabularInline):
+    model = WorkingPeriod
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "is_default"]
+    inlines = [WorkingPeriodInline, HolidayInline]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "head", "calendar"]
+    list_select_related = ["head", "calendar"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["head"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The event log is evidence: it can be read here, never written or removed."""
+
+    list_display = ["occurred_at", "kind", "subject_type", "subject_id", "reference", "actor"]
+    list_filter = ["kind", "subject_type", "department"]
+    list_select_related = ["actor"]
+    search_fields = ["reference"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

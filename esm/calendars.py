@@ -1,0 +1,100 @@
+"""Business-time arithmetic over a department's calendar.
+
+A `Schedule` is an immutable snapshot of a calendar (time zone, weekly working periods,
+holidays) loaded in two queries; the arithmetic itself runs in Python without touching
+the database, so SLA clocks can be computed for many tasks at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from esm.models import BusinessCalendar, Department
+
+# Far enough to cross any plausible run of holidays; beyond it a calendar has no working time.
+_MAX_DAYS_SCANNED = 3 * 366
+
+
+class NoWorkingTime(ValueError):
+    """The calendar has no working periods at all, so business time never passes."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    time_zone: zoneinfo.ZoneInfo
+    weekly: dict[int, tuple[tuple[dt.time, dt.time], ...]]
+    holidays: frozenset[dt.date]
+
+    @classmethod
+    def of(cls, calendar: BusinessCalendar) -> Schedule:
+        weekly: dict[int, list[tuple[dt.time, dt.time]]] = {day: [] for day in range(7)}
+        for period in calendar.working_periods.order_by("weekday", "starts_at"):
+            weekly[period.weekday].append((period.starts_at, period.ends_at))
+        return cls(
+            time_zone=zoneinfo.ZoneInfo(calendar.time_zone),
+            weekly={day: tuple(periods) for day, periods in weekly.items()},
+            holidays=frozenset(calendar.holidays.values_list("date", flat=True)),
+        )
+
+    def periods_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The working intervals of one local day, as aware datetimes (none on holidays)."""
+        if day in self.holidays:
+            return []
+        return [
+            (
+                dt.datetime.combine(day, start, tzinfo=self.time_zone),
+                dt.datetime.combine(day, end, tzinfo=self.time_zone),
+            )
+            for start, end in self.weekly[day.weekday()]
+        ]
+
+    def is_working_time(self, moment: dt.datetime) -> bool:
+        local = moment.astimezone(self.time_zone)
+        return any(start <= local < end for start, end in self.periods_on(local.date()))
+
+    def add(self, start: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+        """The moment `duration` of working time after `start` (an aware datetime)."""
+        if not any(self.weekly.values()):
+            raise NoWorkingTime("the calendar has no working periods")
+        remaining = duration
+        local = start.astimezone(self.time_zone)
+        day = local.date()
+        for _ in range(_MAX_DAYS_SCANNED):
+            for period_start, period_end in self.periods_on(day):
+                begin = max(period_start, local)
+                if begin >= period_end:
+                    continue
+                available = period_end - begin
+                if remaining <= available:
+                    return (begin + remaining).astimezone(dt.UTC)
+                remaining -= available
+            day += dt.timedelta(days=1)
+        raise NoWorkingTime(f"no working time within {_MAX_DAYS_SCANNED} days of {start}")
+
+    def between(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """Working time elapsed from `start` to `end` (zero when end is not after start)."""
+        total = dt.timedelta()
+        if end <= start:
+            return total
+        local_start = start.astimezone(self.time_zone)
+        local_end = end.astimezone(self.time_zone)
+        day = local_start.date()
+        while day <= local_end.date():
+            for period_start, period_end in self.periods_on(day):
+                overlap = min(period_end, local_end) - max(period_start, local_start)
+                if overlap > dt.timedelta():
+                    total += overlap
+            day += dt.timedelta(days=1)
+        return total
+
+
+def business_calendar_for(department: Department | None) -> BusinessCalendar:
+    """The department's own calendar, else the company default."""
+    if department is not None and department.calendar_id is not None:
+        return department.calendar
+    calendar = BusinessCalendar.objects.filter(is_default=True).first()
+    if calendar is None:
+        raise BusinessCalendar.DoesNotExist("No default business calendar is configured.")
+    return calendar

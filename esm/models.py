@@ -1,0 +1,302 @@
+"""The enterprise itself: departments, people and their roles, business calendars, events."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Location(models.Model):
+    """A site where people work (an office, a campus, or "Remote")."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessCalendar(models.Model):
+    """When a department works: weekly working periods, holidays, in one time zone.
+
+    Exactly one calendar is the company default, used by departments without their own.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, choices=_time_zone_choices, default="UTC")
+    is_default = models.BooleanField(
+        default=False, help_text="Used by every department that has no calendar of its own."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="one_default_business_calendar",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingPeriod(models.Model):
+    """One stretch of working time on a weekday (a day may have several, e.g. around lunch)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="working_periods"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts_at = models.TimeField()
+    ends_at = models.TimeField()
+
+    class Meta:
+        ordering = ["calendar", "weekday", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=models.F("ends_at")),
+                name="working_period_starts_before_it_ends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="one_holiday_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="departments_headed",
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="departments",
+        help_text="Leave empty to use the company default calendar.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """What the enterprise knows about a person beyond their sign-in account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="people"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+    )
+    job_title = models.CharField(max_length=150, blank=True)
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="people"
+    )
+    start_date = models.DateField(null=True, blank=True)
+    is_executive = models.BooleanField(
+        default=False, help_text="Executives read the enterprise-wide dashboards."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(manager=models.F("user")), name="nobody_manages_themselves"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class DepartmentRole(models.Model):
+    """A person's role in a department's service work: agent (works its queues) or manager."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", "Agent"
+        MANAGER = "manager", "Manager"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="department_roles"
+    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        ordering = ["department", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "department", "role"], name="one_role_of_a_kind_per_department"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_role_display()} of {self.department}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    SUBMITTED = "submitted", "Submitted"
+    UPDATED = "updated", "Updated"
+    APPROVAL_REQUESTED = "approval_requested", "Approval requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    QUEUED = "queued", "Queued"
+    CLAIMED = "claimed", "Claimed"
+    ASSIGNED = "assigned", "Assigned"
+    UNASSIGNED = "unassigned", "Unassigned"
+    STARTED = "started", "Started"
+    HANDED_OFF = "handed_off", "Handed off"
+    SENT_BACK = "sent_back", "Sent back as incomplete"
+    WAITING = "waiting", "Waiting"
+    RESUMED = "resumed", "Resumed"
+    COMMENTED = "commented", "Commented"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+    RATED = "rated", "Rated"
+    SLA_BREACHED = "sla_breached", "SLA breached"
+    STEP_STARTED = "step_started", "Automation step started"
+    STEP_SUCCEEDED = "step_succeeded", "Automation step succeeded"
+    STEP_RETRIED = "step_retried", "Automation step retried"
+    STEP_FAILED = "step_failed", "Automation step failed"
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove a recorded event."""
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("Events are append-only: they cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Events are append-only: they cannot be deleted.")
+
+    def for_subject(self, subject: models.Model) -> EventQuerySet:
+        return self.filter(subject_type=subject._meta.label_lower, subject_id=subject.pk)
+
+
+class Event(models.Model):
+    """One immutable fact of the event log: who did what to which subject, when, where.
+
+    Every number the portal shows is derived from these rows, so they are never changed:
+    the model and queryset refuse updates and deletes, and on PostgreSQL a trigger refuses
+    them in the database too. Record events with `esm.events.event_record`, inside the
+    transaction of the change they describe.
+    """
+
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the system (automations, scheduled jobs).",
+    )
+    subject_type = models.CharField(max_length=100, help_text="app_label.model of the subject.")
+    subject_id = models.PositiveBigIntegerField()
+    reference = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The case this event belongs to (e.g. REQ-000123), across all its subjects.",
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_value = models.CharField(max_length=255, blank=True)
+    to_value = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["subject_type", "subject_id", "occurred_at"], name="event_by_subject"
+            ),
+            models.Index(fields=["kind", "occurred_at"], name="event_by_kind_and_time"),
+            models.Index(fields=["reference", "occurred_at"], name="event_by_reference"),
+            models.Index(fields=["department", "occurred_at"], name="event_by_department"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.occurred_at:%Y-%m-%d %H:%M} {self.kind} {self.subject_type}#{self.subject_id}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Events are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Events are append-only: they cannot be deleted.")

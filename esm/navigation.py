@@ -1,0 +1,26 @@
+"""What the navigation offers each person, decided by their roles."""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from esm.permissions import can
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    permission: str
+
+
+def nav_items(request: HttpRequest) -> list[NavItem]:
+    user = request.user
+    items = [
+        NavItem("Portal", reverse("home"), "esm.use_portal"),
+        NavItem("Work", reverse("workspace"), "esm.work_queues"),
+        NavItem("Dashboards", reverse("dashboards"), "esm.view_dashboards"),
+        NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
+    ]
+    return [item for item in items if can(user, item.permission)]

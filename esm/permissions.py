@@ -1,0 +1,93 @@
+"""The one place that answers "may this person see or do this to that object".
+
+Pages, the API, templates (`{% load rules %}{% test_rule ... %}`) and exports all ask
+`can()`. It deliberately goes to the rule set itself rather than `user.has_perm()`:
+Django lets an active superuser pass every `has_perm` check, and being a superuser must
+not make someone HR.
+"""
+
+from typing import Any
+
+import rules
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from esm.models import Department, DepartmentRole
+
+User = AbstractBaseUser | AnonymousUser
+
+_ROLES_CACHE = "_esm_department_roles"
+
+
+def department_roles(user: User) -> frozenset[tuple[int, str]]:
+    """(department id, role) pairs the user holds; loaded once per user object."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, _ROLES_CACHE, None)
+    if cached is None:
+        cached = frozenset(
+            DepartmentRole.objects.filter(user=user).values_list("department_id", "role")
+        )
+        setattr(user, _ROLES_CACHE, cached)
+    return cached
+
+
+def department_ids_with_role(user: User, *roles: str) -> frozenset[int]:
+    return frozenset(dept for dept, role in department_roles(user) if role in roles)
+
+
+@rules.predicate
+def is_active_person(user: User) -> bool:
+    return user.is_authenticated and user.is_active
+
+
+@rules.predicate
+def is_agent(user: User) -> bool:
+    return bool(department_ids_with_role(user, DepartmentRole.Role.AGENT))
+
+
+@rules.predicate
+def is_department_manager(user: User) -> bool:
+    return bool(department_ids_with_role(user, DepartmentRole.Role.MANAGER))
+
+
+@rules.predicate
+def is_executive(user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    profile = getattr(user, "profile", None)
+    return bool(profile and profile.is_executive)
+
+
+@rules.predicate
+def is_admin(user: User) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+@rules.predicate
+def is_staff_of_department(user: User, department: Department | None) -> bool:
+    """Agent or manager of this department: who may see its confidential cases."""
+    if department is None:
+        return False
+    return department.pk in department_ids_with_role(
+        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+    )
+
+
+@rules.predicate
+def is_manager_of_department(user: User, department: Department | None) -> bool:
+    if department is None:
+        return False
+    return department.pk in department_ids_with_role(user, DepartmentRole.Role.MANAGER)
+
+
+rules.add_rule("esm.use_portal", is_active_person)
+rules.add_rule("esm.work_queues", is_active_person & (is_agent | is_department_manager))
+rules.add_rule("esm.view_dashboards", is_active_person & (is_department_manager | is_executive))
+rules.add_rule("esm.use_admin", is_admin)
+rules.add_rule("esm.work_in_department", is_active_person & is_staff_of_department)
+rules.add_rule("esm.manage_department", is_active_person & is_manager_of_department)
+
+
+def can(user: User, permission: str, obj: Any = None) -> bool:
+    """Whether `user` holds `permission` (on `obj`, for object permissions)."""
+    return rules.test_rule(permission, user, obj)

@@ -1,0 +1,72 @@
+"""Reads of the enterprise core, shaped for the pages that show them."""
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from esm.models import BusinessCalendar, Department, DepartmentRole, Holiday, Profile
+from esm.permissions import department_ids_with_role
+
+UPCOMING_HOLIDAYS_SHOWN = 5
+
+
+def departments_directory() -> QuerySet[Department]:
+    """Every department with its head and the number of people in it."""
+    return Department.objects.select_related("head").annotate(headcount=Count("people"))
+
+
+def profile_of(user: AbstractBaseUser) -> Profile | None:
+    return (
+        Profile.objects.select_related("department", "manager", "location")
+        .filter(user=user)
+        .first()
+    )
+
+
+def _upcoming_holidays() -> QuerySet[Holiday]:
+    today = timezone.localdate()
+    return Holiday.objects.filter(date__gte=today, date__lt=today + dt.timedelta(days=366))
+
+
+def default_calendar() -> BusinessCalendar | None:
+    """The company default calendar with its working periods and upcoming holidays loaded."""
+    return (
+        BusinessCalendar.objects.filter(is_default=True)
+        .prefetch_related(
+            "working_periods",
+            Prefetch("holidays", queryset=_upcoming_holidays(), to_attr="upcoming_holidays"),
+        )
+        .first()
+    )
+
+
+def departments_worked_by(user: AbstractBaseUser) -> QuerySet[Department]:
+    """The departments a person is staff of, with their team and business calendar loaded."""
+    ids = department_ids_with_role(user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER)
+    return (
+        Department.objects.filter(pk__in=ids)
+        .select_related("calendar", "head")
+        .prefetch_related(
+            Prefetch(
+                "roles",
+                queryset=DepartmentRole.objects.select_related("user").order_by(
+                    "role", "user__first_name", "user__last_name"
+                ),
+            ),
+            "calendar__working_periods",
+            Prefetch(
+                "calendar__holidays", queryset=_upcoming_holidays(), to_attr="upcoming_holidays"
+            ),
+        )
+    )
+
+
+def department_staffing() -> QuerySet[Department]:
+    """Per department: people, agents and managers, counted in SQL."""
+    return Department.objects.select_related("head").annotate(
+        headcount=Count("people", distinct=True),
+        agents=Count("roles", filter=Q(roles__role=DepartmentRole.Role.AGENT), distinct=True),
+        managers=Count("roles", filter=Q(roles__role=DepartmentRole.Role.MANAGER), distinct=True),
+    )

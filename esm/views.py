@@ -1,0 +1,43 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from esm import selectors
+from esm.permissions import can
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not can(request.user, permission):
+        raise PermissionDenied
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "esm/home.html",
+        {
+            "profile": selectors.profile_of(request.user),
+            "departments": selectors.departments_directory(),
+        },
+    )
+
+
+@login_required
+def workspace(request: HttpRequest) -> HttpResponse:
+    _require(request, "esm.work_queues")
+    return render(
+        request,
+        "esm/workspace.html",
+        {
+            "departments": selectors.departments_worked_by(request.user),
+            "default_calendar": selectors.default_calendar(),
+        },
+    )
+
+
+@login_required
+def dashboards(request: HttpRequest) -> HttpResponse:
+    _require(request, "esm.view_dashboards")
+    return render(request, "esm/dashboards.html", {"departments": selectors.department_staffing()})

@@ -1,0 +1,126 @@
+"""The settings module reads everything from the environment, with embedded defaults."""
+
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS = Path(__file__).resolve().parents[2] / "esm" / "settings.py"
+ROOT = SETTINGS.parent.parent
+
+CONFIG_VARIABLES = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "SECURE_SSL_REDIRECT",
+]
+
+
+@pytest.fixture
+def load_settings(monkeypatch):
+    """Evaluate esm/settings.py afresh under the given environment."""
+
+    def load(**environment):
+        for name in CONFIG_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(SETTINGS))
+
+    return load
+
+
+def test_embedded_defaults_need_no_services(load_settings):
+    settings = load_settings(DEBUG="1")
+
+    assert settings["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["DATABASES"]["default"]["NAME"].endswith("db.sqlite3")
+    assert settings["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert settings["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    assert settings["MAILERS"]["default"]["BACKEND"].endswith("console.EmailBackend")
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_database_and_redis_urls_switch_to_postgresql_and_redis(load_settings):
+    settings = load_settings(
+        DEBUG="1",
+        DATABASE_URL="postgres://portal:pw@db.internal:5432/esm",
+        REDIS_URL="redis://cache.internal:6379/2",
+    )
+
+    database = settings["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 5432, "esm")
+    assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
+    assert settings["CELERY_RESULT_BACKEND"] == "redis://cache.internal:6379/2"
+    assert settings["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert settings["CACHES"]["default"]["BACKEND"] == "esm.cache.FailOpenRedisCache"
+    assert settings["CACHES"]["default"]["LOCATION"] == "redis://cache.internal:6379/2"
+    # A Redis outage must never sign anyone out.
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+
+
+def test_email_url_configures_smtp(load_settings):
+    settings = load_settings(DEBUG="1", EMAIL_URL="smtp+tls://mailer:pw@mail.internal:587")
+
+    mailer = settings["MAILERS"]["default"]
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"]["host"] == "mail.internal"
+    assert mailer["OPTIONS"]["port"] == 587
+    assert mailer["OPTIONS"]["username"] == "mailer"
+    assert mailer["OPTIONS"]["use_tls"] is True
+
+
+def test_production_refuses_to_start_without_a_secret_key(load_settings):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        load_settings(DEBUG="0")
+
+
+def test_production_turns_on_transport_security(load_settings):
+    settings = load_settings(SECRET_KEY="x" * 60, ALLOWED_HOSTS="portal.example.com")
+
+    assert settings["DEBUG"] is False
+    assert settings["ALLOWED_HOSTS"] == ["portal.example.com"]
+    assert settings["SECURE_SSL_REDIRECT"] is True
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["CSRF_COOKIE_SECURE"] is True
+    assert settings["SECURE_HSTS_SECONDS"] >= 31_536_000
+
+
+def test_ssl_redirect_can_be_left_to_the_proxy(load_settings):
+    settings = load_settings(SECRET_KEY="x" * 60, SECURE_SSL_REDIRECT="0")
+
+    assert settings["SECURE_SSL_REDIRECT"] is False
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in CONFIG_VARIABLES and key != "DJANGO_SETTINGS_MODULE"
+    }
+    environment |= {
+        "DJANGO_SETTINGS_MODULE": "esm.settings",
+        "SECRET_KEY": "a-long-random-production-secret-" + "k3y" * 12,
+        "ALLOWED_HOSTS": "portal.example.com",
+        "EMAIL_URL": "smtp+tls://portal:secret@mail.example.com:587",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

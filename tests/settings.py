@@ -1,0 +1,29 @@
+"""Test settings: the project's settings, plus what makes tests fast and self-contained."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+
+from esm.settings import *  # noqa: F403
+from esm.settings import CACHES, REDIS_URL
+
+# Tests speak plain HTTP to their live server.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Unit tests run tasks eagerly even with Redis configured; integration tests start a real
+# worker and switch this off for themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+
+if REDIS_URL:
+    # Parallel test processes share one Redis: keep their cache keys apart.
+    CACHES["default"]["KEY_PREFIX"] = f"esm-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
