@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo              install, migrate, load the demo enterprise, serve on http://127.0.0.1:$(PORT)"
+	@echo "                       (PORT=8123 for another port, DEMO_PASSWORD=... to set the demo passwords)"
 	@echo "make test              run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)"
 	@echo "make lint | fmt        ruff, djlint and the import contract | format the code"
 	@echo "make run               serve without loading demo data"
@@ -30,7 +31,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo $(if $(DEMO_PASSWORD),--password '$(DEMO_PASSWORD)')
 	@echo "Serving the portal at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
