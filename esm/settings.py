@@ -205,3 +205,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Attachments on requests and comments, and how long a resolved request may be reopened.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_ALLOWED_EXTENSIONS = set(
+    env.list(
+        "ATTACHMENT_ALLOWED_EXTENSIONS",
+        default=["pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "docx", "xlsx", "pptx", "odt"],
+    )
+)
+REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)

@@ -1,0 +1,347 @@
+"""Every write of the services app: one transaction each, events recorded alongside.
+
+Callers (views, API, tasks) check who may act through `services.permissions` first; the
+actions check the state rules (what may happen to a request now) themselves, under a row
+lock, because only there is the state known to be current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from esm.events import event_record
+from esm.models import EventKind
+from services.models import (
+    Approval,
+    ApprovalStep,
+    Article,
+    ArticleFeedback,
+    ArticleView,
+    Attachment,
+    CatalogItem,
+    Comment,
+    ExperienceRating,
+    ServiceRequest,
+)
+
+State = ServiceRequest.State
+
+
+class ActionRefused(Exception):
+    """The request is not in a state that allows this; the message says why, for people."""
+
+
+def _record(service_request: ServiceRequest, kind: str, actor: Any, **details: Any) -> None:
+    event_record(
+        subject=service_request,
+        kind=kind,
+        actor=actor,
+        department=service_request.department,
+        reference=service_request.reference,
+        **details,
+    )
+
+
+def _lock(service_request: ServiceRequest) -> ServiceRequest:
+    return ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+
+
+def _set_state(
+    service_request: ServiceRequest, state: str, actor: Any, kind: str, **fields: Any
+) -> None:
+    """Move a locked request to `state`, bump its version and record the transition."""
+    previous = service_request.state
+    service_request.state = state
+    service_request.version = F("version") + 1
+    for name, value in fields.items():
+        setattr(service_request, name, value)
+    service_request.save(update_fields=["state", "version", "updated_at", *fields])
+    service_request.refresh_from_db(fields=["version"])
+    _record(service_request, kind, actor, from_value=previous, to_value=state)
+
+
+def _attach(
+    service_request: ServiceRequest, uploads: Iterable[tuple[str, UploadedFile]], by: Any
+) -> None:
+    for field_key, upload in uploads:
+        Attachment.objects.create(
+            service_request=service_request,
+            uploaded_by=by,
+            file=upload,
+            name=upload.name[:255],
+            content_type=(upload.content_type or "application/octet-stream")[:100],
+            size=upload.size,
+            field_key=field_key,
+        )
+
+
+@transaction.atomic
+def service_request_submit(
+    *,
+    item: CatalogItem,
+    raised_by: AbstractBaseUser,
+    requester: AbstractBaseUser | None = None,
+    subject: str,
+    answers: list[dict[str, Any]],
+    submission_key: str,
+    uploads: Iterable[tuple[str, UploadedFile]] = (),
+) -> tuple[ServiceRequest, bool]:
+    """Create a request from a validated form; returns (request, created).
+
+    The same form sent twice (double click, network resend) carries the same
+    `submission_key` and yields the first request again with created=False.
+    """
+    existing = ServiceRequest.objects.filter(
+        raised_by=raised_by, submission_key=submission_key
+    ).first()
+    if existing is not None:
+        return existing, False
+    requester = requester or raised_by
+    try:
+        # A savepoint: two identical submissions racing past the check above meet at the
+        # unique constraint, and the loser returns the winner's request.
+        with transaction.atomic():
+            service_request = ServiceRequest.objects.create(
+                catalog_item=item,
+                requester=requester,
+                raised_by=raised_by,
+                subject=subject,
+                answers=answers,
+                state=State.SUBMITTED,
+                priority=item.default_priority,
+                department=item.department,
+                is_confidential=item.is_confidential,
+                submission_key=submission_key,
+            )
+    except IntegrityError:
+        return ServiceRequest.objects.get(raised_by=raised_by, submission_key=submission_key), False
+
+    payload = {"item": item.slug}
+    if requester.pk != raised_by.pk:
+        payload["on_behalf_of"] = requester.pk
+    _record(
+        service_request, EventKind.SUBMITTED, raised_by, to_value=State.SUBMITTED, payload=payload
+    )
+    _attach(service_request, uploads, raised_by)
+
+    steps = list(item.approval_steps.all())
+    if steps:
+        Approval.objects.bulk_create(
+            Approval(
+                service_request=service_request, position=index, **_approver_of(step, requester)
+            )
+            for index, step in enumerate(steps, start=1)
+        )
+        _approval_next(service_request, actor=None)
+    return service_request, True
+
+
+def _approver_of(step: ApprovalStep, requester: AbstractBaseUser) -> dict[str, Any]:
+    if step.approver == ApprovalStep.Approver.PERSON:
+        return {"approver": step.person, "label": step.person.get_full_name() or str(step.person)}
+    if step.approver == ApprovalStep.Approver.DEPARTMENT_ROLE:
+        label = f"{step.department} {step.get_role_display().lower()}"
+        return {"department": step.department, "role": step.role, "label": label}
+    profile = getattr(requester, "profile", None)
+    manager = profile.manager if profile else None
+    if manager is None:
+        return {"label": "Your manager (none recorded)"}
+    return {"approver": manager, "label": f"{manager.get_full_name() or manager} (your manager)"}
+
+
+def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
+    """Open the next waiting approval, or hand the request to its department when none is left.
+
+    A step whose approver cannot be resolved (no manager on record) is skipped with an
+    event, rather than leaving the request stuck with nobody able to act.
+    """
+    for approval in service_request.approvals.filter(state=Approval.State.WAITING):
+        if approval.approver_id is None and approval.department_id is None:
+            approval.state = Approval.State.SKIPPED
+            approval.save(update_fields=["state"])
+            _record(
+                service_request,
+                EventKind.UPDATED,
+                None,
+                payload={"approval_skipped": approval.label},
+            )
+            continue
+        approval.state = Approval.State.PENDING
+        approval.save(update_fields=["state"])
+        if service_request.state != State.AWAITING_APPROVAL:
+            _set_state(
+                service_request, State.AWAITING_APPROVAL, actor, EventKind.APPROVAL_REQUESTED
+            )
+        else:
+            _record(service_request, EventKind.APPROVAL_REQUESTED, actor, to_value=approval.label)
+        return
+    if service_request.state == State.AWAITING_APPROVAL:
+        _set_state(service_request, State.SUBMITTED, actor, EventKind.QUEUED)
+
+
+@transaction.atomic
+def approval_decide(
+    *, approval: Approval, user: AbstractBaseUser, approve: bool, comment: str = ""
+) -> Approval:
+    """Record an approver's decision. A rejection ends the request; an approval moves it on."""
+    service_request = _lock(approval.service_request)
+    approval = Approval.objects.get(pk=approval.pk)
+    if approval.state != Approval.State.PENDING or service_request.state != State.AWAITING_APPROVAL:
+        raise ActionRefused("This approval has already been decided.")
+    approval.state = Approval.State.APPROVED if approve else Approval.State.REJECTED
+    approval.decided_by, approval.decided_at, approval.comment = user, timezone.now(), comment
+    approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
+    if approve:
+        _record(
+            service_request,
+            EventKind.APPROVED,
+            user,
+            to_value=approval.label,
+            payload={"comment": comment} if comment else {},
+        )
+        _approval_next(service_request, actor=user)
+    else:
+        service_request.approvals.filter(state=Approval.State.WAITING).update(
+            state=Approval.State.SKIPPED
+        )
+        _set_state(
+            service_request,
+            State.REJECTED,
+            user,
+            EventKind.REJECTED,
+            closed_at=timezone.now(),
+            resolution=comment,
+        )
+    return approval
+
+
+@transaction.atomic
+def service_request_cancel(
+    *, service_request: ServiceRequest, user: AbstractBaseUser, reason: str = ""
+) -> ServiceRequest:
+    service_request = _lock(service_request)
+    if not service_request.is_open:
+        raise ActionRefused("Only a request that is not resolved yet can be cancelled.")
+    service_request.approvals.filter(
+        state__in=[Approval.State.WAITING, Approval.State.PENDING]
+    ).update(state=Approval.State.SKIPPED)
+    _set_state(
+        service_request,
+        State.CANCELLED,
+        user,
+        EventKind.CANCELLED,
+        closed_at=timezone.now(),
+        resolution=reason,
+    )
+    return service_request
+
+
+@transaction.atomic
+def service_request_resolve(
+    *, service_request: ServiceRequest, user: AbstractBaseUser | None, resolution: str
+) -> ServiceRequest:
+    service_request = _lock(service_request)
+    if service_request.state not in (State.SUBMITTED, State.IN_PROGRESS, State.WAITING_ON_EMPLOYEE):
+        raise ActionRefused("Only a request being worked on can be resolved.")
+    _set_state(
+        service_request,
+        State.RESOLVED,
+        user,
+        EventKind.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution=resolution,
+    )
+    return service_request
+
+
+def reopen_deadline(service_request: ServiceRequest) -> dt.datetime | None:
+    if service_request.state != State.RESOLVED or service_request.resolved_at is None:
+        return None
+    return service_request.resolved_at + dt.timedelta(days=settings.REOPEN_WINDOW_DAYS)
+
+
+@transaction.atomic
+def service_request_reopen(
+    *, service_request: ServiceRequest, user: AbstractBaseUser, reason: str
+) -> ServiceRequest:
+    service_request = _lock(service_request)
+    deadline = reopen_deadline(service_request)
+    if deadline is None:
+        raise ActionRefused("Only a resolved request can be reopened.")
+    if timezone.now() > deadline:
+        raise ActionRefused(
+            f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days of resolution; "
+            "please raise a new one."
+        )
+    _set_state(service_request, State.SUBMITTED, user, EventKind.REOPENED, resolved_at=None)
+    if reason:
+        Comment.objects.create(service_request=service_request, author=user, body=reason)
+    return service_request
+
+
+@transaction.atomic
+def service_request_rate(
+    *, service_request: ServiceRequest, user: AbstractBaseUser, score: int, comment: str = ""
+) -> ExperienceRating:
+    service_request = _lock(service_request)
+    if service_request.state not in (State.RESOLVED, State.CLOSED):
+        raise ActionRefused("A request can be rated once it is resolved.")
+    if ExperienceRating.objects.filter(service_request=service_request).exists():
+        raise ActionRefused("This request has been rated already. Thank you!")
+    if not 1 <= score <= 5:
+        raise ActionRefused("Rate from 1 to 5.")
+    rating = ExperienceRating.objects.create(
+        service_request=service_request, score=score, comment=comment, rated_by=user
+    )
+    _record(service_request, EventKind.RATED, user, to_value=str(score), payload={"score": score})
+    return rating
+
+
+@transaction.atomic
+def comment_add(
+    *,
+    service_request: ServiceRequest,
+    author: AbstractBaseUser,
+    body: str,
+    uploads: Iterable[tuple[str, UploadedFile]] = (),
+    is_internal: bool = False,
+) -> Comment:
+    service_request = _lock(service_request)
+    if service_request.state in ServiceRequest.CLOSED_STATES:
+        raise ActionRefused("This request is closed; raise a new one to continue.")
+    comment = Comment.objects.create(
+        service_request=service_request, author=author, body=body, is_internal=is_internal
+    )
+    _attach(service_request, uploads, author)
+    _record(
+        service_request,
+        EventKind.COMMENTED,
+        author,
+        to_value=Comment.INTERNAL if is_internal else Comment.PUBLIC,
+        payload={"comment": comment.pk},
+    )
+    return comment
+
+
+def article_view_record(
+    *, article: Article, user: AbstractBaseUser, from_item: CatalogItem | None = None
+) -> None:
+    """Count a read; from an item page's suggestions it is also a possible deflection."""
+    Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
+    if from_item is not None:
+        ArticleView.objects.create(article=article, user=user, catalog_item=from_item)
+
+
+def article_feedback_record(*, article: Article, user: AbstractBaseUser, helpful: bool) -> None:
+    ArticleFeedback.objects.update_or_create(
+        article=article, user=user, defaults={"helpful": helpful}
+    )

@@ -1,0 +1,261 @@
+"""The request form of a catalog item, built from its form fields (data, not code).
+
+Conditional fields are decided on the server: a field whose condition is not met is
+neither required nor stored, whatever the browser sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import RegexValidator
+from django.db.models import Q
+
+from services.models import CatalogItem, FormField
+
+User = get_user_model()
+
+YES, NO = "yes", "no"
+
+
+class TooLarge(forms.ValidationError):
+    """An upload over the size limit: pages answer it with 413."""
+
+
+def validate_upload(upload: UploadedFile) -> None:
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
+        raise TooLarge(
+            f"{upload.name} is {upload.size / 1_048_576:.1f} MB; files may be at most "
+            f"{limit / 1_048_576:.0f} MB.",
+            code="too_large",
+        )
+    extension = Path(upload.name).suffix.lower().lstrip(".")
+    if extension not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
+        allowed = ", ".join(sorted(settings.ATTACHMENT_ALLOWED_EXTENSIONS))
+        raise forms.ValidationError(
+            f"{upload.name}: .{extension or '?'} files are not accepted. Allowed: {allowed}.",
+            code="file_type",
+        )
+
+
+class PersonField(forms.CharField):
+    """A colleague, typed as username or e-mail address."""
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        if not text:
+            return None
+        person = User.objects.filter(
+            Q(username__iexact=text) | Q(email__iexact=text), is_active=True
+        )
+        found = list(person[:2])
+        if len(found) != 1:
+            raise forms.ValidationError("No colleague has that username or e-mail address.")
+        return found[0]
+
+
+def _bound(field: FormField, value: Decimal | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _django_field(field: FormField) -> forms.Field:
+    common: dict[str, Any] = {"label": field.label, "help_text": field.help_text, "required": False}
+    kind = FormField.Kind
+    if field.kind in (kind.TEXT, kind.LONG_TEXT):
+        validators = []
+        if field.pattern:
+            validators.append(
+                RegexValidator(
+                    f"^(?:{field.pattern})$",
+                    message=field.pattern_message or "Please use the expected format.",
+                )
+            )
+        return forms.CharField(
+            min_length=_bound(field, field.min_value),
+            max_length=_bound(field, field.max_value)
+            or (5000 if field.kind == kind.LONG_TEXT else 255),
+            validators=validators,
+            widget=forms.Textarea(attrs={"rows": 4}) if field.kind == kind.LONG_TEXT else None,
+            **common,
+        )
+    if field.kind == kind.NUMBER:
+        return forms.DecimalField(
+            min_value=field.min_value, max_value=field.max_value, max_digits=14, **common
+        )
+    if field.kind == kind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if field.kind == kind.CHOICE:
+        options = [("", "Choose...")] + [(option, option) for option in field.choice_list]
+        return forms.ChoiceField(choices=options, **common)
+    if field.kind == kind.MULTI_CHOICE:
+        return forms.MultipleChoiceField(
+            choices=[(option, option) for option in field.choice_list],
+            widget=forms.CheckboxSelectMultiple,
+            **common,
+        )
+    if field.kind == kind.YES_NO:
+        return forms.ChoiceField(
+            choices=[(YES, "Yes"), (NO, "No")], widget=forms.RadioSelect, **common
+        )
+    if field.kind == kind.PERSON:
+        return PersonField(
+            widget=forms.TextInput(attrs={"placeholder": "username or e-mail"}), **common
+        )
+    return forms.FileField(validators=[validate_upload], **common)
+
+
+def _matches(answer: Any, expected: str) -> bool:
+    if answer in (None, "", []):
+        return False
+    if isinstance(answer, list):
+        return expected in answer
+    return str(answer).strip().lower() == expected.strip().lower()
+
+
+class RequestForm(forms.Form):
+    """Subject, optional on-behalf person, then the item's own questions in order."""
+
+    subject = forms.CharField(max_length=200, help_text="A few words that say what you need.")
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, item: CatalogItem, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("submission_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
+        self.item = item
+        # Prefetched by the selector: iterating costs no query.
+        self.item_fields: list[FormField] = list(item.fields.all())
+        if item.allow_on_behalf:
+            self.fields["on_behalf_of"] = PersonField(
+                required=False,
+                label="On behalf of",
+                help_text="Leave empty when the request is for you.",
+            )
+        for field in self.item_fields:
+            self.fields[self.name_of(field)] = _django_field(field)
+            self.fields[self.name_of(field)].form_field = field
+
+    @staticmethod
+    def name_of(field: FormField) -> str:
+        return f"field_{field.key}"
+
+    def visible(self, field: FormField, answers: dict[str, Any]) -> bool:
+        controller = field.show_when_field_id
+        if controller is None:
+            return True
+        parent = next((f for f in self.item_fields if f.pk == controller), None)
+        if parent is None or parent.key not in answers:
+            return False
+        return _matches(answers[parent.key], field.show_when_value)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        answers: dict[str, Any] = {}
+        # Fields come in form order, so a controlling field is decided before its dependents.
+        for field in self.item_fields:
+            name = self.name_of(field)
+            if not self.visible(field, answers):
+                cleaned.pop(name, None)
+                self.errors.pop(name, None)
+                continue
+            value = cleaned.get(name)
+            if field.required and value in (None, "", [], False) and name not in self.errors:
+                self.add_error(name, "This field is required.")
+                continue
+            if field.kind == FormField.Kind.MULTI_CHOICE and value:
+                self._check_picks(field, name, value)
+            if value not in (None, "", []):
+                answers[field.key] = value
+        self.answers = answers
+        return cleaned
+
+    def _check_picks(self, field: FormField, name: str, value: list[str]) -> None:
+        if field.min_value is not None and len(value) < field.min_value:
+            self.add_error(name, f"Pick at least {int(field.min_value)}.")
+        if field.max_value is not None and len(value) > field.max_value:
+            self.add_error(name, f"Pick at most {int(field.max_value)}.")
+
+    @property
+    def too_large(self) -> bool:
+        """Whether an upload was refused for its size (the page answers 413)."""
+        return any(
+            error.code == "too_large"
+            for errors in self.errors.as_data().values()
+            for error in errors
+        )
+
+    def answer_rows(self) -> list[dict[str, Any]]:
+        """The answers as stored on the request, uploads excluded (they become attachments)."""
+        rows = []
+        for field in self.item_fields:
+            if field.key not in self.answers or field.kind == FormField.Kind.ATTACHMENT:
+                continue
+            value = self.answers[field.key]
+            rows.append(
+                {"key": field.key, "label": field.label, "kind": field.kind, **_stored(value)}
+            )
+        return rows
+
+    def uploads(self) -> list[tuple[str, UploadedFile]]:
+        return [
+            (field.key, self.answers[field.key])
+            for field in self.item_fields
+            if field.kind == FormField.Kind.ATTACHMENT and field.key in self.answers
+        ]
+
+
+def _stored(value: Any) -> dict[str, Any]:
+    if isinstance(value, User):
+        return {"value": value.pk, "display": value.get_full_name() or value.get_username()}
+    if isinstance(value, list):
+        return {"value": value, "display": ", ".join(value)}
+    if isinstance(value, Decimal):
+        return {"value": str(value), "display": f"{value.normalize():f}"}
+    if hasattr(value, "isoformat"):
+        return {"value": value.isoformat(), "display": value.strftime("%-d %B %Y")}
+    return {"value": value, "display": "Yes" if value == YES else "No" if value == NO else value}
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+    attachment = forms.FileField(required=False, validators=[validate_upload])
+
+
+class ApprovalDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("decision") == "reject" and not cleaned.get("comment"):
+            self.add_error("comment", "Say why, so the employee knows what to do next.")
+        return cleaned
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="How was it?",
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )

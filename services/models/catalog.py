@@ -1,0 +1,364 @@
+"""The service catalog: enterprise services, their requestable items, forms and rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from esm.models import Department, DepartmentRole, Location, Profile
+from esm.permissions import department_roles
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """Something a department provides to the enterprise, named for the outcome it delivers."""
+
+    class Status(models.TextChoices):
+        LIVE = "live", "Live"
+        RETIRED = "retired", "Retired"
+
+    name = models.CharField(max_length=150, unique=True)
+    slug = models.SlugField(max_length=150, unique=True)
+    outcome = models.TextField(
+        help_text="The business outcome, in words an employee understands "
+        "(e.g. 'A new hire is productive on day one')."
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="services")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services_owned",
+        help_text="Accountable for the outcome; need not work in the owning department.",
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="services", null=True, blank=True
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LIVE)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """Response and resolution targets in business hours, per priority (see SlaTarget)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(models.Model):
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    response_minutes = models.PositiveIntegerField(help_text="Business minutes to first response.")
+    resolution_minutes = models.PositiveIntegerField(help_text="Business minutes to resolution.")
+
+    class Meta:
+        ordering = ["policy", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "priority"], name="one_sla_target_per_priority"
+            ),
+            models.CheckConstraint(
+                condition=Q(response_minutes__lte=models.F("resolution_minutes")),
+                name="sla_response_within_resolution",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.get_priority_display()}"
+
+
+class CatalogItemQuerySet(models.QuerySet["CatalogItem"]):
+    def requestable(self) -> CatalogItemQuerySet:
+        return self.filter(is_published=True, service__status=Service.Status.LIVE)
+
+    def entitled_to(self, user: Any) -> CatalogItemQuerySet:
+        """Requestable items `user` may ask for: the SQL twin of `services.request_item`.
+
+        Per criterion kind present on an item (department, location, role) the person must
+        match one of its rows; an item with no rows is open to everyone.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        profile = getattr(user, "profile", None)
+        rules = Entitlement.objects.filter(item=OuterRef("pk"))
+
+        def kind_allows(kind: Q, match: Q | None) -> Q:
+            unrestricted = ~Exists(rules.filter(kind))
+            if match is None:
+                return unrestricted
+            return unrestricted | Exists(rules.filter(kind & match))
+
+        roles = {role for _, role in department_roles(user)}
+        if profile is not None and profile.is_executive:
+            roles.add(Entitlement.Role.EXECUTIVE)
+        role_match = Q(role__in=roles) | (
+            Q(role=Entitlement.Role.PEOPLE_MANAGER)
+            & Exists(Profile.objects.filter(manager_id=user.pk))
+        )
+        return self.requestable().filter(
+            kind_allows(
+                Q(department__isnull=False),
+                Q(department_id=profile.department_id) if profile else None,
+            ),
+            kind_allows(
+                Q(location__isnull=False),
+                Q(location_id=profile.location_id) if profile else None,
+            ),
+            kind_allows(~Q(role=""), role_match),
+        )
+
+
+class CatalogItem(models.Model):
+    """A requestable offering of a service, with its form, entitlement, approvals and SLA."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="items")
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(max_length=150, unique=True)
+    summary = models.CharField(max_length=255, help_text="One line shown in lists and search.")
+    description = models.TextField(blank=True, help_text="Markdown.")
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="catalog_items",
+        help_text="The department that fulfils it.",
+    )
+    expected_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Expected fulfilment time, in working days."
+    )
+    default_priority = models.CharField(
+        max_length=16, choices=Priority.choices, default=Priority.NORMAL
+    )
+    sla_policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="catalog_items"
+    )
+    is_confidential = models.BooleanField(
+        default=False,
+        help_text="Requests are visible only to the requester and the fulfilling department's "
+        "staff (HR grievances, medical leave).",
+    )
+    allow_on_behalf = models.BooleanField(
+        default=False, help_text="May be raised on behalf of someone else."
+    )
+    is_published = models.BooleanField(default=True)
+
+    objects = CatalogItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Raising a confidential case for someone else would show it to a third person.
+            models.CheckConstraint(
+                condition=~Q(is_confidential=True, allow_on_behalf=True),
+                name="confidential_items_are_raised_by_the_person_concerned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.is_confidential and self.allow_on_behalf:
+            raise ValidationError(
+                {
+                    "allow_on_behalf": (
+                        "A confidential item can only be raised by the person it concerns."
+                    )
+                }
+            )
+
+
+class Entitlement(models.Model):
+    """Who may request an item. With no rows, everyone may.
+
+    Rows of the same kind widen (any listed department); kinds narrow each other
+    (a listed department *and* a listed location).
+    """
+
+    class Role(models.TextChoices):
+        AGENT = DepartmentRole.Role.AGENT, "Agent of any department"
+        MANAGER = DepartmentRole.Role.MANAGER, "Manager of any department"
+        PEOPLE_MANAGER = "people_manager", "Has direct reports"
+        EXECUTIVE = "executive", "Executive"
+
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="entitlements")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, null=True, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(department__isnull=False, location__isnull=True, role="")
+                    | Q(department__isnull=True, location__isnull=False, role="")
+                    | (Q(department__isnull=True, location__isnull=True) & ~Q(role=""))
+                ),
+                name="entitlement_names_exactly_one_criterion",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.department or self.location or self.get_role_display())
+
+
+class FormField(models.Model):
+    """One question of an item's request form, defined as data."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        LONG_TEXT = "long_text", "Long text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+        MULTI_CHOICE = "multi_choice", "Multiple choice"
+        YES_NO = "yes_no", "Yes / no"
+        PERSON = "person", "Person"
+        ATTACHMENT = "attachment", "Attachment"
+
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="fields")
+    key = models.SlugField(max_length=50, help_text="Stable name used in answers and automations.")
+    label = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    required = models.BooleanField(default=False)
+    help_text = models.CharField(max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    choices = models.TextField(blank=True, help_text="For choice fields: one option per line.")
+    min_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Number: smallest value. Text: fewest characters. Multiple choice: fewest picks.",
+    )
+    max_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Number: largest value. Text: most characters. Multiple choice: most picks.",
+    )
+    pattern = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Text: a regular expression the whole answer must match.",
+    )
+    pattern_message = models.CharField(max_length=255, blank=True)
+    show_when_field = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dependents",
+        help_text="Only show this field when that field of the same item ...",
+    )
+    show_when_value = models.CharField(max_length=255, blank=True, help_text="... has this value.")
+
+    class Meta:
+        ordering = ["item", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "key"], name="form_field_key_unique_per_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.label}"
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind in (self.Kind.CHOICE, self.Kind.MULTI_CHOICE) and not self.choice_list:
+            errors["choices"] = "List at least one option."
+        bounded = self.min_value is not None and self.max_value is not None
+        if bounded and self.min_value > self.max_value:
+            errors["max_value"] = "Must not be below the minimum."
+        if self.pattern:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                errors["pattern"] = f"Not a valid regular expression: {error}"
+        if self.show_when_field_id is not None:
+            if self.show_when_field.item_id != self.item_id or self.show_when_field_id == self.pk:
+                errors["show_when_field"] = "Pick another field of the same item."
+            elif not self.show_when_value:
+                errors["show_when_value"] = "Say which value shows this field."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ApprovalStep(models.Model):
+    """One approval an item's requests must pass, in order; any rejection ends the request."""
+
+    class Approver(models.TextChoices):
+        REQUESTER_MANAGER = "requester_manager", "The requester's manager"
+        DEPARTMENT_ROLE = "department_role", "Anyone with a role in a department"
+        PERSON = "person", "A named person"
+
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="approval_steps")
+    position = models.PositiveSmallIntegerField(default=0)
+    approver = models.CharField(max_length=32, choices=Approver.choices)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True)
+    role = models.CharField(
+        max_length=16, choices=DepartmentRole.Role.choices, blank=True, default=""
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["item", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(approver="requester_manager")
+                    | Q(approver="department_role", department__isnull=False) & ~Q(role="")
+                    | Q(approver="person", person__isnull=False)
+                ),
+                name="approval_step_names_its_approver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.approver == self.Approver.DEPARTMENT_ROLE:
+            return f"{self.department} {self.get_role_display().lower()}"
+        if self.approver == self.Approver.PERSON:
+            return str(self.person)
+        return self.get_approver_display()

@@ -1,0 +1,244 @@
+"""Service requests and what hangs off them: approvals, comments, attachments, ratings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from esm.models import Department, DepartmentRole
+from esm.permissions import department_ids_with_role, department_roles
+from services.models.catalog import CatalogItem, Priority
+
+REFERENCE_PREFIX = "REQ-"
+_REFERENCE = re.compile(r"^\s*REQ-?(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def reference_for(pk: int) -> str:
+    return f"{REFERENCE_PREFIX}{pk:06d}"
+
+
+def pk_from_reference(text: str) -> int | None:
+    """The request id in 'REQ-000123' (or 'req123'), or None when it is not a reference."""
+    match = _REFERENCE.match(text)
+    return int(match.group(1)) if match else None
+
+
+def approvals_for(user: Any) -> Q:
+    """Approvals addressed to `user`: by name, or through a role they hold in a department."""
+    condition = Q(approver=user)
+    for department_id, role in department_roles(user):
+        condition |= Q(approver__isnull=True, department_id=department_id, role=role)
+    return condition
+
+
+class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
+    def visible_to(self, user: Any) -> ServiceRequestQuerySet:
+        """What `user` may see: the SQL twin of the `services.view_service_request` rule.
+
+        Requester and whoever raised it; approvers; staff of the fulfilling department.
+        Confidential requests: only the requester and the fulfilling department's staff.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        staff_of = department_ids_with_role(
+            user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+        )
+        department_staff = Q(department_id__in=staff_of)
+        approver = Exists(
+            Approval.objects.filter(service_request=OuterRef("pk")).filter(approvals_for(user))
+        )
+        open_case = Q(is_confidential=False) & (Q(raised_by=user) | approver)
+        return self.filter(Q(requester=user) | department_staff | open_case)
+
+    def open(self) -> ServiceRequestQuerySet:
+        return self.exclude(state__in=ServiceRequest.CLOSED_STATES)
+
+
+class ServiceRequest(models.Model):
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        SUBMITTED = "submitted", "Submitted"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING_ON_EMPLOYEE = "waiting_on_employee", "Waiting on you"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    CLOSED_STATES = (State.CLOSED, State.REJECTED, State.CANCELLED)
+    FINISHED_STATES = (State.RESOLVED, *CLOSED_STATES)
+
+    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="requests")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="service_requests",
+        help_text="The person the request is for.",
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="service_requests_raised",
+        help_text="Who submitted it (differs from the requester when raised on their behalf).",
+    )
+    subject = models.CharField(max_length=200)
+    answers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The form as answered: [{key, label, kind, value, display}], in form order.",
+    )
+    state = models.CharField(max_length=32, choices=State.choices, db_index=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    # Copied from the item at submission so that later catalog edits never re-expose a case.
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="service_requests"
+    )
+    is_confidential = models.BooleanField(default=False)
+    submission_key = models.CharField(
+        max_length=64, help_text="One per rendered form: a resend of the same form is ignored."
+    )
+    version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    objects = ServiceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["raised_by", "submission_key"], name="one_request_per_form_submission"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requester", "-submitted_at"], name="request_by_requester"),
+            models.Index(fields=["department", "state"], name="request_by_department_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.pk) if self.pk else ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in self.FINISHED_STATES
+
+
+class Approval(models.Model):
+    """One approval step of one request; the approver is resolved when the step starts."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Not started"
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SKIPPED = "skipped", "Not needed"
+
+    service_request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="approvals"
+    )
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=150, help_text="Who approves, in words.")
+    # Exactly one of: a named approver, or anyone holding `role` in `department`.
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True)
+    role = models.CharField(max_length=16, choices=DepartmentRole.Role.choices, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["service_request", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_request", "position"], name="one_approval_per_step"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_request.reference} approval {self.position}: {self.label}"
+
+
+class Comment(models.Model):
+    # The `to_value` of a comment's COMMENTED event, so timelines can leave internal ones out.
+    INTERNAL, PUBLIC = "internal", "public"
+
+    service_request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    is_internal = models.BooleanField(
+        default=False, help_text="Staff-only note: never shown to the employee."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.service_request.reference} by {self.author}"
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    return f"attachments/{attachment.service_request_id}/{filename}"
+
+
+class Attachment(models.Model):
+    service_request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(max_length=255, help_text="The file name as uploaded.")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    field_key = models.SlugField(max_length=50, blank=True, help_text="Form field it answers.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperienceRating(models.Model):
+    """How it felt, asked after resolution: the experience signal reports and journeys read."""
+
+    service_request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, related_name="rating"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="rating_between_one_and_five"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_request.reference}: {self.score}/5"

@@ -1,0 +1,75 @@
+"""Rules for the service catalog and requests; predicates of the core live in esm.permissions.
+
+Each object rule here has a queryset twin (`CatalogItem.objects.entitled_to`,
+`ServiceRequest.objects.visible_to`) used by lists, search and the API; tests hold the two
+to the same answers.
+"""
+
+from typing import Any
+
+import rules
+
+from esm.permissions import is_active_person, is_staff_of_department
+from services.models import Approval, CatalogItem, ServiceRequest
+from services.models.requests import approvals_for
+
+
+@rules.predicate
+def is_entitled_to_item(user: Any, item: CatalogItem | None) -> bool:
+    if item is None:
+        return False
+    return CatalogItem.objects.entitled_to(user).filter(pk=item.pk).exists()
+
+
+@rules.predicate
+def is_requester(user: Any, service_request: ServiceRequest | None) -> bool:
+    return service_request is not None and service_request.requester_id == user.pk
+
+
+@rules.predicate
+def raised_it(user: Any, service_request: ServiceRequest | None) -> bool:
+    return service_request is not None and service_request.raised_by_id == user.pk
+
+
+@rules.predicate
+def is_fulfilling_staff(user: Any, service_request: ServiceRequest | None) -> bool:
+    return service_request is not None and is_staff_of_department(user, service_request.department)
+
+
+@rules.predicate
+def is_confidential(user: Any, service_request: ServiceRequest | None) -> bool:
+    return service_request is not None and service_request.is_confidential
+
+
+@rules.predicate
+def is_approver(user: Any, service_request: ServiceRequest | None) -> bool:
+    if service_request is None:
+        return False
+    return (
+        Approval.objects.filter(service_request=service_request)
+        .filter(approvals_for(user))
+        .exists()
+    )
+
+
+@rules.predicate
+def may_decide_approval(user: Any, approval: Approval | None) -> bool:
+    if approval is None or approval.state != Approval.State.PENDING:
+        return False
+    return Approval.objects.filter(pk=approval.pk).filter(approvals_for(user)).exists()
+
+
+rules.add_rule("services.request_item", is_active_person & is_entitled_to_item)
+rules.add_rule(
+    "services.view_service_request",
+    is_active_person
+    & (is_requester | is_fulfilling_staff | (~is_confidential & (raised_it | is_approver))),
+)
+# The people a request is for (or who raised it) act on it as its owner: comment, cancel,
+# reopen, rate. Confidential cases are only ever raised by the person concerned.
+rules.add_rule("services.own_service_request", is_active_person & (is_requester | raised_it))
+rules.add_rule(
+    "services.comment_service_request",
+    is_active_person & (is_requester | raised_it | is_fulfilling_staff),
+)
+rules.add_rule("services.decide_approval", is_active_person & may_decide_approval)

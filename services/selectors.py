@@ -1,0 +1,241 @@
+"""Every non-trivial read of the services app, with relations loaded for the page or API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from esm.models import Event, EventKind
+from esm.permissions import can
+from services.models import (
+    Approval,
+    Article,
+    ArticleView,
+    CatalogItem,
+    Category,
+    Comment,
+    FormField,
+    ServiceRequest,
+    pk_from_reference,
+)
+from services.models.requests import approvals_for
+
+POPULAR_WINDOW_DAYS = 90
+POPULAR_SHOWN = 6
+RECENT_SHOWN = 5
+SUGGESTIONS_SHOWN = 5
+SEARCH_RESULTS_SHOWN = 20
+# An article read from an item page counts as a deflection unless the reader raises a
+# request for that item within this time.
+DEFLECTION_WINDOW = dt.timedelta(hours=24)
+
+
+def catalog_items_for(
+    *, user: Any, department: str = "", category: str = "", query: str = ""
+) -> QuerySet[CatalogItem]:
+    """Items `user` is entitled to, optionally narrowed by department, category or words."""
+    items = CatalogItem.objects.entitled_to(user).select_related("service__category", "department")
+    if department:
+        items = items.filter(department__slug=department)
+    if category:
+        items = items.filter(service__category__slug=category)
+    for word in query.split()[:8]:
+        items = items.filter(
+            Q(name__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(description__icontains=word)
+            | Q(service__name__icontains=word)
+        )
+    return items.order_by("name")
+
+
+def articles_matching(*, user: Any, query: str) -> QuerySet[Article]:
+    articles = Article.objects.published().select_related("department")
+    words = query.split()[:8]
+    if not words:
+        return articles.none()
+    for word in words:
+        articles = articles.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    return articles.order_by("-view_count", "title")
+
+
+def popular_items_for(*, user: Any) -> QuerySet[CatalogItem]:
+    since = timezone.now() - dt.timedelta(days=POPULAR_WINDOW_DAYS)
+    return (
+        CatalogItem.objects.entitled_to(user)
+        .select_related("department")
+        .annotate(recent=Count("requests", filter=Q(requests__submitted_at__gte=since)))
+        .filter(recent__gt=0)
+        .order_by("-recent", "name")[:POPULAR_SHOWN]
+    )
+
+
+def recent_items_for(*, user: Any) -> QuerySet[CatalogItem]:
+    """Items the person asked for most recently (still entitled to), newest first."""
+    return (
+        CatalogItem.objects.entitled_to(user)
+        .select_related("department")
+        .filter(requests__raised_by=user)
+        .annotate(last_requested=Max("requests__submitted_at"))
+        .order_by("-last_requested")[:RECENT_SHOWN]
+    )
+
+
+def catalog_facets_for(*, user: Any) -> dict[str, list[tuple[str, str, int]]]:
+    """Departments and categories with how many entitled items each offers."""
+    items = CatalogItem.objects.entitled_to(user)
+    departments = (
+        items.values_list("department__slug", "department__name")
+        .annotate(n=Count("id"))
+        .order_by("department__name")
+    )
+    categories = (
+        items.filter(service__category__isnull=False)
+        .values_list("service__category__slug", "service__category__name")
+        .annotate(n=Count("id"))
+        .order_by("service__category__name")
+    )
+    return {"departments": list(departments), "categories": list(categories)}
+
+
+def item_for_request(*, user: Any, slug: str) -> CatalogItem:
+    """The item with its form, for someone entitled to it; 404 for everyone else."""
+    fields = FormField.objects.order_by("position", "id")
+    item = (
+        CatalogItem.objects.entitled_to(user)
+        .select_related("service__owner", "department", "service__category")
+        .prefetch_related(Prefetch("fields", queryset=fields), "approval_steps")
+        .filter(slug=slug)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such catalog item.")
+    return item
+
+
+def article_suggestions(*, item: CatalogItem, text: str) -> list[Article]:
+    """Published articles for what the employee is typing: linked to the item first."""
+    words = [word for word in text.split() if len(word) > 2][:8]
+    if not words:
+        return []
+    matches = Q()
+    for word in words:
+        matches |= Q(title__icontains=word) | Q(body__icontains=word)
+    linked = Exists(
+        Article.related_items.through.objects.filter(
+            article_id=OuterRef("pk"), catalogitem_id=item.pk
+        )
+    )
+    return list(
+        Article.objects.published()
+        .filter(matches)
+        .annotate(linked=linked)
+        .order_by("-linked", "-view_count", "title")[:SUGGESTIONS_SHOWN]
+    )
+
+
+def article_for_reader(*, user: Any, slug: str) -> Article:
+    article = (
+        Article.objects.select_related("department", "author")
+        .prefetch_related("related_items")
+        .filter(slug=slug)
+        .first()
+    )
+    readable = article is not None and (
+        article.status == Article.Status.PUBLISHED
+        or can(user, "esm.work_in_department", article.department)
+    )
+    if not readable:
+        raise Http404("No such article.")
+    return article
+
+
+def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
+    """Suggested articles read since `since` that were not followed by a request for the item."""
+    followed = ServiceRequest.objects.filter(
+        raised_by=OuterRef("user"),
+        catalog_item=OuterRef("catalog_item"),
+        submitted_at__gte=OuterRef("viewed_at"),
+    )
+    return ArticleView.objects.filter(
+        viewed_at__gte=since, viewed_at__lte=timezone.now() - DEFLECTION_WINDOW
+    ).exclude(Exists(followed))
+
+
+def my_requests(*, user: Any, state: str = "", query: str = "") -> QuerySet[ServiceRequest]:
+    """Requests raised by or for `user`, newest first; `state` is 'open', 'closed' or a state."""
+    requests = (
+        ServiceRequest.objects.filter(Q(requester=user) | Q(raised_by=user))
+        .visible_to(user)
+        .select_related("catalog_item", "department", "requester")
+    )
+    if state == "open":
+        requests = requests.exclude(state__in=ServiceRequest.FINISHED_STATES)
+    elif state == "closed":
+        requests = requests.filter(state__in=ServiceRequest.FINISHED_STATES)
+    elif state in ServiceRequest.State.values:
+        requests = requests.filter(state=state)
+    query = query.strip()
+    if query:
+        pk = pk_from_reference(query)
+        requests = requests.filter(
+            Q(pk=pk)
+            if pk is not None
+            else Q(subject__icontains=query) | Q(catalog_item__name__icontains=query)
+        )
+    return requests.order_by("-submitted_at", "-id")
+
+
+def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
+    """One request with everything its page shows; 404 when the viewer may not see it."""
+    pk = pk_from_reference(reference)
+    service_request = (
+        ServiceRequest.objects.visible_to(user)
+        .select_related("catalog_item__service", "department", "requester", "raised_by", "rating")
+        .prefetch_related(
+            Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
+            "attachments",
+        )
+        .filter(pk=pk)
+        .first()
+        if pk is not None
+        else None
+    )
+    if service_request is None:
+        raise Http404("No such request.")
+    return service_request
+
+
+def comments_for_viewer(*, user: Any, service_request: ServiceRequest) -> QuerySet[Comment]:
+    """The conversation; internal notes only for staff of the fulfilling department."""
+    comments = service_request.comments.select_related("author")
+    if not can(user, "esm.work_in_department", service_request.department):
+        comments = comments.filter(is_internal=False)
+    return comments
+
+
+def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[Event]:
+    """The request's events, oldest first, without what the viewer must not read."""
+    events = Event.objects.for_subject(service_request).select_related(
+        "actor", "from_department", "to_department"
+    )
+    if not can(user, "esm.work_in_department", service_request.department):
+        events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL)
+    return list(events)
+
+
+def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
+    return (
+        Approval.objects.filter(state=Approval.State.PENDING)
+        .filter(approvals_for(user))
+        .select_related("service_request__catalog_item", "service_request__requester")
+        .order_by("service_request__submitted_at")
+    )
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.order_by("name")
