@@ -1,0 +1,113 @@
+import uuid
+
+import factory
+
+from services.models import (
+    Approval,
+    ApprovalStep,
+    Article,
+    CatalogItem,
+    Category,
+    Entitlement,
+    FormField,
+    Service,
+    ServiceRequest,
+)
+from tests.esm.factories import DepartmentFactory, UserFactory
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    slug = factory.Sequence(lambda n: f"service-{n}")
+    outcome = "People get what they need to do their work."
+    department = factory.SubFactory(DepartmentFactory)
+    category = factory.SubFactory(CategoryFactory)
+
+
+class CatalogItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogItem
+
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.Sequence(lambda n: f"Item {n}")
+    slug = factory.Sequence(lambda n: f"item-{n}")
+    summary = "Ask for something useful."
+    description = "Tell us what you need."
+    department = factory.SelfAttribute("service.department")
+
+
+class EntitlementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Entitlement
+
+    item = factory.SubFactory(CatalogItemFactory)
+
+
+class FormFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FormField
+
+    item = factory.SubFactory(CatalogItemFactory)
+    key = factory.Sequence(lambda n: f"field-{n}")
+    label = factory.Sequence(lambda n: f"Question {n}")
+    kind = FormField.Kind.TEXT
+    position = factory.Sequence(lambda n: n)
+
+
+class ApprovalStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApprovalStep
+
+    item = factory.SubFactory(CatalogItemFactory)
+    approver = ApprovalStep.Approver.REQUESTER_MANAGER
+    position = factory.Sequence(lambda n: n)
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    title = factory.Sequence(lambda n: f"How to do thing {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    body = "Step one. Step two."
+    department = factory.SubFactory(DepartmentFactory)
+    status = Article.Status.PUBLISHED
+
+
+class ServiceRequestFactory(factory.django.DjangoModelFactory):
+    """A request as stored; tests of behaviour go through `service_request_submit` instead."""
+
+    class Meta:
+        model = ServiceRequest
+
+    catalog_item = factory.SubFactory(CatalogItemFactory)
+    requester = factory.SubFactory(UserFactory)
+    raised_by = factory.SelfAttribute("requester")
+    subject = factory.Sequence(lambda n: f"Request {n}")
+    state = ServiceRequest.State.SUBMITTED
+    priority = factory.SelfAttribute("catalog_item.default_priority")
+    department = factory.SelfAttribute("catalog_item.department")
+    is_confidential = factory.SelfAttribute("catalog_item.is_confidential")
+    submission_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
+
+
+class ApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Approval
+
+    service_request = factory.SubFactory(ServiceRequestFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    label = "Approver"
+    state = Approval.State.PENDING
