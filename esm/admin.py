@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from esm.models import (
@@ -13,6 +14,7 @@ from esm.models import (
     Profile,
     WorkingPeriod,
 )
+from esm.permissions import department_ids_with_role
 
 User = get_user_model()
 
@@ -87,6 +89,17 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     search_fields = ["reference"]
     date_hierarchy = "occurred_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        # Admin rights do not open confidential cases: only their department's staff see them.
+        staff_of = department_ids_with_role(
+            request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .filter(Q(is_confidential=False) | Q(department_id__in=staff_of))
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

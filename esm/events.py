@@ -24,6 +24,7 @@ def event_record(
     to_value: str = "",
     reference: str = "",
     payload: dict[str, Any] | None = None,
+    is_confidential: bool = False,
 ) -> Event:
     """Append one event about `subject`, inside the caller's transaction.
 
@@ -49,4 +50,5 @@ def event_record(
         to_value=to_value,
         reference=reference,
         payload=payload or {},
+        is_confidential=is_confidential,
     )

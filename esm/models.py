@@ -274,6 +274,11 @@ class Event(models.Model):
     from_value = models.CharField(max_length=255, blank=True)
     to_value = models.CharField(max_length=255, blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    is_confidential = models.BooleanField(
+        default=False,
+        help_text="About a confidential case: readable only by the department's staff "
+        "and the person concerned, in every view of the log.",
+    )
 
     objects: ClassVar[EventQuerySet] = EventQuerySet.as_manager()  # type: ignore[assignment]
 

@@ -47,6 +47,7 @@ def _record(service_request: ServiceRequest, kind: str, actor: Any, **details: A
         actor=actor,
         department=service_request.department,
         reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
         **details,
     )
 
