@@ -1,0 +1,305 @@
+"""Writes of the services app: state rules, events, idempotency, approvals."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from freezegun import freeze_time
+
+from esm.models import DepartmentRole, Event, EventKind
+from services import actions
+from services.actions import ActionRefused
+from services.models import Approval, ApprovalStep, Comment, ServiceRequest
+from tests.esm.factories import DepartmentRoleFactory, UserFactory
+from tests.services.factories import ApprovalStepFactory, CatalogItemFactory
+
+pytestmark = pytest.mark.django_db
+
+State = ServiceRequest.State
+
+
+def _submit(item, user, key="form-1", **extra):
+    return actions.service_request_submit(
+        item=item,
+        raised_by=user,
+        subject="Please help",
+        answers=[{"key": "a", "label": "A", "kind": "text", "value": "x", "display": "x"}],
+        submission_key=key,
+        **extra,
+    )
+
+
+def _events(service_request):
+    return list(Event.objects.for_subject(service_request).values_list("kind", flat=True))
+
+
+def test_submit_creates_a_request_with_its_reference_and_one_event(employee):
+    item = CatalogItemFactory(default_priority="high")
+
+    service_request, created = _submit(item, employee)
+
+    assert created
+    assert service_request.reference == f"REQ-{service_request.pk:06d}"
+    assert service_request.state == State.SUBMITTED
+    assert service_request.priority == "high"
+    assert service_request.department == item.department
+    assert _events(service_request) == [EventKind.SUBMITTED]
+    event = Event.objects.get()
+    assert (event.actor, event.reference, event.department) == (
+        employee,
+        service_request.reference,
+        item.department,
+    )
+
+
+def test_the_same_form_submitted_twice_creates_one_request(employee):
+    item = CatalogItemFactory()
+
+    first, created_first = _submit(item, employee, key="same")
+    second, created_second = _submit(item, employee, key="same")
+
+    assert (created_first, created_second) == (True, False)
+    assert first.pk == second.pk
+    assert ServiceRequest.objects.count() == 1
+    assert Event.objects.count() == 1
+
+
+def test_different_forms_create_different_requests(employee):
+    item = CatalogItemFactory()
+
+    _submit(item, employee, key="one")
+    _submit(item, employee, key="two")
+
+    assert ServiceRequest.objects.count() == 2
+
+
+def test_confidential_item_marks_the_request_and_its_events(employee, hr_department):
+    item = CatalogItemFactory(department=hr_department, is_confidential=True)
+
+    service_request, _ = _submit(item, employee)
+
+    assert service_request.is_confidential
+    assert Event.objects.get().is_confidential
+
+
+def test_on_behalf_request_belongs_to_the_requester(employee, manager):
+    item = CatalogItemFactory(allow_on_behalf=True)
+
+    service_request, _ = _submit(item, manager, requester=employee)
+
+    assert (service_request.requester, service_request.raised_by) == (employee, manager)
+    assert Event.objects.get().payload["on_behalf_of"] == employee.pk
+
+
+def test_approvals_run_in_sequence_then_the_request_goes_to_its_department(
+    employee, manager, hr_department
+):
+    hr_manager = UserFactory(username="hr_boss")
+    DepartmentRoleFactory(user=hr_manager, department=hr_department, role="manager")
+    item = CatalogItemFactory()
+    ApprovalStepFactory(item=item, position=1)
+    ApprovalStepFactory(
+        item=item,
+        position=2,
+        approver=ApprovalStep.Approver.DEPARTMENT_ROLE,
+        department=hr_department,
+        role=DepartmentRole.Role.MANAGER,
+    )
+
+    service_request, _ = _submit(item, employee)
+    first, second = service_request.approvals.all()
+    assert service_request.state == State.AWAITING_APPROVAL
+    assert (first.state, first.approver) == (Approval.State.PENDING, manager)
+    assert second.state == Approval.State.WAITING
+
+    actions.approval_decide(approval=first, user=manager, approve=True)
+    second.refresh_from_db()
+    assert second.state == Approval.State.PENDING
+
+    actions.approval_decide(approval=second, user=hr_manager, approve=True, comment="Fine")
+    service_request.refresh_from_db()
+    assert service_request.state == State.SUBMITTED
+    assert _events(service_request) == [
+        EventKind.SUBMITTED,
+        EventKind.APPROVAL_REQUESTED,
+        EventKind.APPROVED,
+        EventKind.APPROVAL_REQUESTED,
+        EventKind.APPROVED,
+        EventKind.QUEUED,
+    ]
+
+
+def test_a_rejection_ends_the_request_and_skips_later_steps(employee, manager):
+    item = CatalogItemFactory()
+    ApprovalStepFactory(item=item, position=1)
+    ApprovalStepFactory(item=item, position=2)
+    service_request, _ = _submit(item, employee)
+    first = service_request.approvals.first()
+
+    actions.approval_decide(approval=first, user=manager, approve=False, comment="No budget")
+
+    service_request.refresh_from_db()
+    assert service_request.state == State.REJECTED
+    assert service_request.resolution == "No budget"
+    assert list(service_request.approvals.values_list("state", flat=True)) == [
+        Approval.State.REJECTED,
+        Approval.State.SKIPPED,
+    ]
+
+
+def test_a_decided_approval_cannot_be_decided_again(employee, manager):
+    item = CatalogItemFactory()
+    ApprovalStepFactory(item=item)
+    service_request, _ = _submit(item, employee)
+    approval = service_request.approvals.get()
+    actions.approval_decide(approval=approval, user=manager, approve=True)
+    events_before = Event.objects.count()
+
+    with pytest.raises(ActionRefused):
+        actions.approval_decide(approval=approval, user=manager, approve=False, comment="no")
+
+    approval.refresh_from_db()
+    assert approval.state == Approval.State.APPROVED
+    assert Event.objects.count() == events_before
+
+
+def test_manager_step_without_a_manager_on_record_is_skipped(outsider):
+    item = CatalogItemFactory()
+    ApprovalStepFactory(item=item)
+
+    service_request, _ = _submit(item, outsider)
+
+    assert service_request.state == State.SUBMITTED
+    assert service_request.approvals.get().state == Approval.State.SKIPPED
+
+
+def test_cancel_while_open_and_not_after_resolution(employee, it_agent):
+    open_request, _ = _submit(CatalogItemFactory(), employee, key="a")
+    done_request, _ = _submit(CatalogItemFactory(), employee, key="b")
+    actions.service_request_resolve(service_request=done_request, user=it_agent, resolution="ok")
+
+    actions.service_request_cancel(service_request=open_request, user=employee, reason="Not needed")
+    with pytest.raises(ActionRefused):
+        actions.service_request_cancel(service_request=done_request, user=employee)
+
+    open_request.refresh_from_db()
+    done_request.refresh_from_db()
+    assert open_request.state == State.CANCELLED
+    assert done_request.state == State.RESOLVED
+
+
+def test_reopen_within_the_window_only(employee, it_agent):
+    with freeze_time("2026-11-02 10:00"):
+        service_request, _ = _submit(CatalogItemFactory(), employee)
+        actions.service_request_resolve(
+            service_request=service_request, user=it_agent, resolution="Done"
+        )
+
+    with freeze_time("2026-11-09 10:01"), pytest.raises(ActionRefused, match="within 7 days"):
+        actions.service_request_reopen(
+            service_request=service_request, user=employee, reason="Still broken"
+        )
+    service_request.refresh_from_db()
+    assert service_request.state == State.RESOLVED
+
+    with freeze_time("2026-11-09 09:59"):
+        actions.service_request_reopen(
+            service_request=service_request, user=employee, reason="Still broken"
+        )
+    service_request.refresh_from_db()
+    assert service_request.state == State.SUBMITTED
+    assert service_request.resolved_at is None
+    assert Comment.objects.get().body == "Still broken"
+    assert _events(service_request)[-1] == EventKind.REOPENED
+
+
+def test_rating_needs_a_resolved_request_and_happens_once(employee, it_agent):
+    service_request, _ = _submit(CatalogItemFactory(), employee)
+
+    with pytest.raises(ActionRefused):
+        actions.service_request_rate(service_request=service_request, user=employee, score=4)
+    actions.service_request_resolve(service_request=service_request, user=it_agent, resolution="")
+    rating = actions.service_request_rate(
+        service_request=service_request, user=employee, score=2, comment="Slow"
+    )
+    with pytest.raises(ActionRefused, match="rated already"):
+        actions.service_request_rate(service_request=service_request, user=employee, score=5)
+
+    assert (rating.score, rating.comment) == (2, "Slow")
+    assert Event.objects.filter(kind=EventKind.RATED).get().payload == {"score": 2}
+
+
+def test_rating_outside_one_to_five_is_refused(employee, it_agent):
+    service_request, _ = _submit(CatalogItemFactory(), employee)
+    actions.service_request_resolve(service_request=service_request, user=it_agent, resolution="")
+
+    with pytest.raises(ActionRefused):
+        actions.service_request_rate(service_request=service_request, user=employee, score=6)
+
+
+def test_comment_records_whether_it_is_internal(employee, it_agent):
+    service_request, _ = _submit(CatalogItemFactory(), employee)
+
+    actions.comment_add(service_request=service_request, author=employee, body="Any news?")
+    actions.comment_add(
+        service_request=service_request, author=it_agent, body="Waiting on vendor", is_internal=True
+    )
+
+    assert list(
+        Event.objects.filter(kind=EventKind.COMMENTED).values_list("to_value", flat=True)
+    ) == [Comment.PUBLIC, Comment.INTERNAL]
+
+
+def test_no_comments_on_closed_requests(employee):
+    service_request, _ = _submit(CatalogItemFactory(), employee)
+    actions.service_request_cancel(service_request=service_request, user=employee)
+
+    with pytest.raises(ActionRefused):
+        actions.comment_add(service_request=service_request, author=employee, body="Hello?")
+
+    assert not Comment.objects.exists()
+
+
+def test_every_transition_bumps_the_version(employee, it_agent):
+    service_request, _ = _submit(CatalogItemFactory(), employee)
+
+    resolved = actions.service_request_resolve(
+        service_request=service_request, user=it_agent, resolution=""
+    )
+
+    assert resolved.version == service_request.version + 1
+    assert resolved.resolved_at <= timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_concurrent_identical_submissions_create_one_request():
+    employee = UserFactory(username="racer")
+    item = CatalogItemFactory()
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def submit():
+        try:
+            barrier.wait()
+            results.append(_submit(item, employee, key="double-click"))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert ServiceRequest.objects.count() == 1
+    assert {service_request.pk for service_request, _ in results} == {
+        ServiceRequest.objects.get().pk
+    }
+    assert sorted(created for _, created in results) == [False, True]
+    assert dt.timedelta(0) <= timezone.now() - ServiceRequest.objects.get().submitted_at
