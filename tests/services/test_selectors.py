@@ -1,0 +1,180 @@
+"""Reads: search, popular and recent items, deflection, my requests, timelines."""
+
+import datetime as dt
+
+import pytest
+from django.http import Http404
+from django.utils import timezone
+from freezegun import freeze_time
+
+from services import actions, selectors
+from services.models import ArticleView, ServiceRequest
+from tests.esm.factories import DepartmentFactory
+from tests.services.factories import (
+    ApprovalFactory,
+    ArticleFactory,
+    CatalogItemFactory,
+    EntitlementFactory,
+    ServiceRequestFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_catalog_search_matches_every_word_and_hides_unentitled_items(employee, it_department):
+    CatalogItemFactory(name="Laptop replacement", summary="A new laptop when yours fails")
+    CatalogItemFactory(name="Laptop bag", summary="Carry it")
+    secret = CatalogItemFactory(name="Laptop for admins", summary="new laptop")
+    EntitlementFactory(item=secret, department=it_department)
+
+    names = [item.name for item in selectors.catalog_items_for(user=employee, query="new laptop")]
+
+    assert names == ["Laptop replacement"]
+
+
+def test_catalog_browse_by_department_and_category(employee):
+    hr = DepartmentFactory(slug="hr", name="HR")
+    leave = CatalogItemFactory(department=hr, service__category__slug="leave")
+    CatalogItemFactory()
+
+    assert list(selectors.catalog_items_for(user=employee, department="hr")) == [leave]
+    assert list(selectors.catalog_items_for(user=employee, category="leave")) == [leave]
+
+
+def test_facets_count_only_entitled_items(employee, it_department):
+    CatalogItemFactory(department=it_department)
+    hidden = CatalogItemFactory(department=it_department)
+    EntitlementFactory(item=hidden, role="executive")
+
+    facets = selectors.catalog_facets_for(user=employee)
+
+    assert ("it", "IT", 1) in facets["departments"]
+
+
+def test_popular_items_are_ranked_by_recent_requests(employee):
+    busy, quiet, stale = CatalogItemFactory(), CatalogItemFactory(), CatalogItemFactory()
+    ServiceRequestFactory.create_batch(3, catalog_item=busy)
+    ServiceRequestFactory(catalog_item=quiet)
+    old = ServiceRequestFactory(catalog_item=stale)
+    ServiceRequest.objects.filter(pk=old.pk).update(
+        submitted_at=timezone.now() - dt.timedelta(days=200)
+    )
+
+    assert list(selectors.popular_items_for(user=employee)) == [busy, quiet]
+
+
+def test_recent_items_are_the_persons_own_newest_first(employee, outsider):
+    first, second = CatalogItemFactory(), CatalogItemFactory()
+    with freeze_time("2026-11-01"):
+        ServiceRequestFactory(catalog_item=first, requester=employee)
+    with freeze_time("2026-11-02"):
+        ServiceRequestFactory(catalog_item=second, requester=employee)
+    ServiceRequestFactory(catalog_item=CatalogItemFactory(), requester=outsider)
+
+    assert list(selectors.recent_items_for(user=employee)) == [second, first]
+
+
+def test_item_for_request_is_404_when_not_entitled(employee, it_department):
+    item = CatalogItemFactory()
+    EntitlementFactory(item=item, department=it_department)
+
+    with pytest.raises(Http404):
+        selectors.item_for_request(user=employee, slug=item.slug)
+
+
+def test_suggestions_prefer_articles_linked_to_the_item():
+    item = CatalogItemFactory()
+    ArticleFactory(title="VPN setup guide", body="vpn", view_count=100)
+    linked = ArticleFactory(title="VPN for contractors", body="vpn")
+    linked.related_items.add(item)
+    ArticleFactory(title="VPN draft", body="vpn", status="draft")
+
+    titles = [a.title for a in selectors.article_suggestions(item=item, text="vpn not working")]
+
+    assert titles == ["VPN for contractors", "VPN setup guide"]
+
+
+def test_draft_articles_are_readable_only_by_their_department_staff(employee, it_agent):
+    draft = ArticleFactory(status="draft", department=it_agent.department_roles.get().department)
+
+    assert selectors.article_for_reader(user=it_agent, slug=draft.slug) == draft
+    with pytest.raises(Http404):
+        selectors.article_for_reader(user=employee, slug=draft.slug)
+
+
+def test_reading_a_suggestion_without_raising_a_request_is_a_deflection(employee, outsider):
+    item = CatalogItemFactory()
+    article = ArticleFactory()
+    with freeze_time("2026-11-01 09:00"):
+        actions.article_view_record(article=article, user=employee, from_item=item)
+        actions.article_view_record(article=article, user=outsider, from_item=item)
+    with freeze_time("2026-11-01 09:05"):
+        ServiceRequestFactory(catalog_item=item, requester=outsider)
+
+    with freeze_time("2026-11-03"):
+        deflected = selectors.deflections(since=timezone.now() - dt.timedelta(days=7))
+        assert [view.user for view in deflected] == [employee]
+    article.refresh_from_db()
+    assert article.view_count == 2
+    assert ArticleView.objects.count() == 2
+
+
+def test_my_requests_include_those_raised_on_my_behalf(employee, manager, outsider):
+    mine = ServiceRequestFactory(requester=employee)
+    for_me = ServiceRequestFactory(requester=employee, raised_by=manager)
+    ServiceRequestFactory(requester=outsider)
+
+    assert set(selectors.my_requests(user=employee)) == {mine, for_me}
+
+
+def test_my_requests_filter_by_state_and_search_by_reference(employee):
+    open_one = ServiceRequestFactory(requester=employee, subject="Broken chair")
+    done = ServiceRequestFactory(requester=employee, subject="New monitor", state="resolved")
+
+    assert list(selectors.my_requests(user=employee, state="open")) == [open_one]
+    assert list(selectors.my_requests(user=employee, state="closed")) == [done]
+    assert list(selectors.my_requests(user=employee, query="chair")) == [open_one]
+    assert list(selectors.my_requests(user=employee, query=done.reference.lower())) == [done]
+
+
+def test_request_for_viewer_404s_for_people_who_may_not_see_it(employee, outsider):
+    service_request = ServiceRequestFactory(requester=employee)
+
+    assert selectors.request_for_viewer(user=employee, reference=service_request.reference)
+    with pytest.raises(Http404):
+        selectors.request_for_viewer(user=outsider, reference=service_request.reference)
+    with pytest.raises(Http404):
+        selectors.request_for_viewer(user=employee, reference="not-a-reference")
+
+
+def test_internal_notes_never_reach_the_employee(employee, it_agent, it_department):
+    service_request, _ = actions.service_request_submit(
+        item=CatalogItemFactory(department=it_department),
+        raised_by=employee,
+        subject="VPN",
+        answers=[],
+        submission_key="k",
+    )
+    actions.comment_add(service_request=service_request, author=it_agent, body="Public reply")
+    actions.comment_add(
+        service_request=service_request, author=it_agent, body="Internal", is_internal=True
+    )
+
+    employee_view = selectors.comments_for_viewer(user=employee, service_request=service_request)
+    agent_view = selectors.comments_for_viewer(user=it_agent, service_request=service_request)
+    assert [c.body for c in employee_view] == ["Public reply"]
+    assert [c.body for c in agent_view] == ["Public reply", "Internal"]
+    employee_timeline = selectors.timeline_for_viewer(
+        user=employee, service_request=service_request
+    )
+    agent_timeline = selectors.timeline_for_viewer(user=it_agent, service_request=service_request)
+    assert len(agent_timeline) == len(employee_timeline) + 1
+
+
+def test_pending_approvals_for_an_approver(manager, employee, outsider):
+    mine = ServiceRequestFactory(requester=employee)
+    approval = ApprovalFactory(service_request=mine, approver=manager)
+    ApprovalFactory(service_request=mine, approver=manager, state="approved")
+
+    assert list(selectors.pending_approvals_for(user=manager)) == [approval]
+    assert list(selectors.pending_approvals_for(user=outsider)) == []
