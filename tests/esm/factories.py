@@ -91,3 +91,15 @@ class DepartmentRoleFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     department = factory.SubFactory(DepartmentFactory)
     role = DepartmentRole.Role.AGENT
+
+
+class WorkingPeriodFactory(factory.django.DjangoModelFactory):
+    """Monday 09:00-17:00 unless told otherwise."""
+
+    class Meta:
+        model = WorkingPeriod
+
+    calendar = factory.SubFactory(BusinessCalendarFactory, office_hours=False)
+    weekday = WorkingPeriod.Weekday.MONDAY
+    starts_at = dt.time(9)
+    ends_at = dt.time(17)
