@@ -299,9 +299,10 @@ class Event(models.Model):
         )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        # A new event never brings its own id: one that does would overwrite a recorded one.
+        if not self._state.adding or self.pk is not None:
             raise AppendOnlyError("Events are append-only: they cannot be updated.")
-        super().save(*args, **kwargs)
+        super().save(*args, **{**kwargs, "force_insert": True})
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Events are append-only: they cannot be deleted.")

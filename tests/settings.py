@@ -27,3 +27,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 if REDIS_URL:
     # Parallel test processes share one Redis: keep their cache keys apart.
     CACHES["default"]["KEY_PREFIX"] = f"esm-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+# Static files come from the finders in tests; nothing is collected.
+STATIC_ROOT = None

@@ -105,15 +105,6 @@ def test_bulk_updating_events_is_refused(event):
     assert _row(event) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Event.save() only refuses when _state.adding is False. A new instance carrying an "
-        "existing id has _state.adding True, so Django's save() runs an UPDATE through the "
-        "plain base manager and overwrites the recorded event (on SQLite silently; on "
-        "PostgreSQL only the trigger stops it, with IntegrityError, not AppendOnlyError)."
-    ),
-)
 def test_saving_a_new_event_over_an_existing_id_is_refused(event, it_department):
     before = _row(event)
     impostor = Event(

@@ -149,15 +149,6 @@ def test_seed_demo_with_a_new_password_resets_every_account(client, seeded):
     assert not client.login(username="ivan", password=DEMO_PASSWORD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "esm.demo._calendar() finds the demo default calendar by name only, then creates "
-        "'Company (UK)' with is_default=True when that name is gone: if the default calendar "
-        "was renamed (or an admin set up another default), the rerun hits the "
-        "one_default_business_calendar constraint and seed_demo (so `make demo`) crashes."
-    ),
-)
 def test_running_seed_demo_again_after_renaming_the_default_calendar_keeps_it(seeded):
     BusinessCalendar.objects.filter(is_default=True).update(name="Company calendar")
     before = counts()
