@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rules",
     "esm",
     "services",
@@ -181,6 +182,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Service catalog, requests, queues and measures of the ESM portal.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package: /api/docs/ needs no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production security: on whenever DEBUG is off, so `manage.py check --deploy` is clean.
@@ -215,3 +220,11 @@ ATTACHMENT_ALLOWED_EXTENSIONS = set(
     )
 )
 REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
+# A task is "at risk" once less than this share of its resolution time is left.
+SLA_AT_RISK_SHARE = env.float("SLA_AT_RISK_SHARE", default=0.25)
+# Where links in e-mails point.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+
+CELERY_BEAT_SCHEDULE = {
+    "sla-breach-sweep": {"task": "services.tasks.sla_breach_sweep_task", "schedule": 60.0},
+}

@@ -19,6 +19,7 @@ from services.models.requests import (
     pk_from_reference,
     reference_for,
 )
+from services.models.tasks import CannedReply, FulfilmentTask, Queue, SlaStatus
 
 __all__ = [
     "Approval",
@@ -27,16 +28,20 @@ __all__ = [
     "ArticleFeedback",
     "ArticleView",
     "Attachment",
+    "CannedReply",
     "CatalogItem",
     "Category",
     "Comment",
     "Entitlement",
     "ExperienceRating",
     "FormField",
+    "FulfilmentTask",
     "Priority",
+    "Queue",
     "Service",
     "ServiceRequest",
     "SlaPolicy",
+    "SlaStatus",
     "SlaTarget",
     "pk_from_reference",
     "reference_for",

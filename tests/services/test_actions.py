@@ -35,18 +35,21 @@ def _events(service_request):
     return list(Event.objects.for_subject(service_request).values_list("kind", flat=True))
 
 
-def test_submit_creates_a_request_with_its_reference_and_one_event(employee):
+def test_submit_without_approval_goes_straight_to_the_department_queue(employee):
     item = CatalogItemFactory(default_priority="high")
 
     service_request, created = _submit(item, employee)
 
     assert created
     assert service_request.reference == f"REQ-{service_request.pk:06d}"
-    assert service_request.state == State.SUBMITTED
+    assert service_request.state == State.IN_PROGRESS
     assert service_request.priority == "high"
     assert service_request.department == item.department
-    assert _events(service_request) == [EventKind.SUBMITTED]
-    event = Event.objects.get()
+    assert _events(service_request) == [EventKind.SUBMITTED, EventKind.STARTED]
+    task = service_request.tasks.get()
+    assert (task.state, task.queue.department, task.priority) == ("queued", item.department, "high")
+    assert _events(task) == [EventKind.QUEUED]
+    event = Event.objects.filter(kind=EventKind.SUBMITTED).get()
     assert (event.actor, event.reference, event.department) == (
         employee,
         service_request.reference,
@@ -63,7 +66,8 @@ def test_the_same_form_submitted_twice_creates_one_request(employee):
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
     assert ServiceRequest.objects.count() == 1
-    assert Event.objects.count() == 1
+    assert first.tasks.count() == 1
+    assert _events(first) == [EventKind.SUBMITTED, EventKind.STARTED]
 
 
 def test_different_forms_create_different_requests(employee):
@@ -81,7 +85,8 @@ def test_confidential_item_marks_the_request_and_its_events(employee, hr_departm
     service_request, _ = _submit(item, employee)
 
     assert service_request.is_confidential
-    assert Event.objects.get().is_confidential
+    assert Event.objects.count() == 3
+    assert all(Event.objects.values_list("is_confidential", flat=True))
 
 
 def test_on_behalf_request_belongs_to_the_requester(employee, manager):
@@ -90,7 +95,7 @@ def test_on_behalf_request_belongs_to_the_requester(employee, manager):
     service_request, _ = _submit(item, manager, requester=employee)
 
     assert (service_request.requester, service_request.raised_by) == (employee, manager)
-    assert Event.objects.get().payload["on_behalf_of"] == employee.pk
+    assert Event.objects.get(kind=EventKind.SUBMITTED).payload["on_behalf_of"] == employee.pk
 
 
 def test_approvals_run_in_sequence_then_the_request_goes_to_its_department(
@@ -120,14 +125,15 @@ def test_approvals_run_in_sequence_then_the_request_goes_to_its_department(
 
     actions.approval_decide(approval=second, user=hr_manager, approve=True, comment="Fine")
     service_request.refresh_from_db()
-    assert service_request.state == State.SUBMITTED
+    assert service_request.state == State.IN_PROGRESS
+    assert service_request.tasks.count() == 1
     assert _events(service_request) == [
         EventKind.SUBMITTED,
         EventKind.APPROVAL_REQUESTED,
         EventKind.APPROVED,
         EventKind.APPROVAL_REQUESTED,
         EventKind.APPROVED,
-        EventKind.QUEUED,
+        EventKind.STARTED,
     ]
 
 
@@ -143,6 +149,7 @@ def test_a_rejection_ends_the_request_and_skips_later_steps(employee, manager):
     service_request.refresh_from_db()
     assert service_request.state == State.REJECTED
     assert service_request.resolution == "No budget"
+    assert not service_request.tasks.exists()
     assert list(service_request.approvals.values_list("state", flat=True)) == [
         Approval.State.REJECTED,
         Approval.State.SKIPPED,
@@ -171,7 +178,7 @@ def test_manager_step_without_a_manager_on_record_is_skipped(outsider):
 
     service_request, _ = _submit(item, outsider)
 
-    assert service_request.state == State.SUBMITTED
+    assert service_request.state == State.IN_PROGRESS
     assert service_request.approvals.get().state == Approval.State.SKIPPED
 
 
@@ -187,7 +194,9 @@ def test_cancel_while_open_and_not_after_resolution(employee, it_agent):
     open_request.refresh_from_db()
     done_request.refresh_from_db()
     assert open_request.state == State.CANCELLED
+    assert open_request.tasks.get().state == "cancelled"
     assert done_request.state == State.RESOLVED
+    assert done_request.tasks.get().state == "done"
 
 
 def test_reopen_within_the_window_only(employee, it_agent):
@@ -209,10 +218,11 @@ def test_reopen_within_the_window_only(employee, it_agent):
             service_request=service_request, user=employee, reason="Still broken"
         )
     service_request.refresh_from_db()
-    assert service_request.state == State.SUBMITTED
+    assert service_request.state == State.IN_PROGRESS
     assert service_request.resolved_at is None
     assert Comment.objects.get().body == "Still broken"
     assert _events(service_request)[-1] == EventKind.REOPENED
+    assert list(service_request.tasks.values_list("state", flat=True)) == ["done", "queued"]
 
 
 def test_rating_needs_a_resolved_request_and_happens_once(employee, it_agent):

@@ -1,9 +1,4 @@
-"""Every write of the services app: one transaction each, events recorded alongside.
-
-Callers (views, API, tasks) check who may act through `services.permissions` first; the
-actions check the state rules (what may happen to a request now) themselves, under a row
-lock, because only there is the state known to be current.
-"""
+"""Service requests: submission, approvals, cancel, reopen, rating, conversation."""
 
 from __future__ import annotations
 
@@ -15,18 +10,20 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from esm.events import event_record
 from esm.models import EventKind
+from services.actions import tasks
+from services.actions._base import (
+    ActionRefused,
+    attach,
+    request_event,
+    request_lock,
+    request_set_state_for_update,
+)
 from services.models import (
     Approval,
     ApprovalStep,
-    Article,
-    ArticleFeedback,
-    ArticleView,
-    Attachment,
     CatalogItem,
     Comment,
     ExperienceRating,
@@ -34,55 +31,6 @@ from services.models import (
 )
 
 State = ServiceRequest.State
-
-
-class ActionRefused(Exception):
-    """The request is not in a state that allows this; the message says why, for people."""
-
-
-def _record(service_request: ServiceRequest, kind: str, actor: Any, **details: Any) -> None:
-    event_record(
-        subject=service_request,
-        kind=kind,
-        actor=actor,
-        department=service_request.department,
-        reference=service_request.reference,
-        is_confidential=service_request.is_confidential,
-        **details,
-    )
-
-
-def _lock(service_request: ServiceRequest) -> ServiceRequest:
-    return ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
-
-
-def _set_state(
-    service_request: ServiceRequest, state: str, actor: Any, kind: str, **fields: Any
-) -> None:
-    """Move a locked request to `state`, bump its version and record the transition."""
-    previous = service_request.state
-    service_request.state = state
-    service_request.version = F("version") + 1
-    for name, value in fields.items():
-        setattr(service_request, name, value)
-    service_request.save(update_fields=["state", "version", "updated_at", *fields])
-    service_request.refresh_from_db(fields=["version"])
-    _record(service_request, kind, actor, from_value=previous, to_value=state)
-
-
-def _attach(
-    service_request: ServiceRequest, uploads: Iterable[tuple[str, UploadedFile]], by: Any
-) -> None:
-    for field_key, upload in uploads:
-        Attachment.objects.create(
-            service_request=service_request,
-            uploaded_by=by,
-            file=upload,
-            name=upload.name[:255],
-            content_type=(upload.content_type or "application/octet-stream")[:100],
-            size=upload.size,
-            field_key=field_key,
-        )
 
 
 @transaction.atomic
@@ -129,20 +77,17 @@ def service_request_submit(
     payload = {"item": item.slug}
     if requester.pk != raised_by.pk:
         payload["on_behalf_of"] = requester.pk
-    _record(
+    request_event(
         service_request, EventKind.SUBMITTED, raised_by, to_value=State.SUBMITTED, payload=payload
     )
-    _attach(service_request, uploads, raised_by)
+    attach(service_request, uploads, raised_by)
 
     steps = list(item.approval_steps.all())
-    if steps:
-        Approval.objects.bulk_create(
-            Approval(
-                service_request=service_request, position=index, **_approver_of(step, requester)
-            )
-            for index, step in enumerate(steps, start=1)
-        )
-        _approval_next(service_request, actor=None)
+    Approval.objects.bulk_create(
+        Approval(service_request=service_request, position=index, **_approver_of(step, requester))
+        for index, step in enumerate(steps, start=1)
+    )
+    _approval_next(service_request, actor=None)
     return service_request, True
 
 
@@ -162,6 +107,8 @@ def _approver_of(step: ApprovalStep, requester: AbstractBaseUser) -> dict[str, A
 def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
     """Open the next waiting approval, or hand the request to its department when none is left.
 
+    Call while holding the request's row lock.
+
     A step whose approver cannot be resolved (no manager on record) is skipped with an
     event, rather than leaving the request stuck with nobody able to act.
     """
@@ -169,7 +116,7 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
         if approval.approver_id is None and approval.department_id is None:
             approval.state = Approval.State.SKIPPED
             approval.save(update_fields=["state"])
-            _record(
+            request_event(
                 service_request,
                 EventKind.UPDATED,
                 None,
@@ -179,14 +126,15 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
         approval.state = Approval.State.PENDING
         approval.save(update_fields=["state"])
         if service_request.state != State.AWAITING_APPROVAL:
-            _set_state(
+            request_set_state_for_update(
                 service_request, State.AWAITING_APPROVAL, actor, EventKind.APPROVAL_REQUESTED
             )
         else:
-            _record(service_request, EventKind.APPROVAL_REQUESTED, actor, to_value=approval.label)
+            request_event(
+                service_request, EventKind.APPROVAL_REQUESTED, actor, to_value=approval.label
+            )
         return
-    if service_request.state == State.AWAITING_APPROVAL:
-        _set_state(service_request, State.SUBMITTED, actor, EventKind.QUEUED)
+    tasks.task_open_for_request(service_request, actor=actor, title=service_request.subject)
 
 
 @transaction.atomic
@@ -194,7 +142,7 @@ def approval_decide(
     *, approval: Approval, user: AbstractBaseUser, approve: bool, comment: str = ""
 ) -> Approval:
     """Record an approver's decision. A rejection ends the request; an approval moves it on."""
-    service_request = _lock(approval.service_request)
+    service_request = request_lock(approval.service_request)
     approval = Approval.objects.get(pk=approval.pk)
     if approval.state != Approval.State.PENDING or service_request.state != State.AWAITING_APPROVAL:
         raise ActionRefused("This approval has already been decided.")
@@ -202,7 +150,7 @@ def approval_decide(
     approval.decided_by, approval.decided_at, approval.comment = user, timezone.now(), comment
     approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
     if approve:
-        _record(
+        request_event(
             service_request,
             EventKind.APPROVED,
             user,
@@ -214,7 +162,7 @@ def approval_decide(
         service_request.approvals.filter(state=Approval.State.WAITING).update(
             state=Approval.State.SKIPPED
         )
-        _set_state(
+        request_set_state_for_update(
             service_request,
             State.REJECTED,
             user,
@@ -229,13 +177,14 @@ def approval_decide(
 def service_request_cancel(
     *, service_request: ServiceRequest, user: AbstractBaseUser, reason: str = ""
 ) -> ServiceRequest:
-    service_request = _lock(service_request)
+    service_request = request_lock(service_request)
     if not service_request.is_open:
         raise ActionRefused("Only a request that is not resolved yet can be cancelled.")
     service_request.approvals.filter(
         state__in=[Approval.State.WAITING, Approval.State.PENDING]
     ).update(state=Approval.State.SKIPPED)
-    _set_state(
+    tasks.tasks_cancel_open(service_request, actor=user)
+    request_set_state_for_update(
         service_request,
         State.CANCELLED,
         user,
@@ -250,10 +199,12 @@ def service_request_cancel(
 def service_request_resolve(
     *, service_request: ServiceRequest, user: AbstractBaseUser | None, resolution: str
 ) -> ServiceRequest:
-    service_request = _lock(service_request)
+    """Resolve the whole request at once, closing whatever tasks are still open."""
+    service_request = request_lock(service_request)
     if service_request.state not in (State.SUBMITTED, State.IN_PROGRESS, State.WAITING_ON_EMPLOYEE):
         raise ActionRefused("Only a request being worked on can be resolved.")
-    _set_state(
+    tasks.tasks_finish_open(service_request, actor=user, resolution=resolution)
+    request_set_state_for_update(
         service_request,
         State.RESOLVED,
         user,
@@ -274,7 +225,7 @@ def reopen_deadline(service_request: ServiceRequest) -> dt.datetime | None:
 def service_request_reopen(
     *, service_request: ServiceRequest, user: AbstractBaseUser, reason: str
 ) -> ServiceRequest:
-    service_request = _lock(service_request)
+    service_request = request_lock(service_request)
     deadline = reopen_deadline(service_request)
     if deadline is None:
         raise ActionRefused("Only a resolved request can be reopened.")
@@ -283,9 +234,14 @@ def service_request_reopen(
             f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days of resolution; "
             "please raise a new one."
         )
-    _set_state(service_request, State.SUBMITTED, user, EventKind.REOPENED, resolved_at=None)
+    request_set_state_for_update(
+        service_request, State.IN_PROGRESS, user, EventKind.REOPENED, resolved_at=None
+    )
     if reason:
         Comment.objects.create(service_request=service_request, author=user, body=reason)
+    tasks.task_open_for_request(
+        service_request, actor=user, title=f"Reopened: {service_request.subject}"[:200]
+    )
     return service_request
 
 
@@ -293,7 +249,7 @@ def service_request_reopen(
 def service_request_rate(
     *, service_request: ServiceRequest, user: AbstractBaseUser, score: int, comment: str = ""
 ) -> ExperienceRating:
-    service_request = _lock(service_request)
+    service_request = request_lock(service_request)
     if service_request.state not in (State.RESOLVED, State.CLOSED):
         raise ActionRefused("A request can be rated once it is resolved.")
     if ExperienceRating.objects.filter(service_request=service_request).exists():
@@ -303,7 +259,9 @@ def service_request_rate(
     rating = ExperienceRating.objects.create(
         service_request=service_request, score=score, comment=comment, rated_by=user
     )
-    _record(service_request, EventKind.RATED, user, to_value=str(score), payload={"score": score})
+    request_event(
+        service_request, EventKind.RATED, user, to_value=str(score), payload={"score": score}
+    )
     return rating
 
 
@@ -316,33 +274,22 @@ def comment_add(
     uploads: Iterable[tuple[str, UploadedFile]] = (),
     is_internal: bool = False,
 ) -> Comment:
-    service_request = _lock(service_request)
+    service_request = request_lock(service_request)
     if service_request.state in ServiceRequest.CLOSED_STATES:
         raise ActionRefused("This request is closed; raise a new one to continue.")
     comment = Comment.objects.create(
         service_request=service_request, author=author, body=body, is_internal=is_internal
     )
-    _attach(service_request, uploads, author)
-    _record(
+    attach(service_request, uploads, author)
+    request_event(
         service_request,
         EventKind.COMMENTED,
         author,
         to_value=Comment.INTERNAL if is_internal else Comment.PUBLIC,
         payload={"comment": comment.pk},
     )
+    speaks_for_employee = author.pk in (service_request.requester_id, service_request.raised_by_id)
+    if speaks_for_employee and not is_internal:
+        # The employee answered: every task that was waiting on them starts its clock again.
+        tasks.tasks_resume_for_employee(service_request, actor=author)
     return comment
-
-
-def article_view_record(
-    *, article: Article, user: AbstractBaseUser, from_item: CatalogItem | None = None
-) -> None:
-    """Count a read; from an item page's suggestions it is also a possible deflection."""
-    Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
-    if from_item is not None:
-        ArticleView.objects.create(article=article, user=user, catalog_item=from_item)
-
-
-def article_feedback_record(*, article: Article, user: AbstractBaseUser, helpful: bool) -> None:
-    ArticleFeedback.objects.update_or_create(
-        article=article, user=user, defaults={"helpful": helpful}
-    )

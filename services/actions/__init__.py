@@ -1,0 +1,66 @@
+"""Every write of the services app: one transaction each, events recorded alongside.
+
+Callers (views, API, Celery tasks) check who may act through `services.permissions`
+first; the actions check the state rules (what may happen now) themselves, under a row
+lock, because only there is the state known to be current.
+"""
+
+from services.actions._base import ActionRefused, StaleVersion
+from services.actions.knowledge import article_feedback_record, article_view_record
+from services.actions.requests import (
+    approval_decide,
+    comment_add,
+    reopen_deadline,
+    service_request_cancel,
+    service_request_rate,
+    service_request_reopen,
+    service_request_resolve,
+    service_request_submit,
+)
+from services.actions.tasks import (
+    sla_breach_sweep,
+    task_ask,
+    task_assign,
+    task_claim,
+    task_hand_off,
+    task_note,
+    task_open_for_request,
+    task_reply,
+    task_resolve,
+    task_send_back,
+    task_set_priority,
+    task_take_next,
+    task_unassign,
+    tasks_assign_bulk,
+    tasks_set_priority_bulk,
+)
+
+__all__ = [
+    "ActionRefused",
+    "StaleVersion",
+    "approval_decide",
+    "article_feedback_record",
+    "article_view_record",
+    "comment_add",
+    "reopen_deadline",
+    "service_request_cancel",
+    "service_request_rate",
+    "service_request_reopen",
+    "service_request_resolve",
+    "service_request_submit",
+    "sla_breach_sweep",
+    "task_ask",
+    "task_assign",
+    "task_claim",
+    "task_hand_off",
+    "task_note",
+    "task_open_for_request",
+    "task_reply",
+    "task_resolve",
+    "task_send_back",
+    "task_set_priority",
+    "task_take_next",
+    "task_unassign",
+    "tasks_assign_bulk",
+    "tasks_set_priority_bulk",
+]

@@ -1,0 +1,68 @@
+"""What every action module shares: refusals, locks, state changes with their events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F
+
+from esm.events import event_record
+from services.models import Attachment, ServiceRequest
+
+
+class ActionRefused(Exception):
+    """Not allowed in the current state; the message says why, in words for people."""
+
+
+class StaleVersion(ActionRefused):
+    """The object changed since the person loaded it; the message says who changed what."""
+
+
+def request_event(service_request: ServiceRequest, kind: str, actor: Any, **details: Any) -> None:
+    event_record(
+        subject=service_request,
+        kind=kind,
+        actor=actor,
+        department=service_request.department,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        **details,
+    )
+
+
+def request_lock(service_request: ServiceRequest) -> ServiceRequest:
+    return ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+
+
+def request_set_state_for_update(
+    service_request: ServiceRequest, state: str, actor: Any, kind: str, **fields: Any
+) -> None:
+    """Move a request to `state`, bump its version and record the transition.
+
+    Call while holding the request's row lock (`request_lock`).
+    """
+    previous = service_request.state
+    service_request.state = state
+    service_request.version = F("version") + 1
+    for name, value in fields.items():
+        setattr(service_request, name, value)
+    service_request.save(update_fields=["state", "version", "updated_at", *fields])
+    service_request.refresh_from_db(fields=["version"])
+    request_event(service_request, kind, actor, from_value=previous, to_value=state)
+
+
+def attach(
+    service_request: ServiceRequest, uploads: Iterable[tuple[str, UploadedFile]], by: Any
+) -> None:
+    for field_key, upload in uploads:
+        Attachment.objects.create(
+            service_request=service_request,
+            uploaded_by=by,
+            file=upload,
+            name=upload.name[:255],
+            content_type=(upload.content_type or "application/octet-stream")[:100],
+            size=upload.size,
+            field_key=field_key,
+        )

@@ -1,0 +1,609 @@
+"""Fulfilment tasks in department queues: claim, work, ask, hand off, send back, resolve.
+
+A request's own state follows its tasks (`_request_follow_tasks`): waiting on the
+employee while any task is, in progress while any is open, resolved once none is open
+and at least one was done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from esm.events import event_record
+from esm.models import DepartmentRole, Event, EventKind
+from esm.permissions import department_ids_with_role
+from services import notifications, sla
+from services.actions._base import (
+    ActionRefused,
+    StaleVersion,
+    request_event,
+    request_lock,
+    request_set_state_for_update,
+)
+from services.models import Comment, FulfilmentTask, Priority, Queue, ServiceRequest
+
+TaskState = FulfilmentTask.State
+RequestState = ServiceRequest.State
+
+# How many recent events of a task are read to say who changed it under someone's feet.
+STALE_EVENTS_SHOWN = 5
+
+
+def _task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> None:
+    service_request = task.service_request
+    details.setdefault("department", task.department)
+    event_record(
+        subject=task,
+        kind=kind,
+        actor=actor,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        payload={"version": task.version, **details.pop("payload", {})},
+        **details,
+    )
+
+
+def _lock(task: FulfilmentTask, expected_version: int | None = None) -> FulfilmentTask:
+    """Lock the task's row; refuse when it changed since the caller read `expected_version`."""
+    locked = (
+        FulfilmentTask.objects.select_for_update()
+        .select_related("service_request", "department", "queue")
+        .get(pk=task.pk)
+    )
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(_who_changed(locked, since_version=expected_version))
+    return locked
+
+
+def _who_changed(task: FulfilmentTask, *, since_version: int) -> str:
+    recent = (
+        Event.objects.for_subject(task)
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")[:STALE_EVENTS_SHOWN]
+    )
+    changes = [
+        f"{_name(event.actor)} {event.get_kind_display().lower()}"
+        for event in reversed(list(recent))
+        if event.payload.get("version", 0) > since_version
+    ]
+    summary = "; ".join(changes) or "someone changed it"
+    return (
+        f"This task changed while you had it open ({summary}). "
+        "Nothing was saved; review it and try again."
+    )
+
+
+def _name(person: Any) -> str:
+    if person is None:
+        return "The system"
+    return person.get_full_name() or person.get_username()
+
+
+def _save(task: FulfilmentTask, *fields: str) -> None:
+    """Save a locked task's changed fields and bump its version (for optimistic checks)."""
+    task.version += 1
+    task.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _set_state(
+    task: FulfilmentTask, state: str, actor: Any, kind: str, *fields: str, **details: Any
+) -> None:
+    previous, task.state = task.state, state
+    _save(task, "state", *fields)
+    _task_event(task, kind, actor, from_value=previous, to_value=state, **details)
+
+
+def _require_open(task: FulfilmentTask) -> None:
+    if not task.is_open:
+        raise ActionRefused(
+            f"This task is {task.get_state_display().lower()}; it can no longer change."
+        )
+
+
+def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
+    if department_id not in department_ids_with_role(
+        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+    ):
+        raise ActionRefused("That person does not work in this department's queues.")
+
+
+def _request_follow_tasks(
+    service_request: ServiceRequest, *, actor: Any, resolution: str = ""
+) -> None:
+    """Bring a locked request's state in line with its tasks."""
+    states = set(service_request.tasks.values_list("state", flat=True))
+    current = service_request.state
+    if TaskState.WAITING_ON_EMPLOYEE in states:
+        target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING
+    elif states & set(FulfilmentTask.OPEN_STATES):
+        target = RequestState.IN_PROGRESS
+        kind = (
+            EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.STARTED
+        )
+    elif TaskState.DONE in states:
+        target, kind = RequestState.RESOLVED, EventKind.RESOLVED
+    else:
+        return
+    if target == current or (
+        current in ServiceRequest.FINISHED_STATES and target != RequestState.RESOLVED
+    ):
+        return
+    if target == RequestState.RESOLVED:
+        request_set_state_for_update(
+            service_request, target, actor, kind, resolved_at=timezone.now(), resolution=resolution
+        )
+        notifications.schedule("request_resolved", service_request.pk)
+    else:
+        request_set_state_for_update(service_request, target, actor, kind)
+
+
+def _default_queue(service_request: ServiceRequest) -> Queue:
+    department = service_request.department
+    queue = Queue.objects.filter(department=department).order_by("-is_default", "name").first()
+    if queue is None:
+        # Never lose a request for want of configuration: the department gets a queue.
+        queue = Queue.objects.create(
+            department=department,
+            name=f"{department.name} requests",
+            slug=f"{department.slug}-requests",
+            is_default=True,
+        )
+    return queue
+
+
+def _task_create(
+    service_request: ServiceRequest,
+    *,
+    queue: Queue,
+    title: str,
+    actor: Any,
+    priority: str | None = None,
+    handed_off_from: FulfilmentTask | None = None,
+    reason: str = "",
+) -> FulfilmentTask:
+    task = FulfilmentTask(
+        service_request=service_request,
+        queue=queue,
+        department=queue.department,
+        title=title[:200],
+        priority=priority or service_request.priority,
+        handed_off_from=handed_off_from,
+        handoff_reason=reason,
+        created_at=timezone.now(),
+    )
+    sla.clock_start(task)
+    task.save()
+    _task_event(
+        task, EventKind.QUEUED, actor, to_value=TaskState.QUEUED, payload={"queue": queue.slug}
+    )
+    return task
+
+
+def task_open_for_request(
+    service_request: ServiceRequest, *, actor: Any, title: str
+) -> FulfilmentTask:
+    """Give an approved (or approval-free) request its task in its department's queue.
+
+    Call inside the transaction that holds the request's row lock.
+    """
+    task = _task_create(
+        service_request, queue=_default_queue(service_request), title=title, actor=actor
+    )
+    _request_follow_tasks(service_request, actor=actor)
+    return task
+
+
+def tasks_cancel_open(service_request: ServiceRequest, *, actor: Any) -> None:
+    """Cancel the open tasks of a request being cancelled (request lock held)."""
+    for task in service_request.tasks.select_for_update().filter(
+        state__in=FulfilmentTask.OPEN_STATES
+    ):
+        _set_state(task, TaskState.CANCELLED, actor, EventKind.CANCELLED, "done_at")
+
+
+def tasks_finish_open(service_request: ServiceRequest, *, actor: Any, resolution: str) -> None:
+    """Mark the open tasks of a request being resolved as a whole done (request lock held)."""
+    now = timezone.now()
+    for task in service_request.tasks.select_for_update().filter(
+        state__in=FulfilmentTask.OPEN_STATES
+    ):
+        task.done_at, task.resolution, task.sla_paused_at = now, resolution, None
+        _set_state(
+            task,
+            TaskState.DONE,
+            actor,
+            EventKind.RESOLVED,
+            "done_at",
+            "resolution",
+            "sla_paused_at",
+        )
+
+
+def tasks_resume_for_employee(service_request: ServiceRequest, *, actor: Any) -> None:
+    """The employee answered: restart every task waiting on them (request lock held)."""
+    waiting = service_request.tasks.select_for_update().filter(state=TaskState.WAITING_ON_EMPLOYEE)
+    for task in waiting:
+        sla.clock_resume(task)
+        task.state = TaskState.IN_PROGRESS if task.assignee_id else TaskState.QUEUED
+        _save(task, "state", *sla.CLOCK_FIELDS)
+        _task_event(
+            task,
+            EventKind.RESUMED,
+            actor,
+            from_value=TaskState.WAITING_ON_EMPLOYEE,
+            to_value=task.state,
+        )
+    _request_follow_tasks(service_request, actor=actor)
+
+
+@transaction.atomic
+def task_claim(
+    *, task: FulfilmentTask, agent: AbstractBaseUser, expected_version: int | None = None
+) -> FulfilmentTask:
+    """Take a task. Two agents claiming at once: the second is refused, never both."""
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if task.assignee_id and task.assignee_id != agent.pk:
+        raise ActionRefused(
+            f"{task.assignee.get_full_name() or task.assignee} is already working on this task."
+        )
+    _require_agent_of(agent, task.department_id)
+    _claim_for_update(task, agent, actor=agent)
+    return task
+
+
+def _claim_for_update(task: FulfilmentTask, agent: AbstractBaseUser, *, actor: Any) -> None:
+    now = timezone.now()
+    task.assignee, task.claimed_at = agent, task.claimed_at or now
+    # Claiming is the first response when nobody has replied yet.
+    task.responded_at = task.responded_at or now
+    fields = ["assignee", "claimed_at", "responded_at"]
+    if task.state == TaskState.QUEUED:
+        task.state = TaskState.IN_PROGRESS
+        fields.append("state")
+    _save(task, *fields)
+    _task_event(
+        task,
+        EventKind.CLAIMED if actor == agent else EventKind.ASSIGNED,
+        actor,
+        to_value=agent.get_username(),
+    )
+
+
+@transaction.atomic
+def task_take_next(*, queue: Queue, agent: AbstractBaseUser) -> FulfilmentTask | None:
+    """Claim the most urgent unclaimed task of `queue`, or None when there is none.
+
+    SKIP LOCKED lets agents pressing "take next" together each lock a different row
+    instead of queueing behind one another for the same task (on PostgreSQL; SQLite
+    serialises writers anyway).
+    """
+    _require_agent_of(agent, queue.department_id)
+    candidate = (
+        FulfilmentTask.objects.filter(queue=queue, state=TaskState.QUEUED, assignee__isnull=True)
+        .by_urgency()
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("service_request", "department")
+        .first()
+    )
+    if candidate is None:
+        return None
+    _claim_for_update(candidate, agent, actor=agent)
+    return candidate
+
+
+@transaction.atomic
+def task_assign(
+    *,
+    task: FulfilmentTask,
+    assignee: AbstractBaseUser,
+    by: AbstractBaseUser,
+    expected_version: int | None = None,
+) -> FulfilmentTask:
+    task = _lock(task, expected_version)
+    _require_open(task)
+    _require_agent_of(assignee, task.department_id)
+    if task.assignee_id == assignee.pk:
+        return task
+    _claim_for_update(task, assignee, actor=by)
+    if assignee.pk != by.pk:
+        notifications.schedule("task_assigned", task.pk)
+    return task
+
+
+@transaction.atomic
+def task_unassign(
+    *, task: FulfilmentTask, by: AbstractBaseUser, expected_version: int | None = None
+) -> FulfilmentTask:
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if task.assignee_id is None:
+        return task
+    previous = task.assignee.get_username()
+    task.assignee = None
+    fields = ["assignee"]
+    if task.state == TaskState.IN_PROGRESS:
+        task.state = TaskState.QUEUED
+        fields.append("state")
+    _save(task, *fields)
+    _task_event(task, EventKind.UNASSIGNED, by, from_value=previous)
+    return task
+
+
+def _comment(task: FulfilmentTask, author: Any, body: str, *, internal: bool) -> Comment:
+    comment = Comment.objects.create(
+        service_request=task.service_request, author=author, body=body, is_internal=internal
+    )
+    request_event(
+        task.service_request,
+        EventKind.COMMENTED,
+        author,
+        to_value=Comment.INTERNAL if internal else Comment.PUBLIC,
+        payload={"comment": comment.pk, "task": task.pk},
+    )
+    return comment
+
+
+@transaction.atomic
+def task_reply(
+    *, task: FulfilmentTask, agent: AbstractBaseUser, body: str, expected_version: int | None = None
+) -> Comment:
+    """A public reply: the employee reads it and is e-mailed; it counts as first response."""
+    task = _lock(task, expected_version)
+    _require_open(task)
+    request_lock(task.service_request)
+    comment = _comment(task, agent, body, internal=False)
+    if task.responded_at is None:
+        task.responded_at = timezone.now()
+        _save(task, "responded_at")
+    notifications.schedule("public_reply", comment.pk)
+    return comment
+
+
+@transaction.atomic
+def task_note(*, task: FulfilmentTask, agent: AbstractBaseUser, body: str) -> Comment:
+    """An internal note: staff of the department read it, the employee never does."""
+    task = _lock(task)
+    request_lock(task.service_request)
+    return _comment(task, agent, body, internal=True)
+
+
+@transaction.atomic
+def task_ask(
+    *,
+    task: FulfilmentTask,
+    agent: AbstractBaseUser,
+    question: str,
+    expected_version: int | None = None,
+) -> Comment:
+    """Ask the employee something: the task waits on them and its SLA clock pauses."""
+    task = _lock(task, expected_version)
+    _require_open(task)
+    service_request = request_lock(task.service_request)
+    comment = _comment(task, agent, question, internal=False)
+    sla.clock_pause(task)
+    task.responded_at = task.responded_at or timezone.now()
+    _set_state(
+        task,
+        TaskState.WAITING_ON_EMPLOYEE,
+        agent,
+        EventKind.WAITING,
+        "responded_at",
+        *sla.CLOCK_FIELDS,
+    )
+    _request_follow_tasks(service_request, actor=agent)
+    notifications.schedule("question_asked", comment.pk)
+    return comment
+
+
+@transaction.atomic
+def task_resolve(
+    *,
+    task: FulfilmentTask,
+    agent: AbstractBaseUser,
+    resolution: str,
+    expected_version: int | None = None,
+) -> FulfilmentTask:
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if not resolution.strip():
+        raise ActionRefused("Write a resolution note: the employee reads it.")
+    service_request = request_lock(task.service_request)
+    task.resolution, task.done_at, task.sla_paused_at = resolution, timezone.now(), None
+    task.responded_at = task.responded_at or task.done_at
+    _set_state(
+        task,
+        TaskState.DONE,
+        agent,
+        EventKind.RESOLVED,
+        "resolution",
+        "done_at",
+        "sla_paused_at",
+        "responded_at",
+    )
+    _request_follow_tasks(service_request, actor=agent, resolution=resolution)
+    return task
+
+
+@transaction.atomic
+def task_hand_off(
+    *,
+    task: FulfilmentTask,
+    agent: AbstractBaseUser,
+    to_queue: Queue,
+    reason: str,
+    expected_version: int | None = None,
+) -> FulfilmentTask:
+    """Pass the work to another queue: a task is created there and this one closes."""
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if not reason.strip():
+        raise ActionRefused("Say why you are handing it off, so the next team can pick it up.")
+    if to_queue.pk == task.queue_id:
+        raise ActionRefused("The task is already in that queue.")
+    service_request = request_lock(task.service_request)
+    if service_request.is_confidential and to_queue.department_id != service_request.department_id:
+        raise ActionRefused("A confidential case stays within its department.")
+    received = _task_create(
+        service_request,
+        queue=to_queue,
+        title=task.title,
+        actor=agent,
+        priority=task.priority,
+        handed_off_from=task,
+        reason=reason,
+    )
+    task.done_at = timezone.now()
+    _set_state(
+        task,
+        TaskState.HANDED_OFF,
+        agent,
+        EventKind.HANDED_OFF,
+        "done_at",
+        from_department=task.department,
+        to_department=to_queue.department,
+        payload={"to_task": received.pk, "reason": reason},
+    )
+    _request_follow_tasks(service_request, actor=agent)
+    return received
+
+
+@transaction.atomic
+def task_send_back(
+    *,
+    task: FulfilmentTask,
+    agent: AbstractBaseUser,
+    missing: str,
+    expected_version: int | None = None,
+) -> FulfilmentTask:
+    """Return a handed-off task to its sender as incomplete; the sender's task reopens.
+
+    This is what %C&A counts: work a stage received but could not use as it came.
+    """
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if task.handed_off_from_id is None:
+        raise ActionRefused("Only a task handed off from another queue can be sent back.")
+    if not missing.strip():
+        raise ActionRefused("Say what is missing, so the sender can complete it.")
+    service_request = request_lock(task.service_request)
+    sender = _lock(task.handed_off_from)
+    task.done_at = timezone.now()
+    _set_state(
+        task,
+        TaskState.CANCELLED,
+        agent,
+        EventKind.SENT_BACK,
+        "done_at",
+        from_department=task.department,
+        to_department=sender.department,
+        payload={"to_task": sender.pk, "missing": missing},
+    )
+    sender.state = TaskState.IN_PROGRESS if sender.assignee_id else TaskState.QUEUED
+    sender.done_at = None
+    _save(sender, "state", "done_at")
+    _task_event(
+        sender,
+        EventKind.REOPENED,
+        agent,
+        from_value=TaskState.HANDED_OFF,
+        to_value=sender.state,
+        payload={"missing": missing},
+    )
+    _request_follow_tasks(service_request, actor=agent)
+    return sender
+
+
+@transaction.atomic
+def task_set_priority(
+    *,
+    task: FulfilmentTask,
+    by: AbstractBaseUser,
+    priority: str,
+    expected_version: int | None = None,
+) -> FulfilmentTask:
+    """Change the priority; the SLA targets of the new priority apply from the task's start."""
+    if priority not in Priority.values:
+        raise ActionRefused("Unknown priority.")
+    task = _lock(task, expected_version)
+    _require_open(task)
+    if task.priority == priority:
+        return task
+    previous, task.priority = task.priority, priority
+    paused_at = task.sla_paused_at
+    sla.clock_start(task, now=task.created_at)
+    task.sla_paused_at = paused_at
+    _save(task, "priority", *sla.CLOCK_FIELDS)
+    _task_event(task, EventKind.PRIORITY_CHANGED, by, from_value=previous, to_value=priority)
+    return task
+
+
+def _bulk(tasks: Iterable[FulfilmentTask], action: Any, **kwargs: Any) -> tuple[int, list[str]]:
+    """Apply `action` to each task on its own; returns (changed, messages of the refused)."""
+    changed, refused = 0, []
+    for task in tasks:
+        try:
+            action(task=task, **kwargs)
+            changed += 1
+        except ActionRefused as error:
+            refused.append(f"{task.service_request.reference}: {error}")
+    return changed, refused
+
+
+def tasks_assign_bulk(
+    *, tasks: QuerySet[FulfilmentTask], assignee: AbstractBaseUser, by: AbstractBaseUser
+) -> tuple[int, list[str]]:
+    return _bulk(tasks.select_related("service_request"), task_assign, assignee=assignee, by=by)
+
+
+def tasks_set_priority_bulk(
+    *, tasks: QuerySet[FulfilmentTask], priority: str, by: AbstractBaseUser
+) -> tuple[int, list[str]]:
+    return _bulk(
+        tasks.select_related("service_request"), task_set_priority, priority=priority, by=by
+    )
+
+
+# How many tasks one sweep flags at most; the next sweep takes the rest.
+BREACH_SWEEP_BATCH = 500
+
+
+@transaction.atomic
+def sla_breach_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Flag open tasks whose SLA was just missed; returns their ids.
+
+    Runs from Celery beat. SKIP LOCKED lets two overlapping sweeps (or an agent working a
+    task right now) pass each other; a task missed by one sweep is caught by the next.
+    """
+    now = now or timezone.now()
+    candidates = FulfilmentTask.objects.open().filter(
+        sla_breached=False, sla_paused_at__isnull=True
+    ).filter(F("resolution_due_at") <= now) | FulfilmentTask.objects.open().filter(
+        sla_breached=False,
+        sla_paused_at__isnull=True,
+        responded_at__isnull=True,
+        response_due_at__lte=now,
+    )
+    breached = list(
+        candidates.select_for_update(skip_locked=True, of=("self",))
+        .select_related("service_request", "department")
+        .order_by("resolution_due_at")[:BREACH_SWEEP_BATCH]
+    )
+    for task in breached:
+        task.sla_breached, task.sla_breached_at = True, now
+        _save(task, "sla_breached", "sla_breached_at")
+        missed = (
+            "resolution" if task.resolution_due_at and task.resolution_due_at <= now else "response"
+        )
+        _task_event(task, EventKind.SLA_BREACHED, None, to_value=missed)
+    ids = [task.pk for task in breached]
+    if ids:
+        notifications.schedule("sla_breached", ids)
+    return ids
