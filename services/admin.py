@@ -7,10 +7,12 @@ from esm.permissions import department_ids_with_role
 from services.models import (
     ApprovalStep,
     Article,
+    CannedReply,
     CatalogItem,
     Category,
     Entitlement,
     FormField,
+    Queue,
     Service,
     ServiceRequest,
     SlaPolicy,
@@ -125,3 +127,19 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ServiceRequest | None = None
     ) -> bool:
         return False
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "department", "is_default"]
+    list_filter = ["department"]
+    list_select_related = ["department"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "department"]
+    list_filter = ["department"]
+    list_select_related = ["department"]
+    search_fields = ["title", "body"]
