@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from esm import views
 
@@ -41,4 +42,7 @@ urlpatterns = [
     path("dashboards/", views.dashboards, name="dashboards"),
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("services.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
