@@ -13,6 +13,7 @@ from esm.models import Event, EventKind
 from esm.permissions import can
 from services.models import (
     Approval,
+    ApprovalStep,
     Article,
     ArticleView,
     CatalogItem,
@@ -105,10 +106,14 @@ def catalog_facets_for(*, user: Any) -> dict[str, list[tuple[str, str, int]]]:
 def item_for_request(*, user: Any, slug: str) -> CatalogItem:
     """The item with its form, for someone entitled to it; 404 for everyone else."""
     fields = FormField.objects.order_by("position", "id")
+    # The page says who approves, and submitting resolves each step's approver.
+    steps = ApprovalStep.objects.select_related("department", "person")
     item = (
         CatalogItem.objects.entitled_to(user)
         .select_related("service__owner", "department", "service__category")
-        .prefetch_related(Prefetch("fields", queryset=fields), "approval_steps")
+        .prefetch_related(
+            Prefetch("fields", queryset=fields), Prefetch("approval_steps", queryset=steps)
+        )
         .filter(slug=slug)
         .first()
     )
