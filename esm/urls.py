@@ -37,7 +37,6 @@ auth_patterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("work/", views.workspace, name="workspace"),
     path("dashboards/", views.dashboards, name="dashboards"),
     path("account/", include(auth_patterns)),
@@ -45,4 +44,7 @@ urlpatterns = [
     path("api/v1/", include("services.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The self-service portal, home page ("home") included. Named by string: esm, the
+    # bottom layer, never imports the apps built on it.
+    path("", include("services.urls")),
 ]

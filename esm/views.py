@@ -13,18 +13,6 @@ def _require(request: HttpRequest, permission: str) -> None:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "esm/home.html",
-        {
-            "profile": selectors.profile_of(request.user),
-            "departments": selectors.departments_directory(),
-        },
-    )
-
-
-@login_required
 def workspace(request: HttpRequest) -> HttpResponse:
     _require(request, "esm.work_queues")
     return render(

@@ -1,0 +1,589 @@
+"""The self-service portal pages: check permission, call one selector or action, render.
+
+Reads go through `services.selectors` (or the permission twins `entitled_to` / `visible_to`),
+writes through `services.actions`; nothing here changes a row directly. Pages that must not
+reveal an object to someone who may not see it answer 404, not 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from esm.models import DepartmentRole, Event, EventKind
+from esm.permissions import can, department_ids_with_role
+from services import actions, selectors
+from services.actions import ActionRefused
+from services.forms import (
+    ApprovalDecisionForm,
+    CommentForm,
+    RatingForm,
+    ReasonForm,
+    RequestForm,
+)
+from services.models import (
+    Approval,
+    ApprovalStep,
+    ArticleFeedback,
+    Attachment,
+    CatalogItem,
+    Comment,
+    ServiceRequest,
+)
+
+State = ServiceRequest.State
+
+ITEMS_PER_PAGE = 24
+REQUESTS_PER_PAGE = 20
+# Longer search text than this is not a search, and only makes the LIKE clauses slower.
+QUERY_MAX_LENGTH = 200
+
+STATE_FILTERS = [
+    ("", "All"),
+    ("open", "Open"),
+    ("closed", "Resolved or closed"),
+    *State.choices,
+]
+
+
+def _query(request: HttpRequest, name: str = "q") -> str:
+    return request.GET.get(name, "").strip()[:QUERY_MAX_LENGTH]
+
+
+def _person(user: Any, viewer: Any) -> str:
+    if user is None:
+        return "the system"
+    if user.pk == viewer.pk:
+        return "you"
+    return user.get_full_name() or user.get_username()
+
+
+def _too_large(form: forms.Form) -> bool:
+    return any(
+        error.code == "too_large" for errors in form.errors.as_data().values() for error in errors
+    )
+
+
+# -- home: search and browse the catalog ----------------------------------------------------
+
+
+def _facet_name(facets: list[tuple[str, str, int]], slug: str) -> str:
+    return next((name for facet_slug, name, _ in facets if facet_slug == slug), "")
+
+
+@login_required
+@require_GET
+def portal_home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    query = _query(request)
+    department = request.GET.get("department", "")
+    category = request.GET.get("category", "")
+    facets = selectors.catalog_facets_for(user=user)
+    context: dict[str, Any] = {
+        "query": query,
+        "department": department,
+        "category": category,
+        "department_name": _facet_name(facets["departments"], department),
+        "category_name": _facet_name(facets["categories"], category),
+        "facets": facets,
+        "browsing": bool(query or department or category),
+    }
+    if context["browsing"]:
+        items = selectors.catalog_items_for(
+            user=user, department=department, category=category, query=query
+        )
+        context["items"] = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        context["articles"] = (
+            selectors.articles_matching(user=user, query=query)[: selectors.SEARCH_RESULTS_SHOWN]
+            if query
+            else []
+        )
+    else:
+        context["popular"] = selectors.popular_items_for(user=user)
+        context["recent"] = selectors.recent_items_for(user=user)
+    return render(request, "services/portal_home.html", context)
+
+
+# -- the item page and its request form -----------------------------------------------------
+
+
+def _approver_in_words(step: ApprovalStep) -> str:
+    if step.approver == ApprovalStep.Approver.PERSON:
+        return step.person.get_full_name() or step.person.get_username()
+    if step.approver == ApprovalStep.Approver.DEPARTMENT_ROLE:
+        article = "an" if step.role == DepartmentRole.Role.AGENT else "a"
+        return f"{article} {step.get_role_display().lower()} in {step.department}"
+    return "your manager"
+
+
+def _form_rows(form: RequestForm) -> list[dict[str, Any]]:
+    """Visible inputs in order, each with the condition (if any) that shows it in the browser."""
+    names = {field.pk: form.name_of(field) for field in form.item_fields}
+    conditions = {
+        form.name_of(field): (names.get(field.show_when_field_id, ""), field.show_when_value)
+        for field in form.item_fields
+        if field.show_when_field_id is not None
+    }
+    rows = []
+    for bound in form.visible_fields():
+        show_when, show_value = conditions.get(bound.name, ("", ""))
+        # Item questions are optional to Django; whether one is required is the item's data.
+        form_field = getattr(bound.field, "form_field", None)
+        rows.append(
+            {
+                "field": bound,
+                "required": form_field.required if form_field else bound.field.required,
+                "is_group": bound.widget_type in ("radioselect", "checkboxselectmultiple"),
+                "show_when": show_when,
+                "show_value": show_value,
+            }
+        )
+    return rows
+
+
+def _item_page(
+    request: HttpRequest, item: CatalogItem, form: RequestForm, *, status: int = 200
+) -> HttpResponse:
+    # As the employee types the subject, htmx asks for matching articles (deflection).
+    form.fields["subject"].widget.attrs.update(
+        {
+            "autocomplete": "off",
+            "hx-get": reverse("catalog_item_suggestions", args=[item.slug]),
+            "hx-trigger": "input changed delay:400ms, search",
+            "hx-target": "#suggestions",
+            "hx-sync": "this:replace",
+        }
+    )
+    context = {
+        "item": item,
+        "form": form,
+        "rows": _form_rows(form),
+        "approvers": [_approver_in_words(step) for step in item.approval_steps.all()],
+    }
+    return render(request, "services/catalog_item.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalog_item(request: HttpRequest, slug: str) -> HttpResponse:
+    item = selectors.item_for_request(user=request.user, slug=slug)
+    if request.method == "GET":
+        return _item_page(request, item, RequestForm(item=item))
+
+    if not can(request.user, "services.request_item", item):
+        raise Http404("No such catalog item.")
+    form = RequestForm(request.POST, request.FILES, item=item)
+    if not form.is_valid():
+        return _item_page(request, item, form, status=413 if form.too_large else 400)
+    on_behalf_of = form.cleaned_data.get("on_behalf_of") if item.allow_on_behalf else None
+    service_request, created = actions.service_request_submit(
+        item=item,
+        raised_by=request.user,
+        requester=on_behalf_of,
+        subject=form.cleaned_data["subject"],
+        answers=form.answer_rows(),
+        submission_key=form.cleaned_data["submission_key"],
+        uploads=form.uploads(),
+    )
+    if created:
+        messages.success(
+            request,
+            f"Your request {service_request.reference} is submitted. "
+            "You can follow it here, and we will tell you when something changes.",
+        )
+    else:
+        # The same form arrived twice (double click, a resend): the first one counts.
+        messages.info(
+            request,
+            f"This form was already sent as {service_request.reference}; nothing new was created.",
+        )
+    return redirect("request_detail", reference=service_request.reference)
+
+
+@login_required
+@require_GET
+def catalog_item_suggestions(request: HttpRequest, slug: str) -> HttpResponse:
+    """Articles matching the subject being typed on an item page (an HTML fragment)."""
+    item = get_object_or_404(CatalogItem.objects.entitled_to(request.user), slug=slug)
+    articles = selectors.article_suggestions(item=item, text=_query(request, "subject"))
+    return render(request, "services/_suggestions.html", {"item": item, "articles": articles})
+
+
+# -- knowledge ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    article = selectors.article_for_reader(user=user, slug=slug)
+    # Read from an item page's suggestions: a possible deflection, but only for an item the
+    # reader could have asked for (a made-up `from` must not skew the item's numbers).
+    from_item = None
+    if from_slug := request.GET.get("from", ""):
+        from_item = CatalogItem.objects.entitled_to(user).filter(slug=from_slug).first()
+    actions.article_view_record(article=article, user=user, from_item=from_item)
+    context = {
+        "article": article,
+        "views": article.view_count + 1,
+        "from_item": from_item,
+        "related_items": CatalogItem.objects.entitled_to(user)
+        .filter(articles=article)
+        .select_related("department"),
+        "feedback": ArticleFeedback.objects.filter(article=article, user=user).first(),
+    }
+    return render(request, "services/article_detail.html", context)
+
+
+@login_required
+@require_POST
+def article_feedback(request: HttpRequest, slug: str) -> HttpResponse:
+    article = selectors.article_for_reader(user=request.user, slug=slug)
+    answer = request.POST.get("helpful")
+    if answer not in ("yes", "no"):
+        return HttpResponseBadRequest("Answer yes or no.")
+    actions.article_feedback_record(article=article, user=request.user, helpful=answer == "yes")
+    if request.headers.get("HX-Request"):
+        feedback = ArticleFeedback(article=article, helpful=answer == "yes")
+        return render(
+            request, "services/_article_feedback.html", {"article": article, "feedback": feedback}
+        )
+    messages.success(request, "Thank you: your answer helps us improve this article.")
+    return redirect("article_detail", slug=article.slug)
+
+
+# -- approvals ------------------------------------------------------------------------------
+
+
+def _decision_form(approval: Approval, data: Any = None) -> ApprovalDecisionForm:
+    # Several forms share the page: give each its own element ids.
+    return ApprovalDecisionForm(data, auto_id=f"approval-{approval.pk}-%s")
+
+
+def _approvals_page(
+    request: HttpRequest,
+    *,
+    bound: tuple[int, ApprovalDecisionForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The pending approvals, each with its decision form (`bound`: one sent back with errors)."""
+    user = request.user
+    staff_of = department_ids_with_role(
+        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+    )
+    rows = []
+    for approval in selectors.pending_approvals_for(user=user):
+        service_request = approval.service_request
+        form = bound[1] if bound is not None and bound[0] == approval.pk else None
+        rows.append(
+            {
+                "approval": approval,
+                "service_request": service_request,
+                "form": form or _decision_form(approval),
+                # An approver sees an open case like its requester does. A confidential one
+                # (HR, medical) shows its details only to the department's staff: others
+                # decide on the item and the person, without the case's content.
+                "shows_details": not service_request.is_confidential
+                or service_request.department_id in staff_of,
+            }
+        )
+    return render(request, "services/approval_list.html", {"rows": rows}, status=status)
+
+
+@login_required
+@require_GET
+def approval_list(request: HttpRequest) -> HttpResponse:
+    return _approvals_page(request)
+
+
+@login_required
+@require_POST
+def approval_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    approval = Approval.objects.select_related("service_request").filter(pk=pk).first()
+    if approval is None or not can(request.user, "services.decide_approval", approval):
+        raise Http404("No such approval is waiting for you.")
+    form = _decision_form(approval, request.POST)
+    if not form.is_valid():
+        return _approvals_page(request, bound=(approval.pk, form), status=400)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        actions.approval_decide(
+            approval=approval,
+            user=request.user,
+            approve=approve,
+            comment=form.cleaned_data["comment"],
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        reference = approval.service_request.reference
+        messages.success(request, f"{reference} {'approved' if approve else 'rejected'}.")
+    return redirect("approvals")
+
+
+# -- my requests ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_request_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in dict(STATE_FILTERS):
+        state = ""
+    query = _query(request)
+    service_requests = selectors.my_requests(user=request.user, state=state, query=query)
+    page = Paginator(service_requests, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "state": state,
+        "query": query,
+        "state_filters": STATE_FILTERS,
+        "filtered": bool(state or query),
+    }
+    return render(request, "services/my_request_list.html", context)
+
+
+# -- one request ----------------------------------------------------------------------------
+
+
+def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
+    """The request's state as a sentence for the person reading it."""
+    department = service_request.department.name
+    approvals = list(service_request.approvals.all())
+    state = service_request.state
+    if state == State.AWAITING_APPROVAL:
+        waiting_for = [a.label for a in approvals if a.state == Approval.State.PENDING]
+        return f"Waiting for approval from {', '.join(waiting_for) or 'an approver'}."
+    if state == State.SUBMITTED:
+        return f"Submitted: waiting for {department} to pick it up."
+    if state == State.IN_PROGRESS:
+        return f"{department} is working on it."
+    if state == State.WAITING_ON_EMPLOYEE:
+        if service_request.requester_id == viewer.pk:
+            return f"{department} needs something from you: please answer below."
+        return f"{department} is waiting on {_person(service_request.requester, viewer)}."
+    if state == State.RESOLVED:
+        return f"Resolved by {department}."
+    if state == State.REJECTED:
+        rejection = next((a for a in approvals if a.state == Approval.State.REJECTED), None)
+        if rejection is None:
+            return "Rejected."
+        by = _person(rejection.decided_by, viewer)
+        return f"Rejected by {by} ({rejection.label}): {rejection.comment or 'no reason given'}"
+    if state == State.CANCELLED:
+        return "Cancelled: nobody will work on it."
+    return "Closed."
+
+
+def _state_label(value: str) -> str:
+    return State(value).label if value in State.values else value
+
+
+def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
+    who = _person(event.actor, viewer)
+    kind = event.kind
+    if kind == EventKind.SUBMITTED:
+        return f"Submitted by {who}"
+    if kind == EventKind.APPROVAL_REQUESTED:
+        # The first approval moves the request into awaiting approval (to_value is the state);
+        # later ones name the approver.
+        if event.to_value and event.to_value not in State.values:
+            return f"Approval requested from {event.to_value}"
+        return "Approval requested"
+    if kind == EventKind.APPROVED:
+        return f"Approved by {who} ({event.to_value})"
+    if kind == EventKind.REJECTED:
+        return f"Rejected by {who}"
+    if kind == EventKind.QUEUED:
+        return f"All approvals given: sent to {service_request.department.name}"
+    if kind == EventKind.COMMENTED:
+        note = "Internal note" if event.to_value == Comment.INTERNAL else "Comment"
+        return f"{note} from {who}"
+    if kind == EventKind.HANDED_OFF and event.from_department and event.to_department:
+        return f"Handed from {event.from_department} to {event.to_department} by {who}"
+    if kind == EventKind.UPDATED and event.payload.get("approval_skipped"):
+        return f"Approval step skipped: {event.payload['approval_skipped']}"
+    if kind == EventKind.RATED:
+        return f"Rated {event.to_value}/5 by {who}"
+    if event.from_value and event.to_value and event.to_value in State.values:
+        return (
+            f"{event.get_kind_display()} by {who}: "
+            f"{_state_label(event.from_value)} → {_state_label(event.to_value)}"
+        )
+    return f"{event.get_kind_display()} by {who}"
+
+
+def _request_page(
+    request: HttpRequest,
+    service_request: ServiceRequest,
+    *,
+    status: int = 200,
+    **bound_forms: forms.Form,
+) -> HttpResponse:
+    user = request.user
+    owns = can(user, "services.own_service_request", service_request)
+    deadline = actions.reopen_deadline(service_request)
+    may_reopen = owns and deadline is not None and timezone.now() <= deadline
+    may_rate = (
+        owns
+        and service_request.state in (State.RESOLVED, State.CLOSED)
+        # `rating` is loaded with the request: a missing one costs no query.
+        and not hasattr(service_request, "rating")
+    )
+    may_comment = service_request.state not in ServiceRequest.CLOSED_STATES and can(
+        user, "services.comment_service_request", service_request
+    )
+    events = selectors.timeline_for_viewer(user=user, service_request=service_request)
+    context = {
+        "service_request": service_request,
+        "where_it_stands": _where_it_stands(service_request, user),
+        "timeline": [
+            {"event": event, "text": _timeline_text(event, service_request, user)}
+            for event in events
+        ],
+        "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
+        "is_staff": can(user, "esm.work_in_department", service_request.department),
+        "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,
+        "cancel_form": (bound_forms.get("cancel_form") or ReasonForm(auto_id="cancel-%s"))
+        if owns and service_request.is_open
+        else None,
+        "reopen_form": (bound_forms.get("reopen_form") or ReasonForm(auto_id="reopen-%s"))
+        if may_reopen
+        else None,
+        "reopen_deadline": deadline if may_reopen else None,
+        "rating_form": (bound_forms.get("rating_form") or RatingForm()) if may_rate else None,
+    }
+    return render(request, "services/request_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    service_request = selectors.request_for_viewer(user=request.user, reference=reference)
+    if reference != service_request.reference:
+        return redirect("request_detail", reference=service_request.reference, permanent=True)
+    return _request_page(request, service_request)
+
+
+def _request_for(request: HttpRequest, reference: str, permission: str) -> ServiceRequest:
+    """The request, for someone who may see it (else 404) and act on it this way (else 403)."""
+    service_request = selectors.request_for_viewer(user=request.user, reference=reference)
+    if not can(request.user, permission, service_request):
+        raise PermissionDenied
+    return service_request
+
+
+def _after(request: HttpRequest, service_request: ServiceRequest) -> HttpResponse:
+    return redirect("request_detail", reference=service_request.reference)
+
+
+@login_required
+@require_POST
+def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
+    service_request = _request_for(request, reference, "services.comment_service_request")
+    form = CommentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        status = 413 if _too_large(form) else 400
+        return _request_page(request, service_request, status=status, comment_form=form)
+    upload = form.cleaned_data.get("attachment")
+    try:
+        actions.comment_add(
+            service_request=service_request,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            uploads=[("", upload)] if upload else [],
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Your comment is added.")
+    return _after(request, service_request)
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    service_request = _request_for(request, reference, "services.own_service_request")
+    form = ReasonForm(request.POST, auto_id="cancel-%s")
+    if not form.is_valid():
+        return _request_page(request, service_request, status=400, cancel_form=form)
+    try:
+        actions.service_request_cancel(
+            service_request=service_request, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{service_request.reference} is cancelled.")
+    return _after(request, service_request)
+
+
+@login_required
+@require_POST
+def request_reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    service_request = _request_for(request, reference, "services.own_service_request")
+    form = ReasonForm(request.POST, auto_id="reopen-%s")
+    if not form.is_valid():
+        return _request_page(request, service_request, status=400, reopen_form=form)
+    try:
+        actions.service_request_reopen(
+            service_request=service_request, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{service_request.reference} is open again.")
+    return _after(request, service_request)
+
+
+@login_required
+@require_POST
+def request_rate(request: HttpRequest, reference: str) -> HttpResponse:
+    service_request = _request_for(request, reference, "services.own_service_request")
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, service_request, status=400, rating_form=form)
+    try:
+        actions.service_request_rate(
+            service_request=service_request,
+            user=request.user,
+            score=form.cleaned_data["score"],
+            comment=form.cleaned_data["comment"],
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Thank you for rating your experience.")
+    return _after(request, service_request)
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = (
+        Attachment.objects.select_related("service_request__department").filter(pk=pk).first()
+    )
+    if attachment is None or not can(
+        request.user, "services.view_service_request", attachment.service_request
+    ):
+        raise Http404("No such attachment.")
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    # The type was declared by whoever uploaded it: never let a browser render or sniff it.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
