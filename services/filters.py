@@ -7,15 +7,30 @@ never from a filter a client could leave out. Search reads like the portal's sea
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from services.models import CatalogItem, ServiceRequest, pk_from_reference
+from services.models import (
+    CatalogItem,
+    FulfilmentTask,
+    Priority,
+    Queue,
+    ServiceRequest,
+    SlaStatus,
+    pk_from_reference,
+)
+
+User = get_user_model()
 
 # Enough for any real query; caps the number of LIKE clauses a client can make us run.
 SEARCH_WORDS_MAX = 8
 # As on the "My requests" page: `closed` means finished, the closed state among others.
 OPEN, CLOSED = "open", "closed"
+# Assignee choices of the queue page besides a person's id.
+MINE, UNASSIGNED = "me", "none"
 
 
 class CatalogItemFilter(django_filters.FilterSet):
@@ -84,3 +99,82 @@ class ServiceRequestFilter(django_filters.FilterSet):
         if pk is not None:
             return queryset.filter(pk=pk)
         return queryset.filter(Q(subject__icontains=value) | Q(catalog_item__name__icontains=value))
+
+
+class SlaFilter(django_filters.ChoiceFilter):
+    """Filters on the `sla_state` annotation of `FulfilmentTaskQuerySet.with_sla_status`."""
+
+    def filter(self, queryset: QuerySet[FulfilmentTask], value: str) -> QuerySet[FulfilmentTask]:
+        return queryset.filter(sla_state=value) if value else queryset
+
+
+class QueueTaskFilter(django_filters.FilterSet):
+    """The queue page's filters; `queue` narrows the assignee and item choices to its own."""
+
+    state = django_filters.ChoiceFilter(
+        choices=[
+            (state, label)
+            for state, label in FulfilmentTask.State.choices
+            if state in FulfilmentTask.OPEN_STATES
+        ]
+    )
+    assignee = django_filters.ChoiceFilter(
+        method="filter_assignee", label="Assignee", empty_label="Anyone"
+    )
+    catalog_item = django_filters.ModelChoiceFilter(
+        field_name="service_request__catalog_item",
+        queryset=CatalogItem.objects.none(),
+        label="Item",
+        empty_label="Any item",
+    )
+    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    sla = SlaFilter(choices=SlaStatus.choices, label="SLA")
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+
+    class Meta:
+        model = FulfilmentTask
+        fields = ["state", "assignee", "catalog_item", "priority", "sla", "search"]
+
+    def __init__(self, *args: Any, queue: Queue, viewer: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.filters["catalog_item"].queryset = CatalogItem.objects.filter(
+            department=queue.department
+        )
+        agents = User.objects.filter(
+            department_roles__department=queue.department, is_active=True
+        ).distinct()
+        self.filters["assignee"].extra["choices"] = [
+            (MINE, "Me"),
+            (UNASSIGNED, "Nobody (unclaimed)"),
+            *[
+                (str(person.pk), person.get_full_name() or person.get_username())
+                for person in agents
+            ],
+        ]
+
+    def filter_assignee(
+        self, queryset: QuerySet[FulfilmentTask], name: str, value: str
+    ) -> QuerySet[FulfilmentTask]:
+        if value == MINE:
+            return queryset.filter(assignee=self.viewer)
+        if value == UNASSIGNED:
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=value)
+
+    def filter_search(
+        self, queryset: QuerySet[FulfilmentTask], name: str, value: str
+    ) -> QuerySet[FulfilmentTask]:
+        value = value.strip()
+        pk = pk_from_reference(value)
+        if pk is not None:
+            return queryset.filter(service_request_id=pk)
+        for word in value.split()[:SEARCH_WORDS_MAX]:
+            queryset = queryset.filter(
+                Q(title__icontains=word)
+                | Q(service_request__subject__icontains=word)
+                | Q(service_request__requester__first_name__icontains=word)
+                | Q(service_request__requester__last_name__icontains=word)
+                | Q(service_request__requester__username__icontains=word)
+            )
+        return queryset

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from esm.models import Event, EventKind
-from esm.permissions import can
+from esm.models import Department, DepartmentRole, Event, EventKind
+from esm.permissions import can, department_ids_with_role
+from services.filters import QueueTaskFilter
 from services.models import (
     Approval,
     ApprovalStep,
@@ -20,7 +23,10 @@ from services.models import (
     Category,
     Comment,
     FormField,
+    FulfilmentTask,
+    Queue,
     ServiceRequest,
+    SlaStatus,
     pk_from_reference,
 )
 from services.models.requests import approvals_for
@@ -244,3 +250,159 @@ def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
 
 def categories() -> QuerySet[Category]:
     return Category.objects.order_by("name")
+
+
+# --- Staff workspace: queues, tasks, the department manager's view ---------------------
+
+AGE_BUCKETS = [(1, "Under a day"), (3, "1-3 days"), (7, "3-7 days"), (None, "Over a week")]
+
+
+def queues_for(*, user: Any) -> QuerySet[Queue]:
+    """The queues of the departments `user` is staff of, with open and unclaimed counts."""
+    open_tasks = Q(tasks__state__in=FulfilmentTask.OPEN_STATES)
+    staff_of = department_ids_with_role(
+        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+    )
+    return (
+        Queue.objects.filter(department_id__in=staff_of)
+        .select_related("department")
+        .annotate(
+            open_count=Count("tasks", filter=open_tasks),
+            unclaimed_count=Count("tasks", filter=open_tasks & Q(tasks__assignee__isnull=True)),
+            breached_count=Count("tasks", filter=open_tasks & Q(tasks__sla_breached=True)),
+        )
+        .order_by("department__name", "name")
+    )
+
+
+def queue_for_viewer(*, user: Any, slug: str) -> Queue:
+    queue = Queue.objects.select_related("department").filter(slug=slug).first()
+    if queue is None or not can(user, "esm.work_in_department", queue.department):
+        raise Http404("No such queue.")
+    return queue
+
+
+def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> QueueTaskFilter:
+    """Open tasks of a queue, most urgent first, narrowed by the queue page's filters.
+
+    Returns the filter set: `.qs` holds the tasks, `.form` the filters with their errors
+    (an invalid filter is ignored, not fatal).
+    """
+    tasks = (
+        FulfilmentTask.objects.visible_to(viewer)
+        .filter(queue=queue)
+        .open()
+        .select_related(
+            "service_request__requester", "service_request__catalog_item", "assignee", "department"
+        )
+        .by_urgency()
+    )
+    return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer)
+
+
+def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
+    """One task with what its page shows; 404 for anyone who is not staff of its department."""
+    task = (
+        FulfilmentTask.objects.visible_to(user)
+        .with_sla_status()
+        .select_related(
+            "queue",
+            "department",
+            "assignee",
+            "handed_off_from__department",
+            "service_request__catalog_item__service",
+            "service_request__requester__profile",
+            "service_request__raised_by",
+            "service_request__department",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def department_agents(*, department: Department) -> QuerySet[Any]:
+    """People who may be assigned the department's tasks."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            department_roles__department=department,
+            department_roles__role__in=[DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER],
+        )
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def handoff_queues(*, task: FulfilmentTask) -> QuerySet[Queue]:
+    """Where a task may be handed: any other queue; a confidential case stays in-department."""
+    queues = Queue.objects.exclude(pk=task.queue_id).select_related("department")
+    if task.service_request.is_confidential:
+        queues = queues.filter(department_id=task.service_request.department_id)
+    return queues.order_by("department__name", "name")
+
+
+def department_overview(
+    *, department: Department, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The manager's view: backlog by age, SLA trouble, work per agent, handoffs this week.
+
+    Every figure is one aggregate query, whatever the size of the backlog.
+    """
+    now = now or timezone.now()
+    open_tasks = FulfilmentTask.objects.filter(department=department).open()
+    age_filters = {}
+    lower = None
+    for days, label in AGE_BUCKETS:
+        bucket = Q()
+        if lower is not None:
+            bucket &= Q(created_at__lte=now - dt.timedelta(days=lower))
+        if days is not None:
+            bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
+        age_filters[label] = Count("id", filter=bucket)
+        lower = days
+    backlog = open_tasks.aggregate(**age_filters)
+    sla = open_tasks.with_sla_status(now).aggregate(
+        breached=Count("id", filter=Q(sla_state=SlaStatus.BREACHED)),
+        at_risk=Count("id", filter=Q(sla_state=SlaStatus.AT_RISK)),
+        paused=Count("id", filter=Q(sla_state=SlaStatus.PAUSED)),
+    )
+    week_start = now - dt.timedelta(days=7)
+    per_agent = department_agents(department=department).annotate(
+        open_tasks=Count(
+            "assigned_tasks",
+            filter=Q(
+                assigned_tasks__department=department,
+                assigned_tasks__state__in=FulfilmentTask.OPEN_STATES,
+            ),
+            distinct=True,
+        ),
+        done_this_week=Count(
+            "assigned_tasks",
+            filter=Q(
+                assigned_tasks__department=department,
+                assigned_tasks__state=FulfilmentTask.State.DONE,
+                assigned_tasks__done_at__gte=week_start,
+            ),
+            distinct=True,
+        ),
+    )
+    handoffs = Event.objects.filter(
+        kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK], occurred_at__gte=week_start
+    ).aggregate(
+        handed_in=Count("id", filter=Q(kind=EventKind.HANDED_OFF, to_department=department)),
+        handed_out=Count("id", filter=Q(kind=EventKind.HANDED_OFF, from_department=department)),
+        sent_back_in=Count("id", filter=Q(kind=EventKind.SENT_BACK, to_department=department)),
+        sent_back_out=Count("id", filter=Q(kind=EventKind.SENT_BACK, from_department=department)),
+    )
+    return {
+        "backlog": backlog,
+        "backlog_total": sum(backlog.values()),
+        "sla": sla,
+        "per_agent": per_agent,
+        "handoffs": handoffs,
+        "unclaimed": open_tasks.filter(assignee__isnull=True).count(),
+    }
