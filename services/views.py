@@ -379,14 +379,10 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
         if rejection is None:
             return "Rejected."
         by = _person(rejection.decided_by, viewer)
-        return f"Rejected by {by} ({rejection.label}): {rejection.comment or 'no reason given'}"
+        return f"Rejected by {by}: {rejection.comment or 'no reason given'}"
     if state == State.CANCELLED:
         return "Cancelled: nobody will work on it."
     return "Closed."
-
-
-def _state_label(value: str) -> str:
-    return State(value).label if value in State.values else value
 
 
 def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
@@ -415,11 +411,10 @@ def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -
         return f"Approval step skipped: {event.payload['approval_skipped']}"
     if kind == EventKind.RATED:
         return f"Rated {event.to_value}/5 by {who}"
-    if event.from_value and event.to_value and event.to_value in State.values:
-        return (
-            f"{event.get_kind_display()} by {who}: "
-            f"{_state_label(event.from_value)} → {_state_label(event.to_value)}"
-        )
+    if kind == EventKind.STARTED:
+        return f"Passed to {service_request.department.name}"
+    if kind == EventKind.WAITING:
+        return f"{who.capitalize()} asked for more information"
     return f"{event.get_kind_display()} by {who}"
 
 
@@ -452,7 +447,6 @@ def _request_page(
             for event in events
         ],
         "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
-        "is_staff": can(user, "esm.work_in_department", service_request.department),
         "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,
         "cancel_form": (bound_forms.get("cancel_form") or ReasonForm(auto_id="cancel-%s"))
         if owns and service_request.is_open
