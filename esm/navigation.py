@@ -23,7 +23,8 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         # Anyone may be asked to approve (as a manager, a named person or through a role):
         # always offered, rather than a query on every page to see whether something waits.
         NavItem("Approvals", reverse("approvals"), "esm.use_portal"),
-        NavItem("Work", reverse("workspace"), "esm.work_queues"),
+        NavItem("Queues", reverse("queue_list"), "esm.work_queues"),
+        NavItem("Team", reverse("workspace"), "esm.work_queues"),
         NavItem("Dashboards", reverse("dashboards"), "esm.view_dashboards"),
         NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
     ]

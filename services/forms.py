@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from services.models import CatalogItem, FormField
+from services.models import CatalogItem, FormField, FulfilmentTask, Priority, Queue
 
 User = get_user_model()
 
@@ -259,3 +259,79 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
     )
+
+
+# --- Staff workspace ---------------------------------------------------------------------
+
+
+class TaskForm(forms.Form):
+    """Every form on the task page carries the version the agent saw (optimistic check)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class TaskTextForm(TaskForm):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
+
+    def __init__(self, *args: Any, label: str = "Message", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].label = label
+
+
+class TaskAssignForm(TaskForm):
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose...")
+
+    def __init__(self, *args: Any, agents: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = agents
+        self.fields["assignee"].label_from_instance = lambda person: (
+            person.get_full_name() or person.get_username()
+        )
+
+
+class TaskHandOffForm(TaskForm):
+    to_queue = forms.ModelChoiceField(
+        queryset=Queue.objects.none(), label="Hand off to", empty_label="Choose a queue..."
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="What the next team needs to know.",
+    )
+
+    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_queue"].queryset = queues
+        self.fields["to_queue"].label_from_instance = lambda queue: (
+            f"{queue.department.name}: {queue.name}"
+        )
+
+
+class TaskPriorityForm(TaskForm):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class QueueBulkForm(forms.Form):
+    """Assign or re-prioritise several tasks of one queue at once."""
+
+    ASSIGN, PRIORITY = "assign", "priority"
+
+    tasks = forms.ModelMultipleChoiceField(
+        queryset=FulfilmentTask.objects.none(), widget=forms.MultipleHiddenInput
+    )
+    action = forms.ChoiceField(choices=[(ASSIGN, "Assign to"), (PRIORITY, "Set priority")])
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    priority = forms.ChoiceField(choices=[("", "---"), *Priority.choices], required=False)
+
+    def __init__(self, *args: Any, tasks: Any, agents: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tasks"].queryset = tasks
+        self.fields["assignee"].queryset = agents
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("action") == self.ASSIGN and not cleaned.get("assignee"):
+            self.add_error("assignee", "Choose who gets the tasks.")
+        if cleaned.get("action") == self.PRIORITY and not cleaned.get("priority"):
+            self.add_error("priority", "Choose a priority.")
+        return cleaned

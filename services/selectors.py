@@ -356,15 +356,16 @@ def department_overview(
     open_tasks = FulfilmentTask.objects.filter(department=department).open()
     age_filters = {}
     lower = None
-    for days, label in AGE_BUCKETS:
+    for index, (days, _) in enumerate(AGE_BUCKETS):
         bucket = Q()
         if lower is not None:
             bucket &= Q(created_at__lte=now - dt.timedelta(days=lower))
         if days is not None:
             bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
-        age_filters[label] = Count("id", filter=bucket)
+        age_filters[f"age_{index}"] = Count("id", filter=bucket)
         lower = days
-    backlog = open_tasks.aggregate(**age_filters)
+    counts = open_tasks.aggregate(**age_filters)
+    backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
     sla = open_tasks.with_sla_status(now).aggregate(
         breached=Count("id", filter=Q(sla_state=SlaStatus.BREACHED)),
         at_risk=Count("id", filter=Q(sla_state=SlaStatus.AT_RISK)),

@@ -1,26 +1,41 @@
-"""The self-service portal's pages. Included at the site root by esm.urls (by name, not import)."""
+"""The pages of the services app: the self-service portal and the staff workspace.
+
+Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services import views
+from services.views import portal, workspace
 
 urlpatterns = [
-    path("", views.portal_home, name="home"),
-    path("catalog/<slug:slug>/", views.catalog_item, name="catalog_item"),
+    path("", portal.portal_home, name="home"),
+    path("catalog/<slug:slug>/", portal.catalog_item, name="catalog_item"),
     path(
         "catalog/<slug:slug>/suggestions/",
-        views.catalog_item_suggestions,
+        portal.catalog_item_suggestions,
         name="catalog_item_suggestions",
     ),
-    path("knowledge/<slug:slug>/", views.article_detail, name="article_detail"),
-    path("knowledge/<slug:slug>/feedback/", views.article_feedback, name="article_feedback"),
-    path("approvals/", views.approval_list, name="approvals"),
-    path("approvals/<int:pk>/decide/", views.approval_decision, name="approval_decision"),
-    path("requests/", views.my_request_list, name="my_requests"),
-    path("requests/<str:reference>/", views.request_detail, name="request_detail"),
-    path("requests/<str:reference>/comment/", views.request_comment, name="request_comment"),
-    path("requests/<str:reference>/cancel/", views.request_cancel, name="request_cancel"),
-    path("requests/<str:reference>/reopen/", views.request_reopen, name="request_reopen"),
-    path("requests/<str:reference>/rate/", views.request_rate, name="request_rate"),
-    path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("knowledge/<slug:slug>/", portal.article_detail, name="article_detail"),
+    path("knowledge/<slug:slug>/feedback/", portal.article_feedback, name="article_feedback"),
+    path("approvals/", portal.approval_list, name="approvals"),
+    path("approvals/<int:pk>/decide/", portal.approval_decision, name="approval_decision"),
+    path("requests/", portal.my_request_list, name="my_requests"),
+    path("requests/<str:reference>/", portal.request_detail, name="request_detail"),
+    path("requests/<str:reference>/comment/", portal.request_comment, name="request_comment"),
+    path("requests/<str:reference>/cancel/", portal.request_cancel, name="request_cancel"),
+    path("requests/<str:reference>/reopen/", portal.request_reopen, name="request_reopen"),
+    path("requests/<str:reference>/rate/", portal.request_rate, name="request_rate"),
+    path("attachments/<int:pk>/", portal.attachment_download, name="attachment_download"),
+    # The staff workspace.
+    path("queues/", workspace.queue_list, name="queue_list"),
+    path("queues/<slug:slug>/", workspace.queue_detail, name="queue_detail"),
+    path("queues/<slug:slug>/take-next/", workspace.queue_take_next, name="queue_take_next"),
+    path("queues/<slug:slug>/bulk/", workspace.queue_bulk, name="queue_bulk"),
+    path("tasks/<int:pk>/", workspace.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/draft-article/", workspace.task_draft_article, name="task_draft_article"),
+    path("tasks/<int:pk>/<slug:operation>/", workspace.task_operation, name="task_operation"),
+    path(
+        "departments/<slug:slug>/overview/",
+        workspace.department_overview,
+        name="department_overview",
+    ),
 ]

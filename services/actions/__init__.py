@@ -6,7 +6,11 @@ lock, because only there is the state known to be current.
 """
 
 from services.actions._base import ActionRefused, StaleVersion
-from services.actions.knowledge import article_feedback_record, article_view_record
+from services.actions.knowledge import (
+    article_draft_from_task,
+    article_feedback_record,
+    article_view_record,
+)
 from services.actions.requests import (
     approval_decide,
     comment_add,
@@ -39,6 +43,7 @@ __all__ = [
     "ActionRefused",
     "StaleVersion",
     "approval_decide",
+    "article_draft_from_task",
     "article_feedback_record",
     "article_view_record",
     "comment_add",

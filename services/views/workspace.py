@@ -1,0 +1,347 @@
+"""The staff workspace: queues, the task page and the department manager's view.
+
+Only staff of a department (its agents and managers) see its queues and tasks; for
+everyone else they do not exist (404). Every form on the task page posts the version the
+agent saw, so a change made meanwhile by someone else is reported instead of overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from esm.models import Department, DepartmentRole
+from esm.permissions import can
+from services import actions, selectors, sla
+from services.actions import ActionRefused
+from services.forms import (
+    QueueBulkForm,
+    TaskAssignForm,
+    TaskForm,
+    TaskHandOffForm,
+    TaskPriorityForm,
+    TaskTextForm,
+)
+from services.models import CannedReply, FulfilmentTask, Queue
+
+TASKS_PER_PAGE = 25
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not can(request.user, "esm.work_queues"):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def queue_list(request: HttpRequest) -> HttpResponse:
+    _require_staff(request)
+    my_tasks = (
+        FulfilmentTask.objects.visible_to(request.user)
+        .open()
+        .filter(assignee=request.user)
+        .select_related("service_request", "queue", "department")
+        .by_urgency()
+    )
+    return render(
+        request,
+        "services/workspace/queue_list.html",
+        {
+            "queues": selectors.queues_for(user=request.user),
+            "my_tasks": _with_clocks(list(my_tasks[:TASKS_PER_PAGE])),
+            "managed": Department.objects.filter(
+                roles__user=request.user, roles__role=DepartmentRole.Role.MANAGER
+            ),
+        },
+    )
+
+
+def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
+    """Each task with its SLA reading; one calendar load per department on the page."""
+    schedules = sla.schedules_for(task.department for task in tasks)
+    return [
+        {"task": task, "clock": sla.clock_read(task, schedules[task.department_id])}
+        for task in tasks
+    ]
+
+
+@login_required
+@require_GET
+def queue_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = selectors.queue_for_viewer(user=request.user, slug=slug)
+    return _queue_page(request, queue)
+
+
+def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> HttpResponse:
+    task_filter = selectors.queue_tasks(queue=queue, viewer=request.user, filters=request.GET)
+    page = Paginator(task_filter.qs, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    agents = selectors.department_agents(department=queue.department)
+    counts = selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "services/workspace/queue_detail.html",
+        {
+            "queue": queue,
+            "filter_form": task_filter.form,
+            "page": page,
+            "rows": _with_clocks(list(page.object_list)),
+            "counts": counts,
+            "agents": agents,
+            "priorities": FulfilmentTask._meta.get_field("priority").choices,
+            "querystring": query.urlencode(),
+            "filtered": any(value for key, value in request.GET.items() if key != "page"),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def queue_take_next(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = selectors.queue_for_viewer(user=request.user, slug=slug)
+    try:
+        task = actions.task_take_next(queue=queue, agent=request.user)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("queue_detail", slug=queue.slug)
+    if task is None:
+        messages.info(request, f"Nothing is waiting in {queue.name}. Well done.")
+        return redirect("queue_detail", slug=queue.slug)
+    messages.success(request, f"{task.service_request.reference} is yours.")
+    return redirect("task_detail", pk=task.pk)
+
+
+@login_required
+@require_POST
+def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = selectors.queue_for_viewer(user=request.user, slug=slug)
+    form = QueueBulkForm(
+        request.POST,
+        tasks=FulfilmentTask.objects.visible_to(request.user).filter(queue=queue).open(),
+        agents=selectors.department_agents(department=queue.department),
+    )
+    if not form.is_valid():
+        problems = [" ".join(errors) for errors in form.errors.values()]
+        messages.error(request, "Nothing changed: " + " ".join(problems))
+        return _queue_page(request, queue, status=400)
+    tasks = FulfilmentTask.objects.filter(pk__in=[task.pk for task in form.cleaned_data["tasks"]])
+    if form.cleaned_data["action"] == QueueBulkForm.ASSIGN:
+        changed, refused = actions.tasks_assign_bulk(
+            tasks=tasks, assignee=form.cleaned_data["assignee"], by=request.user
+        )
+    else:
+        changed, refused = actions.tasks_set_priority_bulk(
+            tasks=tasks, priority=form.cleaned_data["priority"], by=request.user
+        )
+    messages.success(request, f"{changed} task{'s' if changed != 1 else ''} updated.")
+    for refusal in refused:
+        messages.error(request, refusal)
+    return redirect(f"{reverse('queue_detail', args=[queue.slug])}?{request.GET.urlencode()}")
+
+
+# -- the task page --------------------------------------------------------------------------
+
+
+# The task page's forms: class and extra arguments. Each carries the task's version.
+TASK_FORMS: dict[str, tuple[type[forms.Form], Callable[[FulfilmentTask], dict[str, Any]]]] = {
+    "claim_form": (TaskForm, lambda task: {}),
+    "assign_form": (
+        TaskAssignForm,
+        lambda task: {"agents": selectors.department_agents(department=task.department)},
+    ),
+    "reply_form": (TaskTextForm, lambda task: {"label": "Reply to the employee"}),
+    "note_form": (TaskTextForm, lambda task: {"label": "Internal note (staff only)"}),
+    "ask_form": (TaskTextForm, lambda task: {"label": "Question for the employee"}),
+    "resolve_form": (TaskTextForm, lambda task: {"label": "Resolution note"}),
+    "send_back_form": (TaskTextForm, lambda task: {"label": "What is missing"}),
+    "handoff_form": (TaskHandOffForm, lambda task: {"queues": selectors.handoff_queues(task=task)}),
+    "priority_form": (TaskPriorityForm, lambda task: {}),
+}
+
+
+def _task_form(task: FulfilmentTask, name: str, data: Any = None) -> forms.Form:
+    form_class, extra = TASK_FORMS[name]
+    initial = {"version": task.version, "priority": task.priority}
+    return form_class(data, initial=initial, auto_id=f"{name}-%s", **extra(task))
+
+
+def _task_page(
+    request: HttpRequest, task: FulfilmentTask, *, status: int = 200, **bound: forms.Form
+) -> HttpResponse:
+    service_request = task.service_request
+    schedule = sla.schedule_for(task.department)
+    context = {
+        "task": task,
+        "service_request": service_request,
+        "clock": sla.clock_read(task, schedule),
+        "comments": selectors.comments_for_viewer(
+            user=request.user, service_request=service_request
+        ),
+        "timeline": selectors.timeline_for_viewer(
+            user=request.user, service_request=service_request
+        ),
+        "other_tasks": service_request.tasks.exclude(pk=task.pk).select_related(
+            "queue", "assignee"
+        ),
+        "canned_replies": [
+            {"title": reply.title, "text": reply.render(service_request)}
+            for reply in CannedReply.objects.filter(department=task.department)
+        ],
+        "attachments": service_request.attachments.all(),
+        "is_mine": task.assignee_id == request.user.pk,
+    }
+    for name in TASK_FORMS:
+        if name == "send_back_form" and not task.handed_off_from_id:
+            continue
+        context[name] = bound.get(name) or _task_form(task, name)
+    return render(request, "services/workspace/task_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_page(request, selectors.task_for_viewer(user=request.user, pk=pk))
+
+
+def _text(form: forms.Form) -> str:
+    return form.cleaned_data["body"]
+
+
+# Each operation of the task page: its form, the action it calls, what to tell the agent.
+OPERATIONS: dict[str, tuple[str, Callable[..., Any], str]] = {
+    "claim": (
+        "claim_form",
+        lambda task, user, form, version: actions.task_claim(
+            task=task, agent=user, expected_version=version
+        ),
+        "The task is yours.",
+    ),
+    "unassign": (
+        "claim_form",
+        lambda task, user, form, version: actions.task_unassign(
+            task=task, by=user, expected_version=version
+        ),
+        "The task is back in the queue.",
+    ),
+    "assign": (
+        "assign_form",
+        lambda task, user, form, version: actions.task_assign(
+            task=task, assignee=form.cleaned_data["assignee"], by=user, expected_version=version
+        ),
+        "Assigned.",
+    ),
+    "reply": (
+        "reply_form",
+        lambda task, user, form, version: actions.task_reply(
+            task=task, agent=user, body=_text(form), expected_version=version
+        ),
+        "Reply sent to the employee.",
+    ),
+    "note": (
+        "note_form",
+        lambda task, user, form, version: actions.task_note(
+            task=task, agent=user, body=_text(form)
+        ),
+        "Internal note added.",
+    ),
+    "ask": (
+        "ask_form",
+        lambda task, user, form, version: actions.task_ask(
+            task=task, agent=user, question=_text(form), expected_version=version
+        ),
+        "Question sent; the SLA clock is paused until the employee answers.",
+    ),
+    "resolve": (
+        "resolve_form",
+        lambda task, user, form, version: actions.task_resolve(
+            task=task, agent=user, resolution=_text(form), expected_version=version
+        ),
+        "Task resolved.",
+    ),
+    "hand-off": (
+        "handoff_form",
+        lambda task, user, form, version: actions.task_hand_off(
+            task=task,
+            agent=user,
+            to_queue=form.cleaned_data["to_queue"],
+            reason=form.cleaned_data["reason"],
+            expected_version=version,
+        ),
+        "Handed off.",
+    ),
+    "send-back": (
+        "send_back_form",
+        lambda task, user, form, version: actions.task_send_back(
+            task=task, agent=user, missing=_text(form), expected_version=version
+        ),
+        "Sent back to the team that handed it over.",
+    ),
+    "priority": (
+        "priority_form",
+        lambda task, user, form, version: actions.task_set_priority(
+            task=task, by=user, priority=form.cleaned_data["priority"], expected_version=version
+        ),
+        "Priority changed; the SLA follows the new priority.",
+    ),
+}
+
+
+@login_required
+@require_POST
+def task_operation(request: HttpRequest, pk: int, operation: str) -> HttpResponse:
+    if operation not in OPERATIONS:
+        raise Http404("No such operation.")
+    task = selectors.task_for_viewer(user=request.user, pk=pk)
+    form_name, perform, done = OPERATIONS[operation]
+    form = _task_form(task, form_name, request.POST)
+    if not form.is_valid():
+        return _task_page(request, task, status=400, **{form_name: form})
+    try:
+        perform(task, request.user, form, form.cleaned_data["version"])
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return _task_page(request, selectors.task_for_viewer(user=request.user, pk=pk), status=409)
+    messages.success(request, done)
+    return redirect("task_detail", pk=task.pk)
+
+
+@login_required
+@require_POST
+def task_draft_article(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_for_viewer(user=request.user, pk=pk)
+    try:
+        article = actions.article_draft_from_task(task=task, author=request.user)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("task_detail", pk=task.pk)
+    messages.success(request, "Draft article created: edit and publish it in the admin.")
+    return redirect("article_detail", slug=article.slug)
+
+
+@login_required
+@require_GET
+def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    department = get_object_or_404(Department, slug=slug)
+    if not can(request.user, "esm.manage_department", department):
+        raise Http404("No such department.")
+    return render(
+        request,
+        "services/workspace/department_overview.html",
+        {
+            "department": department,
+            "overview": selectors.department_overview(department=department),
+            "queues": selectors.queues_for(user=request.user).filter(department=department),
+        },
+    )

@@ -1,0 +1,310 @@
+"""The staff workspace pages: queues, the task page, the department manager's view."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from esm.models import Event, EventKind
+from services import actions
+from services.models import FulfilmentTask, Queue, SlaPolicy, SlaTarget
+from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
+from tests.services.factories import CatalogItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(client, user):
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def company_calendar(db):
+    return BusinessCalendarFactory(name="Company", is_default=True)
+
+
+@pytest.fixture
+def it_queue(it_department):
+    return Queue.objects.create(
+        department=it_department, name="IT Service Desk", slug="it-desk", is_default=True
+    )
+
+
+@pytest.fixture
+def hr_queue(hr_department):
+    return Queue.objects.create(
+        department=hr_department, name="HR Cases", slug="hr-cases", is_default=True
+    )
+
+
+def _raise(employee, department, *, subject="Laptop broken", confidential=False, key=None):
+    policy, created = SlaPolicy.objects.get_or_create(name="Standard")
+    if created:
+        SlaTarget.objects.create(
+            policy=policy, priority="normal", response_minutes=60, resolution_minutes=480
+        )
+        SlaTarget.objects.create(
+            policy=policy, priority="urgent", response_minutes=15, resolution_minutes=120
+        )
+    item = CatalogItemFactory(
+        department=department, is_confidential=confidential, sla_policy=policy
+    )
+    service_request, _ = actions.service_request_submit(
+        item=item,
+        raised_by=employee,
+        subject=subject,
+        answers=[
+            {"key": "model", "label": "Model", "kind": "text", "value": "X1", "display": "X1"}
+        ],
+        submission_key=key or subject,
+    )
+    return service_request.tasks.get()
+
+
+def _operate(client, task, operation, **data):
+    data.setdefault("version", task.version)
+    return client.post(reverse("task_operation", args=[task.pk, operation]), data)
+
+
+def test_queues_are_for_department_staff_only(client, employee):
+    assert signed_in(client, employee).get(reverse("queue_list")).status_code == 403
+
+
+def test_queue_list_shows_my_departments_queues_with_counts(
+    client, it_agent, it_queue, hr_queue, employee
+):
+    _raise(employee, it_queue.department)
+
+    response = signed_in(client, it_agent).get(reverse("queue_list"))
+
+    assert response.status_code == 200
+    queues = list(response.context["queues"])
+    assert queues == [it_queue]
+    assert (queues[0].open_count, queues[0].unclaimed_count) == (1, 1)
+
+
+def test_another_departments_queue_and_tasks_do_not_exist_for_an_agent(
+    client, hr_agent, it_queue, employee
+):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, hr_agent)
+
+    assert client.get(reverse("queue_detail", args=[it_queue.slug])).status_code == 404
+    assert client.get(reverse("task_detail", args=[task.pk])).status_code == 404
+    assert _operate(client, task, "claim").status_code == 404
+    task.refresh_from_db()
+    assert task.assignee is None
+
+
+def test_confidential_task_is_invisible_outside_its_department(
+    client, it_agent, hr_agent, hr_queue, employee
+):
+    task = _raise(employee, hr_queue.department, confidential=True)
+
+    assert (
+        signed_in(client, it_agent).get(reverse("task_detail", args=[task.pk])).status_code == 404
+    )
+    client.logout()
+    assert (
+        signed_in(client, hr_agent).get(reverse("task_detail", args=[task.pk])).status_code == 200
+    )
+
+
+def test_queue_page_filters_and_sorts_by_urgency(client, it_agent, it_queue, employee):
+    first = _raise(employee, it_queue.department, subject="Printer jam")
+    second = _raise(employee, it_queue.department, subject="VPN down")
+    actions.task_set_priority(task=second, by=it_agent, priority="urgent")
+    signed_in(client, it_agent)
+
+    response = client.get(reverse("queue_detail", args=[it_queue.slug]))
+    # Urgent work is due sooner in business time, so it comes first.
+    assert [row["task"].pk for row in response.context["rows"]] == [second.pk, first.pk]
+
+    filtered = client.get(reverse("queue_detail", args=[it_queue.slug]), {"search": "vpn"})
+    assert [row["task"].pk for row in filtered.context["rows"]] == [second.pk]
+    by_priority = client.get(reverse("queue_detail", args=[it_queue.slug]), {"priority": "urgent"})
+    assert [row["task"].pk for row in by_priority.context["rows"]] == [second.pk]
+
+
+def test_take_next_claims_the_most_urgent_task(client, it_agent, it_queue, employee):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+
+    response = client.post(reverse("queue_take_next", args=[it_queue.slug]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("task_detail", args=[task.pk])
+    task.refresh_from_db()
+    assert task.assignee == it_agent
+    empty = client.post(reverse("queue_take_next", args=[it_queue.slug]), follow=True)
+    assert "Nothing is waiting" in empty.content.decode()
+
+
+def test_claim_then_reply_emails_the_employee(
+    client, it_agent, it_queue, employee, django_capture_on_commit_callbacks
+):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+
+    assert _operate(client, task, "claim").status_code == 302
+    task.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _operate(client, task, "reply", body="On its way.")
+
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [employee.email]
+    assert "On its way." in mail.outbox[0].body
+
+
+def test_internal_note_never_reaches_the_employee(
+    client, it_agent, it_queue, employee, django_capture_on_commit_callbacks
+):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        _operate(client, task, "note", body="Vendor ticket 4711")
+    client.logout()
+
+    page = signed_in(client, employee).get(
+        reverse("request_detail", args=[task.service_request.reference])
+    )
+
+    assert "Vendor ticket 4711" not in page.content.decode()
+    assert mail.outbox == []
+
+
+def test_a_stale_form_changes_nothing_and_says_who_changed_what(
+    client, it_agent, department_manager, it_queue, employee
+):
+    task = _raise(employee, it_queue.department)
+    seen_version = task.version
+    actions.task_claim(task=task, agent=department_manager)
+    events_before = Event.objects.count()
+    signed_in(client, it_agent)
+
+    response = _operate(client, task, "resolve", body="Fixed", version=seen_version)
+
+    assert response.status_code == 409
+    assert "changed while you had it open" in response.content.decode()
+    task.refresh_from_db()
+    assert task.state == FulfilmentTask.State.IN_PROGRESS
+    assert Event.objects.count() == events_before
+
+
+def test_invalid_form_shows_errors_beside_the_field(client, it_agent, it_queue, employee):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+
+    response = _operate(client, task, "resolve", body="")
+
+    assert response.status_code == 400
+    assert response.context["resolve_form"].errors["body"]
+    task.refresh_from_db()
+    assert task.is_open
+
+
+def test_hand_off_moves_the_work_to_another_queue(client, it_agent, it_queue, hr_queue, employee):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+
+    response = _operate(client, task, "hand-off", to_queue=hr_queue.pk, reason="Payroll question")
+
+    assert response.status_code == 302
+    received = FulfilmentTask.objects.get(queue=hr_queue)
+    assert received.handed_off_from_id == task.pk
+    handoff = Event.objects.get(kind=EventKind.HANDED_OFF)
+    assert (handoff.from_department, handoff.to_department) == (
+        it_queue.department,
+        hr_queue.department,
+    )
+
+
+def test_bulk_assign(client, department_manager, it_agent, it_queue, employee):
+    tasks = [_raise(employee, it_queue.department, subject=f"Thing {n}") for n in range(3)]
+    signed_in(client, department_manager)
+
+    response = client.post(
+        reverse("queue_bulk", args=[it_queue.slug]),
+        {"tasks": [task.pk for task in tasks[:2]], "action": "assign", "assignee": it_agent.pk},
+    )
+
+    assert response.status_code == 302
+    assert FulfilmentTask.objects.filter(assignee=it_agent).count() == 2
+
+
+def test_bulk_without_a_choice_changes_nothing(client, department_manager, it_queue, employee):
+    task = _raise(employee, it_queue.department)
+    signed_in(client, department_manager)
+
+    response = client.post(
+        reverse("queue_bulk", args=[it_queue.slug]), {"tasks": [task.pk], "action": "priority"}
+    )
+
+    assert response.status_code == 400
+    task.refresh_from_db()
+    assert task.priority == "normal"
+
+
+def test_draft_article_from_a_resolved_task(client, it_agent, it_queue, employee):
+    task = _raise(employee, it_queue.department)
+    actions.task_resolve(task=task, agent=it_agent, resolution="Restart the dock, then sign in.")
+    signed_in(client, it_agent)
+
+    response = client.post(reverse("task_draft_article", args=[task.pk]))
+
+    assert response.status_code == 302
+    article = task.service_request.catalog_item.articles.get()
+    assert (article.status, article.body) == ("draft", "Restart the dock, then sign in.")
+
+
+def test_department_overview_is_for_its_managers(
+    client, department_manager, it_agent, it_queue, employee
+):
+    _raise(employee, it_queue.department)
+
+    response = signed_in(client, department_manager).get(
+        reverse("department_overview", args=[it_queue.department.slug])
+    )
+    assert response.status_code == 200
+    assert response.context["overview"]["backlog_total"] == 1
+    client.logout()
+    assert (
+        signed_in(client, it_agent)
+        .get(reverse("department_overview", args=[it_queue.department.slug]))
+        .status_code
+        == 404
+    )
+
+
+# Session, user and roles, then each page's own reads; none of them grows with the data.
+QUERY_BUDGET = {"queue_detail": 14, "task_detail": 15, "queue_list": 16, "overview": 11}
+
+
+@pytest.mark.parametrize("page", list(QUERY_BUDGET))
+def test_workspace_pages_run_a_constant_number_of_queries(
+    client, page, department_manager, it_queue, employee, django_assert_max_num_queries
+):
+    signed_in(client, department_manager)
+
+    def url():
+        first = FulfilmentTask.objects.order_by("pk").first()
+        return {
+            "queue_detail": reverse("queue_detail", args=[it_queue.slug]),
+            "task_detail": reverse("task_detail", args=[first.pk]),
+            "queue_list": reverse("queue_list"),
+            "overview": reverse("department_overview", args=[it_queue.department.slug]),
+        }[page]
+
+    for n in range(2):
+        task = _raise(employee, it_queue.department, subject=f"Small {n}")
+        actions.task_claim(task=task, agent=department_manager)
+    with django_assert_max_num_queries(QUERY_BUDGET[page]) as small:
+        assert client.get(url()).status_code == 200
+    for n in range(20):
+        task = _raise(employee, it_queue.department, subject=f"Large {n}")
+        actions.task_note(task=task, agent=department_manager, body="note")
+    with django_assert_max_num_queries(QUERY_BUDGET[page]) as large:
+        assert client.get(url()).status_code == 200
+
+    assert len(large.captured_queries) == len(small.captured_queries)
