@@ -219,7 +219,7 @@ def _stored(value: Any) -> dict[str, Any]:
     if isinstance(value, Decimal):
         return {"value": str(value), "display": f"{value.normalize():f}"}
     if hasattr(value, "isoformat"):
-        return {"value": value.isoformat(), "display": value.strftime("%-d %B %Y")}
+        return {"value": value.isoformat(), "display": f"{value.day} {value:%B %Y}"}
     return {"value": value, "display": "Yes" if value == YES else "No" if value == NO else value}
 
 

@@ -100,8 +100,10 @@ def _approver_of(step: ApprovalStep, requester: AbstractBaseUser) -> dict[str, A
     profile = getattr(requester, "profile", None)
     manager = profile.manager if profile else None
     if manager is None:
-        return {"label": "Your manager (none recorded)"}
-    return {"approver": manager, "label": f"{manager.get_full_name() or manager} (your manager)"}
+        return {"label": "The requester's manager (none recorded)"}
+    requester_name = requester.get_full_name() or requester.get_username()
+    label = f"{manager.get_full_name() or manager.get_username()} ({requester_name}'s manager)"
+    return {"approver": manager, "label": label}
 
 
 def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
@@ -238,7 +240,14 @@ def service_request_reopen(
         service_request, State.IN_PROGRESS, user, EventKind.REOPENED, resolved_at=None
     )
     if reason:
-        Comment.objects.create(service_request=service_request, author=user, body=reason)
+        comment = Comment.objects.create(service_request=service_request, author=user, body=reason)
+        request_event(
+            service_request,
+            EventKind.COMMENTED,
+            user,
+            to_value=Comment.PUBLIC,
+            payload={"comment": comment.pk},
+        )
     tasks.task_open_for_request(
         service_request, actor=user, title=f"Reopened: {service_request.subject}"[:200]
     )

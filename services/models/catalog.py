@@ -362,3 +362,20 @@ class ApprovalStep(models.Model):
         if self.approver == self.Approver.PERSON:
             return str(self.person)
         return self.get_approver_display()
+
+    def clean(self) -> None:
+        # A confidential case may only be seen by its department's staff and the requester,
+        # so only that department's staff can approve it.
+        if self.item_id is None or not self.item.is_confidential:
+            return
+        in_department = (
+            self.approver == self.Approver.DEPARTMENT_ROLE
+            and self.department_id == self.item.department_id
+        )
+        if not in_department:
+            raise ValidationError(
+                {
+                    "approver": "Confidential items are approved only by a role in the "
+                    "fulfilling department."
+                }
+            )

@@ -55,7 +55,8 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
         return self.filter(Q(requester=user) | department_staff | open_case)
 
     def open(self) -> ServiceRequestQuerySet:
-        return self.exclude(state__in=ServiceRequest.CLOSED_STATES)
+        """Not finished yet: the same as `ServiceRequest.is_open`."""
+        return self.exclude(state__in=ServiceRequest.FINISHED_STATES)
 
 
 class ServiceRequest(models.Model):

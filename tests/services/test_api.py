@@ -493,7 +493,7 @@ def test_an_item_with_approvals_waits_for_the_first_approver(employee, manager, 
     body = response.json()
     assert body["state"] == State.AWAITING_APPROVAL
     assert [(a["label"], a["state"]) for a in body["approvals"]] == [
-        (f"{manager.get_full_name()} (your manager)", "pending")
+        (f"{manager.get_full_name()} ({employee.get_full_name()}'s manager)", "pending")
     ]
 
 
