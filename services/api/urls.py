@@ -1,8 +1,8 @@
-"""/api/v1/: the service catalog (read) and the employee's own requests."""
+"""/api/v1/: the service catalog (read), the employee's own requests, queues and tasks."""
 
 from django.urls import path
 
-from services.api import views
+from services.api import task_views, views
 
 app_name = "api"
 
@@ -24,5 +24,39 @@ urlpatterns = [
     ),
     path(
         "requests/<str:reference>/rate/", views.ServiceRequestRateApi.as_view(), name="request-rate"
+    ),
+    path("queues/", task_views.QueueListApi.as_view(), name="queues"),
+    path("queues/<slug:slug>/tasks/", task_views.QueueTaskListApi.as_view(), name="queue-tasks"),
+    path(
+        "queues/<slug:slug>/take-next/",
+        task_views.QueueTakeNextApi.as_view(),
+        name="queue-take-next",
+    ),
+    path("tasks/<int:task_id>/", task_views.TaskDetailApi.as_view(), name="task"),
+    path("tasks/<int:task_id>/claim/", task_views.TaskClaimApi.as_view(), name="task-claim"),
+    path("tasks/<int:task_id>/assign/", task_views.TaskAssignApi.as_view(), name="task-assign"),
+    path(
+        "tasks/<int:task_id>/unassign/",
+        task_views.TaskUnassignApi.as_view(),
+        name="task-unassign",
+    ),
+    path("tasks/<int:task_id>/reply/", task_views.TaskReplyApi.as_view(), name="task-reply"),
+    path("tasks/<int:task_id>/note/", task_views.TaskNoteApi.as_view(), name="task-note"),
+    path("tasks/<int:task_id>/ask/", task_views.TaskAskApi.as_view(), name="task-ask"),
+    path("tasks/<int:task_id>/resolve/", task_views.TaskResolveApi.as_view(), name="task-resolve"),
+    path(
+        "tasks/<int:task_id>/hand-off/",
+        task_views.TaskHandOffApi.as_view(),
+        name="task-hand-off",
+    ),
+    path(
+        "tasks/<int:task_id>/send-back/",
+        task_views.TaskSendBackApi.as_view(),
+        name="task-send-back",
+    ),
+    path(
+        "tasks/<int:task_id>/priority/",
+        task_views.TaskPriorityApi.as_view(),
+        name="task-priority",
     ),
 ]

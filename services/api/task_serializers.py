@@ -1,0 +1,242 @@
+"""Input and output shapes of the staff API: queues and the fulfilment tasks in them.
+
+Outputs read only what the selectors load; the SLA clock and the age of a task come from
+the view's context (`now`, and one business-hours schedule per department), so a page of
+tasks costs the same whatever its length. Inputs check the shape of a call; the actions
+decide whether the task's state allows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from services import sla
+from services.api.serializers import (
+    AnswerOutputSerializer,
+    CommentOutputSerializer,
+    DepartmentOutputSerializer,
+    PersonOutputSerializer,
+)
+from services.models import FulfilmentTask, Priority, SlaStatus
+
+EXPECTED_VERSION_HELP = (
+    "The task's `version` when you read it. When given and the task changed since, nothing "
+    "is saved and the answer is 409, saying who changed what."
+)
+
+
+def _expected_version() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text=EXPECTED_VERSION_HELP
+    )
+
+
+# Queues --------------------------------------------------------------------------------
+
+
+class QueueListOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    department = DepartmentOutputSerializer()
+    is_default = serializers.BooleanField(help_text="Where the department's new requests arrive.")
+    open_count = serializers.IntegerField(help_text="Open tasks.")
+    unclaimed_count = serializers.IntegerField(help_text="Open tasks nobody is working on.")
+    breached_count = serializers.IntegerField(help_text="Open tasks past their SLA.")
+
+
+class QueueRefOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    department = DepartmentOutputSerializer()
+
+
+# Tasks ---------------------------------------------------------------------------------
+
+
+class CatalogItemRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What the queue's `catalog_item` filter takes.")
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class SlaOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SlaStatus.choices)
+    time_left_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="Business time left to the resolution target, in the department's working "
+        "hours; negative once overdue, frozen while paused, null without an SLA.",
+    )
+    response_due_at = serializers.DateTimeField(allow_null=True)
+    resolution_due_at = serializers.DateTimeField(allow_null=True)
+    responded_at = serializers.DateTimeField(allow_null=True)
+    paused_since = serializers.DateTimeField(
+        allow_null=True, help_text="Set while the task waits on the employee."
+    )
+
+
+class TaskListOutputSerializer(serializers.Serializer):
+    """One row of a queue. Needs `now` and `schedules` (department id → Schedule) in context."""
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField(
+        source="service_request.reference", help_text="The request's reference, REQ-000123."
+    )
+    title = serializers.CharField()
+    state = serializers.ChoiceField(choices=FulfilmentTask.State.choices)
+    state_display = serializers.CharField(source="get_state_display")
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    assignee = PersonOutputSerializer(allow_null=True, help_text="Who is working on it.")
+    requester = PersonOutputSerializer(source="service_request.requester")
+    catalog_item = CatalogItemRefOutputSerializer(source="service_request.catalog_item")
+    created_at = serializers.DateTimeField()
+    age_seconds = serializers.SerializerMethodField(help_text="Seconds since the task was queued.")
+    sla = serializers.SerializerMethodField()
+    version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
+
+    def get_age_seconds(self, task: FulfilmentTask) -> int:
+        return int((self.context["now"] - task.created_at).total_seconds())
+
+    @extend_schema_field(SlaOutputSerializer)
+    def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
+        if task.resolution_due_at is None:
+            reading = sla.ClockReading(SlaStatus.NONE, None)
+        else:
+            schedule = self.context["schedules"][task.department_id]
+            reading = sla.clock_read(task, schedule, now=self.context["now"])
+        clock = {
+            "status": reading.status,
+            "time_left_seconds": (
+                None if reading.left is None else int(reading.left.total_seconds())
+            ),
+            "response_due_at": task.response_due_at,
+            "resolution_due_at": task.resolution_due_at,
+            "responded_at": task.responded_at,
+            "paused_since": task.sla_paused_at,
+        }
+        return SlaOutputSerializer(clock).data
+
+
+class TaskRequestOutputSerializer(serializers.Serializer):
+    """The request a task fulfils, as the agent needs it: who, what, and the answers."""
+
+    reference = serializers.CharField()
+    subject = serializers.CharField()
+    # Plain text, as in the requests API: an enum here would collide with the task's states.
+    state = serializers.CharField(help_text="The request's state (not the task's).")
+    state_display = serializers.CharField(source="get_state_display")
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    item = CatalogItemRefOutputSerializer(source="catalog_item")
+    requester = PersonOutputSerializer(help_text="The person the request is for.")
+    raised_by = PersonOutputSerializer(help_text="Who submitted it.")
+    is_confidential = serializers.BooleanField()
+    submitted_at = serializers.DateTimeField()
+    answers = AnswerOutputSerializer(many=True)
+
+
+class HandedOffFromOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    department = DepartmentOutputSerializer()
+
+
+class TaskDetailOutputSerializer(TaskListOutputSerializer):
+    """A task with its request. Also needs `handoff_queues` (where it may go) in context."""
+
+    queue = QueueRefOutputSerializer()
+    department = DepartmentOutputSerializer()
+    updated_at = serializers.DateTimeField()
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    done_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    handed_off_from = HandedOffFromOutputSerializer(
+        allow_null=True, help_text="The task whose work was handed to this one."
+    )
+    handoff_reason = serializers.CharField()
+    service_request = TaskRequestOutputSerializer()
+    handoff_queues = serializers.SerializerMethodField(
+        help_text="Queues this task may be handed off to (`to_queue` of hand-off)."
+    )
+
+    @extend_schema_field(QueueRefOutputSerializer(many=True))
+    def get_handoff_queues(self, task: FulfilmentTask) -> list[dict[str, Any]]:
+        return QueueRefOutputSerializer(self.context["handoff_queues"], many=True).data
+
+
+class TaskRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=FulfilmentTask.State.choices)
+    version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
+
+
+class TaskCommentOutputSerializer(CommentOutputSerializer):
+    """A reply, note or question, with the task as it stands after it."""
+
+    task = serializers.SerializerMethodField(
+        help_text="The task after the change: its new state and version."
+    )
+
+    @extend_schema_field(TaskRefOutputSerializer)
+    def get_task(self, comment: Any) -> dict[str, Any]:
+        return TaskRefOutputSerializer(self.context["task"]).data
+
+
+# Inputs --------------------------------------------------------------------------------
+
+
+class TaskClaimInputSerializer(serializers.Serializer):
+    expected_version = _expected_version()
+
+
+class TaskAssignInputSerializer(serializers.Serializer):
+    assignee = serializers.CharField(
+        max_length=150, help_text="Username of an agent or manager of the task's department."
+    )
+    expected_version = _expected_version()
+
+
+class TaskUnassignInputSerializer(serializers.Serializer):
+    expected_version = _expected_version()
+
+
+class TaskReplyInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
+    expected_version = _expected_version()
+
+
+class TaskNoteInputSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        max_length=10_000, help_text="Internal: only staff of the department read it."
+    )
+
+
+class TaskAskInputSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=10_000)
+    expected_version = _expected_version()
+
+
+class TaskResolveInputSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
+    expected_version = _expected_version()
+
+
+class TaskHandOffInputSerializer(serializers.Serializer):
+    to_queue = serializers.SlugField(max_length=100, help_text="Slug of the receiving queue.")
+    reason = serializers.CharField(
+        max_length=5000, help_text="Why, so the receiving team can pick it up."
+    )
+    expected_version = _expected_version()
+
+
+class TaskSendBackInputSerializer(serializers.Serializer):
+    missing = serializers.CharField(
+        max_length=5000, help_text="What the sender must complete before handing it over again."
+    )
+    expected_version = _expected_version()
+
+
+class TaskPriorityInputSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    expected_version = _expected_version()
