@@ -27,9 +27,10 @@ def schedule_for(department: Department) -> Schedule:
     return Schedule.of(business_calendar_for(department))
 
 
-def schedules_for(departments: Iterable[Department]) -> dict[int, Schedule]:
-    """One schedule per department, for pages that show many tasks' time left."""
-    return {department.pk: schedule_for(department) for department in set(departments)}
+def schedules_for(tasks: Iterable[FulfilmentTask]) -> dict[int, Schedule]:
+    """One schedule per department of the tasks that have an SLA, keyed by department id."""
+    departments = {task.department for task in tasks if task.resolution_due_at is not None}
+    return {department.pk: schedule_for(department) for department in departments}
 
 
 def target_for(task: FulfilmentTask) -> SlaTarget | None:
@@ -80,18 +81,25 @@ class ClockReading:
 
 
 def clock_read(
-    task: FulfilmentTask, schedule: Schedule, *, now: dt.datetime | None = None
+    task: FulfilmentTask, schedule: Schedule | None, *, now: dt.datetime | None = None
 ) -> ClockReading:
-    """Where the task's clock stands, for display (the queue sorts on SQL, not on this)."""
-    if task.resolution_due_at is None:
+    """Where the task's clock stands, for display.
+
+    Decides the status in the same order as the SQL twin the queue sorts on
+    (`FulfilmentTaskQuerySet.with_sla_status`), so a row never reads otherwise than it sorts.
+    `schedule` may be None only for a task without an SLA.
+    """
+    if task.resolution_due_at is None or schedule is None:
         return ClockReading(SlaStatus.NONE, None)
     now = task.sla_paused_at or now or timezone.now()
     due = task.resolution_due_at
     left = schedule.between(now, due) if due > now else -schedule.between(due, now)
-    if task.sla_breached or left <= dt.timedelta() or _response_missed(task, now):
+    if task.sla_breached:
         status = SlaStatus.BREACHED
     elif task.sla_paused_at is not None:
         status = SlaStatus.PAUSED
+    elif left <= dt.timedelta() or _response_missed(task, now):
+        status = SlaStatus.BREACHED
     elif task.at_risk_at is not None and now >= task.at_risk_at:
         status = SlaStatus.AT_RISK
     else:

@@ -118,11 +118,9 @@ def _input(serializer_class: type[serializers.Serializer], request: Request) -> 
 def _clock_context(tasks: Iterable[FulfilmentTask]) -> dict[str, Any]:
     """What task outputs need to read SLA clocks: one instant, one schedule per department.
 
-    Schedules are loaded only for departments whose tasks run a clock: a task without an
-    SLA needs no calendar, and a department may have none configured.
+    (`sla.schedules_for` loads calendars only for tasks that run a clock.)
     """
-    departments = [task.department for task in tasks if task.resolution_due_at is not None]
-    return {"now": timezone.now(), "schedules": sla.schedules_for(departments)}
+    return {"now": timezone.now(), "schedules": sla.schedules_for(tasks)}
 
 
 def _task_response(request: Request, pk: int) -> Response:

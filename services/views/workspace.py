@@ -68,9 +68,9 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 
 def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
     """Each task with its SLA reading; one calendar load per department on the page."""
-    schedules = sla.schedules_for(task.department for task in tasks)
+    schedules = sla.schedules_for(tasks)
     return [
-        {"task": task, "clock": sla.clock_read(task, schedules[task.department_id])}
+        {"task": task, "clock": sla.clock_read(task, schedules.get(task.department_id))}
         for task in tasks
     ]
 
@@ -181,11 +181,10 @@ def _task_page(
     request: HttpRequest, task: FulfilmentTask, *, status: int = 200, **bound: forms.Form
 ) -> HttpResponse:
     service_request = task.service_request
-    schedule = sla.schedule_for(task.department)
     context = {
         "task": task,
         "service_request": service_request,
-        "clock": sla.clock_read(task, schedule),
+        "clock": sla.clock_read(task, sla.schedules_for([task]).get(task.department_id)),
         "comments": selectors.comments_for_viewer(
             user=request.user, service_request=service_request
         ),

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from esm.models import Event, EventKind
+from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
 from services.models import FulfilmentTask, Queue, SlaPolicy, SlaTarget
 from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
@@ -308,3 +308,18 @@ def test_workspace_pages_run_a_constant_number_of_queries(
         assert client.get(url()).status_code == 200
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_pages_work_without_any_business_calendar_for_tasks_without_sla(
+    client, it_agent, it_queue, employee
+):
+    item = CatalogItemFactory(department=it_queue.department)
+    service_request, _ = actions.service_request_submit(
+        item=item, raised_by=employee, subject="No SLA here", answers=[], submission_key="n"
+    )
+    BusinessCalendar.objects.all().delete()
+    signed_in(client, it_agent)
+
+    assert client.get(reverse("queue_detail", args=[it_queue.slug])).status_code == 200
+    task = service_request.tasks.get()
+    assert client.get(reverse("task_detail", args=[task.pk])).status_code == 200
