@@ -14,3 +14,16 @@ def notify_task(kind: str, *args: object) -> None:
 def sla_breach_sweep_task() -> int:
     """Flag newly breached tasks (runs every minute from beat; safe to overlap)."""
     return len(actions.sla_breach_sweep())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_step_task(step_run_id: int) -> str:
+    """Run one automated step. Late acks: a worker killed mid-step leaves the message to be
+    delivered again, and the step (idempotent by its key) runs again."""
+    return actions.step_run_execute(step_run_id)
+
+
+@shared_task(acks_late=True)
+def step_runs_sweep_task() -> int:
+    """Re-enqueue steps whose message was lost (runs every minute from beat)."""
+    return len(actions.step_runs_sweep())

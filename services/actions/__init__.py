@@ -6,6 +6,7 @@ lock, because only there is the state known to be current.
 """
 
 from services.actions._base import ActionRefused, StaleVersion
+from services.actions.automation import run_start, step_run_execute, step_runs_sweep
 from services.actions.knowledge import (
     article_draft_from_task,
     article_feedback_record,
@@ -48,12 +49,15 @@ __all__ = [
     "article_view_record",
     "comment_add",
     "reopen_deadline",
+    "run_start",
     "service_request_cancel",
     "service_request_rate",
     "service_request_reopen",
     "service_request_resolve",
     "service_request_submit",
     "sla_breach_sweep",
+    "step_run_execute",
+    "step_runs_sweep",
     "task_ask",
     "task_assign",
     "task_claim",

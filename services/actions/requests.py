@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from esm.models import EventKind
-from services.actions import tasks
+from services.actions import automation, tasks
 from services.actions._base import (
     ActionRefused,
     attach,
@@ -136,7 +136,11 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
                 service_request, EventKind.APPROVAL_REQUESTED, actor, to_value=approval.label
             )
         return
-    tasks.task_open_for_request(service_request, actor=actor, title=service_request.subject)
+    steps = automation.plan_of(service_request.catalog_item_id)
+    if steps:
+        automation.run_start(service_request, steps=steps)
+    else:
+        tasks.task_open_for_request(service_request, actor=actor, title=service_request.subject)
 
 
 @transaction.atomic
@@ -186,6 +190,7 @@ def service_request_cancel(
         state__in=[Approval.State.WAITING, Approval.State.PENDING]
     ).update(state=Approval.State.SKIPPED)
     tasks.tasks_cancel_open(service_request, actor=user)
+    automation.run_cancel(service_request)
     request_set_state_for_update(
         service_request,
         State.CANCELLED,
@@ -206,6 +211,7 @@ def service_request_resolve(
     if service_request.state not in (State.SUBMITTED, State.IN_PROGRESS, State.WAITING_ON_EMPLOYEE):
         raise ActionRefused("Only a request being worked on can be resolved.")
     tasks.tasks_finish_open(service_request, actor=user, resolution=resolution)
+    automation.run_cancel(service_request)
     request_set_state_for_update(
         service_request,
         State.RESOLVED,

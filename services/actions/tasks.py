@@ -1,8 +1,8 @@
 """Fulfilment tasks in department queues: claim, work, ask, hand off, send back, resolve.
 
-A request's own state follows its tasks (`_request_follow_tasks`): waiting on the
-employee while any task is, in progress while any is open, resolved once none is open
-and at least one was done.
+A request's own state follows its work (`request_follow_work`): waiting on the employee
+while any task is, in progress while any task is open or its fulfilment plan still runs,
+resolved once nothing is open and something was done.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from esm.events import event_record
-from esm.models import DepartmentRole, Event, EventKind
+from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import department_ids_with_role
 from services import notifications, sla
 from services.actions._base import (
@@ -27,7 +27,14 @@ from services.actions._base import (
     request_lock,
     request_set_state_for_update,
 )
-from services.models import Comment, FulfilmentTask, Priority, Queue, ServiceRequest
+from services.models import (
+    AutomationRun,
+    Comment,
+    FulfilmentTask,
+    Priority,
+    Queue,
+    ServiceRequest,
+)
 
 TaskState = FulfilmentTask.State
 RequestState = ServiceRequest.State
@@ -114,20 +121,25 @@ def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
         raise ActionRefused("That person does not work in this department's queues.")
 
 
-def _request_follow_tasks(
+def request_follow_work(
     service_request: ServiceRequest, *, actor: Any, resolution: str = ""
 ) -> None:
-    """Bring a locked request's state in line with its tasks."""
+    """Bring a locked request's state in line with its tasks and its plan's run."""
     states = set(service_request.tasks.values_list("state", flat=True))
+    run_state = (
+        AutomationRun.objects.filter(service_request=service_request)
+        .values_list("state", flat=True)
+        .first()
+    )
     current = service_request.state
     if TaskState.WAITING_ON_EMPLOYEE in states:
         target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING
-    elif states & set(FulfilmentTask.OPEN_STATES):
+    elif states & set(FulfilmentTask.OPEN_STATES) or run_state == AutomationRun.State.RUNNING:
         target = RequestState.IN_PROGRESS
         kind = (
             EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.STARTED
         )
-    elif TaskState.DONE in states:
+    elif run_state == AutomationRun.State.DONE or TaskState.DONE in states:
         target, kind = RequestState.RESOLVED, EventKind.RESOLVED
     else:
         return
@@ -137,15 +149,19 @@ def _request_follow_tasks(
         return
     if target == RequestState.RESOLVED:
         request_set_state_for_update(
-            service_request, target, actor, kind, resolved_at=timezone.now(), resolution=resolution
+            service_request,
+            target,
+            actor,
+            kind,
+            resolved_at=timezone.now(),
+            resolution=resolution or service_request.resolution,
         )
         notifications.schedule("request_resolved", service_request.pk)
     else:
         request_set_state_for_update(service_request, target, actor, kind)
 
 
-def _default_queue(service_request: ServiceRequest) -> Queue:
-    department = service_request.department
+def _default_queue(department: Department) -> Queue:
     queue = Queue.objects.filter(department=department).order_by("-is_default", "name").first()
     if queue is None:
         # Never lose a request for want of configuration: the department gets a queue.
@@ -194,10 +210,28 @@ def task_open_for_request(
     Call inside the transaction that holds the request's row lock.
     """
     task = _task_create(
-        service_request, queue=_default_queue(service_request), title=title, actor=actor
+        service_request, queue=_default_queue(service_request.department), title=title, actor=actor
     )
-    _request_follow_tasks(service_request, actor=actor)
+    request_follow_work(service_request, actor=actor)
     return task
+
+
+def task_create_for_step(
+    service_request: ServiceRequest,
+    *,
+    queue: Queue | None,
+    department: Department,
+    title: str,
+    reason: str = "",
+) -> FulfilmentTask:
+    """The task of a plan step given to people (request lock held; the caller follows up)."""
+    return _task_create(
+        service_request,
+        queue=queue or _default_queue(department),
+        title=title,
+        actor=None,
+        reason=reason,
+    )
 
 
 def tasks_cancel_open(service_request: ServiceRequest, *, actor: Any) -> None:
@@ -240,7 +274,7 @@ def tasks_resume_for_employee(service_request: ServiceRequest, *, actor: Any) ->
             from_value=TaskState.WAITING_ON_EMPLOYEE,
             to_value=task.state,
         )
-    _request_follow_tasks(service_request, actor=actor)
+    request_follow_work(service_request, actor=actor)
 
 
 @transaction.atomic
@@ -398,7 +432,7 @@ def task_ask(
         "responded_at",
         *sla.CLOCK_FIELDS,
     )
-    _request_follow_tasks(service_request, actor=agent)
+    request_follow_work(service_request, actor=agent)
     notifications.schedule("question_asked", comment.pk)
     return comment
 
@@ -428,7 +462,12 @@ def task_resolve(
         "sla_paused_at",
         "responded_at",
     )
-    _request_follow_tasks(service_request, actor=agent, resolution=resolution)
+    if hasattr(task, "step_run"):
+        # Automations build on tasks: imported here, where a plan's step meets its task.
+        from services.actions import automation
+
+        automation.step_finish_by_task(task)
+    request_follow_work(service_request, actor=agent, resolution=resolution)
     return task
 
 
@@ -471,7 +510,11 @@ def task_hand_off(
         to_department=to_queue.department,
         payload={"to_task": received.pk, "reason": reason},
     )
-    _request_follow_tasks(service_request, actor=agent)
+    if hasattr(task, "step_run"):
+        from services.actions import automation
+
+        automation.step_hand_over(task, received)
+    request_follow_work(service_request, actor=agent)
     return received
 
 
@@ -517,7 +560,7 @@ def task_send_back(
         to_value=sender.state,
         payload={"missing": missing},
     )
-    _request_follow_tasks(service_request, actor=agent)
+    request_follow_work(service_request, actor=agent)
     return sender
 
 

@@ -1,3 +1,4 @@
+from services.models.automation import AutomationRun, PlanStep, StepRun
 from services.models.catalog import (
     ApprovalStep,
     CatalogItem,
@@ -28,6 +29,7 @@ __all__ = [
     "ArticleFeedback",
     "ArticleView",
     "Attachment",
+    "AutomationRun",
     "CannedReply",
     "CatalogItem",
     "Category",
@@ -36,6 +38,7 @@ __all__ = [
     "ExperienceRating",
     "FormField",
     "FulfilmentTask",
+    "PlanStep",
     "Priority",
     "Queue",
     "Service",
@@ -43,6 +46,7 @@ __all__ = [
     "SlaPolicy",
     "SlaStatus",
     "SlaTarget",
+    "StepRun",
     "pk_from_reference",
     "reference_for",
 ]

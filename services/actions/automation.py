@@ -1,0 +1,327 @@
+"""Running fulfilment plans: start a run, execute steps on workers, hand failures to people.
+
+Reliability, in the order things can go wrong:
+- The step-run row is written (state PENDING) in the transaction that starts the step, and
+  the worker is asked on commit. If that message is lost (the broker was down), the sweep
+  finds the row still PENDING and asks again.
+- A worker claims a step with a conditional UPDATE and does its work and marks it done in
+  one transaction, so a step is never done twice; a killed worker's message comes back
+  (late acks) and the step runs again from the start. Actions are idempotent by the step
+  run's key, so a half-done effect is found, not repeated.
+- A step that keeps killing its worker is counted (`deliveries`) and, past a limit, sent to
+  a person instead of looping forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from esm.events import event_record
+from esm.models import EventKind
+from services.actions import tasks
+from services.actions._base import request_lock
+from services.automation import registry
+from services.models import AutomationRun, FulfilmentTask, PlanStep, ServiceRequest, StepRun
+
+StepState = StepRun.State
+
+# Transient failures are retried this many times, waiting BACKOFF_BASE * 2**attempt seconds.
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_MAX_SECONDS = 300
+# A step picked up this many times without finishing is killing its workers.
+MAX_DELIVERIES = 3
+# A PENDING step not picked up after this long has lost its message; RUNNING ones after
+# STUCK_RUNNING lost their worker without a redelivery.
+LOST_MESSAGE_AFTER = dt.timedelta(seconds=60)
+STUCK_RUNNING_AFTER = dt.timedelta(minutes=15)
+SWEEP_BATCH = 200
+
+
+def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
+    service_request = step_run.run.service_request
+    event_record(
+        subject=step_run,
+        kind=kind,
+        actor=None,
+        department=step_run.step.department,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        payload={"step": step_run.step.key, **details.pop("payload", {})},
+        **details,
+    )
+
+
+def _enqueue_on_commit(step_run_ids: list[int]) -> None:
+    # Imported here: the Celery task module imports the actions.
+    from services.tasks import run_step_task
+
+    def publish() -> None:
+        for step_run_id in step_run_ids:
+            run_step_task.delay(step_run_id)
+
+    # Robust: a broker outage must not break the commit that wrote the rows; the sweep
+    # re-enqueues what was not published.
+    transaction.on_commit(publish, robust=True)
+
+
+def _condition_met(step: PlanStep, answers: dict[str, Any]) -> bool:
+    if not step.condition_field:
+        return True
+    answer = answers.get(step.condition_field)
+    if isinstance(answer, list):
+        return step.condition_value in answer
+    return str(answer if answer is not None else "").strip().lower() == (
+        step.condition_value.strip().lower()
+    )
+
+
+def plan_of(item_id: int) -> list[PlanStep]:
+    return list(
+        PlanStep.objects.filter(item_id=item_id)
+        .select_related("department", "queue")
+        .prefetch_related("after")
+        .order_by("position", "id")
+    )
+
+
+def run_start(service_request: ServiceRequest, *, steps: list[PlanStep]) -> AutomationRun:
+    """Instantiate the item's plan for an approved request (request lock held)."""
+    run = AutomationRun.objects.create(service_request=service_request)
+    answers = registry.answers_of(service_request)
+    StepRun.objects.bulk_create(
+        StepRun(
+            run=run,
+            step=step,
+            idempotency_key=f"{run.pk}:{step.pk}",
+            state=StepState.WAITING if _condition_met(step, answers) else StepState.SKIPPED,
+        )
+        for step in steps
+    )
+    for step_run in run.steps.filter(state=StepState.SKIPPED).select_related("step", "run"):
+        step_run.run.service_request = service_request
+        _step_event(step_run, EventKind.UPDATED, to_value=StepState.SKIPPED)
+    _advance(run, service_request)
+    return run
+
+
+def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
+    """Start every waiting step whose earlier steps are finished; finish the run when all are.
+
+    Call inside a transaction holding the request's row lock: it serialises the workers
+    finishing parallel steps of the same run, so a join step starts exactly once.
+    """
+    step_runs = list(
+        run.steps.select_related("step__department", "step__queue").prefetch_related("step__after")
+    )
+    state_by_step = {step_run.step_id: step_run.state for step_run in step_runs}
+    ready = [
+        step_run
+        for step_run in step_runs
+        if step_run.state == StepState.WAITING
+        and all(
+            state_by_step.get(earlier.pk) in StepRun.FINISHED_STATES
+            for earlier in step_run.step.after.all()
+        )
+    ]
+    now = timezone.now()
+    to_enqueue = []
+    for step_run in ready:
+        step_run.run = run
+        run.service_request = service_request
+        if step_run.step.kind == PlanStep.Kind.HUMAN:
+            _hand_to_people(step_run, service_request, title=step_run.step.name)
+        else:
+            step_run.state, step_run.enqueued_at = StepState.PENDING, now
+            step_run.save(update_fields=["state", "enqueued_at"])
+            to_enqueue.append(step_run.pk)
+    if to_enqueue:
+        _enqueue_on_commit(to_enqueue)
+    if all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs) and not ready:
+        run.state, run.finished_at = AutomationRun.State.DONE, now
+        run.save(update_fields=["state", "finished_at"])
+    tasks.request_follow_work(service_request, actor=None)
+
+
+def _hand_to_people(
+    step_run: StepRun, service_request: ServiceRequest, *, title: str, reason: str = ""
+) -> None:
+    step = step_run.step
+    task = tasks.task_create_for_step(
+        service_request, queue=step.queue, department=step.department, title=title, reason=reason
+    )
+    step_run.state, step_run.task = StepState.WITH_PEOPLE, task
+    step_run.save(update_fields=["state", "task"])
+
+
+def step_finish_by_task(task: FulfilmentTask) -> None:
+    """A person finished the task working a step: the step is done, the plan moves on.
+
+    Call inside the transaction that resolved the task, holding the request's lock.
+    """
+    step_run = StepRun.objects.select_related("run", "step").filter(task=task).first()
+    if step_run is None or step_run.state in StepRun.FINISHED_STATES:
+        return
+    step_run.state, step_run.finished_at = StepState.SUCCEEDED, timezone.now()
+    step_run.save(update_fields=["state", "finished_at"])
+    step_run.run.service_request = task.service_request
+    _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_person": True})
+    _advance(step_run.run, task.service_request)
+
+
+def step_hand_over(task: FulfilmentTask, received: FulfilmentTask) -> None:
+    """A step's task was handed to another queue: the step follows its work there."""
+    StepRun.objects.filter(task=task).update(task=received)
+
+
+def run_cancel(service_request: ServiceRequest) -> None:
+    """The request was cancelled: nothing more runs (request lock held)."""
+    run = AutomationRun.objects.filter(service_request=service_request).first()
+    if run is None or run.state != AutomationRun.State.RUNNING:
+        return
+    run.steps.exclude(state__in=StepRun.FINISHED_STATES).update(state=StepState.CANCELLED)
+    run.state, run.finished_at = AutomationRun.State.CANCELLED, timezone.now()
+    run.save(update_fields=["state", "finished_at"])
+
+
+def _claim(step_run_id: int) -> StepRun | None:
+    """Take a step for this worker: a conditional UPDATE, so two deliveries never both run it.
+
+    RUNNING is claimable too: that is a redelivery after the worker that had it died.
+    """
+    now = timezone.now()
+    claimed = StepRun.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lte=now),
+        pk=step_run_id,
+        state__in=[StepState.PENDING, StepState.RUNNING],
+    ).update(state=StepState.RUNNING, deliveries=F("deliveries") + 1, started_at=now)
+    if not claimed:
+        return None
+    return StepRun.objects.select_related("run__service_request", "step__department").get(
+        pk=step_run_id
+    )
+
+
+def step_run_execute(step_run_id: int) -> str:
+    """Run one automated step (called by the worker). Returns what happened, for logs."""
+    step_run = _claim(step_run_id)
+    if step_run is None:
+        return "not runnable (done, cancelled, not due, or taken)"
+    if step_run.deliveries > MAX_DELIVERIES:
+        _fail(
+            step_run,
+            f"Stopped after {step_run.deliveries - 1} deliveries that never finished "
+            "(the step keeps stopping its worker).",
+        )
+        return "poisoned"
+    with transaction.atomic():
+        _step_event(step_run, EventKind.STEP_STARTED, payload={"delivery": step_run.deliveries})
+    action = None
+    try:
+        action = registry.get(step_run.step.action)
+        with transaction.atomic():
+            service_request = request_lock(step_run.run.service_request)
+            locked = StepRun.objects.select_for_update().get(pk=step_run.pk)
+            if locked.state != StepState.RUNNING:
+                return "finished elsewhere"
+            context = registry.StepContext(
+                step_run=locked,
+                service_request=service_request,
+                params=locked.step.params,
+                answers=registry.answers_of(service_request),
+            )
+            result = action.handler(context) or {}
+            locked.state, locked.finished_at = StepState.SUCCEEDED, timezone.now()
+            locked.attempts, locked.result, locked.last_error = locked.attempts + 1, result, ""
+            locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
+            locked.run.service_request = service_request
+            _step_event(locked, EventKind.STEP_SUCCEEDED)
+            _advance(locked.run, service_request)
+        return "succeeded"
+    except registry.TransientError as error:
+        return _retry_or_fail(step_run, str(error))
+    except registry.PermanentError as error:
+        _fail(step_run, str(error))
+        return "failed"
+
+
+def _retry_or_fail(step_run: StepRun, error: str) -> str:
+    attempts = step_run.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        _fail(step_run, f"Gave up after {attempts} tries: {error}")
+        return "failed"
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
+    with transaction.atomic():
+        StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
+            state=StepState.PENDING,
+            attempts=attempts,
+            # This delivery ended properly: only deliveries that never end count as poison.
+            deliveries=0,
+            last_error=error[:2000],
+            due_at=timezone.now() + dt.timedelta(seconds=delay),
+            enqueued_at=timezone.now(),
+        )
+        _step_event(
+            step_run,
+            EventKind.STEP_RETRIED,
+            payload={"attempt": attempts, "error": error[:500], "retry_in_s": delay},
+        )
+    # Short waits ride on the broker; the sweep picks up anything whose message is lost.
+    from services.tasks import run_step_task
+
+    transaction.on_commit(
+        lambda: run_step_task.apply_async((step_run.pk,), countdown=delay), robust=True
+    )
+    return f"retry in {delay}s"
+
+
+def _fail(step_run: StepRun, error: str) -> None:
+    """Give the step to its department's people, with the error, instead of stalling."""
+    with transaction.atomic():
+        service_request = request_lock(step_run.run.service_request)
+        locked = (
+            StepRun.objects.select_for_update()
+            .select_related("step__department", "step__queue", "run")
+            .get(pk=step_run.pk)
+        )
+        if locked.state in StepRun.FINISHED_STATES or locked.state == StepState.WITH_PEOPLE:
+            return
+        locked.last_error = error[:2000]
+        locked.attempts = max(locked.attempts, step_run.attempts) + 1
+        locked.save(update_fields=["last_error", "attempts"])
+        locked.run.service_request = service_request
+        _step_event(locked, EventKind.STEP_FAILED, payload={"error": error[:500]})
+        _hand_to_people(
+            locked,
+            service_request,
+            title=f"{locked.step.name} (automation failed)",
+            reason=f"The automated step failed, so it is yours to do by hand: {error}",
+        )
+        tasks.request_follow_work(service_request, actor=None)
+
+
+def step_runs_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Re-enqueue steps whose message was lost or whose worker vanished; returns their ids.
+
+    Runs from Celery beat. Safe to overlap with itself and with workers: running a step
+    twice is claimed once (see `_claim`).
+    """
+    now = now or timezone.now()
+    due = Q(due_at__isnull=True) | Q(due_at__lte=now)
+    lost = Q(state=StepState.PENDING, enqueued_at__lte=now - LOST_MESSAGE_AFTER) & due
+    stuck = Q(state=StepState.RUNNING, started_at__lte=now - STUCK_RUNNING_AFTER)
+    ids = list(
+        StepRun.objects.filter(lost | stuck)
+        .order_by("enqueued_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    if ids:
+        StepRun.objects.filter(pk__in=ids, state=StepState.PENDING).update(enqueued_at=now)
+        with transaction.atomic():
+            _enqueue_on_commit(ids)
+    return ids

@@ -1,0 +1,1 @@
+"""Fulfilment automations: the registry of actions that plans' automated steps run."""

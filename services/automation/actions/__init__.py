@@ -1,0 +1,1 @@
+"""One module per automated action; each registers itself with `registry.action`."""

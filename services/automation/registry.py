@@ -1,0 +1,113 @@
+"""The registry of automated actions: one module per action under `actions/`.
+
+An action declares its inputs and does one thing. It receives a `StepContext` and must be
+idempotent by `context.key` (run + step): running it twice has the effect of running it
+once, because a worker killed mid-step runs it again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.models import ServiceRequest, StepRun
+
+
+class TransientError(Exception):
+    """Worth another try later (a timeout, a busy service); retried with backoff."""
+
+
+class PermanentError(Exception):
+    """Will not work by retrying (bad input, refused); the step goes to a person."""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class StepContext:
+    step_run: StepRun
+    service_request: ServiceRequest
+    params: Mapping[str, Any]
+    answers: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.step_run.idempotency_key
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """An input: the step's params first, then the request's answer of that name.
+
+        A param written as "answer:<key>" reads that form answer instead.
+        """
+        raw = self.params.get(name, default)
+        if isinstance(raw, str) and raw.startswith("answer:"):
+            return self.answers.get(raw.removeprefix("answer:"), default)
+        if raw is None:
+            return self.answers.get(name, default)
+        return raw
+
+    def require(self, name: str) -> Any:
+        value = self.value(name)
+        if value in (None, ""):
+            raise PermanentError(
+                f"The step needs '{name}', and neither the plan nor the form gives it."
+            )
+        return value
+
+
+Handler = Callable[[StepContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    label: str
+    handler: Handler
+    inputs: tuple[Input, ...] = field(default_factory=tuple)
+
+
+_ACTIONS: dict[str, Action] = {}
+
+
+def action(key: str, *, label: str, inputs: tuple[Input, ...] = ()) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the action `key`."""
+
+    def register(handler: Handler) -> Handler:
+        if key in _ACTIONS and _ACTIONS[key].handler is not handler:
+            raise ValueError(f"Two actions are registered as {key!r}.")
+        _ACTIONS[key] = Action(key, label, handler, inputs)
+        return handler
+
+    return register
+
+
+def _load() -> None:
+    from services.automation import actions
+
+    for module in pkgutil.iter_modules(actions.__path__):
+        importlib.import_module(f"{actions.__name__}.{module.name}")
+
+
+def get(key: str) -> Action:
+    _load()
+    try:
+        return _ACTIONS[key]
+    except KeyError:
+        raise PermanentError(f"No automated action is called {key!r}.") from None
+
+
+def all_actions() -> list[Action]:
+    _load()
+    return sorted(_ACTIONS.values(), key=lambda action: action.key)
+
+
+def answers_of(service_request: ServiceRequest) -> dict[str, Any]:
+    return {row["key"]: row["value"] for row in service_request.answers}

@@ -1,0 +1,240 @@
+"""Fulfilment plans: instantiation, dependencies, conditions, human steps, failures."""
+
+import pytest
+from django.utils import timezone
+
+from esm.models import Event, EventKind
+from services import actions
+from services.automation import registry
+from services.models import AutomationRun, PlanStep, ServiceRequest, StepRun
+from tests.esm.factories import BusinessCalendarFactory
+from tests.services.factories import CatalogItemFactory
+
+pytestmark = pytest.mark.django_db
+
+State = StepRun.State
+
+CALLS: list[str] = []
+
+
+@registry.action("test.record", label="Record the call (tests)")
+def record(context: registry.StepContext) -> dict:
+    CALLS.append(context.key)
+    return {"called": context.value("label", "")}
+
+
+@registry.action("test.transient", label="Always busy (tests)")
+def always_busy(context: registry.StepContext) -> dict:
+    raise registry.TransientError("service busy")
+
+
+@registry.action("test.permanent", label="Always refused (tests)")
+def always_refused(context: registry.StepContext) -> dict:
+    raise registry.PermanentError("account name taken")
+
+
+@pytest.fixture(autouse=True)
+def _calendar_and_calls(db):
+    BusinessCalendarFactory(name="Company", is_default=True)
+    CALLS.clear()
+
+
+def _step(item, key, *, kind="automated", action="test.record", after=(), **extra):
+    step = PlanStep.objects.create(
+        item=item,
+        key=key,
+        name=key.replace("-", " ").capitalize(),
+        kind=kind,
+        department=extra.pop("department", item.department),
+        action=action if kind == "automated" else "",
+        position=extra.pop("position", PlanStep.objects.filter(item=item).count()),
+        **extra,
+    )
+    step.after.set(after)
+    return step
+
+
+def _submit(item, user, answers=None):
+    rows = [
+        {"key": key, "label": key, "kind": "text", "value": value, "display": value}
+        for key, value in (answers or {}).items()
+    ]
+    service_request, _ = actions.service_request_submit(
+        item=item, raised_by=user, subject="Onboard Kim", answers=rows, submission_key="k"
+    )
+    return service_request
+
+
+def _states(service_request):
+    return dict(
+        StepRun.objects.filter(run__service_request=service_request).values_list(
+            "step__key", "state"
+        )
+    )
+
+
+def test_a_plan_runs_in_dependency_order_and_resolves_the_request(
+    employee, it_agent, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory()
+    record_step = _step(item, "hr-record")
+    account = _step(item, "account", after=[record_step])
+    laptop = _step(item, "laptop", kind="human", after=[record_step])
+    _step(item, "welcome", after=[account, laptop])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(item, employee)
+    service_request.refresh_from_db()
+
+    # The record and the account ran (eagerly), the laptop waits for a person, the join waits.
+    assert _states(service_request) == {
+        "hr-record": State.SUCCEEDED,
+        "account": State.SUCCEEDED,
+        "laptop": State.WITH_PEOPLE,
+        "welcome": State.WAITING,
+    }
+    assert service_request.state == ServiceRequest.State.IN_PROGRESS
+    task = service_request.tasks.get()
+    assert task.title == "Laptop"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(task=task, agent=it_agent, resolution="Laptop handed over")
+    service_request.refresh_from_db()
+
+    assert _states(service_request)["welcome"] == State.SUCCEEDED
+    assert service_request.state == ServiceRequest.State.RESOLVED
+    assert AutomationRun.objects.get().state == AutomationRun.State.DONE
+    assert len(CALLS) == 3
+
+
+def test_conditions_on_answers_skip_steps_and_their_dependents_still_run(
+    employee, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory()
+    laptop = _step(item, "laptop", condition_field="laptop", condition_value="yes")
+    _step(item, "notify", after=[laptop])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(item, employee, {"laptop": "no"})
+
+    assert _states(service_request) == {"laptop": State.SKIPPED, "notify": State.SUCCEEDED}
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_running_a_step_twice_has_the_effect_of_running_it_once(employee):
+    item = CatalogItemFactory()
+    _step(item, "only")
+    _submit(item, employee)  # on-commit callbacks not run: the step waits, PENDING
+    step_run = StepRun.objects.get()
+
+    first = actions.step_run_execute(step_run.pk)
+    second = actions.step_run_execute(step_run.pk)
+
+    assert (first, second[:12]) == ("succeeded", "not runnable")
+    assert [step_run.idempotency_key] == CALLS
+
+
+def test_a_step_redelivered_after_its_worker_died_runs_again(employee):
+    item = CatalogItemFactory()
+    _step(item, "only")
+    _submit(item, employee)
+    step_run = StepRun.objects.get()
+    # The worker claimed it and died: its transaction rolled back, the message came back.
+    StepRun.objects.filter(pk=step_run.pk).update(state=State.RUNNING, deliveries=1)
+
+    assert actions.step_run_execute(step_run.pk) == "succeeded"
+
+    step_run.refresh_from_db()
+    assert (step_run.state, step_run.deliveries) == (State.SUCCEEDED, 2)
+    assert [step_run.idempotency_key] == CALLS
+
+
+def test_transient_errors_retry_with_backoff_then_go_to_a_person(
+    employee, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory()
+    _step(item, "busy", action="test.transient")
+    service_request = _submit(item, employee)
+    step_run = StepRun.objects.get()
+
+    outcome = actions.step_run_execute(step_run.pk)
+    step_run.refresh_from_db()
+    assert outcome.startswith("retry in")
+    assert (step_run.state, step_run.attempts) == (State.PENDING, 1)
+    assert step_run.due_at is not None
+    assert actions.step_run_execute(step_run.pk).startswith("not runnable")  # not due yet
+
+    for _ in range(10):
+        StepRun.objects.filter(pk=step_run.pk).update(due_at=None)
+        actions.step_run_execute(step_run.pk)
+    step_run.refresh_from_db()
+
+    assert step_run.state == State.WITH_PEOPLE
+    assert "Gave up after" in step_run.last_error
+    task = service_request.tasks.get()
+    assert "automation failed" in task.title
+    assert "service busy" in task.handoff_reason
+    assert Event.objects.filter(kind=EventKind.STEP_RETRIED).count() == 4
+    assert Event.objects.filter(kind=EventKind.STEP_FAILED).count() == 1
+
+
+def test_a_permanent_failure_becomes_a_task_in_the_owning_department(
+    employee, it_department, it_agent, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory()
+    _step(item, "account", action="test.permanent", department=it_department)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(item, employee)
+
+    task = service_request.tasks.get()
+    assert task.department == it_department
+    assert "account name taken" in task.handoff_reason
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(task=task, agent=it_agent, resolution="Created by hand")
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_a_step_that_keeps_killing_its_worker_is_sent_to_a_person(employee):
+    item = CatalogItemFactory()
+    _step(item, "crashy")
+    service_request = _submit(item, employee)
+    step_run = StepRun.objects.get()
+    # Three deliveries that never finished (the worker died each time).
+    StepRun.objects.filter(pk=step_run.pk).update(state=State.RUNNING, deliveries=3)
+
+    assert actions.step_run_execute(step_run.pk) == "poisoned"
+
+    step_run.refresh_from_db()
+    assert step_run.state == State.WITH_PEOPLE
+    assert service_request.tasks.count() == 1
+    assert CALLS == []
+
+
+def test_the_sweep_re_enqueues_steps_whose_message_was_lost(employee):
+    item = CatalogItemFactory()
+    _step(item, "lost")
+    # Submitted without running on-commit callbacks: the message was never published.
+    service_request = _submit(item, employee)
+    step_run = StepRun.objects.get()
+    assert step_run.state == State.PENDING
+    later = timezone.now() + actions.automation.LOST_MESSAGE_AFTER * 2
+
+    swept = actions.step_runs_sweep(now=later)
+
+    assert swept == [step_run.pk]
+    assert actions.step_runs_sweep(now=timezone.now()) == []
+    assert service_request.pk
+
+
+def test_cancelling_the_request_cancels_the_run(employee):
+    item = CatalogItemFactory()
+    _step(item, "later", kind="human")
+    service_request = _submit(item, employee)
+
+    actions.service_request_cancel(service_request=service_request, user=employee)
+
+    assert _states(service_request) == {"later": State.CANCELLED}
+    assert AutomationRun.objects.get().state == AutomationRun.State.CANCELLED
