@@ -20,7 +20,13 @@ from esm.models import Department
 from services.models import SlaTarget
 from services.models.tasks import FulfilmentTask, SlaStatus
 
-CLOCK_FIELDS = ["response_due_at", "resolution_due_at", "at_risk_at", "sla_paused_at"]
+CLOCK_FIELDS = [
+    "response_due_at",
+    "resolution_due_at",
+    "at_risk_at",
+    "sla_paused_at",
+    "sla_paused_total",
+]
 
 
 def schedule_for(department: Department) -> Schedule:
@@ -48,11 +54,15 @@ def clock_start(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None
         return
     start = now or task.created_at or timezone.now()
     schedule = schedule_for(task.department)
+    # Business time already spent waiting on the employee never counts against the team.
+    paused = task.sla_paused_total
     resolution = dt.timedelta(minutes=target.resolution_minutes)
     warning = resolution * (1 - settings.SLA_AT_RISK_SHARE)
-    task.response_due_at = schedule.add(start, dt.timedelta(minutes=target.response_minutes))
-    task.resolution_due_at = schedule.add(start, resolution)
-    task.at_risk_at = schedule.add(start, warning)
+    task.response_due_at = schedule.add(
+        start, dt.timedelta(minutes=target.response_minutes) + paused
+    )
+    task.resolution_due_at = schedule.add(start, resolution + paused)
+    task.at_risk_at = schedule.add(start, warning + paused)
 
 
 def clock_pause(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None:
@@ -65,13 +75,16 @@ def clock_resume(task: FulfilmentTask, *, now: dt.datetime | None = None) -> Non
     paused_at = task.sla_paused_at
     if paused_at is None:
         return
+    task.sla_paused_at = None
+    if task.resolution_due_at is None and task.response_due_at is None:
+        return  # no SLA: no calendar needed
     now = now or timezone.now()
     schedule = schedule_for(task.department)
+    task.sla_paused_total += schedule.between(paused_at, now)
     for field in ("response_due_at", "resolution_due_at", "at_risk_at"):
         due = getattr(task, field)
         if due is not None and due > paused_at:
             setattr(task, field, schedule.add(now, schedule.between(paused_at, due)))
-    task.sla_paused_at = None
 
 
 @dataclass(frozen=True)

@@ -243,11 +243,23 @@ def step_run_execute(step_run_id: int) -> str:
             _step_event(locked, EventKind.STEP_SUCCEEDED)
             _advance(locked.run, service_request)
         return "succeeded"
+    except registry.NotYet as wait:
+        return _sleep_until(step_run, wait)
     except registry.TransientError as error:
         return _retry_or_fail(step_run, str(error))
     except registry.PermanentError as error:
         _fail(step_run, str(error))
         return "failed"
+
+
+def _sleep_until(step_run: StepRun, wait: registry.NotYet) -> str:
+    """Park the step until `wait.until`; the sweep enqueues it again once due."""
+    with transaction.atomic():
+        StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
+            state=StepState.PENDING, deliveries=0, due_at=wait.until, enqueued_at=wait.until
+        )
+        _step_event(step_run, EventKind.WAITING, payload={"until": wait.until.isoformat()})
+    return f"sleeping until {wait.until.isoformat()}"
 
 
 def _retry_or_fail(step_run: StepRun, error: str) -> str:

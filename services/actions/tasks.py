@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from esm.events import event_record
@@ -39,7 +39,9 @@ from services.models import (
 TaskState = FulfilmentTask.State
 RequestState = ServiceRequest.State
 
-# How many recent events of a task are read to say who changed it under someone's feet.
+# How many recent events of a case are read, and shown, to say who changed a task under
+# someone's feet.
+STALE_EVENTS_READ = 20
 STALE_EVENTS_SHOWN = 5
 
 
@@ -70,16 +72,24 @@ def _lock(task: FulfilmentTask, expected_version: int | None = None) -> Fulfilme
 
 
 def _who_changed(task: FulfilmentTask, *, since_version: int) -> str:
+    # The task's own events, and the request's comment events written from this task.
     recent = (
-        Event.objects.for_subject(task)
+        Event.objects.filter(reference=task.service_request.reference)
         .select_related("actor")
-        .order_by("-occurred_at", "-id")[:STALE_EVENTS_SHOWN]
+        .order_by("-occurred_at", "-id")[:STALE_EVENTS_READ]
     )
+    label = task._meta.label_lower
+    about_task = [
+        event
+        for event in reversed(list(recent))
+        if (event.subject_type == label and event.subject_id == task.pk)
+        or event.payload.get("task") == task.pk
+    ]
     changes = [
         f"{_name(event.actor)} {event.get_kind_display().lower()}"
-        for event in reversed(list(recent))
+        for event in about_task
         if event.payload.get("version", 0) > since_version
-    ]
+    ][-STALE_EVENTS_SHOWN:]
     summary = "; ".join(changes) or "someone changed it"
     return (
         f"This task changed while you had it open ({summary}). "
@@ -284,7 +294,9 @@ def task_claim(
     """Take a task. Two agents claiming at once: the second is refused, never both."""
     task = _lock(task, expected_version)
     _require_open(task)
-    if task.assignee_id and task.assignee_id != agent.pk:
+    if task.assignee_id == agent.pk:
+        return task  # a double click, or a second tab: already theirs, nothing changes
+    if task.assignee_id:
         raise ActionRefused(
             f"{task.assignee.get_full_name() or task.assignee} is already working on this task."
         )
@@ -380,7 +392,7 @@ def _comment(task: FulfilmentTask, author: Any, body: str, *, internal: bool) ->
         EventKind.COMMENTED,
         author,
         to_value=Comment.INTERNAL if internal else Comment.PUBLIC,
-        payload={"comment": comment.pk, "task": task.pk},
+        payload={"comment": comment.pk, "task": task.pk, "version": task.version},
     )
     return comment
 
@@ -393,10 +405,10 @@ def task_reply(
     task = _lock(task, expected_version)
     _require_open(task)
     request_lock(task.service_request)
+    # What the employee was told changes the task for colleagues who have it open.
+    task.responded_at = task.responded_at or timezone.now()
+    _save(task, "responded_at")
     comment = _comment(task, agent, body, internal=False)
-    if task.responded_at is None:
-        task.responded_at = timezone.now()
-        _save(task, "responded_at")
     notifications.schedule("public_reply", comment.pk)
     return comment
 
@@ -626,13 +638,11 @@ def sla_breach_sweep(*, now: dt.datetime | None = None) -> list[int]:
     task right now) pass each other; a task missed by one sweep is caught by the next.
     """
     now = now or timezone.now()
-    candidates = FulfilmentTask.objects.open().filter(
-        sla_breached=False, sla_paused_at__isnull=True
-    ).filter(F("resolution_due_at") <= now) | FulfilmentTask.objects.open().filter(
-        sla_breached=False,
-        sla_paused_at__isnull=True,
-        responded_at__isnull=True,
-        response_due_at__lte=now,
+    missed = Q(resolution_due_at__lte=now) | Q(responded_at__isnull=True, response_due_at__lte=now)
+    candidates = (
+        FulfilmentTask.objects.open()
+        .filter(sla_breached=False, sla_paused_at__isnull=True)
+        .filter(missed)
     )
     breached = list(
         candidates.select_for_update(skip_locked=True, of=("self",))

@@ -7,6 +7,7 @@ once, because a worker killed mid-step runs it again.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -22,6 +23,18 @@ class TransientError(Exception):
 
 class PermanentError(Exception):
     """Will not work by retrying (bad input, refused); the step goes to a person."""
+
+
+class NotYet(Exception):
+    """The step cannot happen before `until` (e.g. a start date): it sleeps until then.
+
+    The beat sweep wakes it when due, so no broker countdown ever outlives the broker's
+    visibility timeout.
+    """
+
+    def __init__(self, until: dt.datetime, reason: str = "") -> None:
+        super().__init__(reason or f"waiting until {until.isoformat()}")
+        self.until = until
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -155,6 +156,9 @@ class FulfilmentTask(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     at_risk_at = models.DateTimeField(null=True, blank=True)
     sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_total = models.DurationField(
+        default=dt.timedelta, help_text="Business time spent waiting on the employee so far."
+    )
     sla_breached = models.BooleanField(default=False)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
 

@@ -523,15 +523,6 @@ def test_set_priority_keeps_a_paused_clock_paused(london, policy, employee, it_a
     assert (task.sla_paused_at, task.resolution_due_at) == (None, at(WED, 16))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Bug: task_set_priority recomputes the due times from created_at "
-        "(sla.clock_start(task, now=task.created_at)), forgetting earlier pauses: the time "
-        "the task waited on the employee counts against the team again after a priority "
-        "change (here the task becomes overdue at once instead of due Thursday 16:00)."
-    ),
-)
 def test_set_priority_after_a_pause_still_excludes_the_wait(london, policy, employee, it_agent):
     task = _open_task(london, policy, employee, at(MON, 9))
     with freeze_time(at(MON, 10)):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from freezegun import freeze_time
 
-from esm.models import BusinessCalendar, DepartmentRole, Event, EventKind
+from esm.models import DepartmentRole, Event, EventKind
 from services import actions, notifications, sla
 from services.actions import ActionRefused, StaleVersion
 from services.actions._base import request_lock
@@ -218,14 +218,6 @@ def test_a_task_claimed_by_one_agent_is_refused_to_another(
     assert Event.objects.filter(id__gt=since).count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Bug: task_claim by the agent who already holds the task (a double click, a second "
-        "tab) records a second CLAIMED event and bumps the version, which turns the agent's "
-        "other open page stale; task_assign treats the same case as a no-op."
-    ),
-)
 def test_claiming_a_task_you_already_hold_changes_nothing(employee, it_item, it_agent):
     task = _task(it_item, employee)
     actions.task_claim(task=task, agent=it_agent)
@@ -568,16 +560,6 @@ def test_only_the_employee_speaking_resumes_the_task(employee, it_item, it_agent
     assert _events(task, since) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BusinessCalendar.DoesNotExist,
-    reason=(
-        "Bug: sla.clock_resume loads the department's calendar even for a task without an "
-        "SLA clock; with no department calendar and no company default, the employee's "
-        "answer (services.actions.comment_add) fails with BusinessCalendar.DoesNotExist and "
-        "their comment is lost."
-    ),
-)
 def test_an_answer_resumes_a_task_without_sla_even_with_no_calendar(
     employee, it_item, it_agent, company_calendar
 ):
@@ -1094,14 +1076,6 @@ def test_the_current_version_goes_through(employee, it_item, it_agent, it_collea
     assert task.state == TaskState.DONE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Bug: a first public reply (task_reply) bumps the task's version (responded_at) but "
-        "records no event on the task, so StaleVersion can only say 'someone changed it' "
-        "instead of naming who changed what."
-    ),
-)
 def test_a_stale_version_after_a_colleagues_reply_names_them(
     employee, it_item, it_agent, it_colleague
 ):
@@ -1203,18 +1177,6 @@ def test_bulk_priority_refuses_an_unknown_priority(employee, it_item, department
 
 # -- the SLA breach sweep ----------------------------------------------------------------------
 
-SWEEP_BROKEN = pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "Bug: services.actions.tasks.sla_breach_sweep filters with "
-        "`F('resolution_due_at') <= now`, which Python cannot evaluate (TypeError: '<=' not "
-        "supported between 'F' and 'datetime'); every sweep (and the Celery beat task "
-        "sla_breach_sweep_task) raises, so no breach is ever flagged or notified. "
-        "Q(resolution_due_at__lte=now) was meant."
-    ),
-)
-
 
 @pytest.fixture
 def sweep_world(employee, it_department, hr_department, it_agent, policy):
@@ -1257,7 +1219,6 @@ def sweep_world(employee, it_department, hr_department, it_agent, policy):
     return world
 
 
-@SWEEP_BROKEN
 def test_sweep_flags_only_due_unpaused_unflagged_open_tasks_once(
     sweep_world, it_department, hr_department
 ):
@@ -1292,7 +1253,6 @@ def test_sweep_flags_only_due_unpaused_unflagged_open_tasks_once(
     assert Event.objects.filter(id__gt=since).count() == 3
 
 
-@SWEEP_BROKEN
 def test_sweep_emails_each_breach_to_its_departments_managers(
     sweep_world, department_manager, hr_manager, on_commit
 ):
@@ -1313,7 +1273,6 @@ def test_sweep_emails_each_breach_to_its_departments_managers(
         assert _task_url(task) in message.body
 
 
-@SWEEP_BROKEN
 def test_a_task_paused_by_a_question_is_caught_after_the_answer(sweep_world, employee):
     paused = sweep_world["paused"]
     with freeze_time(at(TUE, 10)):
@@ -1331,7 +1290,6 @@ def test_a_task_paused_by_a_question_is_caught_after_the_answer(sweep_world, emp
     assert at_due == [paused.pk]
 
 
-@SWEEP_BROKEN
 def test_the_beat_task_runs_the_sweep(sweep_world):
     with freeze_time(at(TUE, 10)):
         assert sla_breach_sweep_task.delay().get() == 3
