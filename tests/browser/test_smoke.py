@@ -38,7 +38,7 @@ def test_demo_employee_signs_in_and_lands_on_the_portal(
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Portal")).to_be_visible()
     # Alex is an employee: no queues, dashboards or admin in the navigation.
-    for label in ("Work", "Dashboards", "Admin"):
+    for label in ("Queues", "Team", "Dashboards", "Admin"):
         expect(nav.get_by_role("link", name=label)).to_have_count(0)
 
     ARTIFACTS.mkdir(exist_ok=True)
