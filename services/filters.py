@@ -116,7 +116,8 @@ class QueueTaskFilter(django_filters.FilterSet):
             (state, label)
             for state, label in FulfilmentTask.State.choices
             if state in FulfilmentTask.OPEN_STATES
-        ]
+        ],
+        empty_label="Any state",
     )
     assignee = django_filters.ChoiceFilter(
         method="filter_assignee", label="Assignee", empty_label="Anyone"
@@ -127,8 +128,8 @@ class QueueTaskFilter(django_filters.FilterSet):
         label="Item",
         empty_label="Any item",
     )
-    priority = django_filters.ChoiceFilter(choices=Priority.choices)
-    sla = SlaFilter(choices=SlaStatus.choices, label="SLA")
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
+    sla = SlaFilter(choices=SlaStatus.choices, label="SLA", empty_label="Any SLA")
     search = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:

@@ -24,9 +24,11 @@ from services.models import (
     Comment,
     FormField,
     FulfilmentTask,
+    PlanStep,
     Queue,
     ServiceRequest,
     SlaStatus,
+    StepRun,
     pk_from_reference,
 )
 from services.models.requests import approvals_for
@@ -229,13 +231,27 @@ def comments_for_viewer(*, user: Any, service_request: ServiceRequest) -> QueryS
     return comments
 
 
+# Staff bookkeeping that would only confuse the person who asked.
+EMPLOYEE_HIDDEN_KINDS = [
+    EventKind.SLA_BREACHED,
+    EventKind.STEP_RETRIED,
+    EventKind.PRIORITY_CHANGED,
+    EventKind.UNASSIGNED,
+]
+
+
 def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[Event]:
-    """The request's events, oldest first, without what the viewer must not read."""
-    events = Event.objects.for_subject(service_request).select_related(
-        "actor", "from_department", "to_department"
+    """The case's events (the request's, its tasks' and its steps'), oldest first,
+    without what the viewer must not read."""
+    events = (
+        Event.objects.filter(reference=service_request.reference)
+        .select_related("actor", "department", "from_department", "to_department")
+        .order_by("occurred_at", "id")
     )
     if not can(user, "esm.work_in_department", service_request.department):
-        events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL)
+        events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL).exclude(
+            kind__in=EMPLOYEE_HIDDEN_KINDS
+        )
     return list(events)
 
 
@@ -407,3 +423,98 @@ def department_overview(
         "handoffs": handoffs,
         "unclaimed": open_tasks.filter(assignee__isnull=True).count(),
     }
+
+
+# --- Fulfilment progress and plans ----------------------------------------------------------
+
+
+def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]:
+    """The request's work across departments, in plain words, for the employee's page.
+
+    With a fulfilment plan: each step, done / with which department now / next / not
+    needed. Without one: each task and the department that has it.
+    """
+    step_runs = list(
+        StepRun.objects.filter(run__service_request=service_request)
+        .select_related("step__department", "task__department")
+        .order_by("step__position", "id")
+    )
+    if step_runs:
+        return [_step_progress(step_run) for step_run in step_runs]
+    tasks = service_request.tasks.select_related("department").order_by("created_at", "id")
+    return [
+        {
+            "name": task.title,
+            "department": task.department.name,
+            "status": _TASK_PROGRESS.get(task.state, task.get_state_display()),
+            "current": task.is_open,
+        }
+        for task in tasks
+        if task.state != FulfilmentTask.State.CANCELLED
+    ]
+
+
+_TASK_PROGRESS = {
+    FulfilmentTask.State.QUEUED: "Waiting to be picked up",
+    FulfilmentTask.State.IN_PROGRESS: "Being worked on",
+    FulfilmentTask.State.WAITING_ON_EMPLOYEE: "Waiting for your answer",
+    FulfilmentTask.State.WAITING_ON_DEPARTMENT: "Waiting on another department",
+    FulfilmentTask.State.HANDED_OFF: "Passed on",
+    FulfilmentTask.State.DONE: "Done",
+}
+
+
+def _step_progress(step_run: StepRun) -> dict[str, Any]:
+    state = step_run.state
+    department = step_run.step.department.name
+    if step_run.task is not None:
+        department = step_run.task.department.name
+    status = {
+        StepRun.State.WAITING: "Next, once the earlier steps are done",
+        StepRun.State.PENDING: "Starting",
+        StepRun.State.RUNNING: "Running automatically",
+        StepRun.State.SUCCEEDED: "Done",
+        StepRun.State.SKIPPED: "Not needed",
+        StepRun.State.CANCELLED: "Cancelled",
+    }.get(state, "")
+    if state == StepRun.State.WITH_PEOPLE:
+        status = f"Being handled by {department}"
+    return {
+        "name": step_run.step.name,
+        "department": department,
+        "status": status,
+        "current": state
+        in (StepRun.State.PENDING, StepRun.State.RUNNING, StepRun.State.WITH_PEOPLE),
+    }
+
+
+def plan_layout(*, item: CatalogItem) -> dict[str, Any]:
+    """An item's plan laid out as a graph: each step in the column after its last dependency.
+
+    Returns columns of steps and the edges between them, enough for a page to draw it.
+    """
+    steps = list(
+        PlanStep.objects.filter(item=item)
+        .select_related("department", "queue")
+        .prefetch_related("after")
+        .order_by("position", "id")
+    )
+    column: dict[int, int] = {}
+    remaining = {step.pk: step for step in steps}
+    while remaining:
+        placed = [
+            step
+            for step in remaining.values()
+            if all(earlier.pk in column for earlier in step.after.all())
+        ]
+        if not placed:  # a cycle: put what is left in one last column rather than loop
+            placed = list(remaining.values())
+        for step in placed:
+            earlier = [column[e.pk] for e in step.after.all() if e.pk in column]
+            column[step.pk] = max(earlier, default=-1) + 1
+            del remaining[step.pk]
+    columns: list[list[PlanStep]] = [[] for _ in range(max(column.values(), default=-1) + 1)]
+    for step in steps:
+        columns[column[step.pk]].append(step)
+    edges = [(earlier.pk, step.pk) for step in steps for earlier in step.after.all()]
+    return {"columns": columns, "edges": edges, "steps": steps}

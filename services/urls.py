@@ -33,6 +33,7 @@ urlpatterns = [
     path("tasks/<int:pk>/", workspace.task_detail, name="task_detail"),
     path("tasks/<int:pk>/draft-article/", workspace.task_draft_article, name="task_draft_article"),
     path("tasks/<int:pk>/<slug:operation>/", workspace.task_operation, name="task_operation"),
+    path("catalog/<slug:slug>/plan/", workspace.plan_detail, name="plan_detail"),
     path(
         "departments/<slug:slug>/overview/",
         workspace.department_overview,

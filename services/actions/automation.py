@@ -52,7 +52,11 @@ def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
         department=step_run.step.department,
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
-        payload={"step": step_run.step.key, **details.pop("payload", {})},
+        payload={
+            "step": step_run.step.key,
+            "name": step_run.step.name,
+            **details.pop("payload", {}),
+        },
         **details,
     )
 

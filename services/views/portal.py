@@ -386,8 +386,13 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
 
 
 def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
+    """One event of the case in plain words; the events come from the request, its tasks
+    (claimed, handed off, ...) and its plan's automated steps."""
     who = _person(event.actor, viewer)
     kind = event.kind
+    department = event.department.name if event.department else service_request.department.name
+    step = event.payload.get("name") or event.payload.get("step", "")
+    on_task = event.subject_type == "services.fulfilmenttask"
     if kind == EventKind.SUBMITTED:
         return f"Submitted by {who}"
     if kind == EventKind.APPROVAL_REQUESTED:
@@ -401,20 +406,39 @@ def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -
     if kind == EventKind.REJECTED:
         return f"Rejected by {who}"
     if kind == EventKind.QUEUED:
-        return f"All approvals given: sent to {service_request.department.name}"
+        return f"Queued with {department}"
+    if kind in (EventKind.CLAIMED, EventKind.ASSIGNED):
+        return f"Picked up in {department}"
     if kind == EventKind.COMMENTED:
         note = "Internal note" if event.to_value == Comment.INTERNAL else "Comment"
         return f"{note} from {who}"
     if kind == EventKind.HANDED_OFF and event.from_department and event.to_department:
         return f"Handed from {event.from_department} to {event.to_department} by {who}"
+    if kind == EventKind.SENT_BACK and event.from_department and event.to_department:
+        return (
+            f"Sent back from {event.from_department} to {event.to_department}: "
+            "something was missing"
+        )
     if kind == EventKind.UPDATED and event.payload.get("approval_skipped"):
         return f"Approval step skipped: {event.payload['approval_skipped']}"
     if kind == EventKind.RATED:
         return f"Rated {event.to_value}/5 by {who}"
     if kind == EventKind.STARTED:
-        return f"Passed to {service_request.department.name}"
+        return "Work started"
+    if kind == EventKind.WAITING and step:
+        return f"{step}: waiting until {event.payload.get('until', 'later')[:10]}"
     if kind == EventKind.WAITING:
         return f"{who.capitalize()} asked for more information"
+    if kind == EventKind.RESUMED:
+        return "Answer received: work resumed"
+    if kind == EventKind.RESOLVED and on_task:
+        return f"{department} finished its part"
+    if kind == EventKind.STEP_STARTED:
+        return f"{step}: started automatically"
+    if kind == EventKind.STEP_SUCCEEDED:
+        return f"{step}: done"
+    if kind == EventKind.STEP_FAILED:
+        return f"{step}: could not be done automatically, {department} is handling it"
     return f"{event.get_kind_display()} by {who}"
 
 
@@ -442,6 +466,7 @@ def _request_page(
     context = {
         "service_request": service_request,
         "where_it_stands": _where_it_stands(service_request, user),
+        "progress": selectors.request_progress(service_request=service_request),
         "timeline": [
             {"event": event, "text": _timeline_text(event, service_request, user)}
             for event in events

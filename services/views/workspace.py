@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -32,7 +33,7 @@ from services.forms import (
     TaskPriorityForm,
     TaskTextForm,
 )
-from services.models import CannedReply, FulfilmentTask, Queue
+from services.models import CannedReply, CatalogItem, FulfilmentTask, Queue
 
 TASKS_PER_PAGE = 25
 
@@ -341,6 +342,52 @@ def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "department": department,
             "overview": selectors.department_overview(department=department),
+            "at_risk_percent": round(settings.SLA_AT_RISK_SHARE * 100),
             "queues": selectors.queues_for(user=request.user).filter(department=department),
+        },
+    )
+
+
+# Drawing of a plan: boxes in columns, in pixels.
+BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 200, 64, 60, 24, 16
+
+
+@login_required
+@require_GET
+def plan_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A catalog item's fulfilment plan as a graph, for the staff who fulfil it."""
+    _require_staff(request)
+    item = get_object_or_404(CatalogItem.objects.select_related("department"), slug=slug)
+    layout = selectors.plan_layout(item=item)
+    boxes = {}
+    for column_index, column in enumerate(layout["columns"]):
+        for row_index, step in enumerate(column):
+            boxes[step.pk] = {
+                "step": step,
+                "x": MARGIN + column_index * (BOX_WIDTH + COLUMN_GAP),
+                "y": MARGIN + row_index * (BOX_HEIGHT + ROW_GAP),
+            }
+    edges = [
+        {
+            "x1": boxes[earlier]["x"] + BOX_WIDTH,
+            "y1": boxes[earlier]["y"] + BOX_HEIGHT // 2,
+            "x2": boxes[later]["x"],
+            "y2": boxes[later]["y"] + BOX_HEIGHT // 2,
+        }
+        for earlier, later in layout["edges"]
+    ]
+    rows = max((len(column) for column in layout["columns"]), default=0)
+    return render(
+        request,
+        "services/workspace/plan_detail.html",
+        {
+            "item": item,
+            "boxes": list(boxes.values()),
+            "edges": edges,
+            "steps": layout["steps"],
+            "box_width": BOX_WIDTH,
+            "box_height": BOX_HEIGHT,
+            "width": 2 * MARGIN + len(layout["columns"]) * (BOX_WIDTH + COLUMN_GAP) - COLUMN_GAP,
+            "height": 2 * MARGIN + rows * (BOX_HEIGHT + ROW_GAP) - ROW_GAP,
         },
     )

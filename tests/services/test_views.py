@@ -973,7 +973,7 @@ QUERY_BUDGET = {
     "search": 10,
     "item": 7,
     "my_requests": 6,
-    "detail": 9,
+    "detail": 11,
     "approvals": 5,
 }
 

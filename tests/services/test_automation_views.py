@@ -1,0 +1,128 @@
+"""What people see of fulfilment plans: the plan graph, progress, the case timeline."""
+
+import pytest
+from django.urls import reverse
+
+from services import actions
+from services.models import PlanStep
+from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
+from tests.services.factories import CatalogItemFactory
+from tests.services.test_automation import CALLS, _step  # registers the test actions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _calendar(db):
+    BusinessCalendarFactory(name="Company", is_default=True)
+    CALLS.clear()
+
+
+def signed_in(client, user):
+    assert client.login(username=user.username, password=TEST_PASSWORD)
+    return client
+
+
+@pytest.fixture
+def onboarding(it_department, hr_department, facilities_department):
+    item = CatalogItemFactory(name="Onboarding", slug="onboarding", department=hr_department)
+    record = _step(item, "hr-record", department=hr_department)
+    account = _step(item, "it-account", after=[record], department=it_department)
+    laptop = _step(item, "laptop", kind="human", after=[record], department=it_department)
+    desk = _step(
+        item,
+        "desk",
+        after=[record],
+        department=facilities_department,
+        condition_field="office",
+        condition_value="yes",
+    )
+    _step(item, "welcome", after=[account, laptop, desk], department=hr_department)
+    return item
+
+
+def _raise(item, employee, **answers):
+    rows = [
+        {"key": k, "label": k, "kind": "text", "value": v, "display": v} for k, v in answers.items()
+    ]
+    service_request, _ = actions.service_request_submit(
+        item=item, raised_by=employee, subject="Onboard Kim", answers=rows, submission_key="k"
+    )
+    return service_request
+
+
+def test_plan_graph_lays_out_parallel_steps_in_one_column(client, it_agent, onboarding):
+    response = signed_in(client, it_agent).get(reverse("plan_detail", args=["onboarding"]))
+
+    assert response.status_code == 200
+    x_of = {box["step"].key: box["x"] for box in response.context["boxes"]}
+    assert x_of["hr-record"] < x_of["it-account"] == x_of["laptop"] == x_of["desk"]
+    assert x_of["desk"] < x_of["welcome"]
+    assert len(response.context["edges"]) == 6
+    assert b"<svg" in response.content
+
+
+def test_plan_graph_is_for_staff(client, employee, onboarding):
+    assert (
+        signed_in(client, employee).get(reverse("plan_detail", args=["onboarding"])).status_code
+        == 403
+    )
+
+
+def test_the_employee_sees_one_cross_department_status(
+    client, employee, onboarding, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(onboarding, employee, office="no")
+
+    response = signed_in(client, employee).get(
+        reverse("request_detail", args=[service_request.reference])
+    )
+
+    progress = {row["name"]: row for row in response.context["progress"]}
+    assert progress["Hr record"]["status"] == "Done"
+    assert progress["Desk"]["status"] == "Not needed"
+    assert progress["Laptop"]["status"] == "Being handled by IT"
+    assert progress["Laptop"]["current"]
+    assert progress["Welcome"]["status"].startswith("Next")
+    texts = [entry["text"] for entry in response.context["timeline"]]
+    assert "Hr record: done" in texts
+    assert "Queued with IT" in texts
+
+
+def test_task_events_reach_the_timeline_but_staff_bookkeeping_does_not(
+    client, employee, it_agent, it_department
+):
+    item = CatalogItemFactory(department=it_department)
+    service_request = _raise(item, employee)
+    task = service_request.tasks.get()
+    actions.task_claim(task=task, agent=it_agent)
+    actions.task_set_priority(task=task, by=it_agent, priority="high")
+
+    employee_view = signed_in(client, employee).get(
+        reverse("request_detail", args=[service_request.reference])
+    )
+    texts = [entry["text"] for entry in employee_view.context["timeline"]]
+    assert "Picked up in IT" in texts
+    assert not any("Priority" in text for text in texts)
+
+
+def test_task_forms_show_no_label_for_their_hidden_version(
+    client, it_agent, it_department, employee
+):
+    task = _raise(CatalogItemFactory(department=it_department), employee).tasks.get()
+
+    page = signed_in(client, it_agent).get(reverse("task_detail", args=[task.pk])).content.decode()
+
+    assert ">Version<" not in page
+    assert 'name="version"' in page
+
+
+def test_plan_steps_keep_their_order(onboarding):
+    assert list(PlanStep.objects.filter(item=onboarding).values_list("key", flat=True)) == [
+        "hr-record",
+        "it-account",
+        "laptop",
+        "desk",
+        "welcome",
+    ]
