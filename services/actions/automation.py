@@ -301,7 +301,7 @@ def _fail(step_run: StepRun, error: str) -> None:
     with transaction.atomic():
         service_request = request_lock(step_run.run.service_request)
         locked = (
-            StepRun.objects.select_for_update()
+            StepRun.objects.select_for_update(of=("self",))
             .select_related("step__department", "step__queue", "run")
             .get(pk=step_run.pk)
         )

@@ -60,9 +60,15 @@ def _task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> 
 
 
 def _lock(task: FulfilmentTask, expected_version: int | None = None) -> FulfilmentTask:
-    """Lock the task's row; refuse when it changed since the caller read `expected_version`."""
+    """Lock the task's row; refuse when it changed since the caller read `expected_version`.
+
+    Locks are always taken request first, then its tasks (as request actions do), so two
+    actions on the same case never wait for each other in a circle. Only the rows named
+    are locked (`of`), never the queue or department, which other claims share.
+    """
+    request_lock(task.service_request)
     locked = (
-        FulfilmentTask.objects.select_for_update()
+        FulfilmentTask.objects.select_for_update(of=("self",))
         .select_related("service_request", "department", "queue")
         .get(pk=task.pk)
     )
