@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from esm.models import Department, DepartmentRole, Location
 from services import actions
+from services.demo_plans import seed_plans
+from services.demo_queues import seed_queues
 from services.forms import RequestForm
 from services.models import (
     Approval,
@@ -1613,10 +1615,17 @@ def _follow_up(service_request: ServiceRequest, what: str, user: Any, text: str)
         raise DemoDataError(f"unknown follow-up {what!r}")
 
 
-def seed_app() -> None:
-    """Load the catalog, knowledge base and demo requests (after `esm.demo.seed()`)."""
+def seed_app(*, history: bool = True) -> None:
+    """Load the catalog, knowledge base, demo requests, the queues with (unless `history`
+    is off) weeks of simulated work, then the fulfilment plans (after `esm.demo.seed()`).
+
+    Plans come last: the simulated history is of plain queue work, and every request
+    raised in the demo from then on runs its item's plan.
+    """
     departments = {department.slug: department for department in Department.objects.all()}
     users = {user.username: user for user in User.objects.select_related("profile")}
     _seed_catalog(departments, users)
     _seed_articles(departments, users)
     _seed_requests(users)
+    seed_queues(history=history)
+    seed_plans()

@@ -18,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts"
 @pytest.fixture
 def demo_enterprise(transactional_db: None) -> None:
     """The demo enterprise, committed, so the live server's own connection sees it."""
-    call_command("seed_demo", password=DEMO_PASSWORD, stdout=io.StringIO())
+    call_command("seed_demo", password=DEMO_PASSWORD, without_history=True, stdout=io.StringIO())
 
 
 def sign_in(page: Page, live_server: LiveServer, *, username: str, password: str) -> None:

@@ -36,7 +36,7 @@ CORE_MODELS = [
 
 def seed_demo(**options):
     out = StringIO()
-    call_command("seed_demo", stdout=out, **options)
+    call_command("seed_demo", stdout=out, without_history=True, **options)
     return out.getvalue()
 
 

@@ -37,7 +37,7 @@ REQUIRED_ITEMS = {
 
 
 def seed_demo():
-    call_command("seed_demo", password="demo-pass-123", stdout=StringIO())
+    call_command("seed_demo", password="demo-pass-123", without_history=True, stdout=StringIO())
 
 
 @pytest.fixture

@@ -28,14 +28,25 @@ class Command(BaseCommand):
             "--password",
             help="Give every demo account this password (also resets existing ones).",
         )
+        parser.add_argument(
+            "--without-history",
+            action="store_true",
+            help="Leave out the weeks of simulated queue work (faster; for tests).",
+        )
 
-    def handle(self, *args: Any, password: str | None = None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        password: str | None = None,
+        without_history: bool = False,
+        **options: Any,
+    ) -> None:
         with transaction.atomic():
             accounts = demo.seed(password=password)
             # Apps above the core (services, measuring apps) add their demo data in their
             # own `demo.seed_app()`, in INSTALLED_APPS order; the core never imports them.
             for module in _app_demo_modules():
-                module.seed_app()
+                module.seed_app(history=not without_history)
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[demo.SeededAccount]) -> None:
