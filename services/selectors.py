@@ -478,7 +478,13 @@ def _step_progress(step_run: StepRun) -> dict[str, Any]:
         StepRun.State.CANCELLED: "Cancelled",
     }.get(state, "")
     if state == StepRun.State.WITH_PEOPLE:
-        status = f"Being handled by {department}"
+        approver = step_run.result.get("approver")
+        waiting_for_approval = step_run.result.get("awaiting_approval")
+        status = (
+            f"Waiting for approval from {approver}"
+            if waiting_for_approval
+            else f"Being handled by {department}"
+        )
     return {
         "name": step_run.step.name,
         "department": department,

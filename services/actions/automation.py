@@ -26,7 +26,14 @@ from esm.models import EventKind
 from services.actions import tasks
 from services.actions._base import request_lock
 from services.automation import registry
-from services.models import AutomationRun, FulfilmentTask, PlanStep, ServiceRequest, StepRun
+from services.models import (
+    Approval,
+    AutomationRun,
+    FulfilmentTask,
+    PlanStep,
+    ServiceRequest,
+    StepRun,
+)
 
 StepState = StepRun.State
 
@@ -178,6 +185,29 @@ def step_finish_by_task(task: FulfilmentTask) -> None:
     _advance(step_run.run, task.service_request)
 
 
+def step_waiting_on(approval: Approval) -> StepRun | None:
+    """The plan step waiting for this approval, if it was opened by one."""
+    return (
+        StepRun.objects.select_related("run", "step__department")
+        .filter(
+            state=StepState.WITH_PEOPLE, **{f"result__{registry.AWAITING_APPROVAL}": approval.pk}
+        )
+        .first()
+    )
+
+
+def step_finish_by_approval(step_run: StepRun, service_request: ServiceRequest) -> None:
+    """The approval a step waited for was given: the step is done, the plan moves on.
+
+    Call inside the transaction recording the decision, holding the request's lock.
+    """
+    step_run.state, step_run.finished_at = StepState.SUCCEEDED, timezone.now()
+    step_run.save(update_fields=["state", "finished_at"])
+    step_run.run.service_request = service_request
+    _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_approval": True})
+    _advance(step_run.run, service_request)
+
+
 def step_hand_over(task: FulfilmentTask, received: FulfilmentTask) -> None:
     """A step's task was handed to another queue: the step follows its work there."""
     StepRun.objects.filter(task=task).update(task=received)
@@ -240,8 +270,12 @@ def step_run_execute(step_run_id: int) -> str:
                 answers=registry.answers_of(service_request),
             )
             result = action.handler(context) or {}
-            locked.state, locked.finished_at = StepState.SUCCEEDED, timezone.now()
             locked.attempts, locked.result, locked.last_error = locked.attempts + 1, result, ""
+            if result.get(registry.AWAITING_APPROVAL):
+                locked.state = StepState.WITH_PEOPLE
+                locked.save(update_fields=["state", "attempts", "result", "last_error"])
+                return "waiting for an approval"
+            locked.state, locked.finished_at = StepState.SUCCEEDED, timezone.now()
             locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
             locked.run.service_request = service_request
             _step_event(locked, EventKind.STEP_SUCCEEDED)

@@ -150,7 +150,10 @@ def approval_decide(
     """Record an approver's decision. A rejection ends the request; an approval moves it on."""
     service_request = request_lock(approval.service_request)
     approval = Approval.objects.get(pk=approval.pk)
-    if approval.state != Approval.State.PENDING or service_request.state != State.AWAITING_APPROVAL:
+    # An approval is either one of the item's up-front steps, or opened by a plan step.
+    step_run = automation.step_waiting_on(approval)
+    up_front = service_request.state == State.AWAITING_APPROVAL
+    if approval.state != Approval.State.PENDING or not (up_front or step_run):
         raise ActionRefused("This approval has already been decided.")
     approval.state = Approval.State.APPROVED if approve else Approval.State.REJECTED
     approval.decided_by, approval.decided_at, approval.comment = user, timezone.now(), comment
@@ -163,11 +166,16 @@ def approval_decide(
             to_value=approval.label,
             payload={"comment": comment} if comment else {},
         )
-        _approval_next(service_request, actor=user)
+        if step_run is not None:
+            automation.step_finish_by_approval(step_run, service_request)
+        else:
+            _approval_next(service_request, actor=user)
     else:
         service_request.approvals.filter(state=Approval.State.WAITING).update(
             state=Approval.State.SKIPPED
         )
+        tasks.tasks_cancel_open(service_request, actor=user)
+        automation.run_cancel(service_request)
         request_set_state_for_update(
             service_request,
             State.REJECTED,

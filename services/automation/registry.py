@@ -37,6 +37,11 @@ class NotYet(Exception):
         self.until = until
 
 
+# A handler returning {AWAITING_APPROVAL: <approval id>} has opened an approval: the step
+# waits with people until it is decided (approved: done; rejected: the request ends).
+AWAITING_APPROVAL = "awaiting_approval"
+
+
 @dataclass(frozen=True)
 class Input:
     name: str

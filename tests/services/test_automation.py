@@ -238,3 +238,43 @@ def test_cancelling_the_request_cancels_the_run(employee):
 
     assert _states(service_request) == {"later": State.CANCELLED}
     assert AutomationRun.objects.get().state == AutomationRun.State.CANCELLED
+
+
+@pytest.fixture
+def approval_plan(hr_department):
+    item = CatalogItemFactory(department=hr_department)
+    gate = _step(item, "budget", action="generic.wait_for_approval", params={"approver": "manager"})
+    _step(item, "order", after=[gate])
+    return item
+
+
+def test_a_plan_waits_for_an_approval_and_goes_on_when_given(
+    employee, manager, approval_plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(approval_plan, employee)
+    assert _states(service_request) == {"budget": State.WITH_PEOPLE, "order": State.WAITING}
+    approval = service_request.approvals.get(state="pending")
+    assert approval.approver == manager
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.approval_decide(approval=approval, user=manager, approve=True)
+
+    assert _states(service_request) == {"budget": State.SUCCEEDED, "order": State.SUCCEEDED}
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_a_rejected_mid_plan_approval_ends_the_request(
+    employee, manager, approval_plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(approval_plan, employee)
+    approval = service_request.approvals.get(state="pending")
+
+    actions.approval_decide(approval=approval, user=manager, approve=False, comment="No budget")
+
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.REJECTED
+    assert AutomationRun.objects.get().state == AutomationRun.State.CANCELLED
+    assert CALLS == []
