@@ -5,18 +5,29 @@ from django.http import HttpRequest
 from esm.models import DepartmentRole
 from esm.permissions import department_ids_with_role
 from services.models import (
+    AppEntitlement,
     ApprovalStep,
     Article,
+    Badge,
     CannedReply,
     CatalogItem,
     Category,
+    Desk,
+    DeskBooking,
+    DirectoryAccount,
+    EmployeeRecord,
     Entitlement,
     FormField,
+    OrientationEvent,
+    ParkingReservation,
     Queue,
+    SentMessage,
     Service,
     ServiceRequest,
     SlaPolicy,
     SlaTarget,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -143,3 +154,145 @@ class CannedReplyAdmin(admin.ModelAdmin):
     list_filter = ["department"]
     list_select_related = ["department"]
     search_fields = ["title", "body"]
+
+
+# Records made by fulfilment automations. Configuration (desks, webhook endpoints) is
+# edited here; the records themselves are mostly read, and corrected by hand when needed.
+
+
+class _MadeByAutomation(admin.ModelAdmin):
+    readonly_fields = ["service_request", "created_by_key"]
+
+
+@admin.register(DirectoryAccount)
+class DirectoryAccountAdmin(_MadeByAutomation):
+    list_display = ["username", "first_name", "last_name", "email", "person", "active"]
+    list_filter = ["active"]
+    list_select_related = ["person"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    autocomplete_fields = ["person"]
+    readonly_fields = [*_MadeByAutomation.readonly_fields, "disabled_at"]
+
+
+@admin.register(AppEntitlement)
+class AppEntitlementAdmin(admin.ModelAdmin):
+    list_display = ["application", "account", "person", "granted_at"]
+    list_filter = ["application"]
+    list_select_related = ["account", "person"]
+    search_fields = ["application", "account__username", "person__username"]
+    autocomplete_fields = ["account", "person"]
+    readonly_fields = ["service_request", "granted_by_key"]
+
+
+@admin.register(EmployeeRecord)
+class EmployeeRecordAdmin(_MadeByAutomation):
+    """HR records of confidential requests are shown only to that department's staff."""
+
+    list_display = ["__str__", "role", "location", "hiring_manager"]
+    list_filter = ["location"]
+    list_select_related = ["location", "hiring_manager"]
+    search_fields = ["first_name", "last_name", "role"]
+    autocomplete_fields = ["hiring_manager", "person"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EmployeeRecord]:
+        staff_of = department_ids_with_role(
+            request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(service_request__isnull=True)
+                | Q(service_request__is_confidential=False)
+                | Q(service_request__department_id__in=staff_of)
+            )
+        )
+
+
+@admin.register(OrientationEvent)
+class OrientationEventAdmin(_MadeByAutomation):
+    list_display = ["title", "starts_at", "location"]
+    list_select_related = ["location"]
+    raw_id_fields = ["employee_record"]
+    autocomplete_fields = ["person"]
+
+
+@admin.register(Desk)
+class DeskAdmin(admin.ModelAdmin):
+    list_display = ["code", "location", "floor", "active"]
+    list_filter = ["location", "floor", "active"]
+    list_select_related = ["location"]
+    search_fields = ["code"]
+
+
+@admin.register(DeskBooking)
+class DeskBookingAdmin(_MadeByAutomation):
+    list_display = ["desk", "person", "employee_record", "starts_on", "ends_on"]
+    list_filter = ["desk__location"]
+    list_select_related = ["desk__location", "person", "employee_record"]
+    raw_id_fields = ["desk", "employee_record"]
+    autocomplete_fields = ["person"]
+
+
+@admin.register(Badge)
+class BadgeAdmin(_MadeByAutomation):
+    list_display = ["number", "holder", "employee_record", "active", "issued_at"]
+    list_filter = ["active"]
+    list_select_related = ["holder", "employee_record"]
+    search_fields = ["number", "holder__username"]
+    raw_id_fields = ["employee_record"]
+    autocomplete_fields = ["holder"]
+
+
+@admin.register(ParkingReservation)
+class ParkingReservationAdmin(_MadeByAutomation):
+    list_display = ["plate", "location", "person", "starts_on", "ends_on"]
+    list_filter = ["location"]
+    list_select_related = ["location", "person"]
+    search_fields = ["plate"]
+    raw_id_fields = ["employee_record"]
+    autocomplete_fields = ["person"]
+
+
+@admin.register(SentMessage)
+class SentMessageAdmin(admin.ModelAdmin):
+    """The log of automation e-mails (bodies are not kept: they may hold one-time links)."""
+
+    list_display = ["template", "recipients", "created_at"]
+    search_fields = ["template", "recipients", "key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SentMessage | None = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "timeout_s", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: one row per attempt, written by the automation only."""
+
+    list_display = ["created_at", "endpoint", "step_key", "attempt", "outcome", "status_code"]
+    list_filter = ["outcome", "endpoint"]
+    list_select_related = ["endpoint"]
+    search_fields = ["step_key", "delivery_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
+        return False

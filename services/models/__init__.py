@@ -10,6 +10,20 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.fulfilment import (
+    AppEntitlement,
+    Badge,
+    Desk,
+    DeskBooking,
+    DirectoryAccount,
+    EmployeeRecord,
+    OneTimeLink,
+    OrientationEvent,
+    ParkingReservation,
+    SentMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from services.models.knowledge import Article, ArticleFeedback, ArticleView
 from services.models.requests import (
     Approval,
@@ -23,6 +37,7 @@ from services.models.requests import (
 from services.models.tasks import CannedReply, FulfilmentTask, Queue, SlaStatus
 
 __all__ = [
+    "AppEntitlement",
     "Approval",
     "ApprovalStep",
     "Article",
@@ -30,23 +45,34 @@ __all__ = [
     "ArticleView",
     "Attachment",
     "AutomationRun",
+    "Badge",
     "CannedReply",
     "CatalogItem",
     "Category",
     "Comment",
+    "Desk",
+    "DeskBooking",
+    "DirectoryAccount",
+    "EmployeeRecord",
     "Entitlement",
     "ExperienceRating",
     "FormField",
     "FulfilmentTask",
+    "OneTimeLink",
+    "OrientationEvent",
+    "ParkingReservation",
     "PlanStep",
     "Priority",
     "Queue",
+    "SentMessage",
     "Service",
     "ServiceRequest",
     "SlaPolicy",
     "SlaStatus",
     "SlaTarget",
     "StepRun",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "pk_from_reference",
     "reference_for",
 ]
