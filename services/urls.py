@@ -4,7 +4,7 @@ Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services.views import portal, workspace
+from services.views import directory, portal, workspace
 
 urlpatterns = [
     path("", portal.portal_home, name="home"),
@@ -34,6 +34,8 @@ urlpatterns = [
     path("tasks/<int:pk>/draft-article/", workspace.task_draft_article, name="task_draft_article"),
     path("tasks/<int:pk>/<slug:operation>/", workspace.task_operation, name="task_operation"),
     path("catalog/<slug:slug>/plan/", workspace.plan_detail, name="plan_detail"),
+    # The built-in directory: choosing a password through a one-time link.
+    path("directory/links/<str:token>/", directory.one_time_link, name="one_time_link"),
     path(
         "departments/<slug:slug>/overview/",
         workspace.department_overview,

@@ -15,9 +15,10 @@ Reliability, in the order things can go wrong:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -34,6 +35,8 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
+
+logger = logging.getLogger(__name__)
 
 StepState = StepRun.State
 
@@ -287,6 +290,14 @@ def step_run_execute(step_run_id: int) -> str:
         return _retry_or_fail(step_run, str(error))
     except registry.PermanentError as error:
         _fail(step_run, str(error))
+        return "failed"
+    except DatabaseError as error:
+        # A deadlock, a serialisation failure, a lost connection: worth another try.
+        return _retry_or_fail(step_run, f"database error: {error}")
+    except Exception as error:
+        # A bug in the action, most likely: retrying would repeat it, a person can act.
+        logger.exception("automated step %s failed unexpectedly", step_run.pk)
+        _fail(step_run, f"unexpected error ({type(error).__name__}): {error}")
         return "failed"
 
 

@@ -20,7 +20,6 @@ from services.models import (
     DeskBooking,
     DirectoryAccount,
     EmployeeRecord,
-    OneTimeLink,
     OrientationEvent,
     ParkingReservation,
     SentMessage,
@@ -87,5 +86,6 @@ def message_context(context: StepContext) -> dict[str, Any]:
 
 
 def link_url(token: str) -> str:
-    """The address of a one-time link (its page belongs to the directory, not yet built)."""
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{OneTimeLink.PATH.format(token=token)}"
+    """The address of a one-time link's page, where the holder chooses a password."""
+    path = reverse("one_time_link", args=[token])
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"

@@ -130,8 +130,6 @@ class OneTimeLink(models.Model):
     class Invalid(Exception):
         """Unknown, already used, expired, or for a disabled account."""
 
-    PATH = "/directory/links/{token}/"
-
     account = models.ForeignKey(
         DirectoryAccount, on_delete=models.CASCADE, related_name="one_time_links"
     )
@@ -168,6 +166,20 @@ class OneTimeLink(models.Model):
             expires_at=timezone.now() + valid_for,
         )
         return link, token
+
+    @classmethod
+    def find_usable(cls, token: str) -> OneTimeLink | None:
+        """The link of `token` if it could still be used (without using it)."""
+        return (
+            cls.objects.select_related("account")
+            .filter(
+                token_hash=_token_hash(token),
+                used_at__isnull=True,
+                expires_at__gt=timezone.now(),
+                account__active=True,
+            )
+            .first()
+        )
 
     @classmethod
     def redeem(cls, token: str, *, purpose: str | None = None) -> OneTimeLink:

@@ -278,3 +278,22 @@ def test_a_rejected_mid_plan_approval_ends_the_request(
     assert service_request.state == ServiceRequest.State.REJECTED
     assert AutomationRun.objects.get().state == AutomationRun.State.CANCELLED
     assert CALLS == []
+
+
+@registry.action("test.buggy", label="Has a bug (tests)")
+def buggy(context: registry.StepContext) -> dict:
+    return {"oops": 1 / 0}
+
+
+def test_an_unexpected_error_goes_to_a_person_with_the_message(employee):
+    item = CatalogItemFactory()
+    _step(item, "buggy", action="test.buggy")
+    service_request = _submit(item, employee)
+    step_run = StepRun.objects.get()
+
+    assert actions.step_run_execute(step_run.pk) == "failed"
+
+    step_run.refresh_from_db()
+    assert step_run.state == State.WITH_PEOPLE
+    assert "ZeroDivisionError" in step_run.last_error
+    assert "ZeroDivisionError" in service_request.tasks.get().handoff_reason
