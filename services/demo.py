@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from esm.models import Department, DepartmentRole, Location
 from services import actions
-from services.demo_plans import seed_plans
+from services.demo_plans import seed_desks, seed_directory_accounts, seed_plans
 from services.demo_queues import seed_queues
 from services.forms import RequestForm
 from services.models import (
@@ -1628,4 +1628,6 @@ def seed_app(*, history: bool = True) -> None:
     _seed_articles(departments, users)
     _seed_requests(users)
     seed_queues(history=history)
+    seed_desks()
+    seed_directory_accounts()
     seed_plans()

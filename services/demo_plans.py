@@ -1,6 +1,8 @@
-"""Fulfilment plans of the demo catalog: work that crosses HR, IT and Facilities.
+"""Fulfilment plans of the demo catalog (work that crosses HR, IT and Facilities), and the
+desks and directory accounts their automations work with.
 
-Keyed by (item, step key): seeding again changes nothing.
+Keyed by natural keys (item and step key, desk code, username): seeding again changes
+nothing.
 """
 
 from __future__ import annotations
@@ -8,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from esm.models import Department
-from services.models import CatalogItem, PlanStep
+from django.contrib.auth import get_user_model
+from django.utils.text import slugify
+
+from esm.models import Department, Location
+from services.models import CatalogItem, Desk, DirectoryAccount, PlanStep
 
 AUTOMATED, HUMAN = PlanStep.Kind.AUTOMATED, PlanStep.Kind.HUMAN
 
@@ -81,7 +86,8 @@ PLANS: dict[str, tuple[StepSpec, ...]] = {
             "Send the welcome pack",
             "hr",
             action="hr.send_welcome_pack",
-            after=("it-account",),
+            # The pack tells the new hire their account, desk, badge and first morning.
+            after=("it-account", "desk", "badge", "orientation"),
         ),
         StepSpec(
             "tell-manager",
@@ -135,11 +141,56 @@ PLANS: dict[str, tuple[StepSpec, ...]] = {
             "Book the new desk",
             "facilities",
             action="facilities.book_desk",
-            params={"location": "answer:to_location"},
+            params={"location": "answer:to_location", "replace_current": "yes"},
         ),
         StepSpec("move-equipment", "Move the equipment", "it", kind=HUMAN, after=("new-desk",)),
     ),
 }
+
+
+# Desks per office: (floors, desks per floor).
+DESKS = {"london": (3, 12), "manchester": (2, 8)}
+
+
+def seed_desks() -> None:
+    for slug, (floors, per_floor) in DESKS.items():
+        location = Location.objects.filter(slug=slug).first()
+        if location is None or location.desks.exists():
+            continue
+        Desk.objects.bulk_create(
+            Desk(location=location, floor=str(floor), code=f"{floor}-{number:02d}")
+            for floor in range(1, floors + 1)
+            for number in range(1, per_floor + 1)
+        )
+
+
+def seed_directory_accounts() -> None:
+    """Everyone in the demo enterprise already has a work account (new hires get theirs
+    from the onboarding plan)."""
+    people = (
+        get_user_model()
+        .objects.filter(is_active=True, directory_accounts__isnull=True)
+        .exclude(first_name="")
+        .order_by("pk")
+    )
+    taken = set(DirectoryAccount.objects.values_list("username", flat=True))
+    accounts = []
+    for person in people:
+        base = f"{slugify(person.first_name)}.{slugify(person.last_name)}".strip(".")
+        username, suffix = base, 2
+        while username in taken:
+            username, suffix = f"{base}{suffix}", suffix + 1
+        taken.add(username)
+        accounts.append(
+            DirectoryAccount(
+                person=person,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                username=username,
+                email=person.email,
+            )
+        )
+    DirectoryAccount.objects.bulk_create(accounts)
 
 
 def seed_plans() -> None:

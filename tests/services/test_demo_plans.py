@@ -1,0 +1,115 @@
+"""The demo's fulfilment plans run end to end on the real actions."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.management import call_command
+
+from services import actions
+from services.automation import registry
+from services.forms import RequestForm
+from services.models import (
+    AutomationRun,
+    Badge,
+    CatalogItem,
+    DeskBooking,
+    DirectoryAccount,
+    EmployeeRecord,
+    OneTimeLink,
+    PlanStep,
+    ServiceRequest,
+    StepRun,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", password="demo-pass-123", without_history=True, stdout=StringIO())
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+def _raise(item_slug, user, answers, *, on_behalf_of=None):
+    item = CatalogItem.objects.get(slug=item_slug)
+    data = {"subject": f"{item.name} please", "submission_key": f"test-{item_slug}"}
+    data |= {f"field_{key}": value for key, value in answers.items()}
+    form = RequestForm(data=data, item=item)
+    assert form.is_valid(), form.errors
+    service_request, _ = actions.service_request_submit(
+        item=item,
+        raised_by=user,
+        requester=on_behalf_of,
+        subject=data["subject"],
+        answers=form.answer_rows(),
+        submission_key=data["submission_key"],
+    )
+    return service_request
+
+
+def test_every_plan_step_names_a_registered_action(demo):
+    keys = {action.key for action in registry.all_actions()}
+    for step in PlanStep.objects.filter(kind="automated"):
+        assert step.action in keys, step
+
+
+def test_new_hire_onboarding_runs_across_hr_it_and_facilities(
+    demo, django_capture_on_commit_callbacks
+):
+    sam, ivan = demo["sam"], demo["ivan"]
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(
+            "new-hire-onboarding",
+            sam,
+            {
+                "first_name": "Kim",
+                "last_name": "Tan",
+                "start_date": "2027-01-04",
+                "role": "Account Executive",
+                "location": "London HQ",
+                "laptop_needed": "yes",
+                "laptop_model": "MacBook Air 13",
+            },
+        )
+    approval = service_request.approvals.get(state="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.approval_decide(approval=approval, user=approval.approver, approve=True)
+
+    states = dict(
+        StepRun.objects.filter(run__service_request=service_request).values_list(
+            "step__key", "state"
+        )
+    )
+    assert states["laptop"] == StepRun.State.WITH_PEOPLE
+    assert all(
+        state == StepRun.State.SUCCEEDED
+        for key, state in states.items()
+        if key not in ("laptop", "tell-manager")
+    ), states
+    assert EmployeeRecord.objects.filter(service_request=service_request).exists()
+    assert DirectoryAccount.objects.filter(username__startswith="kim.tan").count() == 1
+    assert DeskBooking.objects.filter(service_request=service_request).count() == 1
+    assert Badge.objects.filter(service_request=service_request).count() == 1
+
+    laptop = service_request.tasks.get(state="queued")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(task=laptop, agent=ivan, resolution="MacBook ready at the desk")
+    service_request.refresh_from_db()
+
+    assert service_request.state == ServiceRequest.State.RESOLVED
+    assert AutomationRun.objects.get(service_request=service_request).state == "done"
+    assert any("Ready for day one" in message.subject for message in mail.outbox)
+
+
+def test_password_reset_is_fully_automated(demo, django_capture_on_commit_callbacks):
+    alex = demo["alex"]
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise("password-reset", alex, {"system": "VPN", "locked_out": "no"})
+    service_request.refresh_from_db()
+
+    assert service_request.state == ServiceRequest.State.RESOLVED
+    assert not service_request.tasks.exists()
+    assert OneTimeLink.objects.filter(account__person=alex).count() == 1
+    assert any("/directory/links/" in message.body for message in mail.outbox)
