@@ -1,9 +1,13 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from esm.models import DepartmentRole
 from esm.permissions import department_ids_with_role
+from services.automation import registry
 from services.models import (
     AppEntitlement,
     ApprovalStep,
@@ -20,6 +24,7 @@ from services.models import (
     FormField,
     OrientationEvent,
     ParkingReservation,
+    PlanStep,
     Queue,
     SentMessage,
     Service,
@@ -85,6 +90,57 @@ class ApprovalStepInline(admin.TabularInline):
     autocomplete_fields = ["person"]
 
 
+class PlanStepForm(forms.ModelForm):
+    action = forms.ChoiceField(required=False, help_text="Automated steps: what runs.")
+
+    class Meta:
+        model = PlanStep
+        fields = [
+            "position",
+            "key",
+            "name",
+            "kind",
+            "department",
+            "queue",
+            "action",
+            "params",
+            "after",
+            "condition_field",
+            "condition_value",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "---")] + [
+            (action.key, f"{action.key}: {action.label}") for action in registry.all_actions()
+        ]
+
+
+class PlanStepInline(admin.StackedInline):
+    """The fulfilment plan, edited with its item; `after` offers only this item's steps."""
+
+    model = PlanStep
+    form = PlanStepForm
+    extra = 0
+    fk_name = "item"
+    fields = [
+        ("position", "key", "name"),
+        ("kind", "department", "queue"),
+        ("action", "params"),
+        "after",
+        ("condition_field", "condition_value"),
+    ]
+
+    def get_formset(self, request: HttpRequest, obj: CatalogItem | None = None, **kwargs: Any):
+        self._item = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "after":
+            kwargs["queryset"] = PlanStep.objects.filter(item=getattr(self, "_item", None))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 @admin.register(CatalogItem)
 class CatalogItemAdmin(admin.ModelAdmin):
     list_display = ["name", "service", "department", "is_confidential", "is_published"]
@@ -92,7 +148,7 @@ class CatalogItemAdmin(admin.ModelAdmin):
     list_select_related = ["service", "department"]
     search_fields = ["name", "summary"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [FormFieldInline, EntitlementInline, ApprovalStepInline]
+    inlines = [FormFieldInline, EntitlementInline, ApprovalStepInline, PlanStepInline]
 
 
 @admin.register(Article)
