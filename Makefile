@@ -6,7 +6,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo run test lint fmt worker beat migrations-check clean
+.PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench-automation
 
 help:
 	@echo "make demo              install, migrate, load the demo enterprise, serve on http://127.0.0.1:$(PORT)"
@@ -64,3 +64,10 @@ beat: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .artifacts
+
+# Automation throughput and latency on a real worker (2 processes) against a no-op task's
+# round trip; a scratch database is created on DATABASE_URL's server and dropped after.
+bench-automation: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(BIN)/python -m bench.automation $(ARGS)
