@@ -112,6 +112,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Nothing reads task results. Storing them would also make every publish first subscribe
+# to the result store, which during a Redis outage blocks the caller for ~20 s.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # Sessions live in the database, never in Redis: a cache outage must not sign people out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

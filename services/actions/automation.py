@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from esm.events import event_record
 from esm.models import EventKind
@@ -77,7 +78,10 @@ def _enqueue_on_commit(step_run_ids: list[int]) -> None:
 
     def publish() -> None:
         for step_run_id in step_run_ids:
-            run_step_task.delay(step_run_id)
+            try:
+                run_step_task.delay(step_run_id)
+            except BrokerUnavailable:  # the sweep publishes it later
+                logger.warning("step run %s not published; the sweep will retry", step_run_id)
 
     # Robust: a broker outage must not break the commit that wrote the rows; the sweep
     # re-enqueues what was not published.

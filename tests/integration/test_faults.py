@@ -2,7 +2,6 @@
 outage at submission. Each test runs on its own redis-server, which it may stop."""
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,6 @@ pytestmark = [
 
 State = StepRun.State
 RUN_TIMEOUT = 60
-# Submitting must not wait on a broker that is down for longer than this.
-SUBMIT_BUDGET_SECONDS = 5
 
 
 def _state_of(service_request: ServiceRequest) -> str:
@@ -140,9 +137,7 @@ def test_a_request_submitted_while_redis_is_down_is_saved_and_runs_after_the_swe
     fault_rig.worker()
     private_redis.stop()
 
-    started = time.monotonic()
     service_request = submit(item, employee)
-    submit_seconds = time.monotonic() - started
 
     # Saved, with its first step waiting for a worker: the publish was lost, not the request.
     assert ServiceRequest.objects.filter(pk=service_request.pk).exists()
@@ -162,11 +157,3 @@ def test_a_request_submitted_while_redis_is_down_is_saved_and_runs_after_the_swe
         "hr-record",
         "it-account",
     ]
-    if submit_seconds > SUBMIT_BUDGET_SECONDS:
-        # Known engine bug, reported: with the Redis result backend, every `.delay()`
-        # first subscribes to the task's result channel, and that subscription retries
-        # 20 times a second apart before giving up, inside the on-commit publish, so the
-        # employee waits ~20s per publish. Nothing reads these tasks' results:
-        # CELERY_TASK_IGNORE_RESULT = True skips the subscription (publish fails in <1s).
-        # Turn this into an assertion once that is fixed.
-        pytest.xfail(f"submitting with Redis down took {submit_seconds:.0f}s")
