@@ -33,6 +33,10 @@ demo: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo $(if $(DEMO_PASSWORD),--password '$(DEMO_PASSWORD)')
 	@echo "Serving the portal at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	@# Celery beat runs the periodic sweeps (SLA breaches, automation steps that wait or
+	@# retry); without Redis it runs their tasks in its own process.
+	@DEBUG=$${DEBUG:-1} $(BIN)/celery -A esm beat -s $(VENV)/celerybeat-schedule --loglevel=warning & \
+	beat=$$!; trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 run: $(STAMP)
