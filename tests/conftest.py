@@ -34,7 +34,12 @@ def sales_department(db):
 
 
 def _person(username, *, department, manager=None, roles=(), is_executive=False):
-    user = UserFactory(username=username)
+    # Fixed names, unlike the factory's random ones: a search for one person's name must
+    # never match another persona by chance.
+    first, _, rest = username.partition("_")
+    user = UserFactory(
+        username=username, first_name=first.title(), last_name=f"{(rest or first).title()}-Persona"
+    )
     ProfileFactory(user=user, department=department, manager=manager, is_executive=is_executive)
     for role_department, role in roles:
         DepartmentRoleFactory(user=user, department=role_department, role=role)

@@ -144,12 +144,13 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
     browser: Browser, live_server: LiveServer
 ) -> None:
     with signed_in(browser, live_server, "alex") as alex:
-        alex.goto(f"{live_server.url}/catalog/password-reset/")
-        alex.get_by_label("Subject").fill("Locked out of Salesforce after the holiday")
-        alex.get_by_label("Which sign-in?").select_option("Salesforce")
+        alex.goto(f"{live_server.url}/catalog/report-an-it-problem/")
+        alex.get_by_label("Subject").fill("Salesforce logs me out every few minutes")
+        alex.get_by_label("What is affected?").select_option("An application")
+        alex.get_by_label("What happened?").fill("Since Monday, every few minutes.")
         alex.get_by_role("button", name="Submit request").click()
         reference = reference_on(alex)
-        # No approval needed: it goes straight to IT's queue.
+        # No approval and no fulfilment plan: it goes straight to IT's queue.
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
             "IT is working on it."
         )

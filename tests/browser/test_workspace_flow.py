@@ -54,7 +54,7 @@ def open_task_in_queue(page: Page, queue: Queue, reference: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
-def test_manager_approves_onboarding_and_hr_receives_it(
+def test_manager_approves_onboarding_and_its_plan_reaches_it(
     browser: Browser, live_server: LiveServer
 ) -> None:
     service_request = submit(
@@ -100,12 +100,17 @@ def test_manager_approves_onboarding_and_hr_receives_it(
         expect(approvals).to_contain_text("by Sam Patel")
         expect(approvals).to_contain_text("the headcount is in this year's plan")
 
+        # The plan ran its automated steps; the laptop is with a person in IT.
+        progress = alex.get_by_role("region", name="Progress")
+        expect(progress).to_contain_text("Create the employee record")
+        expect(progress).to_contain_text("Being handled by IT")
+
     task = FulfilmentTask.objects.select_related("queue").get(service_request=service_request)
-    assert task.queue.department.slug == "hr"
-    with signed_in(browser, live_server, "hana") as hana:
-        open_task_in_queue(hana, task.queue, reference)
-        expect(hana.locator(".lead")).to_contain_text("Unclaimed")
-        expect(hana.locator(".facts")).to_contain_text("ThinkPad X1 Carbon")
+    assert (task.queue.department.slug, task.title) == ("it", "Prepare the laptop")
+    with signed_in(browser, live_server, "ivan") as ivan:
+        open_task_in_queue(ivan, task.queue, reference)
+        expect(ivan.locator(".lead")).to_contain_text("Unclaimed")
+        expect(ivan.locator(".facts")).to_contain_text("ThinkPad X1 Carbon")
 
 
 def test_facilities_hands_off_to_it_and_it_sees_the_task_in_its_queue(

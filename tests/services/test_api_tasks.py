@@ -323,6 +323,9 @@ def test_queue_tasks_leave_out_finished_tasks(it_agent, it_desk, task, laptop, e
 def test_queue_tasks_take_the_queue_page_filters(
     it_agent, colleague, it_desk, laptop, employee, manager, it_department
 ):
+    # A name found nowhere else in the queue (a random one could match the other tasks).
+    manager.last_name = "Quenneville"
+    manager.save(update_fields=["last_name"])
     mine = _open_task(laptop, employee, "Printer on fire")
     theirs = _open_task(laptop, manager, "Screen flickers")
     unclaimed = _open_task(laptop, employee, "Mouse missing")
