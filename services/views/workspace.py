@@ -349,7 +349,7 @@ def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # Drawing of a plan: boxes in columns, in pixels.
-BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 200, 64, 60, 24, 16
+BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN = 230, 64, 40, 24, 16
 
 
 @login_required
