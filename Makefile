@@ -16,6 +16,7 @@ help:
 	@echo "make run               serve without loading demo data"
 	@echo "make worker | beat     a Celery worker | the Celery beat scheduler (need REDIS_URL)"
 	@echo "make migrations-check  fail when models and migrations disagree"
+	@echo "make bench-automation  automation throughput and latency on 2 workers and Redis (.bench/automation.json)"
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) || exit 1; \

@@ -1,8 +1,8 @@
 """The demo enterprise's core: locations, calendars, departments and people in every role.
 
-`manage.py seed_demo` runs `seed()` of every app's `demo` module in INSTALLED_APPS order,
-so each app seeds what it owns. Everything here is keyed by natural keys (slugs,
-usernames), so running it again changes nothing.
+`manage.py seed_demo` runs `seed()` here, then `seed_app()` of every other app's `demo`
+module in INSTALLED_APPS order, so each app seeds what it owns. Everything here is keyed by
+natural keys (slugs, usernames), so running it again changes nothing.
 """
 
 import datetime as dt

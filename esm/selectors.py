@@ -6,23 +6,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from esm.models import BusinessCalendar, Department, DepartmentRole, Holiday, Profile
+from esm.models import BusinessCalendar, Department, DepartmentRole, Holiday
 from esm.permissions import department_ids_with_role
-
-UPCOMING_HOLIDAYS_SHOWN = 5
-
-
-def departments_directory() -> QuerySet[Department]:
-    """Every department with its head and the number of people in it."""
-    return Department.objects.select_related("head").annotate(headcount=Count("people"))
-
-
-def profile_of(user: AbstractBaseUser) -> Profile | None:
-    return (
-        Profile.objects.select_related("department", "manager", "location")
-        .filter(user=user)
-        .first()
-    )
 
 
 def _upcoming_holidays() -> QuerySet[Holiday]:

@@ -36,6 +36,29 @@ from services.models import (
 )
 
 
+def _staff_department_ids(request: HttpRequest) -> frozenset[int]:
+    return department_ids_with_role(
+        request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
+    )
+
+
+class ConfidentialCaseAdmin(admin.ModelAdmin):
+    """Rows of confidential cases only for their department's staff, whatever the viewer's
+    admin rights (being a superuser does not make someone HR). `case` is the path from the
+    model to its service request ("" for the request itself)."""
+
+    case = "service_request"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        prefix = f"{self.case}__" if self.case else ""
+        visible = Q(**{f"{prefix}is_confidential": False}) | Q(
+            **{f"{prefix}department_id__in": _staff_department_ids(request)}
+        )
+        if self.case:
+            visible |= Q(**{f"{self.case}__isnull": True})
+        return super().get_queryset(request).filter(visible)
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
@@ -162,7 +185,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
+class ServiceRequestAdmin(ConfidentialCaseAdmin):
     """Read-only oversight. Requests change only through the portal's actions, which
     record events; confidential cases are shown only to their department's staff, whatever
     the viewer's admin rights."""
@@ -171,16 +194,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     list_filter = ["state", "department"]
     list_select_related = ["catalog_item", "requester", "department"]
     search_fields = ["subject"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceRequest]:
-        staff_of = department_ids_with_role(
-            request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .filter(Q(is_confidential=False) | Q(department_id__in=staff_of))
-        )
+    case = ""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -216,7 +230,7 @@ class CannedReplyAdmin(admin.ModelAdmin):
 # edited here; the records themselves are mostly read, and corrected by hand when needed.
 
 
-class _MadeByAutomation(admin.ModelAdmin):
+class _MadeByAutomation(ConfidentialCaseAdmin):
     readonly_fields = ["service_request", "created_by_key"]
 
 
@@ -231,7 +245,7 @@ class DirectoryAccountAdmin(_MadeByAutomation):
 
 
 @admin.register(AppEntitlement)
-class AppEntitlementAdmin(admin.ModelAdmin):
+class AppEntitlementAdmin(ConfidentialCaseAdmin):
     list_display = ["application", "account", "person", "granted_at"]
     list_filter = ["application"]
     list_select_related = ["account", "person"]
@@ -249,20 +263,6 @@ class EmployeeRecordAdmin(_MadeByAutomation):
     list_select_related = ["location", "hiring_manager"]
     search_fields = ["first_name", "last_name", "role"]
     autocomplete_fields = ["hiring_manager", "person"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[EmployeeRecord]:
-        staff_of = department_ids_with_role(
-            request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .filter(
-                Q(service_request__isnull=True)
-                | Q(service_request__is_confidential=False)
-                | Q(service_request__department_id__in=staff_of)
-            )
-        )
 
 
 @admin.register(OrientationEvent)
@@ -311,7 +311,7 @@ class ParkingReservationAdmin(_MadeByAutomation):
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(admin.ModelAdmin):
+class SentMessageAdmin(ConfidentialCaseAdmin):
     """The log of automation e-mails (bodies are not kept: they may hold one-time links)."""
 
     list_display = ["template", "recipients", "created_at"]

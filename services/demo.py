@@ -524,6 +524,9 @@ ITEMS = [
             ),
             Field("notes", "Anything else we should know?", Kind.LONG_TEXT),
         ),
+        # It closes someone's accounts: raised by a people manager, confirmed by HR.
+        approvals=(role_step("hr"),),
+        entitlements=(("role", Entitlement.Role.PEOPLE_MANAGER),),
         expected_days=5,
         allow_on_behalf=True,
     ),

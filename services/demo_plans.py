@@ -141,7 +141,11 @@ PLANS: dict[str, tuple[StepSpec, ...]] = {
             "Book the new desk",
             "facilities",
             action="facilities.book_desk",
-            params={"location": "answer:to_location", "replace_current": "yes"},
+            params={
+                "location": "answer:to_location",
+                "starts_on": "answer:move_date",
+                "replace_current": "yes",
+            },
         ),
         StepSpec("move-equipment", "Move the equipment", "it", kind=HUMAN, after=("new-desk",)),
     ),

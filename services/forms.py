@@ -166,7 +166,8 @@ class RequestForm(forms.Form):
                 self.errors.pop(name, None)
                 continue
             value = cleaned.get(name)
-            if field.required and value in (None, "", [], False) and name not in self.errors:
+            empty = value is None or value in ("", [])
+            if field.required and empty and name not in self.errors:
                 self.add_error(name, "This field is required.")
                 continue
             if field.kind == FormField.Kind.MULTI_CHOICE and value:

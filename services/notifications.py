@@ -72,7 +72,8 @@ def question_asked(comment_id: int) -> None:
 
 def request_resolved(service_request_id: int) -> None:
     service_request = ServiceRequest.objects.select_related("requester").get(pk=service_request_id)
-    _send("request_resolved", [service_request.requester], _request_context(service_request))
+    context = _request_context(service_request) | {"reopen_days": settings.REOPEN_WINDOW_DAYS}
+    _send("request_resolved", [service_request.requester], context)
 
 
 def task_assigned(task_id: int) -> None:

@@ -20,7 +20,6 @@ from services.models import (
     Article,
     ArticleView,
     CatalogItem,
-    Category,
     Comment,
     FormField,
     FulfilmentTask,
@@ -223,10 +222,20 @@ def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
     return service_request
 
 
+def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:
+    """Staff of the fulfilling department, or of a department holding one of its tasks
+    (a handoff brings another team in; never for a confidential case)."""
+    if can(user, "esm.work_in_department", service_request.department):
+        return True
+    if service_request.is_confidential:
+        return False
+    return FulfilmentTask.objects.visible_to(user).filter(service_request=service_request).exists()
+
+
 def comments_for_viewer(*, user: Any, service_request: ServiceRequest) -> QuerySet[Comment]:
-    """The conversation; internal notes only for staff of the fulfilling department."""
+    """The conversation; internal notes only for the staff working the request."""
     comments = service_request.comments.select_related("author")
-    if not can(user, "esm.work_in_department", service_request.department):
+    if not reads_internal_notes(user=user, service_request=service_request):
         comments = comments.filter(is_internal=False)
     return comments
 
@@ -248,7 +257,7 @@ def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[E
         .select_related("actor", "department", "from_department", "to_department")
         .order_by("occurred_at", "id")
     )
-    if not can(user, "esm.work_in_department", service_request.department):
+    if not reads_internal_notes(user=user, service_request=service_request):
         events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL).exclude(
             kind__in=EMPLOYEE_HIDDEN_KINDS
         )
@@ -262,10 +271,6 @@ def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
         .select_related("service_request__catalog_item", "service_request__requester")
         .order_by("service_request__submitted_at")
     )
-
-
-def categories() -> QuerySet[Category]:
-    return Category.objects.order_by("name")
 
 
 # --- Staff workspace: queues, tasks, the department manager's view ---------------------
@@ -320,7 +325,6 @@ def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
     """One task with what its page shows; 404 for anyone who is not staff of its department."""
     task = (
         FulfilmentTask.objects.visible_to(user)
-        .with_sla_status()
         .select_related(
             "queue",
             "department",

@@ -9,16 +9,19 @@ left of it. The queue sorts on the stored datetimes in SQL
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 
-from esm.calendars import Schedule, business_calendar_for
-from esm.models import Department
+from esm.calendars import NoWorkingTime, Schedule, business_calendar_for
+from esm.models import BusinessCalendar, Department
 from services.models import SlaTarget
 from services.models.tasks import FulfilmentTask, SlaStatus
+
+logger = logging.getLogger(__name__)
 
 CLOCK_FIELDS = [
     "response_due_at",
@@ -53,7 +56,19 @@ def clock_start(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None
         task.response_due_at = task.resolution_due_at = task.at_risk_at = None
         return
     start = now or task.created_at or timezone.now()
-    schedule = schedule_for(task.department)
+    try:
+        schedule = schedule_for(task.department)
+        _set_due_times(task, target, schedule, start)
+    except (BusinessCalendar.DoesNotExist, NoWorkingTime):
+        # A calendar mistake must not lose the request: the task starts without a clock,
+        # and the log says why.
+        logger.warning("no business calendar for %s: task %s has no SLA", task.department, task)
+        task.response_due_at = task.resolution_due_at = task.at_risk_at = None
+
+
+def _set_due_times(
+    task: FulfilmentTask, target: SlaTarget, schedule: Schedule, start: dt.datetime
+) -> None:
     # Business time already spent waiting on the employee never counts against the team.
     paused = task.sla_paused_total
     resolution = dt.timedelta(minutes=target.resolution_minutes)

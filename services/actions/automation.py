@@ -24,7 +24,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from esm.events import event_record
-from esm.models import EventKind
+from esm.models import Department, EventKind
 from services.actions import tasks
 from services.actions._base import request_lock
 from services.automation import registry
@@ -54,13 +54,21 @@ STUCK_RUNNING_AFTER = dt.timedelta(minutes=15)
 SWEEP_BATCH = 200
 
 
+def _step_department(step: PlanStep, service_request: ServiceRequest) -> Department:
+    """Who owns a step of this request. A confidential case never leaves its department,
+    whatever the plan says (the plan's admin check is the first guard, this the last)."""
+    if service_request.is_confidential:
+        return service_request.department
+    return step.department
+
+
 def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
     service_request = step_run.run.service_request
     event_record(
         subject=step_run,
         kind=kind,
         actor=None,
-        department=step_run.step.department,
+        department=_step_department(step_run.step, service_request),
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
         payload={
@@ -170,8 +178,10 @@ def _hand_to_people(
     step_run: StepRun, service_request: ServiceRequest, *, title: str, reason: str = ""
 ) -> None:
     step = step_run.step
+    department = _step_department(step, service_request)
+    queue = step.queue if step.queue and step.queue.department_id == department.pk else None
     task = tasks.task_create_for_step(
-        service_request, queue=step.queue, department=step.department, title=title, reason=reason
+        service_request, queue=queue, department=department, title=title, reason=reason
     )
     step_run.state, step_run.task = StepState.WITH_PEOPLE, task
     step_run.save(update_fields=["state", "task"])

@@ -578,6 +578,10 @@ def task_send_back(
         to_value=sender.state,
         payload={"missing": missing},
     )
+    if hasattr(task, "step_run"):
+        from services.actions import automation
+
+        automation.step_hand_over(task, sender)
     request_follow_work(service_request, actor=agent)
     return sender
 

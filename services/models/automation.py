@@ -8,6 +8,7 @@ when its row says so, whatever happened to the message that asked a worker to do
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -73,6 +74,17 @@ class PlanStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.queue_id and self.department_id and self.queue.department_id != self.department_id:
+            errors["queue"] = "Pick a queue of the step's department."
+        # A confidential case is seen only by its department's staff and the requester.
+        item = self.item if self.item_id else None
+        if item and item.is_confidential and self.department_id != item.department_id:
+            errors["department"] = "A confidential item's steps stay in its own department."
+        if errors:
+            raise ValidationError(errors)
 
 
 class AutomationRun(models.Model):

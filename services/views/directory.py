@@ -6,6 +6,8 @@ The link's token is the only credential, so the page needs no sign-in; it answer
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_not_required
@@ -29,6 +31,11 @@ class ChoosePasswordForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def __init__(self, *args: Any, account: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The similarity check compares the password with the account's names.
+        self.account = account
+
     def clean(self) -> dict:
         cleaned = super().clean()
         password = cleaned.get("password")
@@ -36,7 +43,7 @@ class ChoosePasswordForm(forms.Form):
             self.add_error("confirm", "The two passwords differ.")
         elif password:
             try:
-                password_validation.validate_password(password)
+                password_validation.validate_password(password, user=self.account)
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return cleaned
@@ -49,7 +56,7 @@ def one_time_link(request: HttpRequest, token: str) -> HttpResponse:
     link = OneTimeLink.find_usable(token)
     if link is None:
         return render(request, "services/directory/link_unusable.html", status=404)
-    form = ChoosePasswordForm(request.POST or None)
+    form = ChoosePasswordForm(request.POST or None, account=link.account)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             try:

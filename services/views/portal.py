@@ -52,7 +52,8 @@ STATE_FILTERS = [
     ("", "All"),
     ("open", "Open"),
     ("closed", "Resolved or closed"),
-    *State.choices,
+    # The exact "closed" state is covered by the option above.
+    *[(value, label) for value, label in State.choices if value != State.CLOSED],
 ]
 
 

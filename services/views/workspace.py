@@ -51,7 +51,13 @@ def queue_list(request: HttpRequest) -> HttpResponse:
         FulfilmentTask.objects.visible_to(request.user)
         .open()
         .filter(assignee=request.user)
-        .select_related("service_request", "queue", "department")
+        .select_related(
+            "service_request__requester",
+            "service_request__catalog_item",
+            "assignee",
+            "queue",
+            "department",
+        )
         .by_urgency()
     )
     return render(

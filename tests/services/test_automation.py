@@ -1,12 +1,13 @@
 """Fulfilment plans: instantiation, dependencies, conditions, human steps, failures."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from esm.models import Event, EventKind
 from services import actions
 from services.automation import registry
-from services.models import AutomationRun, PlanStep, ServiceRequest, StepRun
+from services.models import AutomationRun, PlanStep, Queue, ServiceRequest, StepRun
 from tests.esm.factories import BusinessCalendarFactory
 from tests.services.factories import CatalogItemFactory
 
@@ -297,3 +298,43 @@ def test_an_unexpected_error_goes_to_a_person_with_the_message(employee):
     assert step_run.state == State.WITH_PEOPLE
     assert "ZeroDivisionError" in step_run.last_error
     assert "ZeroDivisionError" in service_request.tasks.get().handoff_reason
+
+
+def test_a_sent_back_step_task_still_finishes_the_step(
+    employee, it_department, hr_department, it_agent, hr_agent, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory(department=hr_department)
+    _step(item, "paperwork", kind="human", department=hr_department)
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(item, employee)
+    hr_task = service_request.tasks.get()
+    it_queue = Queue.objects.create(department=it_department, name="IT", slug="it-q")
+    received = actions.task_hand_off(task=hr_task, agent=hr_agent, to_queue=it_queue, reason="IT?")
+    sender = actions.task_send_back(task=received, agent=it_agent, missing="Not ours")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(task=sender, agent=hr_agent, resolution="Done by HR")
+
+    service_request.refresh_from_db()
+    assert _states(service_request) == {"paperwork": State.SUCCEEDED}
+    assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_a_confidential_case_keeps_its_steps_in_its_department(
+    employee, it_department, hr_department, django_capture_on_commit_callbacks
+):
+    item = CatalogItemFactory(department=hr_department, is_confidential=True)
+    step = _step(item, "elsewhere", kind="human", department=it_department)
+
+    with pytest.raises(ValidationError):
+        step.full_clean()
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(item, employee)
+
+    task = service_request.tasks.get()
+    assert task.department == hr_department
+    assert set(
+        Event.objects.filter(reference=service_request.reference)
+        .exclude(department=None)
+        .values_list("department", flat=True)
+    ) == {hr_department.pk}

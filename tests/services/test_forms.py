@@ -191,3 +191,10 @@ def test_accepted_upload_becomes_an_attachment_not_an_answer():
 def test_on_behalf_field_only_exists_when_the_item_allows_it(employee):
     assert "on_behalf_of" not in _form(CatalogItemFactory(allow_on_behalf=False)).fields
     assert "on_behalf_of" in _form(CatalogItemFactory(allow_on_behalf=True)).fields
+
+
+def test_a_required_number_may_be_zero():
+    form = _form(_item_with(kind=Kind.NUMBER, required=True), {"answer": "0"})
+
+    assert form.is_valid(), form.errors
+    assert form.answer_rows()[0]["value"] == "0"

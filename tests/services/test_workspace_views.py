@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
-from services.models import FulfilmentTask, Queue, SlaPolicy, SlaTarget
+from services.models import CannedReply, FulfilmentTask, Queue, SlaPolicy, SlaTarget
 from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
 from tests.services.factories import CatalogItemFactory
 
@@ -323,3 +323,35 @@ def test_pages_work_without_any_business_calendar_for_tasks_without_sla(
     assert client.get(reverse("queue_detail", args=[it_queue.slug])).status_code == 200
     task = service_request.tasks.get()
     assert client.get(reverse("task_detail", args=[task.pk])).status_code == 200
+
+
+def test_the_receiving_department_reads_the_internal_notes_of_a_handed_off_request(
+    client, it_agent, hr_agent, it_queue, hr_queue, employee
+):
+    task = _raise(employee, it_queue.department)
+    actions.task_note(task=task, agent=it_agent, body="Checked the VPN logs")
+    actions.task_hand_off(task=task, agent=it_agent, to_queue=hr_queue, reason="Payroll")
+    received = FulfilmentTask.objects.get(queue=hr_queue)
+
+    page = signed_in(client, hr_agent).get(reverse("task_detail", args=[received.pk]))
+
+    assert "Checked the VPN logs" in page.content.decode()
+
+
+def test_canned_replies_fill_the_reply_box(client, it_agent, it_queue, employee):
+    CannedReply.objects.create(department=it_queue.department, title="Hi", body="Hello {name}")
+    task = _raise(employee, it_queue.department)
+
+    page = signed_in(client, it_agent).get(reverse("task_detail", args=[task.pk]))
+
+    html = page.content.decode()
+    assert 'data-target="reply_form-body"' in html
+    assert 'id="reply_form-body"' in html
+
+
+def test_a_missing_calendar_never_loses_a_request(employee, it_queue):
+    BusinessCalendar.objects.all().delete()
+
+    task = _raise(employee, it_queue.department)
+
+    assert task.resolution_due_at is None
