@@ -59,6 +59,15 @@ def may_decide_approval(user: Any, approval: Approval | None) -> bool:
     return Approval.objects.filter(pk=approval.pk).filter(approvals_for(user)).exists()
 
 
+@rules.predicate
+def is_party_to_approval(user: Any, approval: Approval | None) -> bool:
+    """Nobody approves a request they raised or that is for them (separation of duties)."""
+    if approval is None:
+        return False
+    service_request = approval.service_request
+    return user.pk in (service_request.requester_id, service_request.raised_by_id)
+
+
 rules.add_rule("services.request_item", is_active_person & is_entitled_to_item)
 rules.add_rule(
     "services.view_service_request",
@@ -72,4 +81,7 @@ rules.add_rule(
     "services.comment_service_request",
     is_active_person & (is_requester | raised_it | is_fulfilling_staff),
 )
-rules.add_rule("services.decide_approval", is_active_person & may_decide_approval)
+rules.add_rule(
+    "services.decide_approval",
+    is_active_person & may_decide_approval & ~is_party_to_approval,
+)

@@ -265,9 +265,12 @@ def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[E
 
 
 def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
+    # Not their own requests: nobody approves what they raised or what is for them.
     return (
         Approval.objects.filter(state=Approval.State.PENDING)
         .filter(approvals_for(user))
+        .exclude(service_request__requester=user)
+        .exclude(service_request__raised_by=user)
         .select_related("service_request__catalog_item", "service_request__requester")
         .order_by("service_request__submitted_at")
     )

@@ -194,6 +194,19 @@ class CatalogItem(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.is_confidential and self.pk is not None:
+            outside = [
+                str(step)
+                for step in self.approval_steps.all()
+                if not step.is_in_department_of(self)
+            ]
+            if outside:
+                raise ValidationError(
+                    {
+                        "is_confidential": "Confidential items are approved only within their "
+                        f"department; change these approval steps first: {', '.join(outside)}."
+                    }
+                )
         if self.is_confidential and self.allow_on_behalf:
             raise ValidationError(
                 {
@@ -363,16 +376,20 @@ class ApprovalStep(models.Model):
             return str(self.person)
         return self.get_approver_display()
 
+    def is_in_department_of(self, item: CatalogItem) -> bool:
+        return (
+            self.approver == self.Approver.DEPARTMENT_ROLE
+            and self.department_id == item.department_id
+        )
+
     def clean(self) -> None:
         # A confidential case may only be seen by its department's staff and the requester,
-        # so only that department's staff can approve it.
-        if self.item_id is None or not self.item.is_confidential:
+        # so only that department's staff can approve it. (An admin inline validates steps
+        # against the item being edited, which may not be saved yet: hence no `item_id`.)
+        item = getattr(self, "item", None) if self.item_id is None else self.item
+        if item is None or not item.is_confidential:
             return
-        in_department = (
-            self.approver == self.Approver.DEPARTMENT_ROLE
-            and self.department_id == self.item.department_id
-        )
-        if not in_department:
+        if not self.is_in_department_of(item):
             raise ValidationError(
                 {
                     "approver": "Confidential items are approved only by a role in the "

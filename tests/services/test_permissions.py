@@ -1,10 +1,11 @@
 """Who may request which item and see which request; the rule and its queryset twin agree."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from esm.models import DepartmentRole
 from esm.permissions import can
-from services.models import CatalogItem, Entitlement, ServiceRequest
+from services.models import ApprovalStep, CatalogItem, Entitlement, ServiceRequest
 from tests.esm.factories import LocationFactory
 from tests.services.factories import (
     ApprovalFactory,
@@ -165,3 +166,23 @@ def test_only_the_owner_may_act_as_owner(employee, it_agent, it_department):
     assert can(employee, "services.own_service_request", service_request)
     assert not can(it_agent, "services.own_service_request", service_request)
     assert can(it_agent, "services.comment_service_request", service_request)
+
+
+def test_nobody_decides_an_approval_of_their_own_request(manager, employee, it_department):
+    item = CatalogItemFactory(department=it_department, allow_on_behalf=True)
+    for_the_manager = ServiceRequestFactory(catalog_item=item, requester=manager)
+    raised_by_the_manager = ServiceRequestFactory(
+        catalog_item=item, requester=employee, raised_by=manager
+    )
+    for service_request in (for_the_manager, raised_by_the_manager):
+        approval = ApprovalFactory(service_request=service_request, approver=manager)
+        assert not can(manager, "services.decide_approval", approval)
+
+
+def test_an_item_with_outside_approvers_cannot_become_confidential(hr_department):
+    item = CatalogItemFactory(department=hr_department)
+    ApprovalStep.objects.create(item=item, approver=ApprovalStep.Approver.REQUESTER_MANAGER)
+    item.is_confidential = True
+
+    with pytest.raises(ValidationError, match="approved only within their department"):
+        item.full_clean()
