@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role
-from services.filters import QueueTaskFilter
+from services.filters import CatalogItemFilter, QueueTaskFilter, ServiceRequestFilter
 from services.models import (
     Approval,
     ApprovalStep,
@@ -47,18 +47,8 @@ def catalog_items_for(
 ) -> QuerySet[CatalogItem]:
     """Items `user` is entitled to, optionally narrowed by department, category or words."""
     items = CatalogItem.objects.entitled_to(user).select_related("service__category", "department")
-    if department:
-        items = items.filter(department__slug=department)
-    if category:
-        items = items.filter(service__category__slug=category)
-    for word in query.split()[:8]:
-        items = items.filter(
-            Q(name__icontains=word)
-            | Q(summary__icontains=word)
-            | Q(description__icontains=word)
-            | Q(service__name__icontains=word)
-        )
-    return items.order_by("name")
+    filters = {"department": department, "category": category, "search": query}
+    return CatalogItemFilter(filters, items).qs.order_by("name")
 
 
 def articles_matching(*, user: Any, query: str) -> QuerySet[Article]:
@@ -180,26 +170,15 @@ def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
 
 def my_requests(*, user: Any, state: str = "", query: str = "") -> QuerySet[ServiceRequest]:
     """Requests raised by or for `user`, newest first; `state` is 'open', 'closed' or a state."""
+    if not user.is_authenticated:
+        return ServiceRequest.objects.none()
     requests = (
         ServiceRequest.objects.filter(Q(requester=user) | Q(raised_by=user))
         .visible_to(user)
         .select_related("catalog_item", "department", "requester")
     )
-    if state == "open":
-        requests = requests.exclude(state__in=ServiceRequest.FINISHED_STATES)
-    elif state == "closed":
-        requests = requests.filter(state__in=ServiceRequest.FINISHED_STATES)
-    elif state in ServiceRequest.State.values:
-        requests = requests.filter(state=state)
-    query = query.strip()
-    if query:
-        pk = pk_from_reference(query)
-        requests = requests.filter(
-            Q(pk=pk)
-            if pk is not None
-            else Q(subject__icontains=query) | Q(catalog_item__name__icontains=query)
-        )
-    return requests.order_by("-submitted_at", "-id")
+    filters = {"state": state, "search": query.strip()}
+    return ServiceRequestFilter(filters, requests).qs.order_by("-submitted_at", "-id")
 
 
 def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
