@@ -232,4 +232,8 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE = {
     "sla-breach-sweep": {"task": "services.tasks.sla_breach_sweep_task", "schedule": 60.0},
     "automation-sweep": {"task": "services.tasks.step_runs_sweep_task", "schedule": 30.0},
+    "close-resolved-requests": {
+        "task": "services.tasks.service_requests_close_sweep_task",
+        "schedule": 3600.0,
+    },
 }

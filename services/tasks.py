@@ -27,3 +27,9 @@ def run_step_task(step_run_id: int) -> str:
 def step_runs_sweep_task() -> int:
     """Re-enqueue steps whose message was lost (runs every minute from beat)."""
     return len(actions.step_runs_sweep())
+
+
+@shared_task(acks_late=True)
+def service_requests_close_sweep_task() -> int:
+    """Close resolved requests past their reopen window (runs hourly from beat)."""
+    return len(actions.service_requests_close_sweep())

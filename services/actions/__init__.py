@@ -21,6 +21,7 @@ from services.actions.requests import (
     service_request_reopen,
     service_request_resolve,
     service_request_submit,
+    service_requests_close_sweep,
 )
 from services.actions.tasks import (
     sla_breach_sweep,
@@ -55,6 +56,7 @@ __all__ = [
     "service_request_reopen",
     "service_request_resolve",
     "service_request_submit",
+    "service_requests_close_sweep",
     "sla_breach_sweep",
     "step_run_execute",
     "step_runs_sweep",

@@ -235,7 +235,11 @@ def run_cancel(service_request: ServiceRequest) -> None:
     run = AutomationRun.objects.filter(service_request=service_request).first()
     if run is None or run.state != AutomationRun.State.RUNNING:
         return
-    run.steps.exclude(state__in=StepRun.FINISHED_STATES).update(state=StepState.CANCELLED)
+    for step_run in run.steps.exclude(state__in=StepRun.FINISHED_STATES).select_related("step"):
+        previous, step_run.state = step_run.state, StepState.CANCELLED
+        step_run.save(update_fields=["state"])
+        step_run.run.service_request = service_request
+        _step_event(step_run, EventKind.CANCELLED, from_value=previous, to_value=step_run.state)
     run.state, run.finished_at = AutomationRun.State.CANCELLED, timezone.now()
     run.save(update_fields=["state", "finished_at"])
 

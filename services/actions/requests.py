@@ -316,3 +316,29 @@ def comment_add(
         # The employee answered: every task that was waiting on them starts its clock again.
         tasks.tasks_resume_for_employee(service_request, actor=author)
     return comment
+
+
+# How many resolved requests one sweep closes at most; the next sweep takes the rest.
+CLOSE_SWEEP_BATCH = 500
+
+
+@transaction.atomic
+def service_requests_close_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Close resolved requests whose reopen window has passed; returns their ids.
+
+    Runs from Celery beat. A closed request takes no more comments or reopening; the
+    employee can still rate it.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.REOPEN_WINDOW_DAYS)
+    due = list(
+        ServiceRequest.objects.filter(state=State.RESOLVED, resolved_at__lte=cutoff)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("department")
+        .order_by("resolved_at")[:CLOSE_SWEEP_BATCH]
+    )
+    for service_request in due:
+        request_set_state_for_update(
+            service_request, State.CLOSED, None, EventKind.CLOSED, closed_at=now
+        )
+    return [service_request.pk for service_request in due]

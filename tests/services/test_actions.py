@@ -313,3 +313,24 @@ def test_concurrent_identical_submissions_create_one_request():
     }
     assert sorted(created for _, created in results) == [False, True]
     assert dt.timedelta(0) <= timezone.now() - ServiceRequest.objects.get().submitted_at
+
+
+def test_resolved_requests_close_once_the_reopen_window_has_passed(employee, it_agent):
+    with freeze_time("2026-11-02 10:00"):
+        old, _ = _submit(CatalogItemFactory(), employee, key="old")
+        actions.service_request_resolve(service_request=old, user=it_agent, resolution="ok")
+    with freeze_time("2026-11-08 10:00"):
+        recent, _ = _submit(CatalogItemFactory(), employee, key="recent")
+        actions.service_request_resolve(service_request=recent, user=it_agent, resolution="ok")
+
+    with freeze_time("2026-11-09 10:01"):
+        closed = actions.service_requests_close_sweep()
+        again = actions.service_requests_close_sweep()
+
+    assert (closed, again) == ([old.pk], [])
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.state, recent.state) == (State.CLOSED, State.RESOLVED)
+    assert _events(old)[-1] == EventKind.CLOSED
+    with pytest.raises(ActionRefused):
+        actions.comment_add(service_request=old, author=employee, body="Hello?")
