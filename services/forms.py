@@ -46,6 +46,13 @@ def validate_upload(upload: UploadedFile) -> None:
         )
 
 
+def upload_too_large(form: forms.Form) -> bool:
+    """Whether the form refused an upload for its size: pages and the API answer 413."""
+    return any(
+        error.code == "too_large" for errors in form.errors.as_data().values() for error in errors
+    )
+
+
 class PersonField(forms.CharField):
     """A colleague, typed as username or e-mail address."""
 
@@ -186,11 +193,7 @@ class RequestForm(forms.Form):
     @property
     def too_large(self) -> bool:
         """Whether an upload was refused for its size (the page answers 413)."""
-        return any(
-            error.code == "too_large"
-            for errors in self.errors.as_data().values()
-            for error in errors
-        )
+        return upload_too_large(self)
 
     def answer_rows(self) -> list[dict[str, Any]]:
         """The answers as stored on the request, uploads excluded (they become attachments)."""

@@ -30,6 +30,7 @@ from services.forms import (
     RatingForm,
     ReasonForm,
     RequestForm,
+    upload_too_large,
 )
 from services.models import (
     Approval,
@@ -67,12 +68,6 @@ def _person(user: Any, viewer: Any) -> str:
     if user.pk == viewer.pk:
         return "you"
     return user.get_full_name() or user.get_username()
-
-
-def _too_large(form: forms.Form) -> bool:
-    return any(
-        error.code == "too_large" for errors in form.errors.as_data().values() for error in errors
-    )
 
 
 # -- home: search and browse the catalog ----------------------------------------------------
@@ -513,7 +508,7 @@ def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
     service_request = _request_for(request, reference, "services.comment_service_request")
     form = CommentForm(request.POST, request.FILES)
     if not form.is_valid():
-        status = 413 if _too_large(form) else 400
+        status = 413 if upload_too_large(form) else 400
         return _request_page(request, service_request, status=status, comment_form=form)
     upload = form.cleaned_data.get("attachment")
     try:
