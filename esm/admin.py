@@ -14,7 +14,7 @@ from esm.models import (
     Profile,
     WorkingPeriod,
 )
-from esm.permissions import department_ids_with_role
+from esm.permissions import staff_department_ids
 
 User = get_user_model()
 
@@ -92,9 +92,7 @@ class EventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         # Admin rights do not open confidential cases: only their department's staff see them.
-        staff_of = department_ids_with_role(
-            request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-        )
+        staff_of = staff_department_ids(request.user)
         return (
             super()
             .get_queryset(request)

@@ -35,6 +35,11 @@ def department_ids_with_role(user: User, *roles: str) -> frozenset[int]:
     return frozenset(dept for dept, role in department_roles(user) if role in roles)
 
 
+def staff_department_ids(user: User) -> frozenset[int]:
+    """The departments the user is staff of (agent or manager): whose work they may see."""
+    return department_ids_with_role(user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER)
+
+
 @rules.predicate
 def is_active_person(user: User) -> bool:
     return user.is_authenticated and user.is_active
@@ -68,9 +73,7 @@ def is_staff_of_department(user: User, department: Department | None) -> bool:
     """Agent or manager of this department: who may see its confidential cases."""
     if department is None:
         return False
-    return department.pk in department_ids_with_role(
-        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-    )
+    return department.pk in staff_department_ids(user)
 
 
 @rules.predicate

@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from esm.models import BusinessCalendar, Department, DepartmentRole, Holiday
-from esm.permissions import department_ids_with_role
+from esm.permissions import staff_department_ids
 
 
 def _upcoming_holidays() -> QuerySet[Holiday]:
@@ -29,7 +29,7 @@ def default_calendar() -> BusinessCalendar | None:
 
 def departments_worked_by(user: AbstractBaseUser) -> QuerySet[Department]:
     """The departments a person is staff of, with their team and business calendar loaded."""
-    ids = department_ids_with_role(user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER)
+    ids = staff_department_ids(user)
     return (
         Department.objects.filter(pk__in=ids)
         .select_related("calendar", "head")

@@ -5,8 +5,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from esm.models import DepartmentRole
-from esm.permissions import department_ids_with_role
+from esm.permissions import staff_department_ids
 from services.automation import registry
 from services.models import (
     AppEntitlement,
@@ -36,12 +35,6 @@ from services.models import (
 )
 
 
-def _staff_department_ids(request: HttpRequest) -> frozenset[int]:
-    return department_ids_with_role(
-        request.user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-    )
-
-
 class ConfidentialCaseAdmin(admin.ModelAdmin):
     """Rows of confidential cases only for their department's staff, whatever the viewer's
     admin rights (being a superuser does not make someone HR). `case` is the path from the
@@ -52,7 +45,7 @@ class ConfidentialCaseAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         prefix = f"{self.case}__" if self.case else ""
         visible = Q(**{f"{prefix}is_confidential": False}) | Q(
-            **{f"{prefix}department_id__in": _staff_department_ids(request)}
+            **{f"{prefix}department_id__in": staff_department_ids(request.user)}
         )
         if self.case:
             visible |= Q(**{f"{self.case}__isnull": True})

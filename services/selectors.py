@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from esm.models import Department, DepartmentRole, Event, EventKind
-from esm.permissions import can, department_ids_with_role
+from esm.permissions import can, staff_department_ids
 from services.filters import CatalogItemFilter, QueueTaskFilter, ServiceRequestFilter
 from services.models import (
     Approval,
@@ -263,9 +263,7 @@ AGE_BUCKETS = [(1, "Under a day"), (3, "1-3 days"), (7, "3-7 days"), (None, "Ove
 def queues_for(*, user: Any) -> QuerySet[Queue]:
     """The queues of the departments `user` is staff of, with open and unclaimed counts."""
     open_tasks = Q(tasks__state__in=FulfilmentTask.OPEN_STATES)
-    staff_of = department_ids_with_role(
-        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-    )
+    staff_of = staff_department_ids(user)
     return (
         Queue.objects.filter(department_id__in=staff_of)
         .select_related("department")

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from esm.models import Department, DepartmentRole
-from esm.permissions import department_ids_with_role, department_roles
+from esm.permissions import department_roles, staff_department_ids
 from services.models.catalog import CatalogItem, Priority
 
 REFERENCE_PREFIX = "REQ-"
@@ -44,9 +44,7 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        staff_of = department_ids_with_role(
-            user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-        )
+        staff_of = staff_department_ids(user)
         department_staff = Q(department_id__in=staff_of)
         approver = Exists(
             Approval.objects.filter(service_request=OuterRef("pk")).filter(approvals_for(user))

@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from esm.models import Department, DepartmentRole
-from esm.permissions import department_ids_with_role
+from esm.models import Department
+from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
 from services.models.requests import ServiceRequest
 
@@ -64,9 +64,7 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         """Tasks of the departments `user` is staff of (agents and managers)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        staff_of = department_ids_with_role(
-            user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-        )
+        staff_of = staff_department_ids(user)
         return self.filter(department_id__in=staff_of)
 
     def open(self) -> FulfilmentTaskQuerySet:

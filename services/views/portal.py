@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from esm.models import DepartmentRole, Event, EventKind
-from esm.permissions import can, department_ids_with_role
+from esm.permissions import can, staff_department_ids
 from services import actions, selectors
 from services.actions import ActionRefused
 from services.forms import (
@@ -274,9 +274,7 @@ def _approvals_page(
 ) -> HttpResponse:
     """The pending approvals, each with its decision form (`bound`: one sent back with errors)."""
     user = request.user
-    staff_of = department_ids_with_role(
-        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-    )
+    staff_of = staff_department_ids(user)
     rows = []
     for approval in selectors.pending_approvals_for(user=user):
         service_request = approval.service_request
