@@ -17,8 +17,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from esm.events import event_record
-from esm.models import Department, DepartmentRole, Event, EventKind
-from esm.permissions import department_ids_with_role
+from esm.models import Department, Event, EventKind
+from esm.permissions import staff_department_ids
 from services import notifications, sla
 from services.actions._base import (
     ActionRefused,
@@ -62,9 +62,12 @@ def _task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> 
 def _lock(task: FulfilmentTask, expected_version: int | None = None) -> FulfilmentTask:
     """Lock the task's row; refuse when it changed since the caller read `expected_version`.
 
-    Locks are always taken request first, then its tasks (as request actions do), so two
-    actions on the same case never wait for each other in a circle. Only the rows named
-    are locked (`of`), never the queue or department, which other claims share.
+    Locks are taken request first, then its tasks (as request actions do), so two
+    actions on the same case never wait for each other in a circle; the returned task's
+    `service_request` is loaded after that lock, so callers use it without locking again.
+    (Take-next and the breach sweep lock tasks alone, with SKIP LOCKED: they never wait.)
+    Only the rows named are locked (`of`), never the queue or department, which other
+    claims share.
     """
     request_lock(task.service_request)
     locked = (
@@ -131,9 +134,7 @@ def _require_open(task: FulfilmentTask) -> None:
 
 
 def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
-    if department_id not in department_ids_with_role(
-        user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
-    ):
+    if department_id not in staff_department_ids(user):
         raise ActionRefused("That person does not work in this department's queues.")
 
 
@@ -410,7 +411,6 @@ def task_reply(
     """A public reply: the employee reads it and is e-mailed; it counts as first response."""
     task = _lock(task, expected_version)
     _require_open(task)
-    request_lock(task.service_request)
     # What the employee was told changes the task for colleagues who have it open.
     task.responded_at = task.responded_at or timezone.now()
     _save(task, "responded_at")
@@ -423,7 +423,6 @@ def task_reply(
 def task_note(*, task: FulfilmentTask, agent: AbstractBaseUser, body: str) -> Comment:
     """An internal note: staff of the department read it, the employee never does."""
     task = _lock(task)
-    request_lock(task.service_request)
     return _comment(task, agent, body, internal=True)
 
 
@@ -438,7 +437,7 @@ def task_ask(
     """Ask the employee something: the task waits on them and its SLA clock pauses."""
     task = _lock(task, expected_version)
     _require_open(task)
-    service_request = request_lock(task.service_request)
+    service_request = task.service_request  # locked by _lock, loaded fresh with the task
     comment = _comment(task, agent, question, internal=False)
     sla.clock_pause(task)
     task.responded_at = task.responded_at or timezone.now()
@@ -467,7 +466,7 @@ def task_resolve(
     _require_open(task)
     if not resolution.strip():
         raise ActionRefused("Write a resolution note: the employee reads it.")
-    service_request = request_lock(task.service_request)
+    service_request = task.service_request  # locked by _lock, loaded fresh with the task
     task.resolution, task.done_at, task.sla_paused_at = resolution, timezone.now(), None
     task.responded_at = task.responded_at or task.done_at
     _set_state(
@@ -505,7 +504,7 @@ def task_hand_off(
         raise ActionRefused("Say why you are handing it off, so the next team can pick it up.")
     if to_queue.pk == task.queue_id:
         raise ActionRefused("The task is already in that queue.")
-    service_request = request_lock(task.service_request)
+    service_request = task.service_request  # locked by _lock, loaded fresh with the task
     if service_request.is_confidential and to_queue.department_id != service_request.department_id:
         raise ActionRefused("A confidential case stays within its department.")
     received = _task_create(
@@ -554,7 +553,7 @@ def task_send_back(
         raise ActionRefused("Only a task handed off from another queue can be sent back.")
     if not missing.strip():
         raise ActionRefused("Say what is missing, so the sender can complete it.")
-    service_request = request_lock(task.service_request)
+    service_request = task.service_request  # locked by _lock, loaded fresh with the task
     sender = _lock(task.handed_off_from)
     task.done_at = timezone.now()
     _set_state(
