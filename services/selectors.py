@@ -12,13 +12,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from esm.models import Department, DepartmentRole, Event, EventKind
-from esm.permissions import can, staff_department_ids
+from esm.permissions import can, department_ids_with_role, staff_department_ids
 from services.filters import CatalogItemFilter, QueueTaskFilter, ServiceRequestFilter
 from services.models import (
     Approval,
     ApprovalStep,
     Article,
     ArticleView,
+    CannedReply,
     CatalogItem,
     Comment,
     FormField,
@@ -283,6 +284,15 @@ def queue_for_viewer(*, user: Any, slug: str) -> Queue:
     return queue
 
 
+# What a row of a task list shows (templates/services/workspace/_task_rows.html).
+TASK_ROW_RELATIONS = (
+    "service_request__requester",
+    "service_request__catalog_item",
+    "assignee",
+    "department",
+)
+
+
 def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> QueueTaskFilter:
     """Open tasks of a queue, most urgent first, narrowed by the queue page's filters.
 
@@ -293,12 +303,43 @@ def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> Que
         FulfilmentTask.objects.visible_to(viewer)
         .filter(queue=queue)
         .open()
-        .select_related(
-            "service_request__requester", "service_request__catalog_item", "assignee", "department"
-        )
+        .select_related(*TASK_ROW_RELATIONS)
         .by_urgency()
     )
     return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer)
+
+
+def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
+    """The open tasks someone holds, across their queues, most urgent first."""
+    return (
+        FulfilmentTask.objects.visible_to(user)
+        .open()
+        .filter(assignee=user)
+        .select_related(*TASK_ROW_RELATIONS, "queue")
+        .by_urgency()
+    )
+
+
+def departments_managed_by(*, user: Any) -> QuerySet[Department]:
+    return Department.objects.filter(
+        pk__in=department_ids_with_role(user, DepartmentRole.Role.MANAGER)
+    )
+
+
+def task_page_extras(*, task: FulfilmentTask) -> dict[str, Any]:
+    """What the task page shows beside the task: the request's other tasks, its files, and
+    the department's canned replies filled in for this request."""
+    service_request = task.service_request
+    return {
+        "other_tasks": service_request.tasks.exclude(pk=task.pk).select_related(
+            "queue", "assignee"
+        ),
+        "attachments": service_request.attachments.all(),
+        "canned_replies": [
+            {"title": reply.title, "text": reply.render(service_request)}
+            for reply in CannedReply.objects.filter(department=task.department)
+        ],
+    }
 
 
 def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from esm.models import Department, DepartmentRole
+from esm.models import Department
 from esm.permissions import can
 from services import actions, selectors, sla
 from services.actions import ActionRefused
@@ -33,7 +33,7 @@ from services.forms import (
     TaskPriorityForm,
     TaskTextForm,
 )
-from services.models import CannedReply, CatalogItem, FulfilmentTask, Queue
+from services.models import CatalogItem, FulfilmentTask, Queue
 
 TASKS_PER_PAGE = 25
 
@@ -47,28 +47,14 @@ def _require_staff(request: HttpRequest) -> None:
 @require_GET
 def queue_list(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
-    my_tasks = (
-        FulfilmentTask.objects.visible_to(request.user)
-        .open()
-        .filter(assignee=request.user)
-        .select_related(
-            "service_request__requester",
-            "service_request__catalog_item",
-            "assignee",
-            "queue",
-            "department",
-        )
-        .by_urgency()
-    )
+    my_tasks = selectors.tasks_assigned_to(user=request.user)
     return render(
         request,
         "services/workspace/queue_list.html",
         {
             "queues": selectors.queues_for(user=request.user),
             "my_tasks": _with_clocks(list(my_tasks[:TASKS_PER_PAGE])),
-            "managed": Department.objects.filter(
-                roles__user=request.user, roles__role=DepartmentRole.Role.MANAGER
-            ),
+            "managed": selectors.departments_managed_by(user=request.user),
         },
     )
 
@@ -198,15 +184,8 @@ def _task_page(
         "timeline": selectors.timeline_for_viewer(
             user=request.user, service_request=service_request
         ),
-        "other_tasks": service_request.tasks.exclude(pk=task.pk).select_related(
-            "queue", "assignee"
-        ),
-        "canned_replies": [
-            {"title": reply.title, "text": reply.render(service_request)}
-            for reply in CannedReply.objects.filter(department=task.department)
-        ],
-        "attachments": service_request.attachments.all(),
         "is_mine": task.assignee_id == request.user.pk,
+        **selectors.task_page_extras(task=task),
     }
     for name in TASK_FORMS:
         if name == "send_back_form" and not task.handed_off_from_id:
