@@ -334,3 +334,17 @@ def test_resolved_requests_close_once_the_reopen_window_has_passed(employee, it_
     assert _events(old)[-1] == EventKind.CLOSED
     with pytest.raises(ActionRefused):
         actions.comment_add(service_request=old, author=employee, body="Hello?")
+
+
+def test_a_named_person_approves_when_the_step_names_them(employee, outsider):
+    item = CatalogItemFactory()
+    ApprovalStepFactory(item=item, approver=ApprovalStep.Approver.PERSON, person=outsider)
+
+    service_request, _ = _submit(item, employee)
+    approval = service_request.approvals.get()
+
+    assert (approval.state, approval.approver) == (Approval.State.PENDING, outsider)
+    assert approval.label == outsider.get_full_name()
+    actions.approval_decide(approval=approval, user=outsider, approve=True)
+    service_request.refresh_from_db()
+    assert service_request.state == State.IN_PROGRESS

@@ -40,6 +40,7 @@ VALID_AND_INVALID = [
     ),
     ({"kind": Kind.TEXT, "pattern": r"CC-\d{4}"}, "CC-1234", None),
     ({"kind": Kind.LONG_TEXT}, "many\nlines", None),
+    ({"kind": Kind.LONG_TEXT, "max_value": 5}, "too long", "at most 5"),
     ({"kind": Kind.NUMBER, "min_value": 1, "max_value": 10}, "11", "less than or equal to 10"),
     ({"kind": Kind.NUMBER, "min_value": 1, "max_value": 10}, "0", "greater than or equal to 1"),
     ({"kind": Kind.NUMBER}, "abc", "Enter a number"),
@@ -87,11 +88,10 @@ def test_person_field_accepts_username_or_email():
         assert form.answer_rows()[0]["value"] == colleague.pk
 
 
-@pytest.mark.parametrize(
-    "kind", [Kind.TEXT, Kind.NUMBER, Kind.DATE, Kind.YES_NO, Kind.PERSON, Kind.ATTACHMENT]
-)
+@pytest.mark.parametrize("kind", list(Kind))
 def test_required_fields_must_be_answered(kind):
-    form = _form(_item_with(kind=kind, required=True), {})
+    choices = "A\nB" if kind in (Kind.CHOICE, Kind.MULTI_CHOICE) else ""
+    form = _form(_item_with(kind=kind, required=True, choices=choices), {})
 
     assert not form.is_valid()
     assert form.errors["field_answer"] == ["This field is required."]

@@ -192,6 +192,7 @@ def test_home_search_with_nothing_found_says_so(client, employee, laptop):
 
 
 def test_item_page_shows_what_to_expect_and_the_form(client, employee, laptop, hr_department):
+    FormFieldFactory(item=laptop, key="dock", label="Dock", help_text="USB-C or Thunderbolt?")
     ApprovalStepFactory(item=laptop, position=1)
     ApprovalStepFactory(
         item=laptop,
@@ -211,6 +212,7 @@ def test_item_page_shows_what_to_expect_and_the_form(client, employee, laptop, h
     assert "Needs approval from your manager, then a manager in HR before IT starts." in content
     assert 'enctype="multipart/form-data"' in content
     assert 'name="field_model"' in content
+    assert "USB-C or Thunderbolt?" in content
     assert 'name="submission_key"' in content
     assert "csrfmiddlewaretoken" in content
     assert reverse("catalog_item_suggestions", args=[laptop.slug]) in content
@@ -508,7 +510,8 @@ def test_approvers_see_what_waits_for_them(client, employee, manager, outsider, 
 
     assert service_request.reference in content
     assert "Faster laptop" in content
-    assert f'action="{reverse("approval_decision", args=[service_request.approvals.get().pk])}"'
+    decide = reverse("approval_decision", args=[service_request.approvals.get().pk])
+    assert f'action="{decide}"' in content
     assert "Nothing is waiting" in signed_in(client, outsider).get(APPROVALS).content.decode()
 
 
@@ -725,9 +728,13 @@ def test_an_empty_or_oversized_comment_changes_nothing(client, employee, laptop,
     empty = client.post(url, {"body": ""})
     big = SimpleUploadedFile("big.pdf", b"x" * 11, content_type="application/pdf")
     oversized = client.post(url, {"body": "see attached", "attachment": big})
+    program = SimpleUploadedFile("run.exe", b"MZ", content_type="application/octet-stream")
+    refused_type = client.post(url, {"body": "see attached", "attachment": program})
 
     assert empty.status_code == 400
     assert oversized.status_code == 413
+    assert refused_type.status_code == 400
+    assert ".exe files are not accepted" in refused_type.content.decode()
     assert not Comment.objects.exists()
     assert not Attachment.objects.exists()
 
