@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.ci import running_in_ci
+
 # Quiet, deterministic and root-friendly: CI runs as root, where Chromium's sandbox refuses
 # to start, and nothing should phone home (updates, sync, QUIC probes) during a test.
 CHROMIUM_ARGS = [
@@ -42,10 +44,6 @@ def chromium_executable() -> str | None:
             return candidate
     debian = Path("/usr/bin/chromium")
     return str(debian) if os.access(debian, os.X_OK) else None
-
-
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.ci import running_in_ci
 from tests.esm.factories import BusinessCalendarFactory
 from tests.integration import actions
 from tests.integration.harness import (
@@ -39,12 +40,13 @@ def _missing_services() -> str:
 
 
 MISSING = _missing_services()
+# In CI the services must be there: a missing one fails the tests instead of skipping them.
 needs_services = pytest.mark.skipif(
-    bool(MISSING),
+    bool(MISSING) and not running_in_ci(),
     reason=f"Integration tests need a real PostgreSQL and Redis: {MISSING}.",
 )
 needs_redis_server = pytest.mark.skipif(
-    not PrivateRedis.available(),
+    not PrivateRedis.available() and not running_in_ci(),
     reason="Fault tests start a private redis-server, and none is installed.",
 )
 
