@@ -33,6 +33,7 @@ from services.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from services.models.automation import plan_cycle
 
 
 class ConfidentialCaseAdmin(admin.ModelAdmin):
@@ -132,11 +133,31 @@ class PlanStepForm(forms.ModelForm):
         ]
 
 
+class PlanStepFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        after = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or form.instance.pk is None:
+                continue
+            after[form.instance.pk] = {step.pk for step in data.get("after", [])}
+        looping = plan_cycle(after)
+        if looping:
+            names = ", ".join(
+                form.instance.name for form in self.forms if form.instance.pk in looping
+            )
+            raise forms.ValidationError(
+                f"These steps wait for each other in a loop, so none would ever start: {names}."
+            )
+
+
 class PlanStepInline(admin.StackedInline):
     """The fulfilment plan, edited with its item; `after` offers only this item's steps."""
 
     model = PlanStep
     form = PlanStepForm
+    formset = PlanStepFormSet
     extra = 0
     fk_name = "item"
     fields = [

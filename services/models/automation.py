@@ -155,3 +155,20 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run.service_request.reference}: {self.step.name} ({self.state})"
+
+
+def plan_cycle(after: dict[int, set[int]]) -> list[int]:
+    """Steps caught in a dependency loop (each waits, through others, for itself), or [].
+
+    `after` maps each step to the steps it comes after. A plan with a loop would never
+    finish: its steps wait for each other forever.
+    """
+    remaining = {step: set(earlier) & after.keys() for step, earlier in after.items()}
+    while True:
+        ready = [step for step, earlier in remaining.items() if not earlier]
+        if not ready:
+            return sorted(remaining)
+        for step in ready:
+            del remaining[step]
+        for earlier in remaining.values():
+            earlier.difference_update(ready)

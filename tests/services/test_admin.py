@@ -1,9 +1,12 @@
 """The admin edits fulfilment plans with their catalog item."""
 
 import pytest
+from django.forms import inlineformset_factory
 from django.urls import reverse
 
-from services.models import DirectoryAccount, PlanStep, SentMessage
+from services.admin import PlanStepForm, PlanStepFormSet
+from services.models import CatalogItem, DirectoryAccount, PlanStep, SentMessage
+from services.models.automation import plan_cycle
 from tests.esm.factories import TEST_PASSWORD
 from tests.services.factories import CatalogItemFactory, ServiceRequestFactory
 
@@ -50,3 +53,48 @@ def test_records_of_confidential_cases_are_hidden_from_admins_outside_the_depart
         page = client.get(reverse(f"admin:services_{name}_changelist"))
         assert page.status_code == 200
         assert page.context["cl"].result_count == 0, name
+
+
+def test_plan_cycle_finds_steps_waiting_for_each_other():
+    assert plan_cycle({1: set(), 2: {1}, 3: {1, 2}}) == []
+    assert plan_cycle({1: set(), 2: {3}, 3: {2}, 4: {1}}) == [2, 3]
+    assert plan_cycle({5: {5}}) == [5]
+
+
+def test_the_plan_inline_refuses_a_loop_and_saves_nothing():
+    item = CatalogItemFactory()
+    first, second = (
+        PlanStep.objects.create(
+            item=item, key=key, name=key.title(), kind="human", department=item.department
+        )
+        for key in ("first", "second")
+    )
+    second.after.set([first])
+    formset_class = inlineformset_factory(
+        CatalogItem,
+        PlanStep,
+        form=PlanStepForm,
+        formset=PlanStepFormSet,
+        fk_name="item",
+        fields=PlanStepForm.Meta.fields,
+        extra=0,
+    )
+    data = {"steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "2"}
+    for index, (step, after) in enumerate([(first, second), (second, first)]):
+        data |= {
+            f"steps-{index}-id": str(step.pk),
+            f"steps-{index}-item": str(item.pk),
+            f"steps-{index}-position": str(index),
+            f"steps-{index}-key": step.key,
+            f"steps-{index}-name": step.name,
+            f"steps-{index}-kind": "human",
+            f"steps-{index}-department": str(item.department_id),
+            f"steps-{index}-params": "{}",
+            f"steps-{index}-after": [str(after.pk)],
+        }
+
+    formset = formset_class(data, instance=item, prefix="steps")
+
+    assert not formset.is_valid()
+    assert "loop" in " ".join(formset.non_form_errors())
+    assert list(first.after.all()) == []

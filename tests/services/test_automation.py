@@ -214,7 +214,9 @@ def test_a_step_that_keeps_killing_its_worker_is_sent_to_a_person(employee):
     assert CALLS == []
 
 
-def test_the_sweep_re_enqueues_steps_whose_message_was_lost(employee):
+def test_the_sweep_re_enqueues_steps_whose_message_was_lost(
+    employee, django_capture_on_commit_callbacks
+):
     item = CatalogItemFactory()
     _step(item, "lost")
     # Submitted without running on-commit callbacks: the message was never published.
@@ -223,11 +225,16 @@ def test_the_sweep_re_enqueues_steps_whose_message_was_lost(employee):
     assert step_run.state == State.PENDING
     later = timezone.now() + actions.automation.LOST_MESSAGE_AFTER * 2
 
-    swept = actions.step_runs_sweep(now=later)
+    assert actions.step_runs_sweep(now=timezone.now()) == []  # not lost yet
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = actions.step_runs_sweep(now=later)
 
     assert swept == [step_run.pk]
-    assert actions.step_runs_sweep(now=timezone.now()) == []
-    assert service_request.pk
+    step_run.refresh_from_db()
+    assert step_run.state == State.SUCCEEDED
+    assert [step_run.idempotency_key] == CALLS
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.RESOLVED
 
 
 def test_cancelling_the_request_cancels_the_run(employee):
