@@ -3,10 +3,12 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from freezegun import freeze_time
 
 from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
 from services.models import CannedReply, FulfilmentTask, Queue, SlaPolicy, SlaTarget
+from services.views.workspace import TASKS_PER_PAGE
 from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
 from tests.services.factories import CatalogItemFactory
 
@@ -233,6 +235,40 @@ def test_bulk_assign(client, department_manager, it_agent, it_queue, employee):
     assert FulfilmentTask.objects.filter(assignee=it_agent).count() == 2
 
 
+def test_bulk_priority(client, department_manager, it_queue, employee):
+    tasks = [_raise(employee, it_queue.department, subject=f"Thing {n}") for n in range(3)]
+    signed_in(client, department_manager)
+
+    response = client.post(
+        reverse("queue_bulk", args=[it_queue.slug]),
+        {"tasks": [task.pk for task in tasks[1:]], "action": "priority", "priority": "urgent"},
+    )
+
+    assert response.status_code == 302
+    assert list(FulfilmentTask.objects.order_by("pk").values_list("priority", flat=True)) == [
+        "normal",
+        "urgent",
+        "urgent",
+    ]
+
+
+def test_the_queue_page_paginates(client, it_agent, it_queue, employee, settings):
+    for n in range(TASKS_PER_PAGE + 2):
+        _raise(employee, it_queue.department, subject=f"Thing {n}")
+    signed_in(client, it_agent)
+    url = reverse("queue_detail", args=[it_queue.slug])
+
+    first, second = client.get(url), client.get(url, {"page": 2})
+
+    assert len(first.context["rows"]) == TASKS_PER_PAGE
+    assert len(second.context["rows"]) == 2
+    row = first.context["rows"][0]
+    html = first.content.decode()
+    assert row["task"].service_request.reference in html
+    assert employee.get_full_name() in html
+    assert "Unclaimed" in html
+
+
 def test_bulk_without_a_choice_changes_nothing(client, department_manager, it_queue, employee):
     task = _raise(employee, it_queue.department)
     signed_in(client, department_manager)
@@ -259,15 +295,45 @@ def test_draft_article_from_a_resolved_task(client, it_agent, it_queue, employee
 
 
 def test_department_overview_is_for_its_managers(
-    client, department_manager, it_agent, it_queue, employee
+    client, department_manager, it_agent, hr_agent, it_queue, hr_queue, employee
 ):
-    _raise(employee, it_queue.department)
+    with freeze_time("2026-11-16 10:00"):  # a week ago, Monday
+        old = _raise(employee, it_queue.department, subject="Old")
+    with freeze_time("2026-11-23 10:00"):
+        fresh = _raise(employee, it_queue.department, subject="Fresh")
+        done = _raise(employee, it_queue.department, subject="Done")
+        actions.task_claim(task=fresh, agent=it_agent)
+        actions.task_claim(task=done, agent=it_agent)
+        actions.task_resolve(task=done, agent=it_agent, resolution="Fixed")
+        actions.task_hand_off(task=fresh, agent=it_agent, to_queue=hr_queue, reason="HR's")
+        handed_in = _raise(employee, hr_queue.department, subject="To IT")
+        actions.task_hand_off(
+            task=handed_in, agent=department_manager, to_queue=it_queue, reason="x"
+        )
+        FulfilmentTask.objects.filter(pk=old.pk).update(sla_breached=True)
 
-    response = signed_in(client, department_manager).get(
-        reverse("department_overview", args=[it_queue.department.slug])
-    )
+        response = signed_in(client, department_manager).get(
+            reverse("department_overview", args=[it_queue.department.slug])
+        )
+
     assert response.status_code == 200
-    assert response.context["overview"]["backlog_total"] == 1
+    overview = response.context["overview"]
+    # Open in IT: the old one and the one handed in from HR.
+    assert overview["backlog_total"] == 2
+    assert overview["backlog"]["Under a day"] == 1
+    assert overview["backlog"]["Over a week"] == 1
+    assert overview["sla"]["breached"] == 1
+    assert overview["handoffs"] == {
+        "handed_in": 1,
+        "handed_out": 1,
+        "sent_back_in": 0,
+        "sent_back_out": 0,
+    }
+    work = {
+        person.username: (person.open_tasks, person.done_this_week)
+        for person in overview["per_agent"]
+    }
+    assert work["it_agent"] == (0, 1)
     client.logout()
     assert (
         signed_in(client, it_agent)
