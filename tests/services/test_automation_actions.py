@@ -702,3 +702,22 @@ def test_an_onboarding_plan_makes_each_record_once_and_tells_the_right_people(
     welcome = next(message for message in mail.outbox if message.to == ["kim.tan@acme.test"])
     assert "Orientation: Monday 7 January, 09:30 at London HQ" in welcome.body
     assert "Your desk: 1-01" in welcome.body
+
+
+def test_set_field_records_a_value_and_an_answer_when_asked(
+    employee, django_capture_on_commit_callbacks
+):
+    service_request = _request(employee, {"asset_tag": "LT-0042"})
+
+    plain = _run(
+        "generic.set_field",
+        _context(service_request, params={"field": "ticket", "value": "VEND-7"}),
+        django_capture_on_commit_callbacks,
+    )
+    from_answer = _run(
+        "generic.set_field",
+        _context(service_request, params={"field": "tag", "value": "answer:asset_tag"}),
+        django_capture_on_commit_callbacks,
+    )
+
+    assert (plain, from_answer) == ({"ticket": "VEND-7"}, {"tag": "LT-0042"})

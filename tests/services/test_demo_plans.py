@@ -113,3 +113,55 @@ def test_password_reset_is_fully_automated(demo, django_capture_on_commit_callba
     assert not service_request.tasks.exists()
     assert OneTimeLink.objects.filter(account__person=alex).count() == 1
     assert any("/directory/links/" in message.body for message in mail.outbox)
+
+
+def _step_states(service_request):
+    return dict(
+        StepRun.objects.filter(run__service_request=service_request).values_list(
+            "step__key", "state"
+        )
+    )
+
+
+def test_offboarding_waits_for_hr_then_closes_the_leavers_access(
+    demo, django_capture_on_commit_callbacks
+):
+    sam, holly, ivan, alex = demo["sam"], demo["holly"], demo["ivan"], demo["alex"]
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(
+            "offboarding",
+            sam,
+            {"leaver": "alex", "last_day": "2026-11-20", "equipment": ["Laptop"]},
+        )
+    assert DirectoryAccount.objects.get(person=alex).active  # nothing closes before HR agrees
+    approval = service_request.approvals.get(state="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.approval_decide(approval=approval, user=holly, approve=True)
+
+    states = _step_states(service_request)
+    assert states["last-day"] == states["disable-account"] == StepRun.State.SUCCEEDED
+    assert states["recover-laptop"] == StepRun.State.WITH_PEOPLE
+    assert DirectoryAccount.objects.get(person=alex).active is False
+    laptop = service_request.tasks.get(state="queued")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(task=laptop, agent=ivan, resolution="Laptop returned")
+    service_request.refresh_from_db()
+    assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_desk_move_books_the_new_desk_from_the_move_date(demo, django_capture_on_commit_callbacks):
+    alex = demo["alex"]
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(
+            "desk-move",
+            alex,
+            {"from_location": "London HQ", "to_location": "Manchester", "move_date": "2027-02-01"},
+        )
+
+    booking = DeskBooking.objects.get(service_request=service_request)
+    assert (booking.desk.location.slug, str(booking.starts_on)) == ("manchester", "2027-02-01")
+    assert _step_states(service_request) == {
+        "new-desk": StepRun.State.SUCCEEDED,
+        "move-equipment": StepRun.State.WITH_PEOPLE,
+    }
+    assert service_request.tasks.get().department.slug == "it"
