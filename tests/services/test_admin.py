@@ -28,6 +28,10 @@ def test_the_item_admin_offers_registered_actions_and_only_its_own_steps(client,
     assert page.status_code == 200
     html = page.content.decode()
     assert "it.create_account" in html
+    # The item's form, entitlement and approvals are edited inline on the same page.
+    for prefix in ("fields", "entitlements", "approval_steps", "plan_steps"):
+        assert f'name="{prefix}-TOTAL_FORMS"' in html, prefix
+    assert 'name="fields-__prefix__-show_when_field"' in html
     assert ">Mine<" in html or "Mine</option>" in html
     assert "Theirs</option>" not in html
 

@@ -20,12 +20,14 @@ from services.models import (
     ArticleFeedback,
     ArticleView,
     Attachment,
+    CatalogItem,
     Comment,
     Entitlement,
     ExperienceRating,
     FormField,
     ServiceRequest,
 )
+from services.selectors import SUGGESTIONS_SHOWN
 from tests.esm.factories import UserFactory
 from tests.services.factories import (
     ApprovalFactory,
@@ -1037,3 +1039,33 @@ def test_page_query_count_does_not_grow_with_the_data(
         "approvals": lambda context: len(context["rows"]),
     }
     assert shown[page](response.context) >= 27
+
+
+@pytest.mark.parametrize(("page", "budget"), [("article", 11), ("suggestions", 6)])
+def test_knowledge_pages_run_a_constant_number_of_queries(
+    client, page, budget, employee, it_department, laptop, django_assert_max_num_queries
+):
+    guide = ArticleFactory(title="Laptop guide", slug="laptop-guide", body="Set up a laptop.")
+    url = {
+        "article": f"{reverse('article_detail', args=[guide.slug])}?from={laptop.slug}",
+        "suggestions": reverse("catalog_item_suggestions", args=[laptop.slug])
+        + "?subject=item guide",
+    }[page]
+    signed_in(client, employee)
+
+    def grow(count):
+        _grow_catalog(count, employee=employee, it_department=it_department)
+        guide.related_items.set(CatalogItem.objects.filter(entitlements__isnull=True))
+
+    grow(2)
+    with django_assert_max_num_queries(budget) as small:
+        assert client.get(url).status_code == 200
+    grow(25)
+    with django_assert_max_num_queries(budget) as large:
+        response = client.get(url)
+
+    assert len(large.captured_queries) == len(small.captured_queries)
+    if page == "article":
+        assert len(response.context["related_items"]) >= 27
+    else:
+        assert len(response.context["articles"]) == SUGGESTIONS_SHOWN
