@@ -1,11 +1,24 @@
 """Plans run end to end on a real Celery worker, over the Redis the project is configured with."""
 
 import os
+from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from esm.models import Event, EventKind
-from services.models import AutomationRun, ServiceRequest, StepRun
+from services import actions as services_actions
+from services.forms import RequestForm
+from services.models import (
+    AutomationRun,
+    Badge,
+    CatalogItem,
+    DeskBooking,
+    DirectoryAccount,
+    ServiceRequest,
+    StepRun,
+)
 from tests.integration import actions
 from tests.integration.conftest import needs_services
 from tests.integration.harness import wait_for
@@ -46,3 +59,52 @@ def test_a_plan_with_parallel_branches_and_a_join_completes_on_a_real_worker(sha
     assert {effect["pid"] for effect in effects}.isdisjoint({os.getpid(), worker.pid})
     assert set(StepRun.objects.values_list("deliveries", "attempts")) == {(1, 1)}
     assert Event.objects.filter(kind=EventKind.STEP_SUCCEEDED).count() == 6
+
+
+def test_the_demo_onboarding_plan_runs_its_real_actions_on_a_real_worker(shared_rig):
+    call_command("seed_demo", password="integration-pass", without_history=True, stdout=StringIO())
+    people = {user.username: user for user in get_user_model().objects.all()}
+    item = CatalogItem.objects.get(slug="new-hire-onboarding")
+    answers = {
+        "first_name": "Kim",
+        "last_name": "Tan",
+        "start_date": "2027-01-04",
+        "role": "Account Executive",
+        "location": "London HQ",
+        "laptop_needed": "yes",
+        "laptop_model": "MacBook Air 13",
+    }
+    form = RequestForm(
+        {"subject": "Kim Tan joins", "submission_key": "onboard-kim"}
+        | {f"field_{key}": value for key, value in answers.items()},
+        item=item,
+    )
+    assert form.is_valid(), form.errors
+    shared_rig.worker()
+    service_request, _ = services_actions.service_request_submit(
+        item=item,
+        raised_by=people["sam"],
+        subject="Kim Tan joins",
+        answers=form.answer_rows(),
+        submission_key="onboard-kim",
+    )
+    approval = service_request.approvals.get(state="pending")
+    services_actions.approval_decide(approval=approval, user=approval.approver, approve=True)
+
+    def automated_steps_done() -> bool:
+        states = step_states(service_request)
+        return states.get("welcome-pack") == StepRun.State.SUCCEEDED
+
+    wait_for(automated_steps_done, timeout=RUN_TIMEOUT, what="the automated onboarding steps")
+    states = step_states(service_request)
+    assert states["laptop"] == StepRun.State.WITH_PEOPLE
+    assert DirectoryAccount.objects.filter(username__startswith="kim.tan").count() == 1
+    assert DeskBooking.objects.filter(service_request=service_request).count() == 1
+    assert Badge.objects.filter(service_request=service_request).count() == 1
+
+    laptop = service_request.tasks.get(state="queued")
+    services_actions.task_resolve(task=laptop, agent=people["ivan"], resolution="Laptop ready")
+
+    wait_for(lambda: _finished(service_request), timeout=RUN_TIMEOUT, what="the run to finish")
+    assert service_request.state == ServiceRequest.State.RESOLVED
+    assert set(step_states(service_request).values()) == {StepRun.State.SUCCEEDED}
