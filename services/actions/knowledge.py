@@ -11,6 +11,7 @@ from services.actions._base import ActionRefused
 from services.models import Article, ArticleFeedback, ArticleView, CatalogItem, FulfilmentTask
 
 
+@transaction.atomic
 def article_view_record(
     *, article: Article, user: AbstractBaseUser, from_item: CatalogItem | None = None
 ) -> None:
