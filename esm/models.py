@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from esm import clock
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:
@@ -245,7 +246,7 @@ class Event(models.Model):
     transaction of the change they describe.
     """
 
-    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    occurred_at = models.DateTimeField(default=clock.now, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

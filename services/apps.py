@@ -6,4 +6,6 @@ class ServicesConfig(AppConfig):
     verbose_name = "Services"
 
     def ready(self) -> None:
-        from services import permissions  # noqa: F401  (registers the rules)
+        # The rules register themselves; the Celery tasks must be registered in every
+        # process (web too), because actions publish them by name (`services.enqueue`).
+        from services import permissions, tasks  # noqa: F401

@@ -8,23 +8,20 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from esm.models import DepartmentRole
+from services.enqueue import enqueue_on_commit
 from services.models import Comment, FulfilmentTask, ServiceRequest
 
 
 def schedule(kind: str, *args: object) -> None:
     """Send notification `kind` from a worker once the current transaction commits.
 
-    Robust: if the broker is down the e-mail is lost, never the change that caused it.
+    If the broker is down the e-mail is lost, never the change that caused it.
     """
-    # Imported here: the Celery task module imports the actions, which import this module.
-    from services.tasks import notify_task
-
-    transaction.on_commit(lambda: notify_task.delay(kind, *args), robust=True)
+    enqueue_on_commit("notify_task", kind, *args)
 
 
 def send(kind: str, *args: object) -> None:

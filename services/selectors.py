@@ -9,8 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from esm import clock
 from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role, staff_department_ids
 from services.filters import CatalogItemFilter, QueueTaskFilter, ServiceRequestFilter
@@ -63,7 +63,7 @@ def articles_matching(*, user: Any, query: str) -> QuerySet[Article]:
 
 
 def popular_items_for(*, user: Any) -> QuerySet[CatalogItem]:
-    since = timezone.now() - dt.timedelta(days=POPULAR_WINDOW_DAYS)
+    since = clock.now() - dt.timedelta(days=POPULAR_WINDOW_DAYS)
     return (
         CatalogItem.objects.entitled_to(user)
         .select_related("department")
@@ -165,7 +165,7 @@ def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
         submitted_at__gte=OuterRef("viewed_at"),
     )
     return ArticleView.objects.filter(
-        viewed_at__gte=since, viewed_at__lte=timezone.now() - DEFLECTION_WINDOW
+        viewed_at__gte=since, viewed_at__lte=clock.now() - DEFLECTION_WINDOW
     ).exclude(Exists(followed))
 
 
@@ -393,7 +393,7 @@ def department_overview(
 
     Every figure is one aggregate query, whatever the size of the backlog.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     open_tasks = FulfilmentTask.objects.filter(department=department).open()
     age_filters = {}
     lower = None

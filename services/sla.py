@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
+from esm import clock
 from esm.calendars import NoWorkingTime, Schedule, business_calendar_for
 from esm.models import BusinessCalendar, Department
 from services.models import SlaTarget
@@ -55,7 +55,7 @@ def clock_start(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None
     if target is None:
         task.response_due_at = task.resolution_due_at = task.at_risk_at = None
         return
-    start = now or task.created_at or timezone.now()
+    start = now or task.created_at or clock.now()
     try:
         schedule = schedule_for(task.department)
         _set_due_times(task, target, schedule, start)
@@ -82,7 +82,7 @@ def _set_due_times(
 
 def clock_pause(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None:
     if task.sla_paused_at is None:
-        task.sla_paused_at = now or timezone.now()
+        task.sla_paused_at = now or clock.now()
 
 
 def clock_resume(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None:
@@ -93,7 +93,7 @@ def clock_resume(task: FulfilmentTask, *, now: dt.datetime | None = None) -> Non
     task.sla_paused_at = None
     if task.resolution_due_at is None and task.response_due_at is None:
         return  # no SLA: no calendar needed
-    now = now or timezone.now()
+    now = now or clock.now()
     schedule = schedule_for(task.department)
     task.sla_paused_total += schedule.between(paused_at, now)
     for field in ("response_due_at", "resolution_due_at", "at_risk_at"):
@@ -119,7 +119,7 @@ def clock_read(
     """
     if task.resolution_due_at is None or schedule is None:
         return ClockReading(SlaStatus.NONE, None)
-    now = task.sla_paused_at or now or timezone.now()
+    now = task.sla_paused_at or now or clock.now()
     due = task.resolution_due_at
     left = schedule.between(now, due) if due > now else -schedule.between(due, now)
     if task.sla_breached:

@@ -20,14 +20,14 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from esm import clock
 from esm.events import event_record
 from esm.models import Department, EventKind
-from services.actions import tasks
+from services.actions import flow
 from services.actions._base import request_lock
 from services.automation import registry
+from services.enqueue import enqueue_on_commit
 from services.models import (
     Approval,
     AutomationRun,
@@ -81,19 +81,9 @@ def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
 
 
 def _enqueue_on_commit(step_run_ids: list[int]) -> None:
-    # Imported here: the Celery task module imports the actions.
-    from services.tasks import run_step_task
-
-    def publish() -> None:
-        for step_run_id in step_run_ids:
-            try:
-                run_step_task.delay(step_run_id)
-            except BrokerUnavailable:  # the sweep publishes it later
-                logger.warning("step run %s not published; the sweep will retry", step_run_id)
-
-    # Robust: a broker outage must not break the commit that wrote the rows; the sweep
-    # re-enqueues what was not published.
-    transaction.on_commit(publish, robust=True)
+    # A lost publish leaves its row PENDING, and the sweep publishes it again.
+    for step_run_id in step_run_ids:
+        enqueue_on_commit("run_step_task", step_run_id)
 
 
 def _condition_met(step: PlanStep, answers: dict[str, Any]) -> bool:
@@ -155,7 +145,7 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
             for earlier in step_run.step.after.all()
         )
     ]
-    now = timezone.now()
+    now = clock.now()
     to_enqueue = []
     for step_run in ready:
         step_run.run = run
@@ -171,7 +161,7 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
     if all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs) and not ready:
         run.state, run.finished_at = AutomationRun.State.DONE, now
         run.save(update_fields=["state", "finished_at"])
-    tasks.request_follow_work(service_request, actor=None)
+    flow.request_follow_work(service_request, actor=None)
 
 
 def _hand_to_people(
@@ -180,7 +170,7 @@ def _hand_to_people(
     step = step_run.step
     department = _step_department(step, service_request)
     queue = step.queue if step.queue and step.queue.department_id == department.pk else None
-    task = tasks.task_create_for_step(
+    task = flow.task_create_for_step(
         service_request, queue=queue, department=department, title=title, reason=reason
     )
     step_run.state, step_run.task = StepState.WITH_PEOPLE, task
@@ -195,7 +185,7 @@ def step_finish_by_task(task: FulfilmentTask) -> None:
     step_run = StepRun.objects.select_related("run", "step").filter(task=task).first()
     if step_run is None or step_run.state in StepRun.FINISHED_STATES:
         return
-    step_run.state, step_run.finished_at = StepState.SUCCEEDED, timezone.now()
+    step_run.state, step_run.finished_at = StepState.SUCCEEDED, clock.now()
     step_run.save(update_fields=["state", "finished_at"])
     step_run.run.service_request = task.service_request
     _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_person": True})
@@ -218,7 +208,7 @@ def step_finish_by_approval(step_run: StepRun, service_request: ServiceRequest) 
 
     Call inside the transaction recording the decision, holding the request's lock.
     """
-    step_run.state, step_run.finished_at = StepState.SUCCEEDED, timezone.now()
+    step_run.state, step_run.finished_at = StepState.SUCCEEDED, clock.now()
     step_run.save(update_fields=["state", "finished_at"])
     step_run.run.service_request = service_request
     _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_approval": True})
@@ -240,7 +230,7 @@ def run_cancel(service_request: ServiceRequest) -> None:
         step_run.save(update_fields=["state"])
         step_run.run.service_request = service_request
         _step_event(step_run, EventKind.CANCELLED, from_value=previous, to_value=step_run.state)
-    run.state, run.finished_at = AutomationRun.State.CANCELLED, timezone.now()
+    run.state, run.finished_at = AutomationRun.State.CANCELLED, clock.now()
     run.save(update_fields=["state", "finished_at"])
 
 
@@ -249,7 +239,7 @@ def _claim(step_run_id: int) -> StepRun | None:
 
     RUNNING is claimable too: that is a redelivery after the worker that had it died.
     """
-    now = timezone.now()
+    now = clock.now()
     claimed = StepRun.objects.filter(
         Q(due_at__isnull=True) | Q(due_at__lte=now),
         pk=step_run_id,
@@ -296,7 +286,7 @@ def step_run_execute(step_run_id: int) -> str:
                 locked.state = StepState.WITH_PEOPLE
                 locked.save(update_fields=["state", "attempts", "result", "last_error"])
                 return "waiting for an approval"
-            locked.state, locked.finished_at = StepState.SUCCEEDED, timezone.now()
+            locked.state, locked.finished_at = StepState.SUCCEEDED, clock.now()
             locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
             locked.run.service_request = service_request
             _step_event(locked, EventKind.STEP_SUCCEEDED)
@@ -342,8 +332,8 @@ def _retry_or_fail(step_run: StepRun, error: str) -> str:
             # This delivery ended properly: only deliveries that never end count as poison.
             deliveries=0,
             last_error=error[:2000],
-            due_at=timezone.now() + dt.timedelta(seconds=delay),
-            enqueued_at=timezone.now(),
+            due_at=clock.now() + dt.timedelta(seconds=delay),
+            enqueued_at=clock.now(),
         )
         _step_event(
             step_run,
@@ -351,11 +341,7 @@ def _retry_or_fail(step_run: StepRun, error: str) -> str:
             payload={"attempt": attempts, "error": error[:500], "retry_in_s": delay},
         )
     # Short waits ride on the broker; the sweep picks up anything whose message is lost.
-    from services.tasks import run_step_task
-
-    transaction.on_commit(
-        lambda: run_step_task.apply_async((step_run.pk,), countdown=delay), robust=True
-    )
+    enqueue_on_commit("run_step_task", step_run.pk, countdown=delay)
     return f"retry in {delay}s"
 
 
@@ -381,7 +367,7 @@ def _fail(step_run: StepRun, error: str) -> None:
             title=f"{locked.step.name} (automation failed)",
             reason=f"The automated step failed, so it is yours to do by hand: {error}",
         )
-        tasks.request_follow_work(service_request, actor=None)
+        flow.request_follow_work(service_request, actor=None)
 
 
 def step_runs_sweep(*, now: dt.datetime | None = None) -> list[int]:
@@ -390,7 +376,7 @@ def step_runs_sweep(*, now: dt.datetime | None = None) -> list[int]:
     Runs from Celery beat. Safe to overlap with itself and with workers: running a step
     twice is claimed once (see `_claim`).
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     due = Q(due_at__isnull=True) | Q(due_at__lte=now)
     lost = Q(state=StepState.PENDING, enqueued_at__lte=now - LOST_MESSAGE_AFTER) & due
     stuck = Q(state=StepState.RUNNING, started_at__lte=now - STUCK_RUNNING_AFTER)

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from esm import clock
 from esm.models import EventKind
 from services.actions import automation, tasks
 from services.actions._base import (
@@ -156,7 +156,7 @@ def approval_decide(
     if approval.state != Approval.State.PENDING or not (up_front or step_run):
         raise ActionRefused("This approval has already been decided.")
     approval.state = Approval.State.APPROVED if approve else Approval.State.REJECTED
-    approval.decided_by, approval.decided_at, approval.comment = user, timezone.now(), comment
+    approval.decided_by, approval.decided_at, approval.comment = user, clock.now(), comment
     approval.save(update_fields=["state", "decided_by", "decided_at", "comment"])
     if approve:
         request_event(
@@ -181,7 +181,7 @@ def approval_decide(
             State.REJECTED,
             user,
             EventKind.REJECTED,
-            closed_at=timezone.now(),
+            closed_at=clock.now(),
             resolution=comment,
         )
     return approval
@@ -204,7 +204,7 @@ def service_request_cancel(
         State.CANCELLED,
         user,
         EventKind.CANCELLED,
-        closed_at=timezone.now(),
+        closed_at=clock.now(),
         resolution=reason,
     )
     return service_request
@@ -225,7 +225,7 @@ def service_request_resolve(
         State.RESOLVED,
         user,
         EventKind.RESOLVED,
-        resolved_at=timezone.now(),
+        resolved_at=clock.now(),
         resolution=resolution,
     )
     return service_request
@@ -245,7 +245,7 @@ def service_request_reopen(
     deadline = reopen_deadline(service_request)
     if deadline is None:
         raise ActionRefused("Only a resolved request can be reopened.")
-    if timezone.now() > deadline:
+    if clock.now() > deadline:
         raise ActionRefused(
             f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days of resolution; "
             "please raise a new one."
@@ -329,7 +329,7 @@ def service_requests_close_sweep(*, now: dt.datetime | None = None) -> list[int]
     Runs from Celery beat. A closed request takes no more comments or reopening; the
     employee can still rate it.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     cutoff = now - dt.timedelta(days=settings.REOPEN_WINDOW_DAYS)
     due = list(
         ServiceRequest.objects.filter(state=State.RESOLVED, resolved_at__lte=cutoff)

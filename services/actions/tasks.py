@@ -1,8 +1,7 @@
 """Fulfilment tasks in department queues: claim, work, ask, hand off, send back, resolve.
 
-A request's own state follows its work (`request_follow_work`): waiting on the employee
-while any task is, in progress while any task is open or its fulfilment plan still runs,
-resolved once nothing is open and something was done.
+A request's own state follows its work (`flow.request_follow_work`). A task that works a
+plan step tells the plan when it is done or moves (`automation`).
 """
 
 from __future__ import annotations
@@ -14,21 +13,19 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
-from esm.events import event_record
-from esm.models import Department, Event, EventKind
+from esm import clock
+from esm.models import Event, EventKind
 from esm.permissions import staff_department_ids
 from services import notifications, sla
+from services.actions import automation, flow
 from services.actions._base import (
     ActionRefused,
     StaleVersion,
     request_event,
     request_lock,
-    request_set_state_for_update,
 )
 from services.models import (
-    AutomationRun,
     Comment,
     FulfilmentTask,
     Priority,
@@ -43,20 +40,6 @@ RequestState = ServiceRequest.State
 # someone's feet.
 STALE_EVENTS_READ = 20
 STALE_EVENTS_SHOWN = 5
-
-
-def _task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> None:
-    service_request = task.service_request
-    details.setdefault("department", task.department)
-    event_record(
-        subject=task,
-        kind=kind,
-        actor=actor,
-        reference=service_request.reference,
-        is_confidential=service_request.is_confidential,
-        payload={"version": task.version, **details.pop("payload", {})},
-        **details,
-    )
 
 
 def _lock(task: FulfilmentTask, expected_version: int | None = None) -> FulfilmentTask:
@@ -123,7 +106,7 @@ def _set_state(
 ) -> None:
     previous, task.state = task.state, state
     _save(task, "state", *fields)
-    _task_event(task, kind, actor, from_value=previous, to_value=state, **details)
+    flow.task_event(task, kind, actor, from_value=previous, to_value=state, **details)
 
 
 def _require_open(task: FulfilmentTask) -> None:
@@ -138,87 +121,6 @@ def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
         raise ActionRefused("That person does not work in this department's queues.")
 
 
-def request_follow_work(
-    service_request: ServiceRequest, *, actor: Any, resolution: str = ""
-) -> None:
-    """Bring a locked request's state in line with its tasks and its plan's run."""
-    states = set(service_request.tasks.values_list("state", flat=True))
-    run_state = (
-        AutomationRun.objects.filter(service_request=service_request)
-        .values_list("state", flat=True)
-        .first()
-    )
-    current = service_request.state
-    if TaskState.WAITING_ON_EMPLOYEE in states:
-        target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING
-    elif states & set(FulfilmentTask.OPEN_STATES) or run_state == AutomationRun.State.RUNNING:
-        target = RequestState.IN_PROGRESS
-        kind = (
-            EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.STARTED
-        )
-    elif run_state == AutomationRun.State.DONE or TaskState.DONE in states:
-        target, kind = RequestState.RESOLVED, EventKind.RESOLVED
-    else:
-        return
-    if target == current or (
-        current in ServiceRequest.FINISHED_STATES and target != RequestState.RESOLVED
-    ):
-        return
-    if target == RequestState.RESOLVED:
-        request_set_state_for_update(
-            service_request,
-            target,
-            actor,
-            kind,
-            resolved_at=timezone.now(),
-            resolution=resolution or service_request.resolution,
-        )
-        notifications.schedule("request_resolved", service_request.pk)
-    else:
-        request_set_state_for_update(service_request, target, actor, kind)
-
-
-def _default_queue(department: Department) -> Queue:
-    queue = Queue.objects.filter(department=department).order_by("-is_default", "name").first()
-    if queue is None:
-        # Never lose a request for want of configuration: the department gets a queue.
-        queue = Queue.objects.create(
-            department=department,
-            name=f"{department.name} requests",
-            slug=f"{department.slug}-requests",
-            is_default=True,
-        )
-    return queue
-
-
-def _task_create(
-    service_request: ServiceRequest,
-    *,
-    queue: Queue,
-    title: str,
-    actor: Any,
-    priority: str | None = None,
-    handed_off_from: FulfilmentTask | None = None,
-    reason: str = "",
-) -> FulfilmentTask:
-    task = FulfilmentTask(
-        service_request=service_request,
-        queue=queue,
-        department=queue.department,
-        title=title[:200],
-        priority=priority or service_request.priority,
-        handed_off_from=handed_off_from,
-        handoff_reason=reason,
-        created_at=timezone.now(),
-    )
-    sla.clock_start(task)
-    task.save()
-    _task_event(
-        task, EventKind.QUEUED, actor, to_value=TaskState.QUEUED, payload={"queue": queue.slug}
-    )
-    return task
-
-
 def task_open_for_request(
     service_request: ServiceRequest, *, actor: Any, title: str
 ) -> FulfilmentTask:
@@ -226,29 +128,14 @@ def task_open_for_request(
 
     Call inside the transaction that holds the request's row lock.
     """
-    task = _task_create(
-        service_request, queue=_default_queue(service_request.department), title=title, actor=actor
-    )
-    request_follow_work(service_request, actor=actor)
-    return task
-
-
-def task_create_for_step(
-    service_request: ServiceRequest,
-    *,
-    queue: Queue | None,
-    department: Department,
-    title: str,
-    reason: str = "",
-) -> FulfilmentTask:
-    """The task of a plan step given to people (request lock held; the caller follows up)."""
-    return _task_create(
+    task = flow.task_create(
         service_request,
-        queue=queue or _default_queue(department),
+        queue=flow.default_queue(service_request.department),
         title=title,
-        actor=None,
-        reason=reason,
+        actor=actor,
     )
+    flow.request_follow_work(service_request, actor=actor)
+    return task
 
 
 def tasks_cancel_open(service_request: ServiceRequest, *, actor: Any) -> None:
@@ -261,7 +148,7 @@ def tasks_cancel_open(service_request: ServiceRequest, *, actor: Any) -> None:
 
 def tasks_finish_open(service_request: ServiceRequest, *, actor: Any, resolution: str) -> None:
     """Mark the open tasks of a request being resolved as a whole done (request lock held)."""
-    now = timezone.now()
+    now = clock.now()
     for task in service_request.tasks.select_for_update().filter(
         state__in=FulfilmentTask.OPEN_STATES
     ):
@@ -284,14 +171,14 @@ def tasks_resume_for_employee(service_request: ServiceRequest, *, actor: Any) ->
         sla.clock_resume(task)
         task.state = TaskState.IN_PROGRESS if task.assignee_id else TaskState.QUEUED
         _save(task, "state", *sla.CLOCK_FIELDS)
-        _task_event(
+        flow.task_event(
             task,
             EventKind.RESUMED,
             actor,
             from_value=TaskState.WAITING_ON_EMPLOYEE,
             to_value=task.state,
         )
-    request_follow_work(service_request, actor=actor)
+    flow.request_follow_work(service_request, actor=actor)
 
 
 @transaction.atomic
@@ -313,7 +200,7 @@ def task_claim(
 
 
 def _claim_for_update(task: FulfilmentTask, agent: AbstractBaseUser, *, actor: Any) -> None:
-    now = timezone.now()
+    now = clock.now()
     task.assignee, task.claimed_at = agent, task.claimed_at or now
     # Claiming is the first response when nobody has replied yet.
     task.responded_at = task.responded_at or now
@@ -322,7 +209,7 @@ def _claim_for_update(task: FulfilmentTask, agent: AbstractBaseUser, *, actor: A
         task.state = TaskState.IN_PROGRESS
         fields.append("state")
     _save(task, *fields)
-    _task_event(
+    flow.task_event(
         task,
         EventKind.CLAIMED if actor == agent else EventKind.ASSIGNED,
         actor,
@@ -386,7 +273,7 @@ def task_unassign(
         task.state = TaskState.QUEUED
         fields.append("state")
     _save(task, *fields)
-    _task_event(task, EventKind.UNASSIGNED, by, from_value=previous)
+    flow.task_event(task, EventKind.UNASSIGNED, by, from_value=previous)
     return task
 
 
@@ -412,7 +299,7 @@ def task_reply(
     task = _lock(task, expected_version)
     _require_open(task)
     # What the employee was told changes the task for colleagues who have it open.
-    task.responded_at = task.responded_at or timezone.now()
+    task.responded_at = task.responded_at or clock.now()
     _save(task, "responded_at")
     comment = _comment(task, agent, body, internal=False)
     notifications.schedule("public_reply", comment.pk)
@@ -440,7 +327,7 @@ def task_ask(
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
     comment = _comment(task, agent, question, internal=False)
     sla.clock_pause(task)
-    task.responded_at = task.responded_at or timezone.now()
+    task.responded_at = task.responded_at or clock.now()
     _set_state(
         task,
         TaskState.WAITING_ON_EMPLOYEE,
@@ -449,7 +336,7 @@ def task_ask(
         "responded_at",
         *sla.CLOCK_FIELDS,
     )
-    request_follow_work(service_request, actor=agent)
+    flow.request_follow_work(service_request, actor=agent)
     notifications.schedule("question_asked", comment.pk)
     return comment
 
@@ -467,7 +354,7 @@ def task_resolve(
     if not resolution.strip():
         raise ActionRefused("Write a resolution note: the employee reads it.")
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
-    task.resolution, task.done_at, task.sla_paused_at = resolution, timezone.now(), None
+    task.resolution, task.done_at, task.sla_paused_at = resolution, clock.now(), None
     task.responded_at = task.responded_at or task.done_at
     _set_state(
         task,
@@ -480,11 +367,8 @@ def task_resolve(
         "responded_at",
     )
     if hasattr(task, "step_run"):
-        # Automations build on tasks: imported here, where a plan's step meets its task.
-        from services.actions import automation
-
         automation.step_finish_by_task(task)
-    request_follow_work(service_request, actor=agent, resolution=resolution)
+    flow.request_follow_work(service_request, actor=agent, resolution=resolution)
     return task
 
 
@@ -507,7 +391,7 @@ def task_hand_off(
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
     if service_request.is_confidential and to_queue.department_id != service_request.department_id:
         raise ActionRefused("A confidential case stays within its department.")
-    received = _task_create(
+    received = flow.task_create(
         service_request,
         queue=to_queue,
         title=task.title,
@@ -516,7 +400,7 @@ def task_hand_off(
         handed_off_from=task,
         reason=reason,
     )
-    task.done_at = timezone.now()
+    task.done_at = clock.now()
     _set_state(
         task,
         TaskState.HANDED_OFF,
@@ -528,10 +412,8 @@ def task_hand_off(
         payload={"to_task": received.pk, "reason": reason},
     )
     if hasattr(task, "step_run"):
-        from services.actions import automation
-
         automation.step_hand_over(task, received)
-    request_follow_work(service_request, actor=agent)
+    flow.request_follow_work(service_request, actor=agent)
     return received
 
 
@@ -555,7 +437,7 @@ def task_send_back(
         raise ActionRefused("Say what is missing, so the sender can complete it.")
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
     sender = _lock(task.handed_off_from)
-    task.done_at = timezone.now()
+    task.done_at = clock.now()
     _set_state(
         task,
         TaskState.CANCELLED,
@@ -569,7 +451,7 @@ def task_send_back(
     sender.state = TaskState.IN_PROGRESS if sender.assignee_id else TaskState.QUEUED
     sender.done_at = None
     _save(sender, "state", "done_at")
-    _task_event(
+    flow.task_event(
         sender,
         EventKind.REOPENED,
         agent,
@@ -578,10 +460,8 @@ def task_send_back(
         payload={"missing": missing},
     )
     if hasattr(task, "step_run"):
-        from services.actions import automation
-
         automation.step_hand_over(task, sender)
-    request_follow_work(service_request, actor=agent)
+    flow.request_follow_work(service_request, actor=agent)
     return sender
 
 
@@ -605,7 +485,7 @@ def task_set_priority(
     sla.clock_start(task, now=task.created_at)
     task.sla_paused_at = paused_at
     _save(task, "priority", *sla.CLOCK_FIELDS)
-    _task_event(task, EventKind.PRIORITY_CHANGED, by, from_value=previous, to_value=priority)
+    flow.task_event(task, EventKind.PRIORITY_CHANGED, by, from_value=previous, to_value=priority)
     return task
 
 
@@ -646,7 +526,7 @@ def sla_breach_sweep(*, now: dt.datetime | None = None) -> list[int]:
     Runs from Celery beat. SKIP LOCKED lets two overlapping sweeps (or an agent working a
     task right now) pass each other; a task missed by one sweep is caught by the next.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     missed = Q(resolution_due_at__lte=now) | Q(responded_at__isnull=True, response_due_at__lte=now)
     candidates = (
         FulfilmentTask.objects.open()
@@ -664,7 +544,7 @@ def sla_breach_sweep(*, now: dt.datetime | None = None) -> list[int]:
         missed = (
             "resolution" if task.resolution_due_at and task.resolution_due_at <= now else "response"
         )
-        _task_event(task, EventKind.SLA_BREACHED, None, to_value=missed)
+        flow.task_event(task, EventKind.SLA_BREACHED, None, to_value=missed)
     ids = [task.pk for task in breached]
     if ids:
         notifications.schedule("sla_breached", ids)

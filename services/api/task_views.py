@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -26,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from esm import clock
 from esm.permissions import can
 from services import selectors, sla
 from services.actions import (
@@ -120,7 +120,7 @@ def _clock_context(tasks: Iterable[FulfilmentTask]) -> dict[str, Any]:
 
     (`sla.schedules_for` loads calendars only for tasks that run a clock.)
     """
-    return {"now": timezone.now(), "schedules": sla.schedules_for(tasks)}
+    return {"now": clock.now(), "schedules": sla.schedules_for(tasks)}
 
 
 def _task_response(request: Request, pk: int) -> Response:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from esm import clock
 from esm.models import Department
 from services.models.catalog import CatalogItem
 from services.models.requests import ServiceRequest
@@ -97,7 +98,7 @@ class AutomationRun(models.Model):
         ServiceRequest, on_delete=models.CASCADE, related_name="automation_run"
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

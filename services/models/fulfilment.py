@@ -19,8 +19,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from esm import clock
 from esm.models import Location
 from services.models.requests import ServiceRequest
 
@@ -86,7 +86,7 @@ class DirectoryAccount(models.Model):
     active = models.BooleanField(default=True)
     service_request = _request_field()
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -136,7 +136,7 @@ class OneTimeLink(models.Model):
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -163,7 +163,7 @@ class OneTimeLink(models.Model):
             purpose=purpose,
             token_hash=_token_hash(token),
             created_by_key=key,
-            expires_at=timezone.now() + valid_for,
+            expires_at=clock.now() + valid_for,
         )
         return link, token
 
@@ -175,7 +175,7 @@ class OneTimeLink(models.Model):
             .filter(
                 token_hash=_token_hash(token),
                 used_at__isnull=True,
-                expires_at__gt=timezone.now(),
+                expires_at__gt=clock.now(),
                 account__active=True,
             )
             .first()
@@ -188,7 +188,7 @@ class OneTimeLink(models.Model):
         Spent with a conditional UPDATE, so two concurrent redeems of one token cannot both
         succeed (the second one's UPDATE re-checks `used_at` after the first commits).
         """
-        now = timezone.now()
+        now = clock.now()
         unused = cls.objects.filter(
             token_hash=_token_hash(token), used_at__isnull=True, expires_at__gt=now
         )
@@ -227,7 +227,7 @@ class AppEntitlement(models.Model):
         editable=False,
         help_text="The automation step that granted it (empty when granted by hand).",
     )
-    granted_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["application"]
@@ -269,7 +269,7 @@ class EmployeeRecord(models.Model):
     person = _person_field("employee_records", "The portal user, once the person has one.")
     service_request = _request_field()
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-start_date", "last_name"]
@@ -302,7 +302,7 @@ class OrientationEvent(models.Model):
     )
     service_request = _request_field()
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["starts_at"]
@@ -328,7 +328,7 @@ class SentMessage(models.Model):
     template = models.CharField(max_length=100)
     recipients = models.TextField()
     service_request = _request_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -372,7 +372,7 @@ class DeskBooking(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     service_request = _request_field()
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-starts_on"]
@@ -398,7 +398,7 @@ class Badge(models.Model):
     active = models.BooleanField(default=True)
     service_request = _request_field()
     created_by_key = _key_field()
-    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(default=clock.now, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -426,7 +426,7 @@ class ParkingReservation(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     service_request = _request_field()
     created_by_key = _key_field()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-starts_on"]
@@ -493,7 +493,7 @@ class WebhookDelivery(models.Model):
     response_excerpt = models.TextField(blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from esm import clock
 from esm.models import Department
 from services.models.catalog import CatalogItem
 
@@ -29,8 +30,8 @@ class Article(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     view_count = models.PositiveIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = clock.UpdatedAtField()
 
     objects = ArticleQuerySet.as_manager()
 
@@ -47,7 +48,7 @@ class ArticleFeedback(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     helpful = models.BooleanField()
-    created_at = models.DateTimeField(auto_now=True)
+    created_at = clock.UpdatedAtField()
 
     class Meta:
         constraints = [
@@ -70,7 +71,7 @@ class ArticleView(models.Model):
     catalog_item = models.ForeignKey(
         CatalogItem, on_delete=models.CASCADE, related_name="article_views"
     )
-    viewed_at = models.DateTimeField(auto_now_add=True)
+    viewed_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["catalog_item", "viewed_at"], name="article_view_by_item")]

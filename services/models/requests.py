@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
+from esm import clock
 from esm.models import Department, DepartmentRole
 from esm.permissions import department_roles, staff_department_ids
 from services.models.catalog import CatalogItem, Priority
@@ -101,8 +102,8 @@ class ServiceRequest(models.Model):
         max_length=64, help_text="One per rendered form: a resend of the same form is ignored."
     )
     version = models.PositiveIntegerField(default=1)
-    submitted_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = clock.UpdatedAtField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
@@ -185,7 +186,7 @@ class Comment(models.Model):
     is_internal = models.BooleanField(
         default=False, help_text="Staff-only note: never shown to the employee."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -210,7 +211,7 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     field_key = models.SlugField(max_length=50, blank=True, help_text="Form field it answers.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -230,7 +231,7 @@ class ExperienceRating(models.Model):
     rated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         constraints = [

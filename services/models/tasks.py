@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.utils import timezone
 
+from esm import clock
 from esm.models import Department
 from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
@@ -72,7 +72,7 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
 
     def with_sla_status(self, now: Any = None) -> FulfilmentTaskQuerySet:
         """Annotate `sla_state` and `sla_rank` in SQL, so queues sort by urgency."""
-        now = now or timezone.now()
+        now = now or clock.now()
         missed = Q(resolution_due_at__lte=now) | Q(
             responded_at__isnull=True, response_due_at__lte=now
         )
@@ -143,8 +143,8 @@ class FulfilmentTask(models.Model):
     handoff_reason = models.TextField(blank=True)
     resolution = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = clock.UpdatedAtField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 

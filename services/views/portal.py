@@ -17,9 +17,9 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from esm.permissions import can, staff_department_ids
 from services import actions, selectors
@@ -446,7 +446,7 @@ def _request_page(
     user = request.user
     owns = can(user, "services.own_service_request", service_request)
     deadline = actions.reopen_deadline(service_request)
-    may_reopen = owns and deadline is not None and timezone.now() <= deadline
+    may_reopen = owns and deadline is not None and clock.now() <= deadline
     may_rate = (
         owns
         and service_request.state in (State.RESOLVED, State.CLOSED)

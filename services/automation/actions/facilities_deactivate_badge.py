@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
+from esm import clock
 from services.automation import inputs
 from services.automation.registry import Input, StepContext, action
 from services.models import Badge
@@ -26,5 +25,5 @@ def deactivate_badge(context: StepContext) -> dict[str, Any]:
     person, record = inputs.for_whom(context)
     badges = Badge.objects.filter(inputs.holder_q(person, record, "holder"), active=True)
     numbers = list(badges.values_list("number", flat=True))
-    badges.update(active=False, deactivated_at=timezone.now())
+    badges.update(active=False, deactivated_at=clock.now())
     return {"deactivated": numbers}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
+from esm import clock
 from services.automation import inputs, workdays
 from services.automation.registry import Input, NotYet, StepContext, action
 
@@ -19,6 +18,6 @@ def wait_until(context: StepContext) -> dict[str, Any]:
     day = inputs.as_date(context.require("date"), name="date")
     # The first working hour on or after that day, in the owning department's calendar.
     until = workdays.first_working_moment(context.step_run.step.department, day)
-    if timezone.now() < until:
+    if clock.now() < until:
         raise NotYet(until, f"waiting until {until.isoformat()} ({day.isoformat()})")
     return {"waited_until": until.isoformat()}

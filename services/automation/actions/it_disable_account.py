@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
+from esm import clock
 from services.automation import inputs
 from services.automation.registry import Input, PermanentError, StepContext, action
 from services.models import DirectoryAccount, OneTimeLink
@@ -23,7 +22,7 @@ def disable_account(context: StepContext) -> dict[str, Any]:
         # Not "nothing to do": the person may hold an account the directory does not link
         # to them, and only a person can check.
         raise PermanentError(f"{person} has no directory account.")
-    now = timezone.now()
+    now = clock.now()
     disabled = list(accounts.filter(active=True).values_list("username", flat=True))
     accounts.filter(active=True).update(active=False, disabled_at=now)
     OneTimeLink.objects.filter(

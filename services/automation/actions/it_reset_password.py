@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
+from esm import clock
 from services.automation import inputs, mail
 from services.automation.registry import Input, PermanentError, StepContext, action
 from services.models import DirectoryAccount, OneTimeLink
@@ -32,7 +31,7 @@ def reset_password(context: StepContext) -> dict[str, Any]:
     address = requester.email or account.email
     if not address:
         raise PermanentError(f"{requester} has no e-mail address to send the link to.")
-    now = timezone.now()
+    now = clock.now()
     # Only the newest reset link works: earlier unused ones stop working now.
     OneTimeLink.objects.filter(
         account=account,

@@ -1,0 +1,133 @@
+"""How a request's work is laid out: tasks are made, and the request follows its work.
+
+Shared by the task actions (people) and the automation (plans): both create tasks and both
+move a request along as its work changes. Everything here runs inside the caller's
+transaction, holding the request's row lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from esm import clock
+from esm.events import event_record
+from esm.models import Department, EventKind
+from services import notifications, sla
+from services.actions._base import request_set_state_for_update
+from services.models import AutomationRun, FulfilmentTask, Queue, ServiceRequest
+
+TaskState = FulfilmentTask.State
+RequestState = ServiceRequest.State
+
+
+def task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> None:
+    service_request = task.service_request
+    details.setdefault("department", task.department)
+    event_record(
+        subject=task,
+        kind=kind,
+        actor=actor,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        payload={"version": task.version, **details.pop("payload", {})},
+        **details,
+    )
+
+
+def request_follow_work(
+    service_request: ServiceRequest, *, actor: Any, resolution: str = ""
+) -> None:
+    """Bring a locked request's state in line with its tasks and its plan's run."""
+    states = set(service_request.tasks.values_list("state", flat=True))
+    run_state = (
+        AutomationRun.objects.filter(service_request=service_request)
+        .values_list("state", flat=True)
+        .first()
+    )
+    current = service_request.state
+    if TaskState.WAITING_ON_EMPLOYEE in states:
+        target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING
+    elif states & set(FulfilmentTask.OPEN_STATES) or run_state == AutomationRun.State.RUNNING:
+        target = RequestState.IN_PROGRESS
+        kind = (
+            EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.STARTED
+        )
+    elif run_state == AutomationRun.State.DONE or TaskState.DONE in states:
+        target, kind = RequestState.RESOLVED, EventKind.RESOLVED
+    else:
+        return
+    if target == current or (
+        current in ServiceRequest.FINISHED_STATES and target != RequestState.RESOLVED
+    ):
+        return
+    if target == RequestState.RESOLVED:
+        request_set_state_for_update(
+            service_request,
+            target,
+            actor,
+            kind,
+            resolved_at=clock.now(),
+            resolution=resolution or service_request.resolution,
+        )
+        notifications.schedule("request_resolved", service_request.pk)
+    else:
+        request_set_state_for_update(service_request, target, actor, kind)
+
+
+def default_queue(department: Department) -> Queue:
+    queue = Queue.objects.filter(department=department).order_by("-is_default", "name").first()
+    if queue is None:
+        # Never lose a request for want of configuration: the department gets a queue.
+        queue = Queue.objects.create(
+            department=department,
+            name=f"{department.name} requests",
+            slug=f"{department.slug}-requests",
+            is_default=True,
+        )
+    return queue
+
+
+def task_create(
+    service_request: ServiceRequest,
+    *,
+    queue: Queue,
+    title: str,
+    actor: Any,
+    priority: str | None = None,
+    handed_off_from: FulfilmentTask | None = None,
+    reason: str = "",
+) -> FulfilmentTask:
+    task = FulfilmentTask(
+        service_request=service_request,
+        queue=queue,
+        department=queue.department,
+        title=title[:200],
+        priority=priority or service_request.priority,
+        handed_off_from=handed_off_from,
+        handoff_reason=reason,
+        created_at=clock.now(),
+    )
+    sla.clock_start(task)
+    task.save()
+    task_event(
+        task, EventKind.QUEUED, actor, to_value=TaskState.QUEUED, payload={"queue": queue.slug}
+    )
+    return task
+
+
+def task_create_for_step(
+    service_request: ServiceRequest,
+    *,
+    queue: Queue | None,
+    department: Department,
+    title: str,
+    reason: str = "",
+) -> FulfilmentTask:
+    """The task of a plan step given to people (request lock held; the caller follows up)."""
+    return task_create(
+        service_request,
+        queue=queue or default_queue(department),
+        title=title,
+        actor=None,
+        reason=reason,
+    )
