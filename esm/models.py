@@ -193,33 +193,47 @@ class DepartmentRole(models.Model):
 
 
 class EventKind(models.TextChoices):
-    CREATED = "created", "Created"
+    """What happened. One kind means one thing per subject type; `docs/events.md` says which
+    action writes each, and what its departments, values and payload carry."""
+
+    # Requests
     SUBMITTED = "submitted", "Submitted"
-    UPDATED = "updated", "Updated"
     APPROVAL_REQUESTED = "approval_requested", "Approval requested"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+    APPROVAL_SKIPPED = "approval_skipped", "Approval not needed"
+    WORK_STARTED = "work_started", "Work started"
+    # Requests and tasks
     QUEUED = "queued", "Queued"
-    CLAIMED = "claimed", "Claimed"
-    ASSIGNED = "assigned", "Assigned"
-    UNASSIGNED = "unassigned", "Unassigned"
-    STARTED = "started", "Started"
-    HANDED_OFF = "handed_off", "Handed off"
-    SENT_BACK = "sent_back", "Sent back as incomplete"
-    WAITING = "waiting", "Waiting"
+    WAITING_ON_EMPLOYEE = "waiting_on_employee", "Waiting on the employee"
     RESUMED = "resumed", "Resumed"
     COMMENTED = "commented", "Commented"
-    PRIORITY_CHANGED = "priority_changed", "Priority changed"
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
     RATED = "rated", "Rated"
-    SLA_BREACHED = "sla_breached", "SLA breached"
-    STEP_STARTED = "step_started", "Automation step started"
-    STEP_SUCCEEDED = "step_succeeded", "Automation step succeeded"
-    STEP_RETRIED = "step_retried", "Automation step retried"
-    STEP_FAILED = "step_failed", "Automation step failed"
+    SLA_BREACHED = "sla_breached", "Target breached"
+    # Tasks
+    CLAIMED = "claimed", "Claimed"
+    ASSIGNED = "assigned", "Assigned"
+    UNASSIGNED = "unassigned", "Unassigned"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    HANDED_OFF = "handed_off", "Handed off"
+    SENT_BACK = "sent_back", "Sent back as incomplete"
+    RETURNED = "returned", "Returned as incomplete"
+    # Plan runs and their step runs
+    RUN_STARTED = "run_started", "Plan run started"
+    RUN_FINISHED = "run_finished", "Plan run finished"
+    STEP_PENDING = "step_pending", "Step queued for a worker"
+    STEP_STARTED = "step_started", "Step started"
+    STEP_SLEEPING = "step_sleeping", "Step sleeping until a date"
+    STEP_RETRIED = "step_retried", "Step retried"
+    STEP_FAILED = "step_failed", "Step failed"
+    STEP_WITH_PEOPLE = "step_with_people", "Step given to people"
+    STEP_SUCCEEDED = "step_succeeded", "Step succeeded"
+    STEP_SKIPPED = "step_skipped", "Step not needed"
+    STEP_CANCELLED = "step_cancelled", "Step cancelled"
 
 
 class AppendOnlyError(Exception):
@@ -292,6 +306,14 @@ class Event(models.Model):
             models.Index(fields=["kind", "occurred_at"], name="event_by_kind_and_time"),
             models.Index(fields=["reference", "occurred_at"], name="event_by_reference"),
             models.Index(fields=["department", "occurred_at"], name="event_by_department"),
+        ]
+        constraints = [
+            # Work starts once per subject: the first claim or automated step, never again.
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id"],
+                condition=Q(kind="work_started"),
+                name="work_starts_once",
+            ),
         ]
 
     def __str__(self) -> str:

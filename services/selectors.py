@@ -223,9 +223,16 @@ def comments_for_viewer(*, user: Any, service_request: ServiceRequest) -> QueryS
 # Staff bookkeeping that would only confuse the person who asked.
 EMPLOYEE_HIDDEN_KINDS = [
     EventKind.SLA_BREACHED,
+    EventKind.STEP_PENDING,
     EventKind.STEP_RETRIED,
+    EventKind.STEP_WITH_PEOPLE,
+    EventKind.STEP_SKIPPED,
+    EventKind.STEP_CANCELLED,
+    EventKind.RUN_STARTED,
+    EventKind.RUN_FINISHED,
     EventKind.PRIORITY_CHANGED,
     EventKind.UNASSIGNED,
+    EventKind.RETURNED,
 ]
 
 

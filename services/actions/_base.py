@@ -37,9 +37,16 @@ def request_lock(service_request: ServiceRequest) -> ServiceRequest:
 
 
 def request_set_state_for_update(
-    service_request: ServiceRequest, state: str, actor: Any, kind: str, **fields: Any
+    service_request: ServiceRequest,
+    state: str,
+    actor: Any,
+    kind: str,
+    *,
+    payload: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> None:
-    """Move a request to `state`, bump its version and record the transition.
+    """Move a request to `state`, bump its version and record the transition (`kind`, with
+    the states in from/to).
 
     Call while holding the request's row lock (`request_lock`).
     """
@@ -50,7 +57,9 @@ def request_set_state_for_update(
         setattr(service_request, name, value)
     service_request.save(update_fields=["state", "version", "updated_at", *fields])
     service_request.refresh_from_db(fields=["version"])
-    request_event(service_request, kind, actor, from_value=previous, to_value=state)
+    request_event(
+        service_request, kind, actor, from_value=previous, to_value=state, payload=payload
+    )
 
 
 def attach(

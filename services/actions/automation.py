@@ -72,6 +72,7 @@ def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
         payload={
+            "run": step_run.run_id,
             "step": step_run.step.key,
             "name": step_run.step.name,
             **details.pop("payload", {}),
@@ -119,9 +120,26 @@ def run_start(service_request: ServiceRequest, *, steps: list[PlanStep]) -> Auto
         )
         for step in steps
     )
+    run.service_request = service_request
+    event_record(
+        subject=run,
+        kind=EventKind.RUN_STARTED,
+        actor=None,
+        department=service_request.department,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        to_value=run.state,
+        payload={"run": run.pk, "item": service_request.catalog_item.slug},
+    )
     for step_run in run.steps.filter(state=StepState.SKIPPED).select_related("step", "run"):
         step_run.run.service_request = service_request
-        _step_event(step_run, EventKind.UPDATED, to_value=StepState.SKIPPED)
+        _step_event(
+            step_run,
+            EventKind.STEP_SKIPPED,
+            from_value=StepState.WAITING,
+            to_value=StepState.SKIPPED,
+            payload={"condition": step_run.step.condition_field},
+        )
     _advance(run, service_request)
     return run
 
@@ -155,12 +173,17 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
         else:
             step_run.state, step_run.enqueued_at = StepState.PENDING, now
             step_run.save(update_fields=["state", "enqueued_at"])
+            _step_event(
+                step_run,
+                EventKind.STEP_PENDING,
+                from_value=StepState.WAITING,
+                to_value=StepState.PENDING,
+            )
             to_enqueue.append(step_run.pk)
     if to_enqueue:
         _enqueue_on_commit(to_enqueue)
     if all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs) and not ready:
-        run.state, run.finished_at = AutomationRun.State.DONE, now
-        run.save(update_fields=["state", "finished_at"])
+        _run_finish(run, service_request, AutomationRun.State.DONE)
     flow.request_follow_work(service_request, actor=None)
 
 
@@ -173,8 +196,16 @@ def _hand_to_people(
     task = flow.task_create_for_step(
         service_request, queue=queue, department=department, title=title, reason=reason
     )
+    previous = step_run.state
     step_run.state, step_run.task = StepState.WITH_PEOPLE, task
     step_run.save(update_fields=["state", "task"])
+    _step_event(
+        step_run,
+        EventKind.STEP_WITH_PEOPLE,
+        from_value=previous,
+        to_value=StepState.WITH_PEOPLE,
+        payload={"task": task.pk, "queue": task.queue.slug},
+    )
 
 
 def step_finish_by_task(task: FulfilmentTask) -> None:
@@ -185,10 +216,17 @@ def step_finish_by_task(task: FulfilmentTask) -> None:
     step_run = StepRun.objects.select_related("run", "step").filter(task=task).first()
     if step_run is None or step_run.state in StepRun.FINISHED_STATES:
         return
+    previous = step_run.state
     step_run.state, step_run.finished_at = StepState.SUCCEEDED, clock.now()
     step_run.save(update_fields=["state", "finished_at"])
     step_run.run.service_request = task.service_request
-    _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_person": True})
+    _step_event(
+        step_run,
+        EventKind.STEP_SUCCEEDED,
+        from_value=previous,
+        to_value=StepState.SUCCEEDED,
+        payload={"by_person": True, "task": task.pk},
+    )
     _advance(step_run.run, task.service_request)
 
 
@@ -211,7 +249,13 @@ def step_finish_by_approval(step_run: StepRun, service_request: ServiceRequest) 
     step_run.state, step_run.finished_at = StepState.SUCCEEDED, clock.now()
     step_run.save(update_fields=["state", "finished_at"])
     step_run.run.service_request = service_request
-    _step_event(step_run, EventKind.STEP_SUCCEEDED, payload={"by_approval": True})
+    _step_event(
+        step_run,
+        EventKind.STEP_SUCCEEDED,
+        from_value=StepState.WITH_PEOPLE,
+        to_value=StepState.SUCCEEDED,
+        payload={"by_approval": True},
+    )
     _advance(step_run.run, service_request)
 
 
@@ -229,27 +273,60 @@ def run_cancel(service_request: ServiceRequest) -> None:
         previous, step_run.state = step_run.state, StepState.CANCELLED
         step_run.save(update_fields=["state"])
         step_run.run.service_request = service_request
-        _step_event(step_run, EventKind.CANCELLED, from_value=previous, to_value=step_run.state)
-    run.state, run.finished_at = AutomationRun.State.CANCELLED, clock.now()
+        _step_event(
+            step_run, EventKind.STEP_CANCELLED, from_value=previous, to_value=step_run.state
+        )
+    _run_finish(run, service_request, AutomationRun.State.CANCELLED)
+
+
+def _run_finish(run: AutomationRun, service_request: ServiceRequest, state: str) -> None:
+    previous = run.state
+    run.state, run.finished_at = state, clock.now()
     run.save(update_fields=["state", "finished_at"])
+    event_record(
+        subject=run,
+        kind=EventKind.RUN_FINISHED,
+        actor=None,
+        department=service_request.department,
+        reference=service_request.reference,
+        is_confidential=service_request.is_confidential,
+        from_value=previous,
+        to_value=state,
+        payload={"run": run.pk},
+    )
 
 
 def _claim(step_run_id: int) -> StepRun | None:
     """Take a step for this worker: a conditional UPDATE, so two deliveries never both run it.
 
-    RUNNING is claimable too: that is a redelivery after the worker that had it died.
+    RUNNING is claimable too: that is a redelivery after the worker that had it died. The
+    claim and its STEP_STARTED event commit together, before the action runs.
     """
     now = clock.now()
-    claimed = StepRun.objects.filter(
-        Q(due_at__isnull=True) | Q(due_at__lte=now),
-        pk=step_run_id,
-        state__in=[StepState.PENDING, StepState.RUNNING],
-    ).update(state=StepState.RUNNING, deliveries=F("deliveries") + 1, started_at=now)
-    if not claimed:
-        return None
-    return StepRun.objects.select_related("run__service_request", "step__department").get(
-        pk=step_run_id
-    )
+    with transaction.atomic():
+        claimed = StepRun.objects.filter(
+            Q(due_at__isnull=True) | Q(due_at__lte=now),
+            pk=step_run_id,
+            state__in=[StepState.PENDING, StepState.RUNNING],
+        ).update(state=StepState.RUNNING, deliveries=F("deliveries") + 1, started_at=now)
+        if not claimed:
+            return None
+        step_run = StepRun.objects.select_related("run__service_request", "step__department").get(
+            pk=step_run_id
+        )
+        # Retries and wake-ups reset `deliveries`: a first delivery comes from PENDING, a
+        # later one is a redelivery of a step whose worker died while RUNNING.
+        _step_event(
+            step_run,
+            EventKind.STEP_STARTED,
+            from_value=StepState.PENDING if step_run.deliveries == 1 else StepState.RUNNING,
+            to_value=StepState.RUNNING,
+            payload={"delivery": step_run.deliveries},
+        )
+        flow.request_work_started(
+            step_run.run.service_request, actor=None, payload={"step_run": step_run.pk}
+        )
+    return step_run
 
 
 def step_run_execute(step_run_id: int) -> str:
@@ -264,8 +341,6 @@ def step_run_execute(step_run_id: int) -> str:
             "(the step keeps stopping its worker).",
         )
         return "poisoned"
-    with transaction.atomic():
-        _step_event(step_run, EventKind.STEP_STARTED, payload={"delivery": step_run.deliveries})
     action = None
     try:
         action = registry.get(step_run.step.action)
@@ -282,14 +357,26 @@ def step_run_execute(step_run_id: int) -> str:
             )
             result = action.handler(context) or {}
             locked.attempts, locked.result, locked.last_error = locked.attempts + 1, result, ""
+            locked.run.service_request = service_request
             if result.get(registry.AWAITING_APPROVAL):
                 locked.state = StepState.WITH_PEOPLE
                 locked.save(update_fields=["state", "attempts", "result", "last_error"])
+                _step_event(
+                    locked,
+                    EventKind.STEP_WITH_PEOPLE,
+                    from_value=StepState.RUNNING,
+                    to_value=StepState.WITH_PEOPLE,
+                    payload={"approval": result[registry.AWAITING_APPROVAL]},
+                )
                 return "waiting for an approval"
             locked.state, locked.finished_at = StepState.SUCCEEDED, clock.now()
             locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
-            locked.run.service_request = service_request
-            _step_event(locked, EventKind.STEP_SUCCEEDED)
+            _step_event(
+                locked,
+                EventKind.STEP_SUCCEEDED,
+                from_value=StepState.RUNNING,
+                to_value=StepState.SUCCEEDED,
+            )
             _advance(locked.run, service_request)
         return "succeeded"
     except registry.NotYet as wait:
@@ -312,10 +399,17 @@ def step_run_execute(step_run_id: int) -> str:
 def _sleep_until(step_run: StepRun, wait: registry.NotYet) -> str:
     """Park the step until `wait.until`; the sweep enqueues it again once due."""
     with transaction.atomic():
-        StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
+        parked = StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
             state=StepState.PENDING, deliveries=0, due_at=wait.until, enqueued_at=wait.until
         )
-        _step_event(step_run, EventKind.WAITING, payload={"until": wait.until.isoformat()})
+        if parked:
+            _step_event(
+                step_run,
+                EventKind.STEP_SLEEPING,
+                from_value=StepState.RUNNING,
+                to_value=StepState.PENDING,
+                payload={"until": wait.until.isoformat()},
+            )
     return f"sleeping until {wait.until.isoformat()}"
 
 
@@ -326,7 +420,7 @@ def _retry_or_fail(step_run: StepRun, error: str) -> str:
         return "failed"
     delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
     with transaction.atomic():
-        StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
+        retried = StepRun.objects.filter(pk=step_run.pk, state=StepState.RUNNING).update(
             state=StepState.PENDING,
             attempts=attempts,
             # This delivery ended properly: only deliveries that never end count as poison.
@@ -335,13 +429,17 @@ def _retry_or_fail(step_run: StepRun, error: str) -> str:
             due_at=clock.now() + dt.timedelta(seconds=delay),
             enqueued_at=clock.now(),
         )
+        if not retried:
+            return "finished elsewhere"
         _step_event(
             step_run,
             EventKind.STEP_RETRIED,
+            from_value=StepState.RUNNING,
+            to_value=StepState.PENDING,
             payload={"attempt": attempts, "error": error[:500], "retry_in_s": delay},
         )
-    # Short waits ride on the broker; the sweep picks up anything whose message is lost.
-    enqueue_on_commit("run_step_task", step_run.pk, countdown=delay)
+        # Short waits ride on the broker; the sweep picks up anything whose message is lost.
+        enqueue_on_commit("run_step_task", step_run.pk, countdown=delay)
     return f"retry in {delay}s"
 
 

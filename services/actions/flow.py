@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import IntegrityError, transaction
+
 from esm import clock
 from esm.events import event_record
-from esm.models import Department, EventKind
+from esm.models import Department, Event, EventKind
 from services import notifications, sla
-from services.actions._base import request_set_state_for_update
+from services.actions._base import request_event, request_set_state_for_update
 from services.models import AutomationRun, FulfilmentTask, Queue, ServiceRequest
 
 TaskState = FulfilmentTask.State
@@ -46,11 +48,13 @@ def request_follow_work(
     )
     current = service_request.state
     if TaskState.WAITING_ON_EMPLOYEE in states:
-        target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING
+        target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING_ON_EMPLOYEE
     elif states & set(FulfilmentTask.OPEN_STATES) or run_state == AutomationRun.State.RUNNING:
+        # Its work reached the departments (QUEUED), or the employee answered (RESUMED).
+        # Nobody works on it yet: WORK_STARTED is recorded when someone (or a step) starts.
         target = RequestState.IN_PROGRESS
         kind = (
-            EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.STARTED
+            EventKind.RESUMED if current == RequestState.WAITING_ON_EMPLOYEE else EventKind.QUEUED
         )
     elif run_state == AutomationRun.State.DONE or TaskState.DONE in states:
         target, kind = RequestState.RESOLVED, EventKind.RESOLVED
@@ -72,6 +76,28 @@ def request_follow_work(
         notifications.schedule("request_resolved", service_request.pk)
     else:
         request_set_state_for_update(service_request, target, actor, kind)
+
+
+def request_work_started(
+    service_request: ServiceRequest, *, actor: Any, payload: dict[str, Any]
+) -> None:
+    """Record that work on the request started, the first time it does (a claim, or an
+    automated step starting); later starts record nothing.
+
+    Needs no lock on the request (take-next holds only the task): a unique index allows
+    one WORK_STARTED event per request, and the loser of a race writes nothing.
+    """
+    if Event.objects.filter(
+        subject_type=service_request._meta.label_lower,
+        subject_id=service_request.pk,
+        kind=EventKind.WORK_STARTED,
+    ).exists():
+        return
+    try:
+        with transaction.atomic():
+            request_event(service_request, EventKind.WORK_STARTED, actor, payload=payload)
+    except IntegrityError:
+        return
 
 
 def default_queue(department: Department) -> Queue:

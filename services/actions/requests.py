@@ -27,6 +27,7 @@ from services.models import (
     CatalogItem,
     Comment,
     ExperienceRating,
+    FulfilmentTask,
     ServiceRequest,
 )
 
@@ -91,6 +92,11 @@ def service_request_submit(
     return service_request, True
 
 
+def approval_payload(approval: Approval) -> dict[str, Any]:
+    """What every approval event carries about its approval."""
+    return {"approval": approval.pk, "label": approval.label, "step": approval.step_key}
+
+
 def _approver_of(step: ApprovalStep, requester: AbstractBaseUser) -> dict[str, Any]:
     if step.approver == ApprovalStep.Approver.PERSON:
         return {"approver": step.person, "label": step.person.get_full_name() or str(step.person)}
@@ -120,20 +126,27 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
             approval.save(update_fields=["state"])
             request_event(
                 service_request,
-                EventKind.UPDATED,
+                EventKind.APPROVAL_SKIPPED,
                 None,
-                payload={"approval_skipped": approval.label},
+                payload=approval_payload(approval),
             )
             continue
-        approval.state = Approval.State.PENDING
-        approval.save(update_fields=["state"])
+        approval.state, approval.requested_at = Approval.State.PENDING, clock.now()
+        approval.save(update_fields=["state", "requested_at"])
         if service_request.state != State.AWAITING_APPROVAL:
             request_set_state_for_update(
-                service_request, State.AWAITING_APPROVAL, actor, EventKind.APPROVAL_REQUESTED
+                service_request,
+                State.AWAITING_APPROVAL,
+                actor,
+                EventKind.APPROVAL_REQUESTED,
+                payload=approval_payload(approval),
             )
         else:
             request_event(
-                service_request, EventKind.APPROVAL_REQUESTED, actor, to_value=approval.label
+                service_request,
+                EventKind.APPROVAL_REQUESTED,
+                actor,
+                payload=approval_payload(approval),
             )
         return
     steps = automation.plan_of(service_request.catalog_item_id)
@@ -163,8 +176,7 @@ def approval_decide(
             service_request,
             EventKind.APPROVED,
             user,
-            to_value=approval.label,
-            payload={"comment": comment} if comment else {},
+            payload=approval_payload(approval) | {"comment": comment},
         )
         if step_run is not None:
             automation.step_finish_by_approval(step_run, service_request)
@@ -181,6 +193,7 @@ def approval_decide(
             State.REJECTED,
             user,
             EventKind.REJECTED,
+            payload=approval_payload(approval) | {"comment": comment},
             closed_at=clock.now(),
             resolution=comment,
         )
@@ -250,8 +263,21 @@ def service_request_reopen(
             f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days of resolution; "
             "please raise a new one."
         )
+    last_done = (
+        service_request.tasks.filter(state=FulfilmentTask.State.DONE)
+        .select_related("queue")
+        .order_by("-done_at", "-pk")
+        .first()
+    )
+    # The work goes back to whoever resolved it last, not to the item's default queue.
+    queue = last_done.queue if last_done else None
     request_set_state_for_update(
-        service_request, State.IN_PROGRESS, user, EventKind.REOPENED, resolved_at=None
+        service_request,
+        State.IN_PROGRESS,
+        user,
+        EventKind.REOPENED,
+        payload={"reason": reason, "to_queue": queue.slug if queue else ""},
+        resolved_at=None,
     )
     if reason:
         comment = Comment.objects.create(service_request=service_request, author=user, body=reason)
@@ -263,7 +289,10 @@ def service_request_reopen(
             payload={"comment": comment.pk},
         )
     tasks.task_open_for_request(
-        service_request, actor=user, title=f"Reopened: {service_request.subject}"[:200]
+        service_request,
+        actor=user,
+        title=f"Reopened: {service_request.subject}"[:200],
+        queue=queue,
     )
     return service_request
 

@@ -122,15 +122,16 @@ def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
 
 
 def task_open_for_request(
-    service_request: ServiceRequest, *, actor: Any, title: str
+    service_request: ServiceRequest, *, actor: Any, title: str, queue: Queue | None = None
 ) -> FulfilmentTask:
-    """Give an approved (or approval-free) request its task in its department's queue.
+    """Give an approved (or approval-free, or reopened) request its task in `queue`, by
+    default its department's queue.
 
     Call inside the transaction that holds the request's row lock.
     """
     task = flow.task_create(
         service_request,
-        queue=flow.default_queue(service_request.department),
+        queue=queue or flow.default_queue(service_request.department),
         title=title,
         actor=actor,
     )
@@ -205,16 +206,20 @@ def _claim_for_update(task: FulfilmentTask, agent: AbstractBaseUser, *, actor: A
     # Claiming is the first response when nobody has replied yet.
     task.responded_at = task.responded_at or now
     fields = ["assignee", "claimed_at", "responded_at"]
+    previous = task.state
     if task.state == TaskState.QUEUED:
         task.state = TaskState.IN_PROGRESS
         fields.append("state")
     _save(task, *fields)
+    changed = {"from_value": previous, "to_value": task.state} if previous != task.state else {}
     flow.task_event(
         task,
         EventKind.CLAIMED if actor == agent else EventKind.ASSIGNED,
         actor,
-        to_value=agent.get_username(),
+        payload={"assignee": agent.pk},
+        **changed,
     )
+    flow.request_work_started(task.service_request, actor=actor, payload={"task": task.pk})
 
 
 @transaction.atomic
@@ -266,14 +271,17 @@ def task_unassign(
     _require_open(task)
     if task.assignee_id is None:
         return task
-    previous = task.assignee.get_username()
+    previous_assignee, previous = task.assignee_id, task.state
     task.assignee = None
     fields = ["assignee"]
     if task.state == TaskState.IN_PROGRESS:
         task.state = TaskState.QUEUED
         fields.append("state")
     _save(task, *fields)
-    flow.task_event(task, EventKind.UNASSIGNED, by, from_value=previous)
+    changed = {"from_value": previous, "to_value": task.state} if previous != task.state else {}
+    flow.task_event(
+        task, EventKind.UNASSIGNED, by, payload={"previous_assignee": previous_assignee}, **changed
+    )
     return task
 
 
@@ -319,9 +327,15 @@ def task_ask(
     task: FulfilmentTask,
     agent: AbstractBaseUser,
     question: str,
+    missing_information: bool = False,
     expected_version: int | None = None,
 ) -> Comment:
-    """Ask the employee something: the task waits on them and its SLA clock pauses."""
+    """Ask the employee something: the task waits on them and its SLA clock pauses.
+
+    `missing_information` says the work arrived incomplete (the form lacked something the
+    department needs), which counts against the request's %C&A; an ordinary question
+    does not.
+    """
     task = _lock(task, expected_version)
     _require_open(task)
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
@@ -332,9 +346,10 @@ def task_ask(
         task,
         TaskState.WAITING_ON_EMPLOYEE,
         agent,
-        EventKind.WAITING,
+        EventKind.WAITING_ON_EMPLOYEE,
         "responded_at",
         *sla.CLOCK_FIELDS,
+        payload={"comment": comment.pk, "missing_information": missing_information},
     )
     flow.request_follow_work(service_request, actor=agent)
     notifications.schedule("question_asked", comment.pk)
@@ -453,7 +468,7 @@ def task_send_back(
     _save(sender, "state", "done_at")
     flow.task_event(
         sender,
-        EventKind.REOPENED,
+        EventKind.RETURNED,
         agent,
         from_value=TaskState.HANDED_OFF,
         to_value=sender.state,

@@ -156,6 +156,14 @@ class Approval(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True)
     role = models.CharField(max_length=16, choices=DepartmentRole.Role.choices, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    step_key = models.SlugField(
+        max_length=50,
+        blank=True,
+        help_text="The plan step that asked for it; empty for the item's up-front approvals.",
+    )
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it reached its approver (became pending)."
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -390,17 +390,16 @@ def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -
     if kind == EventKind.SUBMITTED:
         return f"Submitted by {who}"
     if kind == EventKind.APPROVAL_REQUESTED:
-        # The first approval moves the request into awaiting approval (to_value is the state);
-        # later ones name the approver.
-        if event.to_value and event.to_value not in State.values:
-            return f"Approval requested from {event.to_value}"
-        return "Approval requested"
+        label = event.payload.get("label")
+        return f"Approval requested from {label}" if label else "Approval requested"
     if kind == EventKind.APPROVED:
-        return f"Approved by {who} ({event.to_value})"
+        return f"Approved by {who}"
     if kind == EventKind.REJECTED:
         return f"Rejected by {who}"
-    if kind == EventKind.QUEUED:
+    if kind == EventKind.QUEUED and on_task:
         return f"Queued with {department}"
+    if kind == EventKind.QUEUED:
+        return "Accepted: the work is with the teams"
     if kind in (EventKind.CLAIMED, EventKind.ASSIGNED):
         return f"Picked up in {department}"
     if kind == EventKind.COMMENTED:
@@ -413,16 +412,18 @@ def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -
             f"Sent back from {event.from_department} to {event.to_department}: "
             "something was missing"
         )
-    if kind == EventKind.UPDATED and event.payload.get("approval_skipped"):
-        return f"Approval step skipped: {event.payload['approval_skipped']}"
+    if kind == EventKind.APPROVAL_SKIPPED:
+        return f"Approval step skipped: {event.payload.get('label', '')}"
     if kind == EventKind.RATED:
         return f"Rated {event.to_value}/5 by {who}"
-    if kind == EventKind.STARTED:
+    if kind == EventKind.WORK_STARTED:
         return "Work started"
-    if kind == EventKind.WAITING and step:
+    if kind == EventKind.STEP_SLEEPING:
         return f"{step}: waiting until {event.payload.get('until', 'later')[:10]}"
-    if kind == EventKind.WAITING:
+    if kind == EventKind.WAITING_ON_EMPLOYEE and on_task:
         return f"{who.capitalize()} asked for more information"
+    if kind == EventKind.WAITING_ON_EMPLOYEE:
+        return "Waiting for the employee's answer"
     if kind == EventKind.RESUMED:
         return "Answer received: work resumed"
     if kind == EventKind.RESOLVED and on_task:

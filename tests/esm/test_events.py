@@ -51,7 +51,7 @@ def test_event_record_writes_one_row_describing_the_change(
 
 
 def test_event_record_defaults_to_an_open_event_without_payload_or_departments(subject):
-    event_record(subject=subject, kind=EventKind.CREATED)
+    event_record(subject=subject, kind=EventKind.SUBMITTED)
 
     stored = Event.objects.get()
     assert stored.is_confidential is False
@@ -64,15 +64,15 @@ def test_event_record_defaults_to_an_open_event_without_payload_or_departments(s
 
 @pytest.mark.parametrize("actor", [None, AnonymousUser()], ids=["system", "anonymous"])
 def test_event_record_stores_no_actor_for_the_system_or_anonymous_visitors(subject, actor):
-    event_record(subject=subject, kind=EventKind.CREATED, actor=actor)
+    event_record(subject=subject, kind=EventKind.SUBMITTED, actor=actor)
 
     assert Event.objects.get().actor is None
 
 
 def test_events_are_found_by_their_subject(subject, hr_department):
-    first = event_record(subject=subject, kind=EventKind.CREATED)
-    second = event_record(subject=subject, kind=EventKind.UPDATED)
-    event_record(subject=hr_department, kind=EventKind.CREATED)
+    first = event_record(subject=subject, kind=EventKind.SUBMITTED)
+    second = event_record(subject=subject, kind=EventKind.COMMENTED)
+    event_record(subject=hr_department, kind=EventKind.SUBMITTED)
 
     assert list(Event.objects.for_subject(subject)) == [first, second]
 
@@ -82,7 +82,7 @@ def test_event_record_refuses_to_run_outside_a_transaction():
     subject = DepartmentFactory(name="IT", slug="it")
 
     with pytest.raises(EventOutsideTransaction, match="outside a transaction"):
-        event_record(subject=subject, kind=EventKind.CREATED)
+        event_record(subject=subject, kind=EventKind.SUBMITTED)
 
     assert not Event.objects.exists()
 
@@ -91,7 +91,7 @@ def test_event_record_refuses_an_unsaved_subject():
     unsaved = Department(name="Legal", slug="legal")
 
     with pytest.raises(ValueError, match="Save the subject"):
-        event_record(subject=unsaved, kind=EventKind.CREATED)
+        event_record(subject=unsaved, kind=EventKind.SUBMITTED)
 
     assert not Event.objects.exists()
     assert not Department.objects.filter(slug="legal").exists()

@@ -45,7 +45,7 @@ def test_submit_without_approval_goes_straight_to_the_department_queue(employee)
     assert service_request.state == State.IN_PROGRESS
     assert service_request.priority == "high"
     assert service_request.department == item.department
-    assert _events(service_request) == [EventKind.SUBMITTED, EventKind.STARTED]
+    assert _events(service_request) == [EventKind.SUBMITTED, EventKind.QUEUED]
     task = service_request.tasks.get()
     assert (task.state, task.queue.department, task.priority) == ("queued", item.department, "high")
     assert _events(task) == [EventKind.QUEUED]
@@ -67,7 +67,7 @@ def test_the_same_form_submitted_twice_creates_one_request(employee):
     assert first.pk == second.pk
     assert ServiceRequest.objects.count() == 1
     assert first.tasks.count() == 1
-    assert _events(first) == [EventKind.SUBMITTED, EventKind.STARTED]
+    assert _events(first) == [EventKind.SUBMITTED, EventKind.QUEUED]
 
 
 def test_different_forms_create_different_requests(employee):
@@ -133,7 +133,7 @@ def test_approvals_run_in_sequence_then_the_request_goes_to_its_department(
         EventKind.APPROVED,
         EventKind.APPROVAL_REQUESTED,
         EventKind.APPROVED,
-        EventKind.STARTED,
+        EventKind.QUEUED,
     ]
 
 

@@ -555,7 +555,7 @@ def test_assigning_to_a_colleague(it_agent, colleague, task):
     assert response.status_code == 200
     assert response.json()["assignee"]["username"] == "colleague"
     event = Event.objects.for_subject(task).get(kind=EventKind.ASSIGNED)
-    assert (event.actor, event.to_value) == (it_agent, "colleague")
+    assert (event.actor, event.payload["assignee"]) == (it_agent, colleague.pk)
 
 
 def test_assigning_to_someone_outside_the_department_is_400(it_agent, hr_agent, task):
@@ -634,7 +634,7 @@ def test_asking_the_employee_pauses_the_task(it_agent, employee, task):
     task = _fresh(task)
     assert task.state == TaskState.WAITING_ON_EMPLOYEE
     assert task.sla_paused_at is not None
-    assert _kinds(task).count(EventKind.WAITING) == 1
+    assert _kinds(task).count(EventKind.WAITING_ON_EMPLOYEE) == 1
     assert task.service_request.state == ServiceRequest.State.WAITING_ON_EMPLOYEE
 
 
@@ -708,7 +708,7 @@ def test_sending_back_reopens_the_senders_task(
     assert event.payload["missing"] == "Which floor?"
     sender = _fresh(task)
     assert (sender.state, sender.assignee) == (TaskState.IN_PROGRESS, it_agent)
-    assert _kinds(task).count(EventKind.REOPENED) == 1
+    assert _kinds(task).count(EventKind.RETURNED) == 1
 
 
 def test_sending_back_a_task_that_was_not_handed_off_is_409(it_agent, task):

@@ -132,7 +132,7 @@ def test_work_is_handed_off_across_departments_and_sometimes_sent_back(seeded):
     assert all(event.from_department_id and event.to_department_id for event in handed_off)
     sent_back = Event.objects.filter(kind=EventKind.SENT_BACK)
     assert sent_back.count() >= 3
-    reopened = Event.objects.filter(kind=EventKind.REOPENED, subject_type=TASK)
+    reopened = Event.objects.filter(kind=EventKind.RETURNED, subject_type=TASK)
     assert {event.subject_id for event in reopened} >= {
         event.payload["to_task"] for event in sent_back
     }

@@ -194,14 +194,23 @@ def test_claim_takes_the_task_and_writes_one_event(employee, it_item, it_agent, 
     assert task.claimed_at == task.responded_at == at(MON, 9, 20)
     assert claimed == task
     [event] = _events(task, since)
+    assert event.payload["assignee"] == it_agent.pk
     assert (event.kind, event.actor, event.to_value, event.department) == (
         EventKind.CLAIMED,
         it_agent,
-        "it_agent",
+        TaskState.IN_PROGRESS,
         it_department,
     )
-    assert (event.reference, event.payload) == (task.service_request.reference, {"version": 2})
-    assert _events(task.service_request, since) == []
+    assert (event.reference, event.payload) == (
+        task.service_request.reference,
+        {"version": 2, "assignee": it_agent.pk},
+    )
+    [started] = _events(task.service_request, since)
+    assert (started.kind, started.actor, started.payload) == (
+        EventKind.WORK_STARTED,
+        it_agent,
+        {"task": task.pk},
+    )
 
 
 def test_a_task_claimed_by_one_agent_is_refused_to_another(
@@ -317,10 +326,11 @@ def test_assign_to_a_colleague_writes_one_event_and_emails_them(
     task.refresh_from_db()
     assert (task.state, task.assignee) == (TaskState.IN_PROGRESS, it_agent)
     [event] = _events(task, since)
+    assert event.payload["assignee"] == it_agent.pk
     assert (event.kind, event.actor, event.to_value) == (
         EventKind.ASSIGNED,
         department_manager,
-        "it_agent",
+        TaskState.IN_PROGRESS,
     )
     [message] = mail.outbox
     assert message.to == ["it_agent@example.com"]
@@ -376,10 +386,11 @@ def test_unassign_returns_the_task_to_the_queue(employee, it_item, it_agent, dep
     task.refresh_from_db()
     assert (task.state, task.assignee) == (TaskState.QUEUED, None)
     [event] = _events(task, since)
+    assert event.payload["previous_assignee"] == it_agent.pk
     assert (event.kind, event.actor, event.from_value) == (
         EventKind.UNASSIGNED,
         department_manager,
-        "it_agent",
+        TaskState.IN_PROGRESS,
     )
 
 
@@ -487,14 +498,14 @@ def test_ask_waits_on_the_employee_pauses_the_clock_and_emails_the_question(
     assert service_request.state == RequestState.WAITING_ON_EMPLOYEE
     [event] = _events(task, since)
     assert (event.kind, event.from_value, event.to_value, event.actor) == (
-        EventKind.WAITING,
+        EventKind.WAITING_ON_EMPLOYEE,
         TaskState.IN_PROGRESS,
         TaskState.WAITING_ON_EMPLOYEE,
         it_agent,
     )
     assert [(e.kind, e.to_value) for e in _events(service_request, since)] == [
         (EventKind.COMMENTED, Comment.PUBLIC),
-        (EventKind.WAITING, RequestState.WAITING_ON_EMPLOYEE),
+        (EventKind.WAITING_ON_EMPLOYEE, RequestState.WAITING_ON_EMPLOYEE),
     ]
     assert question in comments_for_viewer(user=employee, service_request=service_request)
     [message] = mail.outbox
@@ -863,7 +874,7 @@ def test_send_back_reopens_the_senders_task_and_records_it(
     assert sent_back.payload["to_task"] == sender.pk
     [reopen] = _events(sender, since)
     assert (reopen.kind, reopen.from_value, reopen.to_value, reopen.department) == (
-        EventKind.REOPENED,
+        EventKind.RETURNED,
         TaskState.HANDED_OFF,
         TaskState.IN_PROGRESS,
         it_department,
@@ -949,19 +960,19 @@ def test_a_whole_journey_writes_one_event_per_transition(
     waiting = TaskState.WAITING_ON_EMPLOYEE
     assert story(task) == [
         (EventKind.QUEUED, "", TaskState.QUEUED, it_department, 1),
-        (EventKind.CLAIMED, "", "it_agent", it_department, 2),
-        (EventKind.WAITING, TaskState.IN_PROGRESS, waiting, it_department, 3),
+        (EventKind.CLAIMED, TaskState.QUEUED, TaskState.IN_PROGRESS, it_department, 2),
+        (EventKind.WAITING_ON_EMPLOYEE, TaskState.IN_PROGRESS, waiting, it_department, 3),
         (EventKind.RESUMED, waiting, TaskState.IN_PROGRESS, it_department, 4),
-        (EventKind.UNASSIGNED, "it_agent", "", it_department, 5),
-        (EventKind.ASSIGNED, "", "it_colleague", it_department, 6),
+        (EventKind.UNASSIGNED, TaskState.IN_PROGRESS, TaskState.QUEUED, it_department, 5),
+        (EventKind.ASSIGNED, TaskState.QUEUED, TaskState.IN_PROGRESS, it_department, 6),
         (EventKind.PRIORITY_CHANGED, "normal", "high", it_department, 7),
         (EventKind.HANDED_OFF, TaskState.IN_PROGRESS, TaskState.HANDED_OFF, it_department, 8),
-        (EventKind.REOPENED, TaskState.HANDED_OFF, TaskState.IN_PROGRESS, it_department, 9),
+        (EventKind.RETURNED, TaskState.HANDED_OFF, TaskState.IN_PROGRESS, it_department, 9),
         (EventKind.RESOLVED, TaskState.IN_PROGRESS, TaskState.DONE, it_department, 10),
     ]
     assert story(received) == [
         (EventKind.QUEUED, "", TaskState.QUEUED, facilities_department, 1),
-        (EventKind.CLAIMED, "", "facilities_agent", facilities_department, 2),
+        (EventKind.CLAIMED, TaskState.QUEUED, TaskState.IN_PROGRESS, facilities_department, 2),
         (
             EventKind.SENT_BACK,
             TaskState.IN_PROGRESS,
@@ -974,9 +985,10 @@ def test_a_whole_journey_writes_one_event_per_transition(
     assert (task.version, received.version) == (10, 3)
     assert _kinds(task.service_request) == [
         EventKind.SUBMITTED,
-        EventKind.STARTED,
+        EventKind.QUEUED,
+        EventKind.WORK_STARTED,
         EventKind.COMMENTED,
-        EventKind.WAITING,
+        EventKind.WAITING_ON_EMPLOYEE,
         EventKind.COMMENTED,
         EventKind.RESUMED,
         EventKind.RESOLVED,

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 
+from esm import clock
 from esm.events import event_record
 from esm.models import Department, DepartmentRole, EventKind
 from services.automation.registry import (
@@ -57,6 +58,8 @@ def wait_for_approval(context: StepContext) -> dict[str, Any]:
         service_request=service_request,
         position=last + 1,
         state=Approval.State.PENDING,
+        step_key=context.step_run.step.key,
+        requested_at=clock.now(),
         **who,
     )
     event_record(
@@ -65,6 +68,6 @@ def wait_for_approval(context: StepContext) -> dict[str, Any]:
         department=service_request.department,
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
-        to_value=approval.label,
+        payload={"approval": approval.pk, "label": approval.label, "step": approval.step_key},
     )
     return {AWAITING_APPROVAL: approval.pk, "approver": approval.label}
