@@ -158,11 +158,14 @@ def article_for_reader(*, user: Any, slug: str) -> Article:
 
 
 def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
-    """Suggested articles read since `since` that were not followed by a request for the item."""
+    """Suggested articles read since `since` that the reader did not follow with a request
+    for the item within DEFLECTION_WINDOW; reads younger than the window are not judged yet.
+    """
     followed = ServiceRequest.objects.filter(
         raised_by=OuterRef("user"),
         catalog_item=OuterRef("catalog_item"),
         submitted_at__gte=OuterRef("viewed_at"),
+        submitted_at__lte=OuterRef("viewed_at") + DEFLECTION_WINDOW,
     )
     return ArticleView.objects.filter(
         viewed_at__gte=since, viewed_at__lte=clock.now() - DEFLECTION_WINDOW

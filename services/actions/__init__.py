@@ -11,6 +11,7 @@ from services.actions.knowledge import (
     article_draft_from_task,
     article_feedback_record,
     article_view_record,
+    form_start_record,
 )
 from services.actions.requests import (
     approval_decide,
@@ -49,6 +50,7 @@ __all__ = [
     "article_feedback_record",
     "article_view_record",
     "comment_add",
+    "form_start_record",
     "reopen_deadline",
     "run_start",
     "service_request_cancel",

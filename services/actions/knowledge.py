@@ -2,23 +2,72 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 
+from esm import clock
 from services.actions._base import ActionRefused
-from services.models import Article, ArticleFeedback, ArticleView, CatalogItem, FulfilmentTask
+from services.models import (
+    Article,
+    ArticleFeedback,
+    ArticleView,
+    CatalogItem,
+    FormStart,
+    FulfilmentTask,
+)
 
 
 @transaction.atomic
 def article_view_record(
     *, article: Article, user: AbstractBaseUser, from_item: CatalogItem | None = None
 ) -> None:
-    """Count a read; from an item page's suggestions it is also a possible deflection."""
+    """Count a read; from an item page's suggestions it is also a possible deflection,
+    linked to the reader's latest start of that item's form."""
     Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
     if from_item is not None:
-        ArticleView.objects.create(article=article, user=user, catalog_item=from_item)
+        ArticleView.objects.create(
+            article=article,
+            user=user,
+            catalog_item=from_item,
+            form_start=form_start_latest(person=user, item=from_item),
+        )
+
+
+# A request (or an article read) belongs to the form start opened at most this long before.
+FORM_START_WINDOW = dt.timedelta(hours=24)
+
+
+def form_start_latest(*, person: AbstractBaseUser, item: CatalogItem) -> FormStart | None:
+    """The person's most recent opening of the item's form within FORM_START_WINDOW."""
+    now = clock.now()
+    return (
+        FormStart.objects.filter(
+            person=person,
+            catalog_item=item,
+            started_at__gt=now - FORM_START_WINDOW,
+            started_at__lte=now,
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def form_start_record(*, item: CatalogItem, person: AbstractBaseUser) -> None:
+    """Record that `person` opened the item's form: once per person, item and local day.
+
+    One INSERT that the unique constraint turns into nothing when the person already opened
+    the form today, so reloading the page costs the same single query.
+    """
+    now = clock.now()
+    FormStart.objects.bulk_create(
+        [FormStart(person=person, catalog_item=item, day=timezone.localdate(now), started_at=now)],
+        ignore_conflicts=True,
+    )
 
 
 def article_feedback_record(*, article: Article, user: AbstractBaseUser, helpful: bool) -> None:

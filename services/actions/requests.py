@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from esm import clock
 from esm.models import EventKind
-from services.actions import automation, tasks
+from services.actions import automation, knowledge, tasks
 from services.actions._base import (
     ActionRefused,
     attach,
@@ -71,11 +71,12 @@ def service_request_submit(
                 department=item.department,
                 is_confidential=item.is_confidential,
                 submission_key=submission_key,
+                form_start=knowledge.form_start_latest(person=raised_by, item=item),
             )
     except IntegrityError:
         return ServiceRequest.objects.get(raised_by=raised_by, submission_key=submission_key), False
 
-    payload = {"item": item.slug}
+    payload = {"item": item.slug, "form_start": service_request.form_start_id}
     if requester.pk != raised_by.pk:
         payload["on_behalf_of"] = requester.pk
     request_event(

@@ -10,6 +10,7 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.form_starts import FormStart
 from services.models.fulfilment import (
     AppEntitlement,
     Badge,
@@ -57,6 +58,7 @@ __all__ = [
     "Entitlement",
     "ExperienceRating",
     "FormField",
+    "FormStart",
     "FulfilmentTask",
     "OneTimeLink",
     "OrientationEvent",

@@ -8,6 +8,7 @@ from django.db import models
 from esm import clock
 from esm.models import Department
 from services.models.catalog import CatalogItem
+from services.models.form_starts import FormStart
 
 
 class ArticleQuerySet(models.QuerySet["Article"]):
@@ -62,8 +63,8 @@ class ArticleFeedback(models.Model):
 class ArticleView(models.Model):
     """An article opened from an item page's suggestions: the raw signal of deflection.
 
-    It is a deflection when the reader then raises no request for that item (see
-    `selectors.deflections`); a later request for the item cancels it.
+    It is a deflection when the reader raises no request for that item within
+    `selectors.DEFLECTION_WINDOW` of reading it (see `selectors.deflections`).
     """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="views")
@@ -72,6 +73,14 @@ class ArticleView(models.Model):
         CatalogItem, on_delete=models.CASCADE, related_name="article_views"
     )
     viewed_at = models.DateTimeField(default=clock.now, editable=False)
+    form_start = models.ForeignKey(
+        FormStart,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="article_views",
+        help_text="The form start it was suggested in.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["catalog_item", "viewed_at"], name="article_view_by_item")]

@@ -98,6 +98,14 @@ class ServiceRequest(models.Model):
         Department, on_delete=models.PROTECT, related_name="service_requests"
     )
     is_confidential = models.BooleanField(default=False)
+    form_start = models.ForeignKey(
+        "services.FormStart",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requests",
+        help_text="The opening of the form it was raised from (none through the API).",
+    )
     submission_key = models.CharField(
         max_length=64, help_text="One per rendered form: a resend of the same form is ignored."
     )

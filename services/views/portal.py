@@ -174,6 +174,8 @@ def _item_page(
 def catalog_item(request: HttpRequest, slug: str) -> HttpResponse:
     item = selectors.item_for_request(user=request.user, slug=slug)
     if request.method == "GET":
+        # `item_for_request` let through only people entitled to the item.
+        actions.form_start_record(item=item, person=request.user)
         return _item_page(request, item, RequestForm(item=item))
 
     if not can(request.user, "services.request_item", item):
