@@ -2,11 +2,10 @@
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
-from esm import celery_app
 
 FIND_PYTHON = Path(__file__).resolve().parents[2] / "scripts" / "find-python"
 
@@ -62,14 +61,33 @@ def test_find_python_says_what_it_needs_when_there_is_none(tmp_path, empty_path)
     assert "needs Python 3.12 or newer" in result.stderr
 
 
-@pytest.mark.django_db
-def test_celery_finds_the_tasks_of_every_app():
-    celery_app.loader.import_default_modules()
+SERVICES_TASKS = {
+    "services.tasks.run_step_task",
+    "services.tasks.step_runs_sweep_task",
+    "services.tasks.sla_breach_sweep_task",
+    "services.tasks.notify_task",
+    "services.tasks.service_requests_close_sweep_task",
+}
+# What a fresh process registers: as a worker does (the loader imports every app's tasks),
+# and as a web process does (Django set up, no worker loader: the actions publish by name).
+REGISTERED_IN_A_FRESH_PROCESS = {
+    "worker": "from esm import celery_app as app; app.loader.import_default_modules()",
+    "web": "import django; django.setup(); from celery import current_app as app",
+}
 
-    assert {
-        "services.tasks.run_step_task",
-        "services.tasks.step_runs_sweep_task",
-        "services.tasks.sla_breach_sweep_task",
-        "services.tasks.notify_task",
-        "services.tasks.service_requests_close_sweep_task",
-    } <= set(celery_app.tasks)
+
+@pytest.mark.parametrize("process", list(REGISTERED_IN_A_FRESH_PROCESS))
+def test_a_fresh_process_registers_the_tasks_of_every_app(process):
+    script = f"{REGISTERED_IN_A_FRESH_PROCESS[process]}; print(*sorted(app.tasks), sep=chr(10))"
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=FIND_PYTHON.parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) >= SERVICES_TASKS

@@ -306,10 +306,14 @@ def test_department_overview_is_for_its_managers(
         actions.task_claim(task=done, agent=it_agent)
         actions.task_resolve(task=done, agent=it_agent, resolution="Fixed")
         actions.task_hand_off(task=fresh, agent=it_agent, to_queue=hr_queue, reason="HR's")
-        handed_in = _raise(employee, hr_queue.department, subject="To IT")
-        actions.task_hand_off(
-            task=handed_in, agent=department_manager, to_queue=it_queue, reason="x"
-        )
+        # Not symmetric, so in and out cannot be swapped unnoticed: two handed in from HR
+        # (one of them sent back to HR as incomplete), one handed out.
+        for subject in ("To IT", "Also to IT"):
+            from_hr = _raise(employee, hr_queue.department, subject=subject)
+            received = actions.task_hand_off(
+                task=from_hr, agent=department_manager, to_queue=it_queue, reason="x"
+            )
+        actions.task_send_back(task=received, agent=it_agent, missing="Which laptop?")
         FulfilmentTask.objects.filter(pk=old.pk).update(sla_breached=True)
 
         response = signed_in(client, department_manager).get(
@@ -318,16 +322,16 @@ def test_department_overview_is_for_its_managers(
 
     assert response.status_code == 200
     overview = response.context["overview"]
-    # Open in IT: the old one and the one handed in from HR.
+    # Open in IT: the old one and the one handed in from HR and kept.
     assert overview["backlog_total"] == 2
     assert overview["backlog"]["Under a day"] == 1
     assert overview["backlog"]["Over a week"] == 1
     assert overview["sla"]["breached"] == 1
     assert overview["handoffs"] == {
-        "handed_in": 1,
+        "handed_in": 2,
         "handed_out": 1,
         "sent_back_in": 0,
-        "sent_back_out": 0,
+        "sent_back_out": 1,
     }
     work = {
         person.username: (person.open_tasks, person.done_this_week)
