@@ -10,6 +10,7 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.consults import Consult
 from services.models.fulfilment import (
     AppEntitlement,
     Badge,
@@ -50,6 +51,7 @@ __all__ = [
     "CatalogItem",
     "Category",
     "Comment",
+    "Consult",
     "Desk",
     "DeskBooking",
     "DirectoryAccount",
