@@ -222,6 +222,12 @@ class EventKind(models.TextChoices):
     HANDED_OFF = "handed_off", "Handed off"
     SENT_BACK = "sent_back", "Sent back as incomplete"
     RETURNED = "returned", "Returned as incomplete"
+    WAITING_ON_DEPARTMENT = "waiting_on_department", "Waiting on another department"
+    DEPARTMENT_WAIT_ENDED = "department_wait_ended", "No longer waiting on another department"
+    # Consults (one department asking another about a task)
+    CONSULT_ASKED = "consult_asked", "Asked another department"
+    CONSULT_ANSWERED = "consult_answered", "Consult answered"
+    CONSULT_WITHDRAWN = "consult_withdrawn", "Consult withdrawn"
     # Plan runs and their step runs
     RUN_STARTED = "run_started", "Plan run started"
     RUN_FINISHED = "run_finished", "Plan run finished"

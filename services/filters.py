@@ -171,11 +171,16 @@ class QueueTaskFilter(django_filters.FilterSet):
         if pk is not None:
             return queryset.filter(service_request_id=pk)
         for word in value.split()[:SEARCH_WORDS_MAX]:
+            # A hidden case (`case_hidden`, a consult about a confidential case) is found by
+            # its title only: a match on its subject or requester would tell what it is.
             queryset = queryset.filter(
                 Q(title__icontains=word)
-                | Q(service_request__subject__icontains=word)
-                | Q(service_request__requester__first_name__icontains=word)
-                | Q(service_request__requester__last_name__icontains=word)
-                | Q(service_request__requester__username__icontains=word)
+                | Q(case_hidden=False)
+                & (
+                    Q(service_request__subject__icontains=word)
+                    | Q(service_request__requester__first_name__icontains=word)
+                    | Q(service_request__requester__last_name__icontains=word)
+                    | Q(service_request__requester__username__icontains=word)
+                )
             )
         return queryset

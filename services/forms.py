@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from services.models import CatalogItem, FormField, FulfilmentTask, Priority, Queue
+from services.models import CatalogItem, Consult, FormField, FulfilmentTask, Priority, Queue
 
 User = get_user_model()
 
@@ -280,6 +280,47 @@ class TaskTextForm(TaskForm):
     def __init__(self, *args: Any, label: str = "Message", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["body"].label = label
+
+
+class TaskAskForm(TaskTextForm):
+    """A question for the employee; says whether the work arrived incomplete (%C&A)."""
+
+    missing_information = forms.BooleanField(
+        required=False,
+        label="The request arrived without something we need",
+        help_text="Counts against the request's completeness, unlike an ordinary question.",
+    )
+
+
+class TaskConsultForm(TaskForm):
+    to_queue = forms.ModelChoiceField(
+        queryset=Queue.objects.none(), label="Ask", empty_label="Choose a department..."
+    )
+    question = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        help_text="The task waits for the answer; the other department sees only this "
+        "question on a confidential case.",
+    )
+
+    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_queue"].queryset = queues
+        self.fields["to_queue"].label_from_instance = lambda queue: (
+            f"{queue.department.name}: {queue.name}"
+        )
+
+
+class TaskConsultWithdrawForm(TaskForm):
+    consult = forms.ModelChoiceField(
+        queryset=Consult.objects.none(),
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That consult is no longer open."},
+    )
+
+    def __init__(self, *args: Any, consults: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consult"].queryset = consults
 
 
 class TaskAssignForm(TaskForm):

@@ -10,7 +10,7 @@ from typing import Any
 import rules
 
 from esm.permissions import is_active_person, is_staff_of_department
-from services.models import Approval, CatalogItem, ServiceRequest
+from services.models import Approval, CatalogItem, Consult, FulfilmentTask, ServiceRequest
 from services.models.requests import approvals_for
 
 
@@ -68,6 +68,33 @@ def is_party_to_approval(user: Any, approval: Approval | None) -> bool:
     return user.pk in (service_request.requester_id, service_request.raised_by_id)
 
 
+@rules.predicate
+def is_staff_of_task_department(user: Any, task: FulfilmentTask | None) -> bool:
+    return task is not None and is_staff_of_department(user, task.department)
+
+
+@rules.predicate
+def is_consult_on_confidential_case(user: Any, task: FulfilmentTask | None) -> bool:
+    if task is None or not task.service_request.is_confidential:
+        return False
+    # `consult` is loaded with the task by the selectors; otherwise this is one query.
+    return hasattr(task, "consult")
+
+
+@rules.predicate
+def is_staff_of_case_department(user: Any, task: FulfilmentTask | None) -> bool:
+    return task is not None and is_staff_of_department(user, task.service_request.department)
+
+
+@rules.predicate
+def is_party_to_consult(user: Any, consult: Consult | None) -> bool:
+    if consult is None:
+        return False
+    return is_staff_of_department(user, consult.from_department) or is_staff_of_department(
+        user, consult.to_department
+    )
+
+
 rules.add_rule("services.request_item", is_active_person & is_entitled_to_item)
 rules.add_rule(
     "services.view_service_request",
@@ -85,3 +112,15 @@ rules.add_rule(
     "services.decide_approval",
     is_active_person & may_decide_approval & ~is_party_to_approval,
 )
+# A task is seen by the staff of its department (`FulfilmentTask.objects.visible_to`).
+# The case behind it (subject, answers, conversation, files, requester, other tasks) comes
+# with it, except on a consult about a confidential case: the consulted department sees
+# the question and its answer, never the case (the twin: `with_case_hidden`).
+rules.add_rule("services.view_task", is_active_person & is_staff_of_task_department)
+rules.add_rule(
+    "services.view_task_case",
+    is_active_person
+    & is_staff_of_task_department
+    & (~is_consult_on_confidential_case | is_staff_of_case_department),
+)
+rules.add_rule("services.view_consult", is_active_person & is_party_to_consult)

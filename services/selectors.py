@@ -22,6 +22,7 @@ from services.models import (
     CannedReply,
     CatalogItem,
     Comment,
+    Consult,
     FormField,
     FulfilmentTask,
     PlanStep,
@@ -300,6 +301,7 @@ TASK_ROW_RELATIONS = (
     "service_request__catalog_item",
     "assignee",
     "department",
+    "consult__from_department",
 )
 
 
@@ -311,6 +313,7 @@ def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> Que
     """
     tasks = (
         FulfilmentTask.objects.visible_to(viewer)
+        .with_case_hidden(viewer)
         .filter(queue=queue)
         .open()
         .select_related(*TASK_ROW_RELATIONS)
@@ -323,6 +326,7 @@ def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
     """The open tasks someone holds, across their queues, most urgent first."""
     return (
         FulfilmentTask.objects.visible_to(user)
+        .with_case_hidden(user)
         .open()
         .filter(assignee=user)
         .select_related(*TASK_ROW_RELATIONS, "queue")
@@ -336,11 +340,27 @@ def departments_managed_by(*, user: Any) -> QuerySet[Department]:
     )
 
 
-def task_page_extras(*, task: FulfilmentTask) -> dict[str, Any]:
-    """What the task page shows beside the task: the request's other tasks, its files, and
-    the department's canned replies filled in for this request."""
+def task_page_extras(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any]:
+    """What the task page shows beside the task: its consults (asked, or the one it
+    answers), the request's other tasks, its files, and the department's canned replies
+    filled in for this request. Of a hidden case (`services.view_task_case`), only the
+    consult this task answers."""
     service_request = task.service_request
+    consult = task_consult_for_viewer(task=task)
+    consults = {
+        "consult": consult,
+        "asking_task_visible": consult is not None
+        and can(viewer, "services.view_task_case", consult.asking_task),
+        "consults_asked": list(
+            task.consults_asked.select_related(
+                "to_department", "asked_by", "answered_by", "consult_task__assignee"
+            )
+        ),
+    }
+    if not can(viewer, "services.view_task_case", task):
+        return {**consults, "other_tasks": [], "attachments": [], "canned_replies": []}
     return {
+        **consults,
         "other_tasks": service_request.tasks.exclude(pk=task.pk).select_related(
             "queue", "assignee"
         ),
@@ -350,6 +370,38 @@ def task_page_extras(*, task: FulfilmentTask) -> dict[str, Any]:
             for reply in CannedReply.objects.filter(department=task.department)
         ],
     }
+
+
+def task_consult_for_viewer(*, task: FulfilmentTask) -> Consult | None:
+    """The consult `task` answers (None for an ordinary task); `task_for_viewer` loads it."""
+    try:
+        return task.consult
+    except Consult.DoesNotExist:
+        return None
+
+
+def consult_queues(*, task: FulfilmentTask) -> QuerySet[Queue]:
+    """Where a task's department may ask a question: the queues of every other department.
+    (Even on a confidential case: the consulted department sees only the question.)"""
+    return (
+        Queue.objects.exclude(department_id=task.department_id)
+        .select_related("department")
+        .order_by("department__name", "name")
+    )
+
+
+def consult_timeline(*, consult: Consult) -> list[Event]:
+    """The events of a consult and of its task, oldest first: all of a hidden case that
+    the consulted department may read."""
+    task_label = FulfilmentTask._meta.label_lower
+    return list(
+        Event.objects.filter(
+            Q(subject_type=Consult._meta.label_lower, subject_id=consult.pk)
+            | Q(subject_type=task_label, subject_id=consult.consult_task_id)
+        )
+        .select_related("actor", "department", "from_department", "to_department")
+        .order_by("occurred_at", "id")
+    )
 
 
 def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
@@ -365,6 +417,11 @@ def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
             "service_request__requester__profile",
             "service_request__raised_by",
             "service_request__department",
+            "consult__from_department",
+            "consult__to_department",
+            "consult__asked_by",
+            "consult__answered_by",
+            "consult__asking_task__department",
         )
         .filter(pk=pk)
         .first()
@@ -476,7 +533,12 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
     )
     if step_runs:
         return [_step_progress(step_run) for step_run in step_runs]
-    tasks = service_request.tasks.select_related("department").order_by("created_at", "id")
+    # A consult is a question between departments; the asking task, waiting on it, says so.
+    tasks = (
+        service_request.tasks.filter(consult__isnull=True)
+        .select_related("department")
+        .order_by("created_at", "id")
+    )
     return [
         {
             "name": task.title,

@@ -7,6 +7,7 @@ lock, because only there is the state known to be current.
 
 from services.actions._base import ActionRefused, StaleVersion
 from services.actions.automation import run_start, step_run_execute, step_runs_sweep
+from services.actions.consults import consult_answer, consult_withdraw, task_consult
 from services.actions.knowledge import (
     article_draft_from_task,
     article_feedback_record,
@@ -50,6 +51,8 @@ __all__ = [
     "article_feedback_record",
     "article_view_record",
     "comment_add",
+    "consult_answer",
+    "consult_withdraw",
     "form_start_record",
     "reopen_deadline",
     "run_start",
@@ -65,6 +68,7 @@ __all__ = [
     "task_ask",
     "task_assign",
     "task_claim",
+    "task_consult",
     "task_hand_off",
     "task_note",
     "task_open_for_request",

@@ -16,7 +16,7 @@ from esm.events import event_record
 from esm.models import Department, Event, EventKind
 from services import notifications, sla
 from services.actions._base import request_event, request_set_state_for_update
-from services.models import AutomationRun, FulfilmentTask, Queue, ServiceRequest
+from services.models import AutomationRun, Consult, FulfilmentTask, Queue, ServiceRequest
 
 TaskState = FulfilmentTask.State
 RequestState = ServiceRequest.State
@@ -36,6 +36,20 @@ def task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> N
     )
 
 
+def task_is_consult(task: FulfilmentTask) -> bool:
+    """Whether `task` works another department's consult (rather than the request itself)."""
+    return Consult.objects.filter(consult_task=task).exists()
+
+
+def task_state_after_wait(task: FulfilmentTask) -> str:
+    """The state a task goes back to when a wait ends (the employee answered, a consult was
+    answered): still waiting on another department while one of its consults is open,
+    otherwise worked by its assignee, or back in the queue."""
+    if Consult.objects.open().filter(asking_task=task).exists():
+        return TaskState.WAITING_ON_DEPARTMENT
+    return TaskState.IN_PROGRESS if task.assignee_id else TaskState.QUEUED
+
+
 def request_follow_work(
     service_request: ServiceRequest, *, actor: Any, resolution: str = ""
 ) -> None:
@@ -51,6 +65,7 @@ def request_follow_work(
         target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING_ON_EMPLOYEE
     elif states & set(FulfilmentTask.OPEN_STATES) or run_state == AutomationRun.State.RUNNING:
         # Its work reached the departments (QUEUED), or the employee answered (RESUMED).
+        # A task waiting on another department is still work in progress to the employee.
         # Nobody works on it yet: WORK_STARTED is recorded when someone (or a step) starts.
         target = RequestState.IN_PROGRESS
         kind = (

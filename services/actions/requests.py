@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from esm import clock
 from esm.models import EventKind
-from services.actions import automation, knowledge, tasks
+from services.actions import automation, consults, knowledge, tasks
 from services.actions._base import (
     ActionRefused,
     attach,
@@ -187,6 +187,7 @@ def approval_decide(
         service_request.approvals.filter(state=Approval.State.WAITING).update(
             state=Approval.State.SKIPPED
         )
+        consults.consults_withdraw_open(service_request, actor=user)
         tasks.tasks_cancel_open(service_request, actor=user)
         automation.run_cancel(service_request)
         request_set_state_for_update(
@@ -211,6 +212,7 @@ def service_request_cancel(
     service_request.approvals.filter(
         state__in=[Approval.State.WAITING, Approval.State.PENDING]
     ).update(state=Approval.State.SKIPPED)
+    consults.consults_withdraw_open(service_request, actor=user)
     tasks.tasks_cancel_open(service_request, actor=user)
     automation.run_cancel(service_request)
     request_set_state_for_update(
@@ -232,6 +234,7 @@ def service_request_resolve(
     service_request = request_lock(service_request)
     if service_request.state not in (State.SUBMITTED, State.IN_PROGRESS, State.WAITING_ON_EMPLOYEE):
         raise ActionRefused("Only a request being worked on can be resolved.")
+    consults.consults_withdraw_open(service_request, actor=user)
     tasks.tasks_finish_open(service_request, actor=user, resolution=resolution)
     automation.run_cancel(service_request)
     request_set_state_for_update(

@@ -121,6 +121,22 @@ def _require_agent_of(user: AbstractBaseUser, department_id: int) -> None:
         raise ActionRefused("That person does not work in this department's queues.")
 
 
+def _require_not_consult(task: FulfilmentTask, instead: str) -> None:
+    """A consult task answers its question to the asking department, nothing more: the
+    case stays with the asking department (on a confidential case the consulted one does
+    not even see it)."""
+    if flow.task_is_consult(task):
+        raise ActionRefused(f"This task is a consult from another department: {instead}")
+
+
+def _require_no_open_consults(task: FulfilmentTask) -> None:
+    if task.consults_asked.open().exists():
+        raise ActionRefused(
+            "Another department has not answered this task's consult yet: wait for the "
+            "answer, or withdraw the consult first."
+        )
+
+
 def task_open_for_request(
     service_request: ServiceRequest, *, actor: Any, title: str, queue: Queue | None = None
 ) -> FulfilmentTask:
@@ -170,7 +186,7 @@ def tasks_resume_for_employee(service_request: ServiceRequest, *, actor: Any) ->
     waiting = service_request.tasks.select_for_update().filter(state=TaskState.WAITING_ON_EMPLOYEE)
     for task in waiting:
         sla.clock_resume(task)
-        task.state = TaskState.IN_PROGRESS if task.assignee_id else TaskState.QUEUED
+        task.state = flow.task_state_after_wait(task)
         _save(task, "state", *sla.CLOCK_FIELDS)
         flow.task_event(
             task,
@@ -306,6 +322,7 @@ def task_reply(
     """A public reply: the employee reads it and is e-mailed; it counts as first response."""
     task = _lock(task, expected_version)
     _require_open(task)
+    _require_not_consult(task, "answer it; the asking department replies to the employee.")
     # What the employee was told changes the task for colleagues who have it open.
     task.responded_at = task.responded_at or clock.now()
     _save(task, "responded_at")
@@ -318,6 +335,7 @@ def task_reply(
 def task_note(*, task: FulfilmentTask, agent: AbstractBaseUser, body: str) -> Comment:
     """An internal note: staff of the department read it, the employee never does."""
     task = _lock(task)
+    _require_not_consult(task, "write in its answer; the case's notes belong to its department.")
     return _comment(task, agent, body, internal=True)
 
 
@@ -338,6 +356,7 @@ def task_ask(
     """
     task = _lock(task, expected_version)
     _require_open(task)
+    _require_not_consult(task, "the asking department asks the employee, if it must.")
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
     comment = _comment(task, agent, question, internal=False)
     sla.clock_pause(task)
@@ -366,6 +385,8 @@ def task_resolve(
 ) -> FulfilmentTask:
     task = _lock(task, expected_version)
     _require_open(task)
+    _require_not_consult(task, "answer it, and the asking department carries on.")
+    _require_no_open_consults(task)
     if not resolution.strip():
         raise ActionRefused("Write a resolution note: the employee reads it.")
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
@@ -399,6 +420,8 @@ def task_hand_off(
     """Pass the work to another queue: a task is created there and this one closes."""
     task = _lock(task, expected_version)
     _require_open(task)
+    _require_not_consult(task, "it cannot be handed off; answer it or leave it in the queue.")
+    _require_no_open_consults(task)
     if not reason.strip():
         raise ActionRefused("Say why you are handing it off, so the next team can pick it up.")
     if to_queue.pk == task.queue_id:

@@ -90,12 +90,40 @@ class TaskListOutputSerializer(serializers.Serializer):
     state_display = serializers.CharField(source="get_state_display")
     priority = serializers.ChoiceField(choices=Priority.choices)
     assignee = PersonOutputSerializer(allow_null=True, help_text="Who is working on it.")
-    requester = PersonOutputSerializer(source="service_request.requester")
-    catalog_item = CatalogItemRefOutputSerializer(source="service_request.catalog_item")
+    requester = serializers.SerializerMethodField(
+        help_text="Null on a consult about a confidential case you may not see."
+    )
+    catalog_item = serializers.SerializerMethodField(
+        help_text="Null on a consult about a confidential case you may not see."
+    )
+    consult_from = serializers.SerializerMethodField(
+        help_text="On a consult task: the department asking; null on an ordinary task."
+    )
     created_at = serializers.DateTimeField()
     age_seconds = serializers.SerializerMethodField(help_text="Seconds since the task was queued.")
     sla = serializers.SerializerMethodField()
     version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
+
+    def _case_hidden(self, task: FulfilmentTask) -> bool:
+        # Rows carry the `case_hidden` annotation; a task's detail passes it in context.
+        return self.context.get("case_hidden", getattr(task, "case_hidden", False))
+
+    @extend_schema_field(PersonOutputSerializer(allow_null=True))
+    def get_requester(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        if self._case_hidden(task):
+            return None
+        return PersonOutputSerializer(task.service_request.requester).data
+
+    @extend_schema_field(CatalogItemRefOutputSerializer(allow_null=True))
+    def get_catalog_item(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        if self._case_hidden(task):
+            return None
+        return CatalogItemRefOutputSerializer(task.service_request.catalog_item).data
+
+    @extend_schema_field(DepartmentOutputSerializer(allow_null=True))
+    def get_consult_from(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        consult = getattr(task, "consult", None)
+        return None if consult is None else DepartmentOutputSerializer(consult.from_department).data
 
     def get_age_seconds(self, task: FulfilmentTask) -> int:
         return int((self.context["now"] - task.created_at).total_seconds())
@@ -137,6 +165,27 @@ class TaskRequestOutputSerializer(serializers.Serializer):
     answers = AnswerOutputSerializer(many=True)
 
 
+class ConsultOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField(help_text="`open`, `answered` or `withdrawn`.")
+    from_department = DepartmentOutputSerializer(help_text="The department that asks.")
+    to_department = DepartmentOutputSerializer(help_text="The department asked.")
+    asking_task = serializers.IntegerField(
+        source="asking_task_id",
+        help_text="The waiting task (readable by its department's staff only).",
+    )
+    consult_task = serializers.IntegerField(
+        source="consult_task_id", help_text="The task that answers it, in the asked queue."
+    )
+    question = serializers.CharField()
+    asked_by = PersonOutputSerializer()
+    asked_at = serializers.DateTimeField()
+    answer = serializers.CharField()
+    answered_by = PersonOutputSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
 class HandedOffFromOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     department = DepartmentOutputSerializer()
@@ -155,10 +204,34 @@ class TaskDetailOutputSerializer(TaskListOutputSerializer):
         allow_null=True, help_text="The task whose work was handed to this one."
     )
     handoff_reason = serializers.CharField()
-    service_request = TaskRequestOutputSerializer()
+    service_request = serializers.SerializerMethodField(
+        help_text="Null on a consult about a confidential case, for the consulted department: "
+        "it sees the question and its answer, never the case."
+    )
+    consult = serializers.SerializerMethodField(
+        help_text="The consult this task answers; null for an ordinary task."
+    )
+    consults_asked = serializers.SerializerMethodField(
+        help_text="The questions this task asked other departments."
+    )
     handoff_queues = serializers.SerializerMethodField(
         help_text="Queues this task may be handed off to (`to_queue` of hand-off)."
     )
+
+    @extend_schema_field(TaskRequestOutputSerializer(allow_null=True))
+    def get_service_request(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        if self.context["case_hidden"]:
+            return None
+        return TaskRequestOutputSerializer(task.service_request).data
+
+    @extend_schema_field(ConsultOutputSerializer(allow_null=True))
+    def get_consult(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        consult = self.context["consult"]
+        return None if consult is None else ConsultOutputSerializer(consult).data
+
+    @extend_schema_field(ConsultOutputSerializer(many=True))
+    def get_consults_asked(self, task: FulfilmentTask) -> list[dict[str, Any]]:
+        return ConsultOutputSerializer(self.context["consults_asked"], many=True).data
 
     @extend_schema_field(QueueRefOutputSerializer(many=True))
     def get_handoff_queues(self, task: FulfilmentTask) -> list[dict[str, Any]]:
@@ -214,6 +287,28 @@ class TaskNoteInputSerializer(serializers.Serializer):
 
 class TaskAskInputSerializer(serializers.Serializer):
     question = serializers.CharField(max_length=10_000)
+    missing_information = serializers.BooleanField(
+        default=False,
+        help_text="True when the request arrived without something the department needs "
+        "(counts against its %C&A); false for an ordinary question.",
+    )
+    expected_version = _expected_version()
+
+
+class TaskConsultInputSerializer(serializers.Serializer):
+    to_queue = serializers.SlugField(
+        max_length=100, help_text="Slug of a queue of another department."
+    )
+    question = serializers.CharField(max_length=10_000, help_text="The other department reads it.")
+    expected_version = _expected_version()
+
+
+class TaskConsultAnswerInputSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=10_000, help_text="The asking department reads it.")
+    expected_version = _expected_version()
+
+
+class TaskConsultWithdrawInputSerializer(serializers.Serializer):
     expected_version = _expected_version()
 
 

@@ -19,7 +19,7 @@ from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,9 +30,12 @@ from esm.permissions import can
 from services import selectors, sla
 from services.actions import (
     ActionRefused,
+    consult_answer,
+    consult_withdraw,
     task_ask,
     task_assign,
     task_claim,
+    task_consult,
     task_hand_off,
     task_note,
     task_reply,
@@ -98,6 +101,8 @@ ALREADY_THERE = "The task is already in that queue."
 STAYS_IN_DEPARTMENT = "A confidential case stays within its department."
 NO_SUCH_QUEUE = "No queue has this slug."
 NOT_AN_AGENT = "Nobody with this username works in this department's queues."
+OWN_DEPARTMENT = "That queue is your own department's: ask another department."
+NO_SUCH_CONSULT = "This task has no open consult with this id."
 
 
 @contextmanager
@@ -125,9 +130,13 @@ def _clock_context(tasks: Iterable[FulfilmentTask]) -> dict[str, Any]:
 
 def _task_response(request: Request, pk: int) -> Response:
     task = selectors.task_for_viewer(user=request.user, pk=pk)
+    extras = selectors.task_page_extras(task=task, viewer=request.user)
     context = {
         **_clock_context([task]),
-        "handoff_queues": list(selectors.handoff_queues(task=task)),
+        "handoff_queues": [] if extras["consult"] else list(selectors.handoff_queues(task=task)),
+        "case_hidden": not can(request.user, "services.view_task_case", task),
+        "consult": extras["consult"],
+        "consults_asked": extras["consults_asked"],
     }
     return Response(ts.TaskDetailOutputSerializer(task, context=context).data)
 
@@ -167,6 +176,15 @@ def _handoff_target(task: FulfilmentTask, slug: str) -> Queue:
     else:
         message = NO_SUCH_QUEUE
     raise ValidationError({"to_queue": [message]})
+
+
+def _consult_target(task: FulfilmentTask, slug: str) -> Queue:
+    queue = selectors.consult_queues(task=task).filter(slug=slug).first()
+    if queue is not None:
+        return queue
+    if Queue.objects.filter(slug=slug).exists():
+        raise ValidationError({"to_queue": [OWN_DEPARTMENT]})
+    raise ValidationError({"to_queue": [NO_SUCH_QUEUE]})
 
 
 def _agent_of(task: FulfilmentTask, username: str) -> Any:
@@ -365,9 +383,87 @@ class TaskAskApi(APIView):
                 task=task,
                 agent=request.user,
                 question=data["question"],
+                missing_information=data["missing_information"],
                 expected_version=data["expected_version"],
             )
         return _comment_response(comment, task)
+
+
+@extend_schema(tags=TASKS, parameters=[TASK_ID])
+class TaskConsultApi(APIView):
+    @extend_schema(
+        summary="Ask another department a question about this task",
+        description="A consult task is queued in `to_queue`; this task waits on another "
+        "department (its target keeps running) until every open consult is answered or "
+        "withdrawn. On a confidential case the other department sees only the question.",
+        request=ts.TaskConsultInputSerializer,
+        responses={**ACTION_ANSWERS, 400: INVALID},
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_to_work(request, task_id)
+        data = _input(ts.TaskConsultInputSerializer, request)
+        to_queue = _consult_target(task, data["to_queue"])
+        with _refusals():
+            task_consult(
+                task=task,
+                agent=request.user,
+                to_queue=to_queue,
+                question=data["question"],
+                expected_version=data["expected_version"],
+            )
+        return _task_response(request, task_id)
+
+
+@extend_schema(tags=TASKS, parameters=[TASK_ID])
+class TaskConsultAnswerApi(APIView):
+    @extend_schema(
+        summary="Answer the consult this task works",
+        description="The task is done; the asking task resumes once none of its consults "
+        "is open. `expected_version` is this (the consult) task's.",
+        request=ts.TaskConsultAnswerInputSerializer,
+        responses={**ACTION_ANSWERS, 400: INVALID},
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        task = _task_to_work(request, task_id)
+        data = _input(ts.TaskConsultAnswerInputSerializer, request)
+        consult = selectors.task_consult_for_viewer(task=task)
+        with _refusals():
+            if consult is None:
+                raise ActionRefused("This task answers no consult.")
+            consult_answer(
+                consult=consult,
+                agent=request.user,
+                answer=data["answer"],
+                expected_version=data["expected_version"],
+            )
+        return _task_response(request, task_id)
+
+
+CONSULT_ID = OpenApiParameter(
+    "consult_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The consult's id."
+)
+
+
+@extend_schema(tags=TASKS, parameters=[TASK_ID, CONSULT_ID])
+class TaskConsultWithdrawApi(APIView):
+    @extend_schema(
+        summary="Withdraw a question this task asked another department",
+        description="Its consult task is cancelled; `expected_version` is this (the "
+        "asking) task's.",
+        request=ts.TaskConsultWithdrawInputSerializer,
+        responses=ACTION_ANSWERS,
+    )
+    def post(self, request: Request, task_id: int, consult_id: int) -> Response:
+        task = _task_to_work(request, task_id)
+        data = _input(ts.TaskConsultWithdrawInputSerializer, request)
+        consult = task.consults_asked.filter(pk=consult_id).first()
+        if consult is None:
+            raise NotFound(NO_SUCH_CONSULT)
+        with _refusals():
+            consult_withdraw(
+                consult=consult, agent=request.user, expected_version=data["expected_version"]
+            )
+        return _task_response(request, task_id)
 
 
 @extend_schema(tags=TASKS, parameters=[TASK_ID])

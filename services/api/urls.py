@@ -43,6 +43,17 @@ urlpatterns = [
     path("tasks/<int:task_id>/reply/", task_views.TaskReplyApi.as_view(), name="task-reply"),
     path("tasks/<int:task_id>/note/", task_views.TaskNoteApi.as_view(), name="task-note"),
     path("tasks/<int:task_id>/ask/", task_views.TaskAskApi.as_view(), name="task-ask"),
+    path("tasks/<int:task_id>/consults/", task_views.TaskConsultApi.as_view(), name="task-consult"),
+    path(
+        "tasks/<int:task_id>/consults/<int:consult_id>/withdraw/",
+        task_views.TaskConsultWithdrawApi.as_view(),
+        name="task-consult-withdraw",
+    ),
+    path(
+        "tasks/<int:task_id>/answer/",
+        task_views.TaskConsultAnswerApi.as_view(),
+        name="task-consult-answer",
+    ),
     path("tasks/<int:task_id>/resolve/", task_views.TaskResolveApi.as_view(), name="task-resolve"),
     path(
         "tasks/<int:task_id>/hand-off/",

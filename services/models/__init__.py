@@ -10,6 +10,7 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.consults import Consult
 from services.models.form_starts import FormStart
 from services.models.fulfilment import (
     AppEntitlement,
@@ -51,6 +52,7 @@ __all__ = [
     "CatalogItem",
     "Category",
     "Comment",
+    "Consult",
     "Desk",
     "DeskBooking",
     "DirectoryAccount",

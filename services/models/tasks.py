@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, Value, When
 
 from esm import clock
 from esm.models import Department
@@ -66,6 +66,18 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
             return self.none()
         staff_of = staff_department_ids(user)
         return self.filter(department_id__in=staff_of)
+
+    def with_case_hidden(self, user: Any) -> FulfilmentTaskQuerySet:
+        """Annotate `case_hidden`: a consult about a confidential case, for a viewer who is
+        not staff of the case's department (the twin of `services.view_task_case`)."""
+        hidden = Q(consult__isnull=False, service_request__is_confidential=True) & ~Q(
+            service_request__department_id__in=staff_department_ids(user)
+        )
+        return self.annotate(
+            case_hidden=Case(
+                When(hidden, then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+        )
 
     def open(self) -> FulfilmentTaskQuerySet:
         return self.filter(state__in=FulfilmentTask.OPEN_STATES)

@@ -27,7 +27,10 @@ from services import actions, selectors, sla
 from services.actions import ActionRefused
 from services.forms import (
     QueueBulkForm,
+    TaskAskForm,
     TaskAssignForm,
+    TaskConsultForm,
+    TaskConsultWithdrawForm,
     TaskForm,
     TaskHandOffForm,
     TaskPriorityForm,
@@ -156,12 +159,24 @@ TASK_FORMS: dict[str, tuple[type[forms.Form], Callable[[FulfilmentTask], dict[st
     ),
     "reply_form": (TaskTextForm, lambda task: {"label": "Reply to the employee"}),
     "note_form": (TaskTextForm, lambda task: {"label": "Internal note (staff only)"}),
-    "ask_form": (TaskTextForm, lambda task: {"label": "Question for the employee"}),
+    "ask_form": (TaskAskForm, lambda task: {"label": "Question for the employee"}),
     "resolve_form": (TaskTextForm, lambda task: {"label": "Resolution note"}),
     "send_back_form": (TaskTextForm, lambda task: {"label": "What is missing"}),
     "handoff_form": (TaskHandOffForm, lambda task: {"queues": selectors.handoff_queues(task=task)}),
     "priority_form": (TaskPriorityForm, lambda task: {}),
+    "consult_form": (TaskConsultForm, lambda task: {"queues": selectors.consult_queues(task=task)}),
+    "withdraw_form": (
+        TaskConsultWithdrawForm,
+        lambda task: {"consults": task.consults_asked.open()},
+    ),
+    "answer_form": (TaskTextForm, lambda task: {"label": "Your answer"}),
 }
+
+# Forms only an ordinary task has (a consult task answers, and does nothing else to the
+# case), and the one only a consult task has.
+CASE_FORMS = {"reply_form", "note_form", "ask_form", "resolve_form", "handoff_form"}
+ASKING_FORMS = {"consult_form", "withdraw_form"}
+CONSULT_FORMS = {"answer_form"}
 
 
 def _task_form(task: FulfilmentTask, name: str, data: Any = None) -> forms.Form:
@@ -174,21 +189,29 @@ def _task_page(
     request: HttpRequest, task: FulfilmentTask, *, status: int = 200, **bound: forms.Form
 ) -> HttpResponse:
     service_request = task.service_request
+    extras = selectors.task_page_extras(task=task, viewer=request.user)
+    consult = extras["consult"]
+    case_hidden = not can(request.user, "services.view_task_case", task)
     context = {
         "task": task,
         "service_request": service_request,
+        "case_hidden": case_hidden,
         "clock": sla.clock_read(task, sla.schedules_for([task]).get(task.department_id)),
-        "comments": selectors.comments_for_viewer(
-            user=request.user, service_request=service_request
-        ),
-        "timeline": selectors.timeline_for_viewer(
-            user=request.user, service_request=service_request
-        ),
         "is_mine": task.assignee_id == request.user.pk,
-        **selectors.task_page_extras(task=task),
+        **extras,
     }
+    if case_hidden:
+        context["timeline"] = selectors.consult_timeline(consult=consult)
+    else:
+        context["comments"] = selectors.comments_for_viewer(
+            user=request.user, service_request=service_request
+        )
+        context["timeline"] = selectors.timeline_for_viewer(
+            user=request.user, service_request=service_request
+        )
+    skipped = CASE_FORMS | ASKING_FORMS if consult else CONSULT_FORMS
     for name in TASK_FORMS:
-        if name == "send_back_form" and not task.handed_off_from_id:
+        if name in skipped or (name == "send_back_form" and not task.handed_off_from_id):
             continue
         context[name] = bound.get(name) or _task_form(task, name)
     return render(request, "services/workspace/task_detail.html", context, status=status)
@@ -202,6 +225,13 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _text(form: forms.Form) -> str:
     return form.cleaned_data["body"]
+
+
+def _consult_of(task: FulfilmentTask) -> Any:
+    consult = selectors.task_consult_for_viewer(task=task)
+    if consult is None:
+        raise ActionRefused("This task answers no consult.")
+    return consult
 
 
 # Each operation of the task page: its form, the action it calls, what to tell the agent.
@@ -244,9 +274,38 @@ OPERATIONS: dict[str, tuple[str, Callable[..., Any], str]] = {
     "ask": (
         "ask_form",
         lambda task, user, form, version: actions.task_ask(
-            task=task, agent=user, question=_text(form), expected_version=version
+            task=task,
+            agent=user,
+            question=_text(form),
+            missing_information=form.cleaned_data["missing_information"],
+            expected_version=version,
         ),
         "Question sent; the SLA clock is paused until the employee answers.",
+    ),
+    "consult": (
+        "consult_form",
+        lambda task, user, form, version: actions.task_consult(
+            task=task,
+            agent=user,
+            to_queue=form.cleaned_data["to_queue"],
+            question=form.cleaned_data["question"],
+            expected_version=version,
+        ),
+        "Question sent; the task waits for the other department's answer.",
+    ),
+    "withdraw-consult": (
+        "withdraw_form",
+        lambda task, user, form, version: actions.consult_withdraw(
+            consult=form.cleaned_data["consult"], agent=user, expected_version=version
+        ),
+        "Consult withdrawn.",
+    ),
+    "answer": (
+        "answer_form",
+        lambda task, user, form, version: actions.consult_answer(
+            consult=_consult_of(task), agent=user, answer=_text(form), expected_version=version
+        ),
+        "Answer sent to the asking department.",
     ),
     "resolve": (
         "resolve_form",
