@@ -528,8 +528,8 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
     """
     step_runs = list(
         StepRun.objects.filter(run__service_request=service_request)
-        .select_related("step__department", "task__department")
-        .order_by("step__position", "id")
+        .select_related("department", "task__department")
+        .order_by("position", "id")
     )
     if step_runs:
         return [_step_progress(step_run) for step_run in step_runs]
@@ -563,7 +563,7 @@ _TASK_PROGRESS = {
 
 def _step_progress(step_run: StepRun) -> dict[str, Any]:
     state = step_run.state
-    department = step_run.step.department.name
+    department = step_run.department.name
     if step_run.task is not None:
         department = step_run.task.department.name
     status = {
@@ -583,7 +583,7 @@ def _step_progress(step_run: StepRun) -> dict[str, Any]:
             else f"Being handled by {department}"
         )
     return {
-        "name": step_run.step.name,
+        "name": step_run.name,
         "department": department,
         "status": status,
         "current": state

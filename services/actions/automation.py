@@ -54,27 +54,30 @@ STUCK_RUNNING_AFTER = dt.timedelta(minutes=15)
 SWEEP_BATCH = 200
 
 
-def _step_department(step: PlanStep, service_request: ServiceRequest) -> Department:
+def _step_department(step_run: StepRun, service_request: ServiceRequest) -> Department:
     """Who owns a step of this request. A confidential case never leaves its department,
     whatever the plan says (the plan's admin check is the first guard, this the last)."""
     if service_request.is_confidential:
         return service_request.department
-    return step.department
+    return step_run.department
 
 
 def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
+    """Record a step run's event: its department is the step's owner (see
+    `_step_department`), its payload names the run, the step's key and name (from the
+    run's snapshot) and whatever `payload` adds."""
     service_request = step_run.run.service_request
     event_record(
         subject=step_run,
         kind=kind,
         actor=None,
-        department=_step_department(step_run.step, service_request),
+        department=_step_department(step_run, service_request),
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
         payload={
             "run": step_run.run_id,
-            "step": step_run.step.key,
-            "name": step_run.step.name,
+            "step": step_run.step_key,
+            "name": step_run.name,
             **details.pop("payload", {}),
         },
         **details,
@@ -87,14 +90,14 @@ def _enqueue_on_commit(step_run_ids: list[int]) -> None:
         enqueue_on_commit("run_step_task", step_run_id)
 
 
-def _condition_met(step: PlanStep, answers: dict[str, Any]) -> bool:
-    if not step.condition_field:
+def _condition_met(step: dict[str, Any], answers: dict[str, Any]) -> bool:
+    if not step["condition_field"]:
         return True
-    answer = answers.get(step.condition_field)
+    answer = answers.get(step["condition_field"])
     if isinstance(answer, list):
-        return step.condition_value in answer
+        return step["condition_value"] in answer
     return str(answer if answer is not None else "").strip().lower() == (
-        step.condition_value.strip().lower()
+        step["condition_value"].strip().lower()
     )
 
 
@@ -107,20 +110,59 @@ def plan_of(item_id: int) -> list[PlanStep]:
     )
 
 
+def plan_snapshot(steps: list[PlanStep]) -> list[dict[str, Any]]:
+    """The plan as data, as a run keeps it: what each step is, who owns it, what it waits
+    for and when it is needed. `steps` come from `plan_of` (relations loaded)."""
+    return [
+        {
+            "id": step.pk,
+            "key": step.key,
+            "name": step.name,
+            "kind": step.kind,
+            "department": step.department_id,
+            "department_slug": step.department.slug,
+            "queue": step.queue_id,
+            "queue_slug": step.queue.slug if step.queue else "",
+            "action": step.action,
+            "params": step.params,
+            "after": sorted(earlier.key for earlier in step.after.all()),
+            "condition_field": step.condition_field,
+            "condition_value": step.condition_value,
+            "position": step.position,
+        }
+        for step in steps
+    ]
+
+
 def run_start(service_request: ServiceRequest, *, steps: list[PlanStep]) -> AutomationRun:
-    """Instantiate the item's plan for an approved request (request lock held)."""
-    run = AutomationRun.objects.create(service_request=service_request)
+    """Instantiate the item's plan for an approved request (request lock held).
+
+    The run keeps a snapshot of the plan and each step run a copy of what its step
+    executes: from here on, nothing reads the plan's steps.
+    """
+    plan = plan_snapshot(steps)
+    run = AutomationRun.objects.create(service_request=service_request, plan=plan)
     answers = registry.answers_of(service_request)
     StepRun.objects.bulk_create(
         StepRun(
             run=run,
-            step=step,
-            idempotency_key=f"{run.pk}:{step.pk}",
+            step_id=step["id"],
+            step_key=step["key"],
+            name=step["name"],
+            kind=step["kind"],
+            department_id=step["department"],
+            queue_id=step["queue"],
+            action=step["action"],
+            params=step["params"],
+            after=step["after"],
+            position=step["position"],
+            idempotency_key=f"{run.pk}:{step['id']}",
             state=StepState.WAITING if _condition_met(step, answers) else StepState.SKIPPED,
         )
-        for step in steps
+        for step in plan
     )
     run.service_request = service_request
+    condition_of = {step["key"]: step["condition_field"] for step in plan}
     event_record(
         subject=run,
         kind=EventKind.RUN_STARTED,
@@ -129,16 +171,20 @@ def run_start(service_request: ServiceRequest, *, steps: list[PlanStep]) -> Auto
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
         to_value=run.state,
-        payload={"run": run.pk, "item": service_request.catalog_item.slug},
+        payload={
+            "run": run.pk,
+            "item": service_request.catalog_item.slug,
+            "steps": [step["key"] for step in plan],
+        },
     )
-    for step_run in run.steps.filter(state=StepState.SKIPPED).select_related("step", "run"):
-        step_run.run.service_request = service_request
+    for step_run in run.steps.filter(state=StepState.SKIPPED).select_related("department"):
+        step_run.run = run
         _step_event(
             step_run,
             EventKind.STEP_SKIPPED,
             from_value=StepState.WAITING,
             to_value=StepState.SKIPPED,
-            payload={"condition": step_run.step.condition_field},
+            payload={"condition": condition_of[step_run.step_key]},
         )
     _advance(run, service_request)
     return run
@@ -150,26 +196,21 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
     Call inside a transaction holding the request's row lock: it serialises the workers
     finishing parallel steps of the same run, so a join step starts exactly once.
     """
-    step_runs = list(
-        run.steps.select_related("step__department", "step__queue").prefetch_related("step__after")
-    )
-    state_by_step = {step_run.step_id: step_run.state for step_run in step_runs}
+    step_runs = list(run.steps.select_related("department", "queue"))
+    state_by_key = {step_run.step_key: step_run.state for step_run in step_runs}
     ready = [
         step_run
         for step_run in step_runs
         if step_run.state == StepState.WAITING
-        and all(
-            state_by_step.get(earlier.pk) in StepRun.FINISHED_STATES
-            for earlier in step_run.step.after.all()
-        )
+        and all(state_by_key.get(earlier) in StepRun.FINISHED_STATES for earlier in step_run.after)
     ]
     now = clock.now()
     to_enqueue = []
     for step_run in ready:
         step_run.run = run
         run.service_request = service_request
-        if step_run.step.kind == PlanStep.Kind.HUMAN:
-            _hand_to_people(step_run, service_request, title=step_run.step.name)
+        if step_run.kind == PlanStep.Kind.HUMAN:
+            _hand_to_people(step_run, service_request, title=step_run.name)
         else:
             step_run.state, step_run.enqueued_at = StepState.PENDING, now
             step_run.save(update_fields=["state", "enqueued_at"])
@@ -182,7 +223,11 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
             to_enqueue.append(step_run.pk)
     if to_enqueue:
         _enqueue_on_commit(to_enqueue)
-    if all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs) and not ready:
+    if (
+        run.state == AutomationRun.State.RUNNING
+        and not ready
+        and all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs)
+    ):
         _run_finish(run, service_request, AutomationRun.State.DONE)
     flow.request_follow_work(service_request, actor=None)
 
@@ -190,11 +235,20 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
 def _hand_to_people(
     step_run: StepRun, service_request: ServiceRequest, *, title: str, reason: str = ""
 ) -> None:
-    step = step_run.step
-    department = _step_department(step, service_request)
-    queue = step.queue if step.queue and step.queue.department_id == department.pk else None
+    """Give the step to its department's people: a task in the step's queue (or the
+    department's default), which names the run and step so its events do too."""
+    department = _step_department(step_run, service_request)
+    queue = step_run.queue
+    if queue is not None and queue.department_id != department.pk:
+        queue = None
     task = flow.task_create_for_step(
-        service_request, queue=queue, department=department, title=title, reason=reason
+        service_request,
+        queue=queue,
+        department=department,
+        title=title,
+        reason=reason,
+        run_id=step_run.run_id,
+        step_key=step_run.step_key,
     )
     previous = step_run.state
     step_run.state, step_run.task = StepState.WITH_PEOPLE, task
@@ -213,7 +267,7 @@ def step_finish_by_task(task: FulfilmentTask) -> None:
 
     Call inside the transaction that resolved the task, holding the request's lock.
     """
-    step_run = StepRun.objects.select_related("run", "step").filter(task=task).first()
+    step_run = StepRun.objects.select_related("run", "department").filter(task=task).first()
     if step_run is None or step_run.state in StepRun.FINISHED_STATES:
         return
     previous = step_run.state
@@ -233,7 +287,7 @@ def step_finish_by_task(task: FulfilmentTask) -> None:
 def step_waiting_on(approval: Approval) -> StepRun | None:
     """The plan step waiting for this approval, if it was opened by one."""
     return (
-        StepRun.objects.select_related("run", "step__department")
+        StepRun.objects.select_related("run", "department")
         .filter(
             state=StepState.WITH_PEOPLE, **{f"result__{registry.AWAITING_APPROVAL}": approval.pk}
         )
@@ -269,10 +323,13 @@ def run_cancel(service_request: ServiceRequest) -> None:
     run = AutomationRun.objects.filter(service_request=service_request).first()
     if run is None or run.state != AutomationRun.State.RUNNING:
         return
-    for step_run in run.steps.exclude(state__in=StepRun.FINISHED_STATES).select_related("step"):
+    for step_run in run.steps.exclude(state__in=StepRun.FINISHED_STATES).select_related(
+        "department"
+    ):
         previous, step_run.state = step_run.state, StepState.CANCELLED
         step_run.save(update_fields=["state"])
-        step_run.run.service_request = service_request
+        step_run.run = run
+        run.service_request = service_request
         _step_event(
             step_run, EventKind.STEP_CANCELLED, from_value=previous, to_value=step_run.state
         )
@@ -311,7 +368,7 @@ def _claim(step_run_id: int) -> StepRun | None:
         ).update(state=StepState.RUNNING, deliveries=F("deliveries") + 1, started_at=now)
         if not claimed:
             return None
-        step_run = StepRun.objects.select_related("run__service_request", "step__department").get(
+        step_run = StepRun.objects.select_related("run__service_request", "department").get(
             pk=step_run_id
         )
         # Retries and wake-ups reset `deliveries`: a first delivery comes from PENDING, a
@@ -343,7 +400,7 @@ def step_run_execute(step_run_id: int) -> str:
         return "poisoned"
     action = None
     try:
-        action = registry.get(step_run.step.action)
+        action = registry.get(step_run.action)
         with transaction.atomic():
             service_request = request_lock(step_run.run.service_request)
             locked = StepRun.objects.select_for_update().get(pk=step_run.pk)
@@ -352,7 +409,7 @@ def step_run_execute(step_run_id: int) -> str:
             context = registry.StepContext(
                 step_run=locked,
                 service_request=service_request,
-                params=locked.step.params,
+                params=locked.params,
                 answers=registry.answers_of(service_request),
             )
             result = action.handler(context) or {}
@@ -449,7 +506,7 @@ def _fail(step_run: StepRun, error: str) -> None:
         service_request = request_lock(step_run.run.service_request)
         locked = (
             StepRun.objects.select_for_update(of=("self",))
-            .select_related("step__department", "step__queue", "run")
+            .select_related("department", "queue", "run")
             .get(pk=step_run.pk)
         )
         if locked.state in StepRun.FINISHED_STATES or locked.state == StepState.WITH_PEOPLE:
@@ -458,11 +515,17 @@ def _fail(step_run: StepRun, error: str) -> None:
         locked.attempts = max(locked.attempts, step_run.attempts) + 1
         locked.save(update_fields=["last_error", "attempts"])
         locked.run.service_request = service_request
-        _step_event(locked, EventKind.STEP_FAILED, payload={"error": error[:500]})
+        # The failure itself; the state change (to WITH_PEOPLE) is the handover's event.
+        _step_event(
+            locked,
+            EventKind.STEP_FAILED,
+            from_value=locked.state,
+            payload={"error": error[:500], "attempt": locked.attempts},
+        )
         _hand_to_people(
             locked,
             service_request,
-            title=f"{locked.step.name} (automation failed)",
+            title=f"{locked.name} (automation failed)",
             reason=f"The automated step failed, so it is yours to do by hand: {error}",
         )
         flow.request_follow_work(service_request, actor=None)

@@ -23,15 +23,21 @@ RequestState = ServiceRequest.State
 
 
 def task_event(task: FulfilmentTask, kind: str, actor: Any, **details: Any) -> None:
+    """Record a task's event. Its payload carries the task's `version`, and, for a task
+    working a plan step, the `run` and the step's key (`step`); a task outside a plan
+    carries neither key."""
     service_request = task.service_request
     details.setdefault("department", task.department)
+    on_step = (
+        {"run": task.automation_run_id, "step": task.step_key} if task.automation_run_id else {}
+    )
     event_record(
         subject=task,
         kind=kind,
         actor=actor,
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
-        payload={"version": task.version, **details.pop("payload", {})},
+        payload={"version": task.version, **on_step, **details.pop("payload", {})},
         **details,
     )
 
@@ -137,7 +143,10 @@ def task_create(
     priority: str | None = None,
     handed_off_from: FulfilmentTask | None = None,
     reason: str = "",
+    run_id: int | None = None,
+    step_key: str = "",
 ) -> FulfilmentTask:
+    """A new task in `queue`; `run_id` and `step_key` name the plan step it works, if any."""
     task = FulfilmentTask(
         service_request=service_request,
         queue=queue,
@@ -146,6 +155,8 @@ def task_create(
         priority=priority or service_request.priority,
         handed_off_from=handed_off_from,
         handoff_reason=reason,
+        automation_run_id=run_id,
+        step_key=step_key,
         created_at=clock.now(),
     )
     sla.clock_start(task)
@@ -162,6 +173,8 @@ def task_create_for_step(
     queue: Queue | None,
     department: Department,
     title: str,
+    run_id: int,
+    step_key: str,
     reason: str = "",
 ) -> FulfilmentTask:
     """The task of a plan step given to people (request lock held; the caller follows up)."""
@@ -171,4 +184,6 @@ def task_create_for_step(
         title=title,
         actor=None,
         reason=reason,
+        run_id=run_id,
+        step_key=step_key,
     )

@@ -437,6 +437,9 @@ def task_hand_off(
         priority=task.priority,
         handed_off_from=task,
         reason=reason,
+        # The work stays on its plan step, whichever queue has it.
+        run_id=task.automation_run_id,
+        step_key=task.step_key,
     )
     task.done_at = clock.now()
     _set_state(

@@ -51,6 +51,10 @@ class Input:
 
 @dataclass(frozen=True)
 class StepContext:
+    """What an action runs with. `step_run` carries the step as its run snapshotted it
+    (`step_key`, `name`, `department`, `params`): read those, never `step_run.step`, the
+    plan step as it is now, which may have been edited or deleted since the run started."""
+
     step_run: StepRun
     service_request: ServiceRequest
     params: Mapping[str, Any]

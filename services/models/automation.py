@@ -4,6 +4,12 @@ A plan is a catalog item's steps (human tasks in a queue, or automated actions) 
 dependencies and conditions on the form's answers. Approving a request starts a run: one
 step run per step. The step-run rows are the outbox of the automation: a step is done
 when its row says so, whatever happened to the message that asked a worker to do it.
+
+A run keeps a snapshot of its plan, taken when it starts: the run's `plan` (every step,
+its condition included) and, on each step run, what that step executes (its name, kind,
+owner, queue, action, params and dependencies). The automation runs from the snapshot, so
+editing or deleting a plan's steps later changes new runs only, never a past run or the
+events it recorded.
 """
 
 from __future__ import annotations
@@ -100,6 +106,13 @@ class AutomationRun(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
     created_at = models.DateTimeField(default=clock.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
+    plan = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The plan as it was when the run started: steps, owners, dependencies, "
+        "conditions.",
+    )
 
     def __str__(self) -> str:
         return f"Run of {self.service_request.reference}"
@@ -118,7 +131,24 @@ class StepRun(models.Model):
     FINISHED_STATES = (State.SUCCEEDED, State.SKIPPED, State.CANCELLED)
 
     run = models.ForeignKey(AutomationRun, on_delete=models.CASCADE, related_name="steps")
-    step = models.ForeignKey(PlanStep, on_delete=models.PROTECT, related_name="runs")
+    # Where the step came from, for navigation only: editing or deleting the plan step
+    # never touches a run. What the step executes is the snapshot below.
+    step = models.ForeignKey(
+        PlanStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    step_key = models.SlugField(max_length=50)
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=PlanStep.Kind.choices)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(
+        default=list, blank=True, help_text="Keys of the steps of the run this one waits for."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
     idempotency_key = models.CharField(
         max_length=64, unique=True, help_text="run:step: effects of the step are keyed by it."
@@ -145,7 +175,7 @@ class StepRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["run", "step__position", "id"]
+        ordering = ["run", "position", "id"]
         indexes = [
             models.Index(
                 fields=["state", "enqueued_at"],
@@ -155,7 +185,7 @@ class StepRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.run.service_request.reference}: {self.step.name} ({self.state})"
+        return f"{self.run.service_request.reference}: {self.name} ({self.state})"
 
 
 def plan_cycle(after: dict[int, set[int]]) -> list[int]:

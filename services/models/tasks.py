@@ -153,6 +153,16 @@ class FulfilmentTask(models.Model):
         help_text="The task whose work was handed to this one.",
     )
     handoff_reason = models.TextField(blank=True)
+    # The plan step this task works, if any: set when a step is given to people, and
+    # carried to the task a handoff creates, so every event of the work names its step.
+    automation_run = models.ForeignKey(
+        "services.AutomationRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    step_key = models.SlugField(max_length=50, blank=True)
     resolution = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=clock.now)

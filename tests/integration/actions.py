@@ -58,7 +58,7 @@ def _effect_record(context: registry.StepContext) -> None:
         cursor.execute(
             f"INSERT INTO {EFFECTS_TABLE} (step_run_key, step, delivery, pid)"  # noqa: S608
             " VALUES (%s, %s, %s, %s)",
-            [context.key, context.step_run.step.key, context.step_run.deliveries, os.getpid()],
+            [context.key, context.step_run.step_key, context.step_run.deliveries, os.getpid()],
         )
 
 
@@ -83,7 +83,7 @@ def block(context: registry.StepContext) -> dict[str, Any]:
     process's id, then wait for a `release` file: the test kills the worker meanwhile."""
     _effect_record(context)
     directory = Path(context.require("marker_dir"))
-    entered = directory / f"{context.step_run.step.key}.entered.{context.step_run.deliveries}"
+    entered = directory / f"{context.step_run.step_key}.entered.{context.step_run.deliveries}"
     entered.write_text(str(os.getpid()))
     deadline = time.monotonic() + BLOCK_TIMEOUT_SECONDS
     while not (directory / "release").exists():

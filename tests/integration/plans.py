@@ -57,6 +57,6 @@ def submit(item: CatalogItem, user: AbstractBaseUser, *, key: str = "k") -> Serv
 def step_states(service_request: ServiceRequest) -> dict[str, str]:
     return dict(
         StepRun.objects.filter(run__service_request=service_request).values_list(
-            "step__key", "state"
+            "step_key", "state"
         )
     )

@@ -66,7 +66,7 @@ def test_a_step_whose_worker_is_killed_runs_once_in_effect_on_a_new_worker(
     # Mid-step: its effect row is written, not committed, and the request row is locked.
     victim.kill()
     (tmp_path / "release").touch()
-    step_run = StepRun.objects.get(step__key="it-account")
+    step_run = StepRun.objects.get(step_key="it-account")
     assert (step_run.state, step_run.deliveries) == (State.RUNNING, 1)
     assert _effect_count("it-account") == 0
 

@@ -69,7 +69,7 @@ def _submit(item, user, answers=None):
 def _states(service_request):
     return dict(
         StepRun.objects.filter(run__service_request=service_request).values_list(
-            "step__key", "state"
+            "step_key", "state"
         )
     )
 

@@ -100,13 +100,14 @@ def _request(raised_by, answers=None, *, requester=None):
 
 def _context(service_request, key="1:1", params=None, department=None):
     """What the engine hands an action, for a step run keyed `key`."""
-    step = PlanStep(
-        key=f"step-{key.replace(':', '-')}",
+    step_run = StepRun(
+        idempotency_key=key,
+        step_key=f"step-{key.replace(':', '-')}",
         name="A step",
         department=department or service_request.department,
     )
     return registry.StepContext(
-        step_run=StepRun(idempotency_key=key, step=step),
+        step_run=step_run,
         service_request=service_request,
         params=params or {},
         answers=registry.answers_of(service_request),

@@ -79,7 +79,7 @@ def test_new_hire_onboarding_runs_across_hr_it_and_facilities(
 
     states = dict(
         StepRun.objects.filter(run__service_request=service_request).values_list(
-            "step__key", "state"
+            "step_key", "state"
         )
     )
     assert states["laptop"] == StepRun.State.WITH_PEOPLE
@@ -118,7 +118,7 @@ def test_password_reset_is_fully_automated(demo, django_capture_on_commit_callba
 def _step_states(service_request):
     return dict(
         StepRun.objects.filter(run__service_request=service_request).values_list(
-            "step__key", "state"
+            "step_key", "state"
         )
     )
 

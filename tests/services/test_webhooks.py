@@ -126,12 +126,12 @@ def _submit(employee, *, params=None):
 
 def _call_once(step_run):
     """Call the action once as the engine does: inside a transaction that its error undoes."""
-    step_run = StepRun.objects.select_related("run__service_request", "step").get(pk=step_run.pk)
+    step_run = StepRun.objects.select_related("run__service_request").get(pk=step_run.pk)
     service_request = step_run.run.service_request
     context = registry.StepContext(
         step_run=step_run,
         service_request=service_request,
-        params=step_run.step.params,
+        params=step_run.params,
         answers=registry.answers_of(service_request),
     )
     with transaction.atomic():

@@ -58,7 +58,7 @@ def wait_for_approval(context: StepContext) -> dict[str, Any]:
         service_request=service_request,
         position=last + 1,
         state=Approval.State.PENDING,
-        step_key=context.step_run.step.key,
+        step_key=context.step_run.step_key,
         requested_at=clock.now(),
         **who,
     )

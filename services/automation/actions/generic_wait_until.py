@@ -17,7 +17,7 @@ from services.automation.registry import Input, NotYet, StepContext, action
 def wait_until(context: StepContext) -> dict[str, Any]:
     day = inputs.as_date(context.require("date"), name="date")
     # The first working hour on or after that day, in the owning department's calendar.
-    until = workdays.first_working_moment(context.step_run.step.department, day)
+    until = workdays.first_working_moment(context.step_run.department, day)
     if clock.now() < until:
         raise NotYet(until, f"waiting until {until.isoformat()} ({day.isoformat()})")
     return {"waited_until": until.isoformat()}

@@ -39,9 +39,9 @@ def call_webhook(context: StepContext) -> dict[str, Any]:
 
 def payload(context: StepContext) -> dict[str, Any]:
     service_request = context.service_request
-    step = context.step_run.step
+    step_run = context.step_run
     return {
-        "event": str(context.value("event") or f"step.{step.key}"),
+        "event": str(context.value("event") or f"step.{step_run.step_key}"),
         "reference": service_request.reference,
         "request": {
             "reference": service_request.reference,
@@ -54,7 +54,11 @@ def payload(context: StepContext) -> dict[str, Any]:
             "raised_by": _person(service_request.raised_by),
             "submitted_at": service_request.submitted_at,
         },
-        "step": {"key": step.key, "name": step.name, "idempotency_key": context.key},
+        "step": {
+            "key": step_run.step_key,
+            "name": step_run.name,
+            "idempotency_key": context.key,
+        },
         "answers": dict(context.answers),
     }
 

@@ -40,7 +40,7 @@ def schedule_orientation(context: StepContext) -> dict[str, Any]:
         # The first working morning in the owning department's calendar (the company's
         # unless the department keeps its own): a Saturday start means Monday's session.
         starts_at = workdays.working_morning(
-            context.step_run.step.department, first_day, _time(context.value("at"))
+            context.step_run.department, first_day, _time(context.value("at"))
         )
         location = context.value("location")
         name = record.full_name if record is not None else person.get_full_name()
