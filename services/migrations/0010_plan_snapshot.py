@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('esm', '0005_event_vocabulary'),
-        ('services', '0007_event_vocabulary'),
+        ('services', '0009_consults'),
     ]
 
     operations = [
