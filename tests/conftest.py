@@ -96,3 +96,16 @@ def outsider(db):
 @pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def test_actions(monkeypatch):
+    """Register the stand-in automated actions for this test only (monkeypatch takes them
+    out of the global registry again), with an empty call log."""
+    from services.automation import registry
+    from tests.services.automation_doubles import CALLS, TEST_ACTIONS
+
+    for key, action in TEST_ACTIONS.items():
+        monkeypatch.setitem(registry._ACTIONS, key, action)
+    CALLS.clear()
+    return CALLS

@@ -29,10 +29,11 @@ from services import actions
 from services.models import Consult, FulfilmentTask, Queue, StepRun
 from tests.ci import running_in_ci
 from tests.esm.factories import BusinessCalendarFactory
+from tests.services.automation_doubles import plan_step as _step
+from tests.services.automation_doubles import submit as _submit
 from tests.services.factories import CatalogItemFactory, QueueFactory
-from tests.services.test_automation import _step, _submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_actions")]
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 QUERY = re.compile(r"```sql name=(\w+)\n(.*?)```", re.DOTALL)

@@ -6,64 +6,21 @@ from django.utils import timezone
 
 from esm.models import Event, EventKind
 from services import actions
-from services.automation import registry
-from services.models import AutomationRun, PlanStep, Queue, ServiceRequest, StepRun
+from services.models import AutomationRun, Queue, ServiceRequest, StepRun
 from tests.esm.factories import BusinessCalendarFactory
+from tests.services.automation_doubles import CALLS
+from tests.services.automation_doubles import plan_step as _step
+from tests.services.automation_doubles import submit as _submit
 from tests.services.factories import CatalogItemFactory
 
 pytestmark = pytest.mark.django_db
 
 State = StepRun.State
 
-CALLS: list[str] = []
-
-
-@registry.action("test.record", label="Record the call (tests)")
-def record(context: registry.StepContext) -> dict:
-    CALLS.append(context.key)
-    return {"called": context.value("label", "")}
-
-
-@registry.action("test.transient", label="Always busy (tests)")
-def always_busy(context: registry.StepContext) -> dict:
-    raise registry.TransientError("service busy")
-
-
-@registry.action("test.permanent", label="Always refused (tests)")
-def always_refused(context: registry.StepContext) -> dict:
-    raise registry.PermanentError("account name taken")
-
 
 @pytest.fixture(autouse=True)
-def _calendar_and_calls(db):
+def _calendar(db, test_actions):
     BusinessCalendarFactory(name="Company", is_default=True)
-    CALLS.clear()
-
-
-def _step(item, key, *, kind="automated", action="test.record", after=(), **extra):
-    step = PlanStep.objects.create(
-        item=item,
-        key=key,
-        name=key.replace("-", " ").capitalize(),
-        kind=kind,
-        department=extra.pop("department", item.department),
-        action=action if kind == "automated" else "",
-        position=extra.pop("position", PlanStep.objects.filter(item=item).count()),
-        **extra,
-    )
-    step.after.set(after)
-    return step
-
-
-def _submit(item, user, answers=None):
-    rows = [
-        {"key": key, "label": key, "kind": "text", "value": value, "display": value}
-        for key, value in (answers or {}).items()
-    ]
-    service_request, _ = actions.service_request_submit(
-        item=item, raised_by=user, subject="Onboard Kim", answers=rows, submission_key="k"
-    )
-    return service_request
 
 
 def _states(service_request):
@@ -286,11 +243,6 @@ def test_a_rejected_mid_plan_approval_ends_the_request(
     assert service_request.state == ServiceRequest.State.REJECTED
     assert AutomationRun.objects.get().state == AutomationRun.State.CANCELLED
     assert CALLS == []
-
-
-@registry.action("test.buggy", label="Has a bug (tests)")
-def buggy(context: registry.StepContext) -> dict:
-    return {"oops": 1 / 0}
 
 
 def test_an_unexpected_error_goes_to_a_person_with_the_message(employee):

@@ -722,3 +722,11 @@ def test_set_field_records_a_value_and_an_answer_when_asked(
     )
 
     assert (plain, from_answer) == ({"ticket": "VEND-7"}, {"tag": "LT-0042"})
+
+
+def test_stand_in_actions_of_other_tests_never_stay_in_the_registry():
+    """Tests register stand-ins for themselves only (the `test_actions` fixture), so the
+    registry the admin offers holds the library's actions and nothing else."""
+    leftovers = [action.key for action in registry.all_actions() if action.key.startswith("test.")]
+
+    assert leftovers == []

@@ -16,8 +16,9 @@ from services.actions import automation
 from services.automation import registry
 from services.models import AutomationRun, FulfilmentTask, Queue, StepRun
 from tests.esm.factories import BusinessCalendarFactory
+from tests.services.automation_doubles import plan_step as _step
+from tests.services.automation_doubles import submit as _submit
 from tests.services.factories import CatalogItemFactory
-from tests.services.test_automation import CALLS, _step, _submit  # registers test actions
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +29,9 @@ RUN_AND_STEP_KINDS = {
 }
 
 
-@registry.action("test.sleep", label="Sleeps a day (tests)")
-def sleep_a_day(context: registry.StepContext) -> dict:
-    raise registry.NotYet(clock.now() + dt.timedelta(days=1))
-
-
 @pytest.fixture(autouse=True)
-def _calendar_and_calls(db):
+def _calendar_and_calls(db, test_actions):
     BusinessCalendarFactory(name="Company", is_default=True)
-    CALLS.clear()
 
 
 def _step_run(key):

@@ -8,8 +8,8 @@ from esm.models import Event, EventKind
 from services import actions, selectors
 from services.models import AutomationRun, FulfilmentTask, PlanStep, Queue, StepRun
 from tests.esm.factories import BusinessCalendarFactory
+from tests.services.automation_doubles import plan_step as _step
 from tests.services.factories import CatalogItemFactory
-from tests.services.test_automation import CALLS, _step  # registers the test actions
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,8 @@ State = StepRun.State
 
 
 @pytest.fixture(autouse=True)
-def _calendar_and_calls(db):
+def _calendar_and_calls(db, test_actions):
     BusinessCalendarFactory(name="Company", is_default=True)
-    CALLS.clear()
 
 
 def _submit(item, user):

@@ -6,16 +6,15 @@ from django.urls import reverse
 from services import actions
 from services.models import PlanStep
 from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
+from tests.services.automation_doubles import plan_step as _step
 from tests.services.factories import CatalogItemFactory
-from tests.services.test_automation import CALLS, _step  # registers the test actions
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _calendar(db):
+def _calendar(db, test_actions):
     BusinessCalendarFactory(name="Company", is_default=True)
-    CALLS.clear()
 
 
 def signed_in(client, user):
