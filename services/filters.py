@@ -15,11 +15,11 @@ from django.db.models import Q, QuerySet
 
 from services.models import (
     CatalogItem,
+    ClockState,
     FulfilmentTask,
     Priority,
     Queue,
     ServiceRequest,
-    SlaStatus,
     pk_from_reference,
 )
 
@@ -129,7 +129,7 @@ class QueueTaskFilter(django_filters.FilterSet):
         empty_label="Any item",
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
-    sla = SlaFilter(choices=SlaStatus.choices, label="SLA", empty_label="Any SLA")
+    sla = SlaFilter(choices=ClockState.choices, label="SLA", empty_label="Any SLA")
     search = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:

@@ -21,13 +21,13 @@ from services.models import (
     ArticleView,
     CannedReply,
     CatalogItem,
+    ClockState,
     Comment,
     FormField,
     FulfilmentTask,
     PlanStep,
     Queue,
     ServiceRequest,
-    SlaStatus,
     StepRun,
     pk_from_reference,
 )
@@ -415,9 +415,9 @@ def department_overview(
     counts = open_tasks.aggregate(**age_filters)
     backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
     sla = open_tasks.with_sla_status(now).aggregate(
-        breached=Count("id", filter=Q(sla_state=SlaStatus.BREACHED)),
-        at_risk=Count("id", filter=Q(sla_state=SlaStatus.AT_RISK)),
-        paused=Count("id", filter=Q(sla_state=SlaStatus.PAUSED)),
+        breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
+        at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
+        paused=Count("id", filter=Q(sla_state=ClockState.PAUSED)),
     )
     week_start = now - dt.timedelta(days=7)
     per_agent = department_agents(department=department).annotate(

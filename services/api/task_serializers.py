@@ -20,7 +20,7 @@ from services.api.serializers import (
     DepartmentOutputSerializer,
     PersonOutputSerializer,
 )
-from services.models import FulfilmentTask, Priority, SlaStatus
+from services.models import ClockState, FulfilmentTask, Priority
 
 EXPECTED_VERSION_HELP = (
     "The task's `version` when you read it. When given and the task changed since, nothing "
@@ -64,7 +64,7 @@ class CatalogItemRefOutputSerializer(serializers.Serializer):
 
 
 class SlaOutputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SlaStatus.choices)
+    status = serializers.ChoiceField(choices=ClockState.choices)
     time_left_seconds = serializers.IntegerField(
         allow_null=True,
         help_text="Business time left to the resolution target, in the department's working "
@@ -103,7 +103,7 @@ class TaskListOutputSerializer(serializers.Serializer):
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
         if task.resolution_due_at is None:
-            reading = sla.ClockReading(SlaStatus.NONE, None)
+            reading = sla.ClockReading(ClockState.NONE, None)
         else:
             schedule = self.context["schedules"][task.department_id]
             reading = sla.clock_read(task, schedule, now=self.context["now"])

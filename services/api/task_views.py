@@ -45,7 +45,7 @@ from services.actions import (
 from services.api import task_serializers as ts
 from services.api.views import NOT_FOUND, Conflict
 from services.filters import MINE, UNASSIGNED
-from services.models import Comment, FulfilmentTask, Priority, Queue, SlaStatus
+from services.models import ClockState, Comment, FulfilmentTask, Priority, Queue
 
 QUEUES, TASKS = ["queues"], ["tasks"]
 WORK = "esm.work_in_department"
@@ -77,7 +77,7 @@ QUEUE_FILTERS = [
         "catalog_item", OpenApiTypes.INT, description="Id of a catalog item of the department."
     ),
     OpenApiParameter("priority", OpenApiTypes.STR, enum=Priority.values),
-    OpenApiParameter("sla", OpenApiTypes.STR, enum=SlaStatus.values, description="SLA status."),
+    OpenApiParameter("sla", OpenApiTypes.STR, enum=ClockState.values, description="SLA status."),
     OpenApiParameter(
         "search",
         OpenApiTypes.STR,

@@ -10,6 +10,7 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.clocks import ClockState
 from services.models.fulfilment import (
     AppEntitlement,
     Badge,
@@ -34,7 +35,7 @@ from services.models.requests import (
     pk_from_reference,
     reference_for,
 )
-from services.models.tasks import CannedReply, FulfilmentTask, Queue, SlaStatus
+from services.models.tasks import CannedReply, FulfilmentTask, Queue
 
 __all__ = [
     "AppEntitlement",
@@ -49,6 +50,7 @@ __all__ = [
     "CannedReply",
     "CatalogItem",
     "Category",
+    "ClockState",
     "Comment",
     "Desk",
     "DeskBooking",
@@ -68,7 +70,6 @@ __all__ = [
     "Service",
     "ServiceRequest",
     "SlaPolicy",
-    "SlaStatus",
     "SlaTarget",
     "StepRun",
     "WebhookDelivery",

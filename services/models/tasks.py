@@ -7,12 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Q
 
 from esm import clock
 from esm.models import Department
 from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
+from services.models.clocks import clock_rank_sql, clock_state_sql
 from services.models.requests import ServiceRequest
 
 
@@ -41,24 +42,6 @@ class Queue(models.Model):
         return self.name
 
 
-class SlaStatus(models.TextChoices):
-    BREACHED = "breached", "Breached"
-    AT_RISK = "at_risk", "At risk"
-    PAUSED = "paused", "Paused"
-    ON_TRACK = "on_track", "On track"
-    NONE = "none", "No SLA"
-
-
-# Sort order of the queue: breached first, then at risk, then the rest by due time.
-SLA_RANK = {
-    SlaStatus.BREACHED: 0,
-    SlaStatus.AT_RISK: 1,
-    SlaStatus.ON_TRACK: 2,
-    SlaStatus.PAUSED: 3,
-    SlaStatus.NONE: 4,
-}
-
-
 class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
     def visible_to(self, user: Any) -> FulfilmentTaskQuerySet:
         """Tasks of the departments `user` is staff of (agents and managers)."""
@@ -71,29 +54,49 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         return self.filter(state__in=FulfilmentTask.OPEN_STATES)
 
     def with_sla_status(self, now: Any = None) -> FulfilmentTaskQuerySet:
-        """Annotate `sla_state` and `sla_rank` in SQL, so queues sort by urgency."""
+        """Annotate both clocks in SQL (`clock_state_sql`), so queues sort and count by
+        urgency: `sla_state`/`sla_rank` for the task's department target,
+        `end_to_end_state`/`end_to_end_rank` for its request's end-to-end target."""
         now = now or clock.now()
-        missed = Q(resolution_due_at__lte=now) | Q(
-            responded_at__isnull=True, response_due_at__lte=now
+        task_state = clock_state_sql(
+            due_at="resolution_due_at",
+            at_risk_at="at_risk_at",
+            paused_at="sla_paused_at",
+            breached="sla_breached",
+            stopped=Q(state__in=FulfilmentTask.STOPPED_STATES),
+            stopped_at="done_at",
+            void=Q(state=FulfilmentTask.State.CANCELLED),
+            now=now,
+            response_missed=Q(responded_at__isnull=True, response_due_at__lte=now),
         )
-        status = Case(
-            When(resolution_due_at__isnull=True, then=Value(SlaStatus.NONE.value)),
-            When(sla_breached=True, then=Value(SlaStatus.BREACHED.value)),
-            When(sla_paused_at__isnull=False, then=Value(SlaStatus.PAUSED.value)),
-            When(missed, then=Value(SlaStatus.BREACHED.value)),
-            When(at_risk_at__lte=now, then=Value(SlaStatus.AT_RISK.value)),
-            default=Value(SlaStatus.ON_TRACK.value),
-            output_field=models.CharField(),
+        end_to_end_state = clock_state_sql(
+            due_at="service_request__end_to_end_due_at",
+            at_risk_at="service_request__end_to_end_at_risk_at",
+            paused_at="service_request__end_to_end_paused_at",
+            breached="service_request__end_to_end_breached",
+            stopped=Q(service_request__state__in=ServiceRequest.DONE_STATES),
+            stopped_at="service_request__resolved_at",
+            void=Q(service_request__state__in=ServiceRequest.VOID_STATES),
+            now=now,
         )
-        rank = Case(
-            *[When(sla_state=key.value, then=Value(order)) for key, order in SLA_RANK.items()],
-            output_field=IntegerField(),
+        return self.annotate(sla_state=task_state, end_to_end_state=end_to_end_state).annotate(
+            sla_rank=clock_rank_sql("sla_state"),
+            end_to_end_rank=clock_rank_sql("end_to_end_state"),
         )
-        return self.annotate(sla_state=status).annotate(sla_rank=rank)
 
     def by_urgency(self) -> FulfilmentTaskQuerySet:
+        """Most urgent first by the department target: breached, at risk, then due time."""
         return self.with_sla_status().order_by(
-            "sla_rank", models.F("resolution_due_at").asc(nulls_last=True), "created_at"
+            "sla_rank", models.F("resolution_due_at").asc(nulls_last=True), "created_at", "id"
+        )
+
+    def by_end_to_end_urgency(self) -> FulfilmentTaskQuerySet:
+        """Most urgent first by the request's end-to-end target (the employee's wait)."""
+        return self.with_sla_status().order_by(
+            "end_to_end_rank",
+            models.F("service_request__end_to_end_due_at").asc(nulls_last=True),
+            "created_at",
+            "id",
         )
 
 
@@ -115,6 +118,9 @@ class FulfilmentTask(models.Model):
         State.WAITING_ON_EMPLOYEE,
         State.WAITING_ON_DEPARTMENT,
     )
+    # The department's part ended: its target reads met or missed from `done_at`. (A
+    # cancelled task's target means nothing.)
+    STOPPED_STATES = (State.DONE, State.HANDED_OFF)
 
     service_request = models.ForeignKey(
         ServiceRequest, on_delete=models.CASCADE, related_name="tasks"
@@ -148,7 +154,8 @@ class FulfilmentTask(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
-    # The SLA clock, kept in business time of the department's calendar by services.sla.
+    # The department target, kept in business time of the department's calendar by
+    # services.sla: it starts when the work reaches this queue and stops at `done_at`.
     responded_at = models.DateTimeField(null=True, blank=True)
     response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
