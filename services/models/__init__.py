@@ -35,9 +35,17 @@ from services.models.requests import (
     pk_from_reference,
     reference_for,
 )
-from services.models.tasks import CannedReply, FulfilmentTask, Queue
+from services.models.tasks import (
+    DEPARTMENT_URGENCY,
+    END_TO_END_URGENCY,
+    CannedReply,
+    FulfilmentTask,
+    Queue,
+)
 
 __all__ = [
+    "DEPARTMENT_URGENCY",
+    "END_TO_END_URGENCY",
     "AppEntitlement",
     "Approval",
     "ApprovalStep",

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q
 
 from esm import clock
 from esm.models import Department
@@ -42,6 +42,54 @@ class Queue(models.Model):
         return self.name
 
 
+def department_target_sql(*, now: dt.datetime, prefix: str = "") -> Case:
+    """The state of a task's department target in SQL; `prefix` reaches the task through
+    a relation (`tasks__`)."""
+    return clock_state_sql(
+        due_at=f"{prefix}resolution_due_at",
+        at_risk_at=f"{prefix}at_risk_at",
+        paused_at=f"{prefix}sla_paused_at",
+        breached=f"{prefix}sla_breached",
+        stopped=Q(**{f"{prefix}state__in": FulfilmentTask.STOPPED_STATES}),
+        stopped_at=f"{prefix}done_at",
+        void=Q(**{f"{prefix}state": FulfilmentTask.State.CANCELLED}),
+        now=now,
+        response_missed=Q(
+            **{f"{prefix}responded_at__isnull": True, f"{prefix}response_due_at__lte": now}
+        ),
+    )
+
+
+def end_to_end_target_sql(*, now: dt.datetime, prefix: str = "") -> Case:
+    """The state of a request's end-to-end target in SQL; `prefix` reaches the request
+    through a relation (`service_request__`)."""
+    return clock_state_sql(
+        due_at=f"{prefix}end_to_end_due_at",
+        at_risk_at=f"{prefix}end_to_end_at_risk_at",
+        paused_at=f"{prefix}end_to_end_paused_at",
+        breached=f"{prefix}end_to_end_breached",
+        stopped=Q(**{f"{prefix}state__in": ServiceRequest.DONE_STATES}),
+        stopped_at=f"{prefix}resolved_at",
+        void=Q(**{f"{prefix}state__in": ServiceRequest.VOID_STATES}),
+        now=now,
+    )
+
+
+# Orderings of a queryset annotated by `with_sla_status`: by clock state, then due time.
+DEPARTMENT_URGENCY = (
+    "sla_rank",
+    models.F("resolution_due_at").asc(nulls_last=True),
+    "created_at",
+    "id",
+)
+END_TO_END_URGENCY = (
+    "end_to_end_rank",
+    models.F("service_request__end_to_end_due_at").asc(nulls_last=True),
+    "created_at",
+    "id",
+)
+
+
 class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
     def visible_to(self, user: Any) -> FulfilmentTaskQuerySet:
         """Tasks of the departments `user` is staff of (agents and managers)."""
@@ -58,27 +106,8 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         urgency: `sla_state`/`sla_rank` for the task's department target,
         `end_to_end_state`/`end_to_end_rank` for its request's end-to-end target."""
         now = now or clock.now()
-        task_state = clock_state_sql(
-            due_at="resolution_due_at",
-            at_risk_at="at_risk_at",
-            paused_at="sla_paused_at",
-            breached="sla_breached",
-            stopped=Q(state__in=FulfilmentTask.STOPPED_STATES),
-            stopped_at="done_at",
-            void=Q(state=FulfilmentTask.State.CANCELLED),
-            now=now,
-            response_missed=Q(responded_at__isnull=True, response_due_at__lte=now),
-        )
-        end_to_end_state = clock_state_sql(
-            due_at="service_request__end_to_end_due_at",
-            at_risk_at="service_request__end_to_end_at_risk_at",
-            paused_at="service_request__end_to_end_paused_at",
-            breached="service_request__end_to_end_breached",
-            stopped=Q(service_request__state__in=ServiceRequest.DONE_STATES),
-            stopped_at="service_request__resolved_at",
-            void=Q(service_request__state__in=ServiceRequest.VOID_STATES),
-            now=now,
-        )
+        task_state = department_target_sql(now=now)
+        end_to_end_state = end_to_end_target_sql(now=now, prefix="service_request__")
         return self.annotate(sla_state=task_state, end_to_end_state=end_to_end_state).annotate(
             sla_rank=clock_rank_sql("sla_state"),
             end_to_end_rank=clock_rank_sql("end_to_end_state"),
@@ -86,18 +115,11 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
 
     def by_urgency(self) -> FulfilmentTaskQuerySet:
         """Most urgent first by the department target: breached, at risk, then due time."""
-        return self.with_sla_status().order_by(
-            "sla_rank", models.F("resolution_due_at").asc(nulls_last=True), "created_at", "id"
-        )
+        return self.with_sla_status().order_by(*DEPARTMENT_URGENCY)
 
     def by_end_to_end_urgency(self) -> FulfilmentTaskQuerySet:
         """Most urgent first by the request's end-to-end target (the employee's wait)."""
-        return self.with_sla_status().order_by(
-            "end_to_end_rank",
-            models.F("service_request__end_to_end_due_at").asc(nulls_last=True),
-            "created_at",
-            "id",
-        )
+        return self.with_sla_status().order_by(*END_TO_END_URGENCY)
 
 
 class FulfilmentTask(models.Model):

@@ -200,7 +200,9 @@ def test_queues_lists_the_queues_of_my_departments_with_counts(
 ):
     _open_task(laptop, employee, "Second one")
     breached = _open_task(laptop, employee, "Third one")
-    FulfilmentTask.objects.filter(pk=breached.pk).update(sla_breached=True)
+    FulfilmentTask.objects.filter(pk=breached.pk).update(
+        sla_breached=True, resolution_due_at=MONDAY_10AM
+    )
     actions.task_claim(task=task, agent=it_agent)
 
     response = _client(it_agent).get(QUEUES)
