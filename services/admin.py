@@ -180,7 +180,15 @@ class PlanStepInline(admin.StackedInline):
 
 @admin.register(CatalogItem)
 class CatalogItemAdmin(admin.ModelAdmin):
-    list_display = ["name", "service", "department", "is_confidential", "is_published"]
+    list_display = [
+        "name",
+        "service",
+        "department",
+        "expected_days",
+        "end_to_end_hours",
+        "is_confidential",
+        "is_published",
+    ]
     list_filter = ["department", "is_confidential", "is_published", "service__category"]
     list_select_related = ["service", "department"]
     search_fields = ["name", "summary"]

@@ -14,12 +14,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from services.models import (
+    DEPARTMENT_URGENCY,
+    END_TO_END_URGENCY,
     CatalogItem,
+    ClockState,
     FulfilmentTask,
     Priority,
     Queue,
     ServiceRequest,
-    SlaStatus,
     pk_from_reference,
 )
 
@@ -101,11 +103,33 @@ class ServiceRequestFilter(django_filters.FilterSet):
         return queryset.filter(Q(subject__icontains=value) | Q(catalog_item__name__icontains=value))
 
 
-class SlaFilter(django_filters.ChoiceFilter):
-    """Filters on the `sla_state` annotation of `FulfilmentTaskQuerySet.with_sla_status`."""
+# What a queue's rows can read: open tasks of open requests are never met or missed.
+OPEN_CLOCK_STATES = [
+    (state, label)
+    for state, label in ClockState.choices
+    if state not in (ClockState.MET, ClockState.MISSED)
+]
+# The queue's sort orders: by the task's department target, or by the request's
+# end-to-end target (the employee's whole wait).
+BY_DEPARTMENT_TARGET, BY_END_TO_END = "department_target", "end_to_end"
+
+
+class ClockStateFilter(django_filters.ChoiceFilter):
+    """Filters on a clock annotation of `FulfilmentTaskQuerySet.with_sla_status`
+    (`sla_state` or `end_to_end_state`, named by `field_name`)."""
 
     def filter(self, queryset: QuerySet[FulfilmentTask], value: str) -> QuerySet[FulfilmentTask]:
-        return queryset.filter(sla_state=value) if value else queryset
+        return queryset.filter(**{self.field_name: value}) if value else queryset
+
+
+class UrgencyOrderFilter(django_filters.ChoiceFilter):
+    """Most urgent first, by the clock chosen; the department target when none is.
+    The queryset comes annotated (`with_sla_status`)."""
+
+    def filter(self, queryset: QuerySet[FulfilmentTask], value: str) -> QuerySet[FulfilmentTask]:
+        if value == BY_END_TO_END:
+            return queryset.order_by(*END_TO_END_URGENCY)
+        return queryset.order_by(*DEPARTMENT_URGENCY)
 
 
 class QueueTaskFilter(django_filters.FilterSet):
@@ -129,12 +153,40 @@ class QueueTaskFilter(django_filters.FilterSet):
         empty_label="Any item",
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
-    sla = SlaFilter(choices=SlaStatus.choices, label="SLA", empty_label="Any SLA")
+    sla = ClockStateFilter(
+        field_name="sla_state",
+        choices=OPEN_CLOCK_STATES,
+        label="Department target",
+        empty_label="Any",
+    )
+    end_to_end = ClockStateFilter(
+        field_name="end_to_end_state",
+        choices=OPEN_CLOCK_STATES,
+        label="End-to-end target",
+        empty_label="Any",
+    )
+    order = UrgencyOrderFilter(
+        choices=[
+            (BY_DEPARTMENT_TARGET, "Department target"),
+            (BY_END_TO_END, "End-to-end target"),
+        ],
+        label="Most urgent by",
+        empty_label=None,
+    )
     search = django_filters.CharFilter(method="filter_search", label="Search")
 
     class Meta:
         model = FulfilmentTask
-        fields = ["state", "assignee", "catalog_item", "priority", "sla", "search"]
+        fields = [
+            "state",
+            "assignee",
+            "catalog_item",
+            "priority",
+            "sla",
+            "end_to_end",
+            "order",
+            "search",
+        ]
 
     def __init__(self, *args: Any, queue: Queue, viewer: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

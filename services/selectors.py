@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.lookups import Exact
 from django.http import Http404
 
 from esm import clock
@@ -21,6 +22,7 @@ from services.models import (
     ArticleView,
     CannedReply,
     CatalogItem,
+    ClockState,
     Comment,
     Consult,
     FormField,
@@ -28,11 +30,11 @@ from services.models import (
     PlanStep,
     Queue,
     ServiceRequest,
-    SlaStatus,
     StepRun,
     pk_from_reference,
 )
 from services.models.requests import approvals_for
+from services.models.tasks import department_target_sql
 
 POPULAR_WINDOW_DAYS = 90
 POPULAR_SHOWN = 6
@@ -276,13 +278,19 @@ def queues_for(*, user: Any) -> QuerySet[Queue]:
     """The queues of the departments `user` is staff of, with open and unclaimed counts."""
     open_tasks = Q(tasks__state__in=FulfilmentTask.OPEN_STATES)
     staff_of = staff_department_ids(user)
+    task_state = department_target_sql(now=clock.now(), prefix="tasks__")
     return (
         Queue.objects.filter(department_id__in=staff_of)
         .select_related("department")
         .annotate(
             open_count=Count("tasks", filter=open_tasks),
             unclaimed_count=Count("tasks", filter=open_tasks & Q(tasks__assignee__isnull=True)),
-            breached_count=Count("tasks", filter=open_tasks & Q(tasks__sla_breached=True)),
+            # The same rule the rows read (`clock_state`), not only the flagged ones: a
+            # task past its due time counts before the sweep gets to it.
+            breached_count=Count(
+                "tasks",
+                filter=open_tasks & Q(Exact(task_state, ClockState.BREACHED)),
+            ),
         )
         .order_by("department__name", "name")
     )
@@ -475,9 +483,9 @@ def department_overview(
     counts = open_tasks.aggregate(**age_filters)
     backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
     sla = open_tasks.with_sla_status(now).aggregate(
-        breached=Count("id", filter=Q(sla_state=SlaStatus.BREACHED)),
-        at_risk=Count("id", filter=Q(sla_state=SlaStatus.AT_RISK)),
-        paused=Count("id", filter=Q(sla_state=SlaStatus.PAUSED)),
+        breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
+        at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
+        paused=Count("id", filter=Q(sla_state=ClockState.PAUSED)),
     )
     week_start = now - dt.timedelta(days=7)
     per_agent = department_agents(department=department).annotate(

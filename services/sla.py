@@ -1,13 +1,24 @@
-"""SLA clocks of fulfilment tasks, in business time of the fulfilling department.
+"""The two clocks of a case, in business time.
 
-Everything about due times lives here: starting a clock, pausing it while the employee
-is asked something, resuming it (the remaining business time carries over), and what is
-left of it. The queue sorts on the stored datetimes in SQL
-(`FulfilmentTaskQuerySet.with_sla_status`); this module keeps them right.
+- A task's **department target** runs in the fulfilling department's calendar from the
+  moment the work reaches its queue (SLA policy of the item, per priority) to `done_at`.
+- A request's **end-to-end target** (the employee's promise) runs in the company's default
+  calendar from submission to resolution. Approval time counts: the employee is waiting,
+  and approvers are part of the organisation. It pauses only while the request waits on
+  the employee, is never reset by a handoff (tasks come and go, the request keeps its
+  clock), and stops at resolution. A reopen continues the same clock: the time the request
+  stood resolved does not count (the employee had their answer), nothing else is given
+  back, and a target already missed stays missed.
+
+Everything about due times lives here: starting a clock, pausing it, resuming it (the
+remaining business time carries over), stopping it, and what is left of it. What state a
+clock is in is decided by one function, `services.models.clocks.clock_state`, and its SQL
+twin, which the queues sort and count on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -18,8 +29,9 @@ from django.conf import settings
 from esm import clock
 from esm.calendars import NoWorkingTime, Schedule, business_calendar_for
 from esm.models import BusinessCalendar, Department
-from services.models import SlaTarget
-from services.models.tasks import FulfilmentTask, SlaStatus
+from services.models import ServiceRequest, SlaTarget
+from services.models.clocks import ClockState, clock_state
+from services.models.tasks import FulfilmentTask
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +42,24 @@ CLOCK_FIELDS = [
     "sla_paused_at",
     "sla_paused_total",
 ]
+END_TO_END_FIELDS = [
+    "end_to_end_due_at",
+    "end_to_end_at_risk_at",
+    "end_to_end_paused_at",
+    "end_to_end_paused_total",
+]
 
 
 def schedule_for(department: Department) -> Schedule:
     return Schedule.of(business_calendar_for(department))
+
+
+def company_schedule() -> Schedule | None:
+    """The company's default calendar, in which end-to-end targets run; None without one."""
+    try:
+        return Schedule.of(business_calendar_for(None))
+    except BusinessCalendar.DoesNotExist:
+        return None
 
 
 def schedules_for(tasks: Iterable[FulfilmentTask]) -> dict[int, Schedule]:
@@ -50,7 +76,10 @@ def target_for(task: FulfilmentTask) -> SlaTarget | None:
 
 
 def clock_start(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None:
-    """Set the due times of a new (or re-prioritised) task; the caller saves CLOCK_FIELDS."""
+    """Set the department target of a task whose work just reached its queue (or that was
+    re-prioritised); the caller saves CLOCK_FIELDS. A handed-off task gets a fresh one:
+    the target is the receiving department's, while the request's end-to-end target runs on.
+    """
     target = target_for(task)
     if target is None:
         task.response_due_at = task.resolution_due_at = task.at_risk_at = None
@@ -97,42 +126,162 @@ def clock_resume(task: FulfilmentTask, *, now: dt.datetime | None = None) -> Non
     schedule = schedule_for(task.department)
     task.sla_paused_total += schedule.between(paused_at, now)
     for field in ("response_due_at", "resolution_due_at", "at_risk_at"):
-        due = getattr(task, field)
-        if due is not None and due > paused_at:
-            setattr(task, field, schedule.add(now, schedule.between(paused_at, due)))
+        setattr(task, field, _carried_over(schedule, getattr(task, field), paused_at, now))
+
+
+def clock_stop(task: FulfilmentTask, *, now: dt.datetime | None = None) -> None:
+    """The department's part is finished (the caller sets `done_at` to `now`): a pause
+    running until now does not count against the department."""
+    clock_resume(task, now=now)
+
+
+def _carried_over(
+    schedule: Schedule, due: dt.datetime | None, paused_at: dt.datetime, now: dt.datetime
+) -> dt.datetime | None:
+    # A due time already passed at the pause is not moved: a pause never forgives it.
+    if due is None or due <= paused_at:
+        return due
+    return schedule.add(now, schedule.between(paused_at, due))
+
+
+# -- the end-to-end target of a request -----------------------------------------------------
+
+
+def end_to_end_start(service_request: ServiceRequest, *, now: dt.datetime) -> None:
+    """Set the end-to-end due times of a request being submitted at `now` (the caller saves)."""
+    schedule = company_schedule()
+    if schedule is None:
+        logger.warning("no default business calendar: %s has no end-to-end target", now)
+        return
+    target = service_request.catalog_item.end_to_end_target
+    try:
+        service_request.end_to_end_due_at = schedule.add(now, target)
+        service_request.end_to_end_at_risk_at = schedule.add(
+            now, target * (1 - settings.SLA_AT_RISK_SHARE)
+        )
+    except NoWorkingTime:
+        logger.warning("the default business calendar has no working time: no end-to-end target")
+        service_request.end_to_end_due_at = service_request.end_to_end_at_risk_at = None
+
+
+def end_to_end_pause(service_request: ServiceRequest, *, now: dt.datetime) -> None:
+    """The request waits on the employee (the caller saves END_TO_END_FIELDS)."""
+    if service_request.end_to_end_paused_at is None:
+        service_request.end_to_end_paused_at = now
+
+
+def end_to_end_resume(service_request: ServiceRequest, *, now: dt.datetime) -> None:
+    """The employee answered: the remaining business time carries over from the pause."""
+    paused_at = service_request.end_to_end_paused_at
+    if paused_at is None:
+        return
+    service_request.end_to_end_paused_at = None
+    if service_request.end_to_end_due_at is None:
+        return
+    schedule = company_schedule()
+    if schedule is None:
+        return
+    service_request.end_to_end_paused_total += schedule.between(paused_at, now)
+    for field in ("end_to_end_due_at", "end_to_end_at_risk_at"):
+        due = getattr(service_request, field)
+        setattr(service_request, field, _carried_over(schedule, due, paused_at, now))
+
+
+def end_to_end_stop(service_request: ServiceRequest, *, now: dt.datetime) -> None:
+    """The request is resolved at `now` (the caller sets `resolved_at`): a wait on the
+    employee running until now is given back before the clock is read as met or missed."""
+    end_to_end_resume(service_request, now=now)
+
+
+def end_to_end_continue(service_request: ServiceRequest, *, now: dt.datetime) -> None:
+    """A reopen at `now` continues the clock where resolution stopped it: the time it
+    stood resolved is treated as a pause. Call before clearing `resolved_at`."""
+    resolved_at = service_request.resolved_at
+    if resolved_at is None:
+        return
+    service_request.end_to_end_paused_at = resolved_at
+    end_to_end_resume(service_request, now=now)
+
+
+# -- readings: the state of a clock and its business time ---------------------------------
 
 
 @dataclass(frozen=True)
 class ClockReading:
-    status: SlaStatus
-    left: dt.timedelta | None  # business time left to resolution; negative once overdue
+    """A clock for display. `left` is the business time from the reading's moment (now;
+    the pause while paused; the stop once finished) to the due time: negative once past
+    it. It is None without a target, or when no schedule was given to measure it."""
+
+    status: ClockState
+    left: dt.timedelta | None
+    due_at: dt.datetime | None = dataclasses.field(default=None, compare=False)
+
+    @property
+    def overdue(self) -> dt.timedelta | None:
+        """How far past the due time (for BREACHED and MISSED), else None."""
+        if self.left is None or self.left > dt.timedelta():
+            return None
+        return -self.left
+
+
+NO_TARGET = ClockReading(ClockState.NONE, None)
+
+
+def _reading(
+    status: ClockState,
+    schedule: Schedule | None,
+    due: dt.datetime | None,
+    moment: dt.datetime,
+) -> ClockReading:
+    if status == ClockState.NONE or due is None:
+        return NO_TARGET
+    if schedule is None:
+        return ClockReading(status, None, due)
+    left = schedule.between(moment, due) if due > moment else -schedule.between(due, moment)
+    return ClockReading(status, left, due)
 
 
 def clock_read(
     task: FulfilmentTask, schedule: Schedule | None, *, now: dt.datetime | None = None
 ) -> ClockReading:
-    """Where the task's clock stands, for display.
+    """Where the task's department target stands (`schedule`: its department's)."""
+    now = now or clock.now()
+    due = None if task.state == FulfilmentTask.State.CANCELLED else task.resolution_due_at
+    stopped_at = task.done_at if task.state in FulfilmentTask.STOPPED_STATES else None
+    status = clock_state(
+        due_at=due,
+        at_risk_at=task.at_risk_at,
+        paused_at=task.sla_paused_at,
+        breached=task.sla_breached,
+        stopped_at=stopped_at,
+        now=now,
+        response_missed=_response_missed(task, now),
+    )
+    return _reading(status, schedule, due, stopped_at or task.sla_paused_at or now)
 
-    Decides the status in the same order as the SQL twin the queue sorts on
-    (`FulfilmentTaskQuerySet.with_sla_status`), so a row never reads otherwise than it sorts.
-    `schedule` may be None only for a task without an SLA.
-    """
-    if task.resolution_due_at is None or schedule is None:
-        return ClockReading(SlaStatus.NONE, None)
-    now = task.sla_paused_at or now or clock.now()
-    due = task.resolution_due_at
-    left = schedule.between(now, due) if due > now else -schedule.between(due, now)
-    if task.sla_breached:
-        status = SlaStatus.BREACHED
-    elif task.sla_paused_at is not None:
-        status = SlaStatus.PAUSED
-    elif left <= dt.timedelta() or _response_missed(task, now):
-        status = SlaStatus.BREACHED
-    elif task.at_risk_at is not None and now >= task.at_risk_at:
-        status = SlaStatus.AT_RISK
-    else:
-        status = SlaStatus.ON_TRACK
-    return ClockReading(status, left)
+
+def end_to_end_read(
+    service_request: ServiceRequest,
+    schedule: Schedule | None,
+    *,
+    now: dt.datetime | None = None,
+) -> ClockReading:
+    """Where the request's end-to-end target stands (`schedule`: the company's)."""
+    now = now or clock.now()
+    void = service_request.state in ServiceRequest.VOID_STATES
+    due = None if void else service_request.end_to_end_due_at
+    done = service_request.state in ServiceRequest.DONE_STATES
+    stopped_at = service_request.resolved_at if done else None
+    status = clock_state(
+        due_at=due,
+        at_risk_at=service_request.end_to_end_at_risk_at,
+        paused_at=service_request.end_to_end_paused_at,
+        breached=service_request.end_to_end_breached,
+        stopped_at=stopped_at,
+        now=now,
+    )
+    moment = stopped_at or service_request.end_to_end_paused_at or now
+    return _reading(status, schedule, due, moment)
 
 
 def _response_missed(task: FulfilmentTask, now: dt.datetime) -> bool:

@@ -59,7 +59,8 @@ def task_state_after_wait(task: FulfilmentTask) -> str:
 def request_follow_work(
     service_request: ServiceRequest, *, actor: Any, resolution: str = ""
 ) -> None:
-    """Bring a locked request's state in line with its tasks and its plan's run."""
+    """Bring a locked request's state in line with its tasks and its plan's run, and its
+    end-to-end target with its state."""
     states = set(service_request.tasks.values_list("state", flat=True))
     run_state = (
         AutomationRun.objects.filter(service_request=service_request)
@@ -85,18 +86,27 @@ def request_follow_work(
         current in ServiceRequest.FINISHED_STATES and target != RequestState.RESOLVED
     ):
         return
+    # The end-to-end target follows the request here, and only here: it pauses while the
+    # request waits on the employee, resumes when they answer, and stops at resolution.
+    now = clock.now()
+    if target == RequestState.WAITING_ON_EMPLOYEE:
+        sla.end_to_end_pause(service_request, now=now)
+    else:
+        sla.end_to_end_resume(service_request, now=now)
+    clock_fields = {name: getattr(service_request, name) for name in sla.END_TO_END_FIELDS}
     if target == RequestState.RESOLVED:
         request_set_state_for_update(
             service_request,
             target,
             actor,
             kind,
-            resolved_at=clock.now(),
+            resolved_at=now,
             resolution=resolution or service_request.resolution,
+            **clock_fields,
         )
         notifications.schedule("request_resolved", service_request.pk)
     else:
-        request_set_state_for_update(service_request, target, actor, kind)
+        request_set_state_for_update(service_request, target, actor, kind, **clock_fields)
 
 
 def request_work_started(

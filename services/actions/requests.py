@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from esm import clock
 from esm.models import EventKind
+from services import sla
 from services.actions import automation, consults, knowledge, tasks
 from services.actions._base import (
     ActionRefused,
@@ -60,7 +61,7 @@ def service_request_submit(
         # A savepoint: two identical submissions racing past the check above meet at the
         # unique constraint, and the loser returns the winner's request.
         with transaction.atomic():
-            service_request = ServiceRequest.objects.create(
+            service_request = ServiceRequest(
                 catalog_item=item,
                 requester=requester,
                 raised_by=raised_by,
@@ -72,7 +73,11 @@ def service_request_submit(
                 is_confidential=item.is_confidential,
                 submission_key=submission_key,
                 form_start=knowledge.form_start_latest(person=raised_by, item=item),
+                submitted_at=clock.now(),
             )
+            # The employee's promise starts now; approval time counts towards it.
+            sla.end_to_end_start(service_request, now=service_request.submitted_at)
+            service_request.save(force_insert=True)
     except IntegrityError:
         return ServiceRequest.objects.get(raised_by=raised_by, submission_key=submission_key), False
 
@@ -237,13 +242,16 @@ def service_request_resolve(
     consults.consults_withdraw_open(service_request, actor=user)
     tasks.tasks_finish_open(service_request, actor=user, resolution=resolution)
     automation.run_cancel(service_request)
+    now = clock.now()
+    sla.end_to_end_stop(service_request, now=now)
     request_set_state_for_update(
         service_request,
         State.RESOLVED,
         user,
         EventKind.RESOLVED,
-        resolved_at=clock.now(),
+        resolved_at=now,
         resolution=resolution,
+        **{name: getattr(service_request, name) for name in sla.END_TO_END_FIELDS},
     )
     return service_request
 
@@ -275,6 +283,9 @@ def service_request_reopen(
     )
     # The work goes back to whoever resolved it last, not to the item's default queue.
     queue = last_done.queue if last_done else None
+    # The same end-to-end target continues: the time it stood resolved does not count, and
+    # a target already missed stays missed.
+    sla.end_to_end_continue(service_request, now=clock.now())
     request_set_state_for_update(
         service_request,
         State.IN_PROGRESS,
@@ -282,6 +293,7 @@ def service_request_reopen(
         EventKind.REOPENED,
         payload={"reason": reason, "to_queue": queue.slug if queue else ""},
         resolved_at=None,
+        **{name: getattr(service_request, name) for name in sla.END_TO_END_FIELDS},
     )
     if reason:
         comment = Comment.objects.create(service_request=service_request, author=user, body=reason)

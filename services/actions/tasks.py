@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from esm import clock
 from esm.models import Event, EventKind
@@ -169,7 +169,8 @@ def tasks_finish_open(service_request: ServiceRequest, *, actor: Any, resolution
     for task in service_request.tasks.select_for_update().filter(
         state__in=FulfilmentTask.OPEN_STATES
     ):
-        task.done_at, task.resolution, task.sla_paused_at = now, resolution, None
+        sla.clock_stop(task, now=now)
+        task.done_at, task.resolution = now, resolution
         _set_state(
             task,
             TaskState.DONE,
@@ -177,7 +178,7 @@ def tasks_finish_open(service_request: ServiceRequest, *, actor: Any, resolution
             EventKind.RESOLVED,
             "done_at",
             "resolution",
-            "sla_paused_at",
+            *sla.CLOCK_FIELDS,
         )
 
 
@@ -390,7 +391,8 @@ def task_resolve(
     if not resolution.strip():
         raise ActionRefused("Write a resolution note: the employee reads it.")
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
-    task.resolution, task.done_at, task.sla_paused_at = resolution, clock.now(), None
+    task.resolution, task.done_at = resolution, clock.now()
+    sla.clock_stop(task, now=task.done_at)
     task.responded_at = task.responded_at or task.done_at
     _set_state(
         task,
@@ -399,8 +401,8 @@ def task_resolve(
         EventKind.RESOLVED,
         "resolution",
         "done_at",
-        "sla_paused_at",
         "responded_at",
+        *sla.CLOCK_FIELDS,
     )
     if hasattr(task, "step_run"):
         automation.step_finish_by_task(task)
@@ -442,12 +444,14 @@ def task_hand_off(
         step_key=task.step_key,
     )
     task.done_at = clock.now()
+    sla.clock_stop(task, now=task.done_at)
     _set_state(
         task,
         TaskState.HANDED_OFF,
         agent,
         EventKind.HANDED_OFF,
         "done_at",
+        *sla.CLOCK_FIELDS,
         from_department=task.department,
         to_department=to_queue.department,
         payload={"to_task": received.pk, "reason": reason},
@@ -556,37 +560,96 @@ def tasks_set_priority_bulk(
     )
 
 
-# How many tasks one sweep flags at most; the next sweep takes the rest.
+# How many tasks (and requests) one sweep flags at most; the next sweep takes the rest.
 BREACH_SWEEP_BATCH = 500
 
 
 @transaction.atomic
 def sla_breach_sweep(*, now: dt.datetime | None = None) -> list[int]:
-    """Flag open tasks whose SLA was just missed; returns their ids.
+    """Flag open tasks whose department target was just missed; returns their ids.
 
-    Runs from Celery beat. SKIP LOCKED lets two overlapping sweeps (or an agent working a
-    task right now) pass each other; a task missed by one sweep is caught by the next.
+    Runs from Celery beat, and flags requests whose end-to-end target passed in the same
+    run (`end_to_end_breach_sweep`). SKIP LOCKED lets two overlapping sweeps (or an agent
+    working a task right now) pass each other; a task missed by one sweep is caught by the
+    next. Each flag is a conditional UPDATE, so a task is flagged, and its event written,
+    once whatever runs alongside.
     """
     now = now or clock.now()
     missed = Q(resolution_due_at__lte=now) | Q(responded_at__isnull=True, response_due_at__lte=now)
-    candidates = (
-        FulfilmentTask.objects.open()
-        .filter(sla_breached=False, sla_paused_at__isnull=True)
-        .filter(missed)
-    )
+    # A pause never forgives a due time that had passed before it (`clock_state`).
+    running = Q(sla_paused_at__isnull=True) | Q(resolution_due_at__lte=F("sla_paused_at"))
+    candidates = FulfilmentTask.objects.open().filter(sla_breached=False).filter(missed, running)
     breached = list(
         candidates.select_for_update(skip_locked=True, of=("self",))
         .select_related("service_request", "department")
         .order_by("resolution_due_at")[:BREACH_SWEEP_BATCH]
     )
+    flagged = []
     for task in breached:
-        task.sla_breached, task.sla_breached_at = True, now
-        _save(task, "sla_breached", "sla_breached_at")
-        missed = (
+        claimed = FulfilmentTask.objects.filter(pk=task.pk, sla_breached=False).update(
+            sla_breached=True, sla_breached_at=now, version=F("version") + 1, updated_at=now
+        )
+        if not claimed:
+            continue
+        task.sla_breached, task.sla_breached_at, task.version = True, now, task.version + 1
+        which = (
             "resolution" if task.resolution_due_at and task.resolution_due_at <= now else "response"
         )
-        flow.task_event(task, EventKind.SLA_BREACHED, None, to_value=missed)
-    ids = [task.pk for task in breached]
-    if ids:
-        notifications.schedule("sla_breached", ids)
-    return ids
+        flow.task_event(
+            task,
+            EventKind.SLA_BREACHED,
+            None,
+            to_value=which,
+            payload={
+                "due_at": (
+                    task.resolution_due_at if which == "resolution" else task.response_due_at
+                ).isoformat()
+            },
+        )
+        flagged.append(task.pk)
+    if flagged:
+        notifications.schedule("sla_breached", flagged)
+    end_to_end_breach_sweep(now=now)
+    return flagged
+
+
+# The `to_value` of a request's SLA_BREACHED event (a task's says "resolution" or "response").
+END_TO_END = "end_to_end"
+
+
+def end_to_end_breach_sweep(*, now: dt.datetime) -> list[int]:
+    """Flag open requests whose end-to-end target passed; returns their ids.
+
+    Call inside a transaction (the breach sweep's). Locks only the requests' rows, with
+    SKIP LOCKED; the conditional UPDATE makes the flag, and its one SLA_BREACHED event,
+    happen once even when two sweeps overlap.
+    """
+    running = Q(end_to_end_paused_at__isnull=True) | Q(
+        end_to_end_due_at__lte=F("end_to_end_paused_at")
+    )
+    candidates = list(
+        ServiceRequest.objects.open()
+        .filter(end_to_end_breached=False, end_to_end_due_at__lte=now)
+        .filter(running)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("department")
+        .order_by("end_to_end_due_at")[:BREACH_SWEEP_BATCH]
+    )
+    flagged = []
+    for service_request in candidates:
+        claimed = ServiceRequest.objects.filter(
+            pk=service_request.pk, end_to_end_breached=False
+        ).update(end_to_end_breached=True, end_to_end_breached_at=now)
+        if not claimed:
+            continue
+        service_request.end_to_end_breached = True
+        service_request.end_to_end_breached_at = now
+        request_event(
+            service_request,
+            EventKind.SLA_BREACHED,
+            None,
+            to_value=END_TO_END,
+            payload={"due_at": service_request.end_to_end_due_at.isoformat()},
+        )
+        flagged.append(service_request.pk)
+    return flagged

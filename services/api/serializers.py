@@ -14,8 +14,9 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
+from services import sla
 from services.markdown import render_markdown
-from services.models import CatalogItem, FormField
+from services.models import CatalogItem, ClockState, FormField, ServiceRequest
 
 
 class PersonOutputSerializer(serializers.Serializer):
@@ -178,6 +179,33 @@ class ServiceRequestCreateInputSerializer(serializers.Serializer):
     )
 
 
+class EndToEndOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=ClockState.choices,
+        help_text="The state of the end-to-end target, as every page shows it.",
+    )
+    due_at = serializers.DateTimeField(
+        allow_null=True, help_text="When we aim to finish (moves only after a pause)."
+    )
+    paused_since = serializers.DateTimeField(
+        allow_null=True, help_text="Set while the request waits on the employee."
+    )
+    breached_at = serializers.DateTimeField(allow_null=True)
+
+
+def end_to_end_output(service_request: ServiceRequest) -> dict[str, Any]:
+    """The end-to-end target of a request; its state needs no calendar."""
+    reading = sla.end_to_end_read(service_request, None)
+    return EndToEndOutputSerializer(
+        {
+            "status": reading.status,
+            "due_at": reading.due_at,
+            "paused_since": service_request.end_to_end_paused_at,
+            "breached_at": service_request.end_to_end_breached_at,
+        }
+    ).data
+
+
 class ServiceRequestListOutputSerializer(serializers.Serializer):
     reference = serializers.CharField(help_text="REQ-000123")
     subject = serializers.CharField()
@@ -190,6 +218,13 @@ class ServiceRequestListOutputSerializer(serializers.Serializer):
     is_confidential = serializers.BooleanField()
     submitted_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    end_to_end = serializers.SerializerMethodField(
+        help_text="The end-to-end target: the promise from submission to resolution."
+    )
+
+    @extend_schema_field(EndToEndOutputSerializer)
+    def get_end_to_end(self, service_request: ServiceRequest) -> dict[str, Any]:
+        return end_to_end_output(service_request)
 
 
 class AnswerOutputSerializer(serializers.Serializer):

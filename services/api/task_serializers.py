@@ -18,9 +18,10 @@ from services.api.serializers import (
     AnswerOutputSerializer,
     CommentOutputSerializer,
     DepartmentOutputSerializer,
+    EndToEndOutputSerializer,
     PersonOutputSerializer,
 )
-from services.models import FulfilmentTask, Priority, SlaStatus
+from services.models import ClockState, FulfilmentTask, Priority
 
 EXPECTED_VERSION_HELP = (
     "The task's `version` when you read it. When given and the task changed since, nothing "
@@ -64,7 +65,7 @@ class CatalogItemRefOutputSerializer(serializers.Serializer):
 
 
 class SlaOutputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=SlaStatus.choices)
+    status = serializers.ChoiceField(choices=ClockState.choices)
     time_left_seconds = serializers.IntegerField(
         allow_null=True,
         help_text="Business time left to the resolution target, in the department's working "
@@ -78,8 +79,17 @@ class SlaOutputSerializer(serializers.Serializer):
     )
 
 
+class TaskEndToEndOutputSerializer(EndToEndOutputSerializer):
+    time_left_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="Business time left to the request's end-to-end target, in the company's "
+        "working hours; negative once overdue, frozen while paused, null without a target.",
+    )
+
+
 class TaskListOutputSerializer(serializers.Serializer):
-    """One row of a queue. Needs `now` and `schedules` (department id → Schedule) in context."""
+    """One row of a queue. Needs `now`, `schedules` (department id → Schedule) and
+    `company_schedule` in context."""
 
     id = serializers.IntegerField()
     reference = serializers.CharField(
@@ -101,7 +111,10 @@ class TaskListOutputSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     age_seconds = serializers.SerializerMethodField(help_text="Seconds since the task was queued.")
-    sla = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField(help_text="The task's department target.")
+    end_to_end = serializers.SerializerMethodField(
+        help_text="The request's end-to-end target: the employee's whole wait, across handoffs."
+    )
     version = serializers.IntegerField(help_text="Send it back as `expected_version`.")
 
     def _case_hidden(self, task: FulfilmentTask) -> bool:
@@ -128,13 +141,27 @@ class TaskListOutputSerializer(serializers.Serializer):
     def get_age_seconds(self, task: FulfilmentTask) -> int:
         return int((self.context["now"] - task.created_at).total_seconds())
 
+    @extend_schema_field(TaskEndToEndOutputSerializer)
+    def get_end_to_end(self, task: FulfilmentTask) -> dict[str, Any]:
+        service_request = task.service_request
+        reading = sla.end_to_end_read(
+            service_request, self.context["company_schedule"], now=self.context["now"]
+        )
+        clock = {
+            "status": reading.status,
+            "due_at": reading.due_at,
+            "paused_since": service_request.end_to_end_paused_at,
+            "breached_at": service_request.end_to_end_breached_at,
+            "time_left_seconds": (
+                None if reading.left is None else int(reading.left.total_seconds())
+            ),
+        }
+        return TaskEndToEndOutputSerializer(clock).data
+
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
-        if task.resolution_due_at is None:
-            reading = sla.ClockReading(SlaStatus.NONE, None)
-        else:
-            schedule = self.context["schedules"][task.department_id]
-            reading = sla.clock_read(task, schedule, now=self.context["now"])
+        schedule = self.context["schedules"].get(task.department_id)
+        reading = sla.clock_read(task, schedule, now=self.context["now"])
         clock = {
             "status": reading.status,
             "time_left_seconds": (

@@ -47,8 +47,14 @@ from services.actions import (
 )
 from services.api import task_serializers as ts
 from services.api.views import NOT_FOUND, Conflict
-from services.filters import MINE, UNASSIGNED
-from services.models import Comment, FulfilmentTask, Priority, Queue, SlaStatus
+from services.filters import (
+    BY_DEPARTMENT_TARGET,
+    BY_END_TO_END,
+    MINE,
+    OPEN_CLOCK_STATES,
+    UNASSIGNED,
+)
+from services.models import Comment, FulfilmentTask, Priority, Queue
 
 QUEUES, TASKS = ["queues"], ["tasks"]
 WORK = "esm.work_in_department"
@@ -80,7 +86,25 @@ QUEUE_FILTERS = [
         "catalog_item", OpenApiTypes.INT, description="Id of a catalog item of the department."
     ),
     OpenApiParameter("priority", OpenApiTypes.STR, enum=Priority.values),
-    OpenApiParameter("sla", OpenApiTypes.STR, enum=SlaStatus.values, description="SLA status."),
+    OpenApiParameter(
+        "sla",
+        OpenApiTypes.STR,
+        enum=[state for state, _ in OPEN_CLOCK_STATES],
+        description="State of the task's department target.",
+    ),
+    OpenApiParameter(
+        "end_to_end",
+        OpenApiTypes.STR,
+        enum=[state for state, _ in OPEN_CLOCK_STATES],
+        description="State of the request's end-to-end target.",
+    ),
+    OpenApiParameter(
+        "order",
+        OpenApiTypes.STR,
+        enum=[BY_DEPARTMENT_TARGET, BY_END_TO_END],
+        description="Most urgent first by the task's department target (the default) or by "
+        "the request's end-to-end target.",
+    ),
     OpenApiParameter(
         "search",
         OpenApiTypes.STR,
@@ -125,7 +149,12 @@ def _clock_context(tasks: Iterable[FulfilmentTask]) -> dict[str, Any]:
 
     (`sla.schedules_for` loads calendars only for tasks that run a clock.)
     """
-    return {"now": clock.now(), "schedules": sla.schedules_for(tasks)}
+    tasks = list(tasks)
+    return {
+        "now": clock.now(),
+        "schedules": sla.schedules_for(tasks),
+        "company_schedule": sla.company_schedule() if tasks else None,
+    }
 
 
 def _task_response(request: Request, pk: int) -> Response:

@@ -10,6 +10,7 @@ from services.models.catalog import (
     SlaPolicy,
     SlaTarget,
 )
+from services.models.clocks import ClockState
 from services.models.consults import Consult
 from services.models.form_starts import FormStart
 from services.models.fulfilment import (
@@ -36,9 +37,17 @@ from services.models.requests import (
     pk_from_reference,
     reference_for,
 )
-from services.models.tasks import CannedReply, FulfilmentTask, Queue, SlaStatus
+from services.models.tasks import (
+    DEPARTMENT_URGENCY,
+    END_TO_END_URGENCY,
+    CannedReply,
+    FulfilmentTask,
+    Queue,
+)
 
 __all__ = [
+    "DEPARTMENT_URGENCY",
+    "END_TO_END_URGENCY",
     "AppEntitlement",
     "Approval",
     "ApprovalStep",
@@ -51,6 +60,7 @@ __all__ = [
     "CannedReply",
     "CatalogItem",
     "Category",
+    "ClockState",
     "Comment",
     "Consult",
     "Desk",
@@ -72,7 +82,6 @@ __all__ = [
     "Service",
     "ServiceRequest",
     "SlaPolicy",
-    "SlaStatus",
     "SlaTarget",
     "StepRun",
     "WebhookDelivery",

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from esm.models import Department, DepartmentRole, Location, Profile
 from esm.permissions import department_roles
+
+# What "a working day" of `expected_days` means for the end-to-end target.
+BUSINESS_DAY_HOURS = 8
+# A year of working days: anything longer is a typing mistake, not a promise.
+END_TO_END_HOURS_MAX = 8 * 250
 
 
 class Priority(models.TextChoices):
@@ -162,6 +169,15 @@ class CatalogItem(models.Model):
     expected_days = models.PositiveSmallIntegerField(
         default=3, help_text="Expected fulfilment time, in working days."
     )
+    end_to_end_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(END_TO_END_HOURS_MAX)],
+        verbose_name="end-to-end target (business hours)",
+        help_text="The promise to the employee: business hours of the company calendar from "
+        "submission to resolution, approvals included, paused while waiting on the employee. "
+        "Empty: the expected days at 8 business hours a day.",
+    )
     default_priority = models.CharField(
         max_length=16, choices=Priority.choices, default=Priority.NORMAL
     )
@@ -188,6 +204,11 @@ class CatalogItem(models.Model):
                 condition=~Q(is_confidential=True, allow_on_behalf=True),
                 name="confidential_items_are_raised_by_the_person_concerned",
             ),
+            models.CheckConstraint(
+                condition=Q(end_to_end_hours__isnull=True)
+                | Q(end_to_end_hours__gte=1, end_to_end_hours__lte=END_TO_END_HOURS_MAX),
+                name="end_to_end_target_within_bounds",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +228,16 @@ class CatalogItem(models.Model):
                         f"department; change these approval steps first: {', '.join(outside)}."
                     }
                 )
+        # Checked only for an explicit target: the one derived from `expected_days` is a
+        # fallback for items nobody has set a promise on yet.
+        target = self.department_resolution_minutes() if self.end_to_end_hours else None
+        if target and self.end_to_end_target < dt.timedelta(minutes=target):
+            raise ValidationError(
+                {
+                    "end_to_end_hours": "The promise to the employee cannot be shorter than "
+                    f"the department's own target for this priority ({target // 60} h)."
+                }
+            )
         if self.is_confidential and self.allow_on_behalf:
             raise ValidationError(
                 {
@@ -215,6 +246,23 @@ class CatalogItem(models.Model):
                     )
                 }
             )
+
+    @property
+    def end_to_end_target(self) -> dt.timedelta:
+        """The end-to-end target in business time (the explicit hours, else derived from
+        the expected days)."""
+        hours = self.end_to_end_hours or max(self.expected_days, 1) * BUSINESS_DAY_HOURS
+        return dt.timedelta(hours=hours)
+
+    def department_resolution_minutes(self) -> int | None:
+        """The resolution target of the item's SLA policy at its default priority."""
+        if self.sla_policy_id is None:
+            return None
+        return (
+            SlaTarget.objects.filter(policy_id=self.sla_policy_id, priority=self.default_priority)
+            .values_list("resolution_minutes", flat=True)
+            .first()
+        )
 
 
 class Entitlement(models.Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -71,6 +72,10 @@ class ServiceRequest(models.Model):
 
     CLOSED_STATES = (State.CLOSED, State.REJECTED, State.CANCELLED)
     FINISHED_STATES = (State.RESOLVED, *CLOSED_STATES)
+    # Finished with the work done: the end-to-end target reads met or missed at `resolved_at`.
+    DONE_STATES = (State.RESOLVED, State.CLOSED)
+    # Finished without the work: the end-to-end target means nothing any more.
+    VOID_STATES = (State.REJECTED, State.CANCELLED)
 
     catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="requests")
     requester = models.ForeignKey(
@@ -116,6 +121,21 @@ class ServiceRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
 
+    # The end-to-end target: the employee's promise, in business time of the company's
+    # default calendar, kept by services.sla. It starts at submission (approval time
+    # counts), pauses only while the request waits on the employee, is never reset by a
+    # handoff, and stops at resolution; a reopen continues it.
+    end_to_end_due_at = models.DateTimeField(null=True, blank=True)
+    end_to_end_at_risk_at = models.DateTimeField(null=True, blank=True)
+    end_to_end_paused_at = models.DateTimeField(null=True, blank=True)
+    end_to_end_paused_total = models.DurationField(
+        default=dt.timedelta,
+        help_text="Business time the clock stood still so far (waiting on the employee, "
+        "or resolved before a reopen).",
+    )
+    end_to_end_breached = models.BooleanField(default=False)
+    end_to_end_breached_at = models.DateTimeField(null=True, blank=True)
+
     objects = ServiceRequestQuerySet.as_manager()
 
     class Meta:
@@ -128,6 +148,11 @@ class ServiceRequest(models.Model):
         indexes = [
             models.Index(fields=["requester", "-submitted_at"], name="request_by_requester"),
             models.Index(fields=["department", "state"], name="request_by_department_state"),
+            models.Index(
+                fields=["end_to_end_due_at"],
+                condition=Q(end_to_end_breached=False),
+                name="request_breach_watch",
+            ),
         ]
 
     def __str__(self) -> str:

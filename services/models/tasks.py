@@ -7,12 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import BooleanField, Case, IntegerField, Q, Value, When
+from django.db.models import BooleanField, Case, Q, Value, When
 
 from esm import clock
 from esm.models import Department
 from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
+from services.models.clocks import clock_rank_sql, clock_state_sql
 from services.models.requests import ServiceRequest
 
 
@@ -41,22 +42,52 @@ class Queue(models.Model):
         return self.name
 
 
-class SlaStatus(models.TextChoices):
-    BREACHED = "breached", "Breached"
-    AT_RISK = "at_risk", "At risk"
-    PAUSED = "paused", "Paused"
-    ON_TRACK = "on_track", "On track"
-    NONE = "none", "No SLA"
+def department_target_sql(*, now: dt.datetime, prefix: str = "") -> Case:
+    """The state of a task's department target in SQL; `prefix` reaches the task through
+    a relation (`tasks__`)."""
+    return clock_state_sql(
+        due_at=f"{prefix}resolution_due_at",
+        at_risk_at=f"{prefix}at_risk_at",
+        paused_at=f"{prefix}sla_paused_at",
+        breached=f"{prefix}sla_breached",
+        stopped=Q(**{f"{prefix}state__in": FulfilmentTask.STOPPED_STATES}),
+        stopped_at=f"{prefix}done_at",
+        void=Q(**{f"{prefix}state": FulfilmentTask.State.CANCELLED}),
+        now=now,
+        response_missed=Q(
+            **{f"{prefix}responded_at__isnull": True, f"{prefix}response_due_at__lte": now}
+        ),
+    )
 
 
-# Sort order of the queue: breached first, then at risk, then the rest by due time.
-SLA_RANK = {
-    SlaStatus.BREACHED: 0,
-    SlaStatus.AT_RISK: 1,
-    SlaStatus.ON_TRACK: 2,
-    SlaStatus.PAUSED: 3,
-    SlaStatus.NONE: 4,
-}
+def end_to_end_target_sql(*, now: dt.datetime, prefix: str = "") -> Case:
+    """The state of a request's end-to-end target in SQL; `prefix` reaches the request
+    through a relation (`service_request__`)."""
+    return clock_state_sql(
+        due_at=f"{prefix}end_to_end_due_at",
+        at_risk_at=f"{prefix}end_to_end_at_risk_at",
+        paused_at=f"{prefix}end_to_end_paused_at",
+        breached=f"{prefix}end_to_end_breached",
+        stopped=Q(**{f"{prefix}state__in": ServiceRequest.DONE_STATES}),
+        stopped_at=f"{prefix}resolved_at",
+        void=Q(**{f"{prefix}state__in": ServiceRequest.VOID_STATES}),
+        now=now,
+    )
+
+
+# Orderings of a queryset annotated by `with_sla_status`: by clock state, then due time.
+DEPARTMENT_URGENCY = (
+    "sla_rank",
+    models.F("resolution_due_at").asc(nulls_last=True),
+    "created_at",
+    "id",
+)
+END_TO_END_URGENCY = (
+    "end_to_end_rank",
+    models.F("service_request__end_to_end_due_at").asc(nulls_last=True),
+    "created_at",
+    "id",
+)
 
 
 class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
@@ -83,30 +114,24 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         return self.filter(state__in=FulfilmentTask.OPEN_STATES)
 
     def with_sla_status(self, now: Any = None) -> FulfilmentTaskQuerySet:
-        """Annotate `sla_state` and `sla_rank` in SQL, so queues sort by urgency."""
+        """Annotate both clocks in SQL (`clock_state_sql`), so queues sort and count by
+        urgency: `sla_state`/`sla_rank` for the task's department target,
+        `end_to_end_state`/`end_to_end_rank` for its request's end-to-end target."""
         now = now or clock.now()
-        missed = Q(resolution_due_at__lte=now) | Q(
-            responded_at__isnull=True, response_due_at__lte=now
+        task_state = department_target_sql(now=now)
+        end_to_end_state = end_to_end_target_sql(now=now, prefix="service_request__")
+        return self.annotate(sla_state=task_state, end_to_end_state=end_to_end_state).annotate(
+            sla_rank=clock_rank_sql("sla_state"),
+            end_to_end_rank=clock_rank_sql("end_to_end_state"),
         )
-        status = Case(
-            When(resolution_due_at__isnull=True, then=Value(SlaStatus.NONE.value)),
-            When(sla_breached=True, then=Value(SlaStatus.BREACHED.value)),
-            When(sla_paused_at__isnull=False, then=Value(SlaStatus.PAUSED.value)),
-            When(missed, then=Value(SlaStatus.BREACHED.value)),
-            When(at_risk_at__lte=now, then=Value(SlaStatus.AT_RISK.value)),
-            default=Value(SlaStatus.ON_TRACK.value),
-            output_field=models.CharField(),
-        )
-        rank = Case(
-            *[When(sla_state=key.value, then=Value(order)) for key, order in SLA_RANK.items()],
-            output_field=IntegerField(),
-        )
-        return self.annotate(sla_state=status).annotate(sla_rank=rank)
 
     def by_urgency(self) -> FulfilmentTaskQuerySet:
-        return self.with_sla_status().order_by(
-            "sla_rank", models.F("resolution_due_at").asc(nulls_last=True), "created_at"
-        )
+        """Most urgent first by the department target: breached, at risk, then due time."""
+        return self.with_sla_status().order_by(*DEPARTMENT_URGENCY)
+
+    def by_end_to_end_urgency(self) -> FulfilmentTaskQuerySet:
+        """Most urgent first by the request's end-to-end target (the employee's wait)."""
+        return self.with_sla_status().order_by(*END_TO_END_URGENCY)
 
 
 class FulfilmentTask(models.Model):
@@ -127,6 +152,9 @@ class FulfilmentTask(models.Model):
         State.WAITING_ON_EMPLOYEE,
         State.WAITING_ON_DEPARTMENT,
     )
+    # The department's part ended: its target reads met or missed from `done_at`. (A
+    # cancelled task's target means nothing.)
+    STOPPED_STATES = (State.DONE, State.HANDED_OFF)
 
     service_request = models.ForeignKey(
         ServiceRequest, on_delete=models.CASCADE, related_name="tasks"
@@ -170,7 +198,8 @@ class FulfilmentTask(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
-    # The SLA clock, kept in business time of the department's calendar by services.sla.
+    # The department target, kept in business time of the department's calendar by
+    # services.sla: it starts when the work reaches this queue and stops at `done_at`.
     responded_at = models.DateTimeField(null=True, blank=True)
     response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)

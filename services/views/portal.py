@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from esm.permissions import can, staff_department_ids
-from services import actions, selectors
+from services import actions, selectors, sla
 from services.actions import ActionRefused
 from services.forms import (
     ApprovalDecisionForm,
@@ -339,8 +339,18 @@ def my_request_list(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     service_requests = selectors.my_requests(user=request.user, state=state, query=query)
     page = Paginator(service_requests, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    # The promise's state and due time need no calendar; "late by" wording is left to the
+    # request's own page.
+    now = clock.now()
     context = {
         "page": page,
+        "rows": [
+            {
+                "service_request": service_request,
+                "promise": sla.end_to_end_read(service_request, None, now=now),
+            }
+            for service_request in page.object_list
+        ],
         "state": state,
         "query": query,
         "state_filters": STATE_FILTERS,
@@ -379,6 +389,13 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
     if state == State.CANCELLED:
         return "Cancelled: nobody will work on it."
     return "Closed."
+
+
+def _promise(service_request: ServiceRequest) -> sla.ClockReading:
+    """The end-to-end target as the employee reads it; the company calendar is loaded only
+    when the request has one."""
+    schedule = sla.company_schedule() if service_request.end_to_end_due_at else None
+    return sla.end_to_end_read(service_request, schedule)
 
 
 def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
@@ -463,6 +480,10 @@ def _request_page(
     context = {
         "service_request": service_request,
         "where_it_stands": _where_it_stands(service_request, user),
+        "promise": _promise(service_request),
+        "waiting_for": "your answer"
+        if service_request.requester_id == user.pk
+        else f"{_person(service_request.requester, user)}'s answer",
         "progress": selectors.request_progress(service_request=service_request),
         "timeline": [
             {"event": event, "text": _timeline_text(event, service_request, user)}

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from esm import clock
 from esm.models import Department
 from esm.permissions import can
 from services import actions, selectors, sla
@@ -63,10 +64,18 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 
 
 def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
-    """Each task with its SLA reading; one calendar load per department on the page."""
+    """Each task with both clocks read at one instant: its department target and its
+    request's end-to-end target. One calendar load per department on the page, and one
+    for the company calendar."""
+    now = clock.now()
     schedules = sla.schedules_for(tasks)
+    company = sla.company_schedule() if tasks else None
     return [
-        {"task": task, "clock": sla.clock_read(task, schedules.get(task.department_id))}
+        {
+            "task": task,
+            "clock": sla.clock_read(task, schedules.get(task.department_id), now=now),
+            "end_to_end": sla.end_to_end_read(task.service_request, company, now=now),
+        }
         for task in tasks
     ]
 
@@ -196,11 +205,13 @@ def _task_page(
         "task": task,
         "service_request": service_request,
         "case_hidden": case_hidden,
-        "clock": sla.clock_read(task, sla.schedules_for([task]).get(task.department_id)),
+        **_with_clocks([task])[0],
         "is_mine": task.assignee_id == request.user.pk,
         **extras,
     }
     if case_hidden:
+        # The request's own promise is part of the case the consulted department may not see.
+        context["end_to_end"] = None
         context["timeline"] = selectors.consult_timeline(consult=consult)
     else:
         context["comments"] = selectors.comments_for_viewer(

@@ -200,7 +200,9 @@ def test_queues_lists_the_queues_of_my_departments_with_counts(
 ):
     _open_task(laptop, employee, "Second one")
     breached = _open_task(laptop, employee, "Third one")
-    FulfilmentTask.objects.filter(pk=breached.pk).update(sla_breached=True)
+    FulfilmentTask.objects.filter(pk=breached.pk).update(
+        sla_breached=True, resolution_due_at=MONDAY_10AM
+    )
     actions.task_claim(task=task, agent=it_agent)
 
     response = _client(it_agent).get(QUEUES)
@@ -824,11 +826,13 @@ def test_list_query_counts_do_not_grow_with_the_queue(
         "sla_policy": sla_policy,
     }
     _grow_queue(2, **grow)
-    with django_assert_max_num_queries(12) as small:
+    # The rows' end-to-end targets read the company calendar: three queries, once.
+    budget = 12 if name == "queues" else 15
+    with django_assert_max_num_queries(budget) as small:
         assert client.get(url).status_code == 200
 
     _grow_queue(12, **grow)
-    with django_assert_max_num_queries(12) as large:
+    with django_assert_max_num_queries(budget) as large:
         response = client.get(url)
 
     assert response.status_code == 200

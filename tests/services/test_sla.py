@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from esm.models import Event, EventKind
 from services import actions, sla
-from services.models import FulfilmentTask, SlaStatus
+from services.models import ClockState, FulfilmentTask
 from tests.esm.factories import BusinessCalendarFactory, DepartmentFactory, HolidayFactory
 from tests.services.factories import CatalogItemFactory, SlaPolicyFactory, SlaTargetFactory
 
@@ -197,7 +197,7 @@ def test_no_sla_policy_means_no_clock(london, employee):
     task = _open_task(london, None, employee, at(MON, 10))
 
     assert _dues(task) == (None, None, None)
-    assert sla.clock_read(task, sla.schedule_for(london)) == sla.ClockReading(SlaStatus.NONE, None)
+    assert sla.clock_read(task, sla.schedule_for(london)) == sla.ClockReading(ClockState.NONE, None)
 
 
 def test_a_priority_without_a_target_has_no_clock(london, policy, employee):
@@ -341,7 +341,7 @@ def test_clock_read(london, policy, employee, changes, now, status, left):
 
     reading = sla.clock_read(task, sla.schedule_for(london), now=now)
 
-    assert reading == sla.ClockReading(SlaStatus(status), left)
+    assert reading == sla.ClockReading(ClockState(status), left)
 
 
 def test_clock_read_defaults_to_the_current_time(london, policy, employee):
@@ -350,7 +350,7 @@ def test_clock_read_defaults_to_the_current_time(london, policy, employee):
     with freeze_time(at(TUE, 16)):
         reading = sla.clock_read(task, sla.schedule_for(london))
 
-    assert reading == sla.ClockReading(SlaStatus.BREACHED, 2 * HOUR)  # nobody ever responded
+    assert reading == sla.ClockReading(ClockState.BREACHED, 2 * HOUR)  # nobody ever responded
 
 
 def test_clock_read_counts_in_the_departments_time_zone(new_york, policy, employee):
@@ -360,7 +360,7 @@ def test_clock_read_counts_in_the_departments_time_zone(new_york, policy, employ
     # 20:00 in London is 15:00 in New York: two business hours left there.
     reading = sla.clock_read(task, sla.schedule_for(new_york), now=at(MON, 20))
 
-    assert reading == sla.ClockReading(SlaStatus.AT_RISK, 2 * HOUR)
+    assert reading == sla.ClockReading(ClockState.AT_RISK, 2 * HOUR)
 
 
 # -- with_sla_status (SQL) agrees with clock_read (Python) ----------------------------------
@@ -400,13 +400,9 @@ def test_sql_status_agrees_with_clock_read(london, policy, employee, changes, no
     assert (in_sql, in_python) == (status, status)
 
 
-def test_a_task_paused_after_its_due_time_reads_paused_until_the_answer(
-    london, policy, employee, it_agent
-):
-    """Asked after the due time, before the sweep flagged it: both say paused, then breached.
-
-    (SQL and clock_read disagreed here before 3a971ac; they now share one order.)
-    """
+def test_a_task_paused_after_its_due_time_stays_breached(london, policy, employee, it_agent):
+    """Asked after the due time, before the sweep flagged it: a pause never forgives a due
+    time already passed, so both twins read breached, and the sweep flags it."""
     task = _open_task(london, policy, employee, at(MON, 10))  # due Wednesday 10:00
     with freeze_time(at(THU, 9)):  # overdue, not yet flagged
         actions.task_ask(task=task, agent=it_agent, question="Still broken?")
@@ -417,20 +413,23 @@ def test_a_task_paused_after_its_due_time_reads_paused_until_the_answer(
         in_python = sla.clock_read(task, sla.schedule_for(london), now=now).status
         return in_sql, in_python
 
-    assert statuses(at(FRI, 12)) == (SlaStatus.PAUSED, SlaStatus.PAUSED)
+    assert statuses(at(FRI, 12)) == (ClockState.BREACHED, ClockState.BREACHED)
+    # Overdue by the business time between the due time and the pause, frozen there.
+    assert sla.clock_read(task, sla.schedule_for(london), now=at(FRI, 12)).overdue == 7 * HOUR
+    assert actions.sla_breach_sweep(now=at(FRI, 12)) == [task.pk]
     with freeze_time(at(FRI, 12)):
         actions.comment_add(service_request=task.service_request, author=employee, body="Yes")
     task.refresh_from_db()
     # A due time already missed at the pause is not moved by the answer.
     assert task.resolution_due_at == at(WED, 10)
-    assert statuses(at(FRI, 12, 1)) == (SlaStatus.BREACHED, SlaStatus.BREACHED)
+    assert statuses(at(FRI, 12, 1)) == (ClockState.BREACHED, ClockState.BREACHED)
 
 
 def test_clock_read_needs_no_calendar_for_a_task_without_sla(london, employee, policy):
     without = _open_task(london, None, employee, at(MON, 10))
     with_sla = _open_task(london, policy, employee, at(MON, 10))
 
-    assert sla.clock_read(without, None) == sla.ClockReading(SlaStatus.NONE, None)
+    assert sla.clock_read(without, None) == sla.ClockReading(ClockState.NONE, None)
     assert sla.schedules_for([without]) == {}
     assert sla.schedules_for([without, with_sla]) == {london.pk: sla.schedule_for(london)}
 
@@ -440,8 +439,8 @@ def test_sql_status_of_a_task_without_sla(london, employee):
 
     annotated = FulfilmentTask.objects.with_sla_status(now=at(NEXT_MON, 10)).get(pk=task.pk)
 
-    assert annotated.sla_state == SlaStatus.NONE
-    assert sla.clock_read(task, sla.schedule_for(london)).status == SlaStatus.NONE
+    assert annotated.sla_state == ClockState.NONE
+    assert sla.clock_read(task, sla.schedule_for(london)).status == ClockState.NONE
 
 
 # -- by_urgency: breached, at risk, then due time -------------------------------------------
