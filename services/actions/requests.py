@@ -275,8 +275,9 @@ def service_request_reopen(
             f"Requests can be reopened within {settings.REOPEN_WINDOW_DAYS} days of resolution; "
             "please raise a new one."
         )
+    # A consult task answered a question; it never resolved the request.
     last_done = (
-        service_request.tasks.filter(state=FulfilmentTask.State.DONE)
+        service_request.tasks.filter(state=FulfilmentTask.State.DONE, consult__isnull=True)
         .select_related("queue")
         .order_by("-done_at", "-pk")
         .first()
