@@ -458,7 +458,7 @@ def _resolution_factor(rng: random.Random) -> float:
 
 
 def _score(rng: random.Random, *, troubled: bool, watermelon: bool) -> int:
-    if watermelon and rng.random() < 0.6:
+    if watermelon and rng.random() < 0.75:
         return rng.choice([1, 1, 2, 2, 3])
     weights = [12, 22, 30, 24, 12] if troubled else [2, 4, 10, 34, 50]
     return rng.choices([1, 2, 3, 4, 5], weights=weights)[0]
