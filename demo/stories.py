@@ -254,6 +254,8 @@ def task_story(
 
     at = world.work(at, department, _claim_delay(rng))
     yield at
+    if _cancelled(task):
+        return  # the request was withdrawn, or its plan stopped, before anyone got to it
     manager = world.manager(department)
     if manager is not None and manager != worker and rng.random() < 0.15:
         actions.task_assign(task=task, assignee=worker, by=manager)
@@ -296,6 +298,8 @@ def task_story(
     target = world.resolution_minutes(finishing)
     at = world.work(at, finishing.department_id, max(5.0, target * factor))
     yield at
+    if _cancelled(finishing):
+        return
     resolution = rng.choice(_texts("resolutions").get(finishing.department.slug) or ["Done."])
     actions.task_resolve(task=finishing, agent=finisher, resolution=resolution)
     finishing.refresh_from_db()
@@ -319,6 +323,11 @@ def task_story(
         score=score,
         comment=rng.choice(_texts("rating_comments")[str(score)]),
     )
+
+
+def _cancelled(task: FulfilmentTask) -> bool:
+    task.refresh_from_db(fields=["state"])
+    return task.state == TaskState.CANCELLED
 
 
 def _escalate(
@@ -481,6 +490,9 @@ def sweeps(world: World, start: dt.datetime) -> Story:
     while at <= world.real_now:
         at = world.company.add(at, SWEEP_EVERY)
         yield at
-        actions.sla_breach_sweep(now=at)
-        actions.step_runs_sweep(now=at)
-        actions.service_requests_close_sweep(now=at)
+        # The clock may be a few seconds past `at` (an automated step just ran): sweep at
+        # the clock's time, as beat would, so flags and their events agree.
+        now = world.simulation.now
+        actions.sla_breach_sweep(now=now)
+        actions.step_runs_sweep(now=now)
+        actions.service_requests_close_sweep(now=now)
