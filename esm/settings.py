@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "valuestreams",
     "journeys",
     "reporting",
+    # Last: the demo data and its seed_demo command; no app imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [

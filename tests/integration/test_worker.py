@@ -102,8 +102,12 @@ def test_the_demo_onboarding_plan_runs_its_real_actions_on_a_real_worker(shared_
     assert DeskBooking.objects.filter(service_request=service_request).count() == 1
     assert Badge.objects.filter(service_request=service_request).count() == 1
 
-    laptop = service_request.tasks.get(state="queued")
+    laptop = service_request.tasks.get(state="queued", department__slug="it")
     services_actions.task_resolve(task=laptop, agent=people["ivan"], resolution="Laptop ready")
+    workstation = service_request.tasks.get(state="queued", department__slug="facilities")
+    services_actions.task_resolve(
+        task=workstation, agent=people["fiona"], resolution="Screen and dock in place"
+    )
 
     wait_for(lambda: _finished(service_request), timeout=RUN_TIMEOUT, what="the run to finish")
     assert service_request.state == ServiceRequest.State.RESOLVED

@@ -106,6 +106,9 @@ def test_seed_demo_prints_each_new_account_and_its_password(seeded):
     for username in ["alex", "erin", "ivan", "iris", "admin"]:
         assert username in seeded
     assert DEMO_PASSWORD in seeded
+    # The caller chose the password: nothing was generated, nothing is secret to us.
+    assert "with the password you gave" in seeded
+    assert "shown only this once" not in seeded
 
 
 def test_running_seed_demo_again_changes_nothing(seeded):
@@ -124,7 +127,7 @@ def test_running_seed_demo_again_changes_nothing(seeded):
 def test_seed_demo_without_a_password_still_gives_every_account_one():
     output = seed_demo()
 
-    assert "passwords shown only this once" in output
+    assert "generated passwords, shown only this once" in output
     alex = User.objects.get(username="alex")
     assert alex.has_usable_password()
     assert not alex.check_password(DEMO_PASSWORD)

@@ -82,20 +82,27 @@ def test_new_hire_onboarding_runs_across_hr_it_and_facilities(
             "step_key", "state"
         )
     )
+    # IT prepares the laptop while Facilities sets up the desk: two people, in parallel.
     assert states["laptop"] == StepRun.State.WITH_PEOPLE
+    assert states["workstation"] == StepRun.State.WITH_PEOPLE
     assert all(
         state == StepRun.State.SUCCEEDED
         for key, state in states.items()
-        if key not in ("laptop", "tell-manager")
+        if key not in ("laptop", "workstation", "tell-manager")
     ), states
     assert EmployeeRecord.objects.filter(service_request=service_request).exists()
     assert DirectoryAccount.objects.filter(username__startswith="kim.tan").count() == 1
     assert DeskBooking.objects.filter(service_request=service_request).count() == 1
     assert Badge.objects.filter(service_request=service_request).count() == 1
 
-    laptop = service_request.tasks.get(state="queued")
+    laptop = service_request.tasks.get(state="queued", department__slug="it")
+    workstation = service_request.tasks.get(state="queued", department__slug="facilities")
     with django_capture_on_commit_callbacks(execute=True):
         actions.task_resolve(task=laptop, agent=ivan, resolution="MacBook ready at the desk")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.task_resolve(
+            task=workstation, agent=demo["fiona"], resolution="Screen and dock in place"
+        )
     service_request.refresh_from_db()
 
     assert service_request.state == ServiceRequest.State.RESOLVED

@@ -1,26 +1,17 @@
-from collections.abc import Iterator
-from importlib import import_module
-from importlib.util import find_spec
-from types import ModuleType
 from typing import Any
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from esm import demo
-
-
-def _app_demo_modules() -> Iterator[ModuleType]:
-    for app in apps.get_app_configs():
-        if app.name != "esm" and find_spec(f"{app.name}.demo") is not None:
-            yield import_module(f"{app.name}.demo")
+from demo import catalog, enterprise, history
+from demo.enterprise import SeededAccount
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo enterprise (departments, calendars, people in every role, and what "
-        "each app adds). Safe to run again: existing data and passwords are kept."
+        "Load the demo enterprise (departments, calendars, people in every role, the catalog, "
+        "plans and queues) and its weeks of history. Safe to run again: existing data and "
+        "passwords are kept."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,14 +33,16 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         with transaction.atomic():
-            accounts = demo.seed(password=password)
-            # Apps above the core (services, measuring apps) add their demo data in their
-            # own `demo.seed_app()`, in INSTALLED_APPS order; the core never imports them.
-            for module in _app_demo_modules():
-                module.seed_app(history=not without_history)
+            accounts = enterprise.seed(password=password)
+            catalog.seed()
+            if not without_history:
+                enterprise.seed_employees()
+            catalog.seed_directory_accounts()
+        # Outside the transaction: each simulated action commits at its own moment.
+        history.seed(history=not without_history)
         self._print_accounts(accounts)
 
-    def _print_accounts(self, accounts: list[demo.SeededAccount]) -> None:
+    def _print_accounts(self, accounts: list[SeededAccount]) -> None:
         new = [account for account in accounts if account.password]
         if not new:
             self.stdout.write(
@@ -57,6 +50,10 @@ class Command(BaseCommand):
                 "(seed_demo --password NEW sets them all)."
             )
             return
-        self.stdout.write(self.style.SUCCESS("Demo accounts (passwords shown only this once):"))
+        if any(account.generated for account in new):
+            heading = "Demo accounts (generated passwords, shown only this once):"
+        else:
+            heading = "Demo accounts (with the password you gave):"
+        self.stdout.write(self.style.SUCCESS(heading))
         for account in new:
             self.stdout.write(f"  {account.username:<8} {account.password:<16} {account.describes}")
