@@ -269,6 +269,12 @@ def task_story(
         yield at
         reply = rng.choice(world.canned[department])
         actions.task_reply(task=task, agent=worker, body=reply.render(service_request))
+    consult = _consult_route(world, task)
+    if consult and rng.random() < consult["chance"]:
+        at = yield from _consult(world, rng, task, worker, at, consult)
+        task.refresh_from_db(fields=["state"])
+        if task.state == TaskState.WAITING_ON_DEPARTMENT:
+            return  # the other department has not answered yet
     troubled = False
     if rng.random() < 0.18:
         troubled = True
@@ -361,11 +367,23 @@ def _handoff_route(world: World, task: FulfilmentTask) -> dict[str, Any] | None:
 def _ask(
     world: World, rng: random.Random, task: FulfilmentTask, worker: Any, at: dt.datetime
 ) -> Part:
-    """Ask the employee something; most answer within a working day or two."""
+    """Ask the employee something, sometimes because the form left out what the department
+    needs (missing information); most answer within a working day or two."""
     at = world.work(at, task.department_id, rng.uniform(10, 240))
     yield at
-    questions = _texts("questions").get(task.department.slug) or ["Could you tell us more?"]
-    actions.task_ask(task=task, agent=worker, question=rng.choice(questions))
+    missing = _texts("missing_questions")
+    slug = task.department.slug
+    if slug in missing and rng.random() < missing["share"]:
+        questions, missing_information = missing[slug], True
+    else:
+        questions = _texts("questions").get(slug) or ["Could you tell us more?"]
+        missing_information = False
+    actions.task_ask(
+        task=task,
+        agent=worker,
+        question=rng.choice(questions),
+        missing_information=missing_information,
+    )
     if rng.random() < 0.15:
         return at  # never answered: the task waits on the employee
     at = world.employee(at, rng.uniform(20, 1200))
@@ -376,6 +394,44 @@ def _ask(
         author=service_request.requester,
         body=rng.choice(_texts("answers")),
     )
+    return at
+
+
+def _consult_route(world: World, task: FulfilmentTask) -> dict[str, Any] | None:
+    """What this task's department asks another one about, if anything."""
+    for route in _texts("consults"):
+        queue = world.queues.get(route["to_queue"])
+        if route["department"] == task.department.slug and queue is not None:
+            return route
+    return None
+
+
+def _consult(
+    world: World,
+    rng: random.Random,
+    task: FulfilmentTask,
+    worker: Any,
+    at: dt.datetime,
+    route: dict[str, Any],
+) -> Part:
+    """Ask another department without handing the work off; one of its people picks the
+    question up and answers, and the asking task goes on."""
+    to_queue = world.queues[route["to_queue"]]
+    at = world.work(at, task.department_id, rng.uniform(10, 180))
+    yield at
+    consult = actions.task_consult(
+        task=task, agent=worker, to_queue=to_queue, question=route["question"]
+    )
+    world.worked.add(consult.consult_task_id)
+    answerer = world.staff(rng, to_queue.department_id)
+    if answerer is None:
+        return at
+    at = world.work(at, to_queue.department_id, _claim_delay(rng))
+    yield at
+    actions.task_claim(task=consult.consult_task, agent=answerer)
+    at = world.work(at, to_queue.department_id, rng.uniform(5, 120))
+    yield at
+    actions.consult_answer(consult=consult, agent=answerer, answer=rng.choice(route["answers"]))
     return at
 
 

@@ -319,19 +319,34 @@ def test_offboarding_desk_moves_and_confidential_parental_leave_ran_their_plans(
         assert planned.exists(), slug
     leave = ServiceRequest.objects.filter(catalog_item__slug="parental-leave")
     assert not leave.filter(is_confidential=False).exists()
-    assert (
-        not FulfilmentTask.objects.filter(service_request__in=leave)
-        .exclude(department__slug="hr")
-        .exists()
+    outside_hr = FulfilmentTask.objects.filter(service_request__in=leave).exclude(
+        department__slug="hr"
     )
+    # Only a consult's question leaves HR, and its title never tells the case.
+    assert not outside_hr.filter(consult__isnull=True).exists()
+    for question in outside_hr.select_related("service_request"):
+        assert question.service_request.subject not in question.title, question
     waited = Event.objects.filter(kind=EventKind.STEP_SLEEPING, payload__step="last-day")
     assert waited.exists()
 
 
 def test_handoffs_send_backs_reopens_and_breaches_all_happened(seeded):
-    for kind in [EventKind.HANDED_OFF, EventKind.SENT_BACK, EventKind.SLA_BREACHED]:
+    for kind in [EventKind.HANDED_OFF, EventKind.SENT_BACK]:
         assert Event.objects.filter(kind=kind).exists(), kind
     assert Event.objects.filter(kind=EventKind.REOPENED, subject_type=REQUEST).exists()
+    # Both clocks: a department target and an employee's end-to-end promise.
+    breached = Event.objects.filter(kind=EventKind.SLA_BREACHED)
+    assert breached.filter(subject_type=TASK).exists()
+    assert breached.filter(subject_type=REQUEST, to_value="end_to_end").exists()
+
+
+def test_asks_for_missing_information_and_consults_happened(seeded):
+    asked = Event.objects.filter(kind=EventKind.WAITING_ON_EMPLOYEE, subject_type=TASK)
+    assert asked.filter(payload__missing_information=True).exists()
+    assert asked.filter(payload__missing_information=False).exists()
+    answered = Event.objects.filter(kind=EventKind.CONSULT_ANSWERED)
+    assert answered.exists()
+    assert all(event.from_department_id != event.to_department_id for event in answered)
 
 
 def test_the_watermelon_meets_its_targets_and_is_rated_poorly(seeded):
