@@ -100,10 +100,10 @@ def _texts(name: str) -> Any:
 # what the queues are busy with; a few old tasks are forgotten in the backlog.
 OPEN_NOW = [
     (0.75, 0.85, 0.3),
-    (1.0, 0.95, 0.0),
-    (3.0, 0.35, 0.2),
-    (10.0, 0.12, 0.2),
-    (float("inf"), 0.04, 0.5),
+    (1.0, 0.9, 0.0),
+    (3.0, 0.15, 0.2),
+    (10.0, 0.04, 0.2),
+    (float("inf"), 0.01, 0.5),
 ]
 
 
@@ -306,8 +306,7 @@ def task_story(
     yield at
     if _cancelled(finishing):
         return
-    resolution = rng.choice(_texts("resolutions").get(finishing.department.slug) or ["Done."])
-    actions.task_resolve(task=finishing, agent=finisher, resolution=resolution)
+    actions.task_resolve(task=finishing, agent=finisher, resolution=_resolution(rng, finishing))
     finishing.refresh_from_db()
     due = finishing.resolution_due_at
     late = due is not None and finishing.done_at is not None and finishing.done_at > due
@@ -329,6 +328,17 @@ def task_story(
         score=score,
         comment=rng.choice(_texts("rating_comments")[str(score)]),
     )
+
+
+def _resolution(rng: random.Random, task: FulfilmentTask) -> str:
+    """A note that fits the work: by the task's plan step, else its item, else department."""
+    texts = (
+        _texts("step_resolutions").get(task.step_key)
+        or _texts("item_resolutions").get(task.service_request.catalog_item.slug)
+        or _texts("resolutions").get(task.department.slug)
+        or ["Done."]
+    )
+    return rng.choice(texts)
 
 
 def _cancelled(task: FulfilmentTask) -> bool:
@@ -507,8 +517,8 @@ def _reopen(
     actions.task_claim(task=task, agent=worker)
     at = world.work(at, task.department_id, rng.uniform(60, 900))
     yield at
-    resolution = rng.choice(_texts("resolutions").get(task.department.slug) or ["Done."])
-    actions.task_resolve(task=task, agent=worker, resolution=f"Second look: {resolution}")
+    resolution = f"Second look: {_resolution(rng, task)}"
+    actions.task_resolve(task=task, agent=worker, resolution=resolution)
     return at
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 
+from demo.data import load
 from services import actions
 from services.automation import registry
 from services.forms import RequestForm
@@ -172,3 +173,19 @@ def test_desk_move_books_the_new_desk_from_the_move_date(demo, django_capture_on
         "move-equipment": StepRun.State.WITH_PEOPLE,
     }
     assert service_request.tasks.get().department.slug == "it"
+
+
+def test_every_task_the_history_resolves_has_a_note_that_fits_its_work():
+    """Resolution notes are chosen by plan step, then item: every human step and every
+    item without a plan has its own, so a heating repair never reads "badge printed"."""
+    history, plans = load("history"), load("plans")["plans"]
+    human_steps = {
+        step["key"]
+        for plan in plans.values()
+        for step in plan["steps"]
+        if step.get("kind") == "human"
+    }
+    items = {item["slug"] for item in load("catalog")["items"]}
+
+    assert human_steps - history["step_resolutions"].keys() == set()
+    assert items - plans.keys() - history["item_resolutions"].keys() == set()

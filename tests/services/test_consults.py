@@ -253,7 +253,14 @@ def test_consulted_department_sees_the_question_not_the_confidential_case(
 
     assert "Which laptop has she?" in page
     assert "Question from HR" in page
-    for secret in ("Grievance about my team", "Sensitive note", "Employee", "the asking task"):
+    hidden = (
+        "Grievance about my team",
+        "Sensitive note",
+        "Employee",
+        "the asking task",
+        "End to end",
+    )
+    for secret in hidden:
         assert secret not in page
     assert "Consult from HR" in queue
     assert "Grievance" not in queue
