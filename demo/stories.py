@@ -287,7 +287,10 @@ def task_story(
         yield at
         actions.task_note(task=task, agent=worker, body=rng.choice(_texts("notes")))
 
-    factor = _resolution_factor(rng)
+    watermelon = item.slug in _texts("watermelon_items")
+    # The watermelon's team works to the clock (its targets are green) while employees
+    # stay unhappy with what they get.
+    factor = rng.uniform(0.05, 0.5) if watermelon else _resolution_factor(rng)
     finisher, finishing = worker, task
     route = _handoff_route(world, task)
     if route and rng.random() < route["chance"]:
@@ -320,7 +323,6 @@ def task_story(
         return
     at = world.employee(at, rng.uniform(10, 900))
     yield at
-    watermelon = item.slug in _texts("watermelon_items")
     score = _score(rng, troubled=troubled or late, watermelon=watermelon)
     actions.service_request_rate(
         service_request=service_request,

@@ -6,12 +6,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from esm import clock
 from esm.models import BusinessCalendar, Department, DepartmentRole, Holiday
 from esm.permissions import staff_department_ids
 
 
 def _upcoming_holidays() -> QuerySet[Holiday]:
-    today = timezone.localdate()
+    today = timezone.localdate(clock.now())
     return Holiday.objects.filter(date__gte=today, date__lt=today + dt.timedelta(days=366))
 
 

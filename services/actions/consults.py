@@ -209,7 +209,7 @@ def consult_answer(
         from_value=ConsultState.OPEN,
         to_value=ConsultState.ANSWERED,
     )
-    consult_task.done_at, consult_task.sla_paused_at = now, None
+    consult_task.done_at = now
     consult_task.responded_at = consult_task.responded_at or now
     tasks._set_state(
         consult_task,
@@ -217,7 +217,6 @@ def consult_answer(
         agent,
         EventKind.RESOLVED,
         "done_at",
-        "sla_paused_at",
         "responded_at",
         payload={"consult": consult.pk},
     )

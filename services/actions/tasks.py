@@ -106,7 +106,10 @@ def _set_state(
 ) -> None:
     previous, task.state = task.state, state
     _save(task, "state", *fields)
-    flow.task_event(task, kind, actor, from_value=previous, to_value=state, **details)
+    # From/to carry states only when the state changed (asking an employee who has not
+    # answered yet asks again, but the task already waits).
+    changed = {"from_value": previous, "to_value": state} if previous != state else {}
+    flow.task_event(task, kind, actor, **changed, **details)
 
 
 def _require_open(task: FulfilmentTask) -> None:
@@ -480,6 +483,7 @@ def task_send_back(
         raise ActionRefused("Only a task handed off from another queue can be sent back.")
     if not missing.strip():
         raise ActionRefused("Say what is missing, so the sender can complete it.")
+    _require_no_open_consults(task)
     service_request = task.service_request  # locked by _lock, loaded fresh with the task
     sender = _lock(task.handed_off_from)
     task.done_at = clock.now()
@@ -502,6 +506,8 @@ def task_send_back(
         agent,
         from_value=TaskState.HANDED_OFF,
         to_value=sender.state,
+        from_department=task.department,
+        to_department=sender.department,
         payload={"missing": missing},
     )
     if hasattr(task, "step_run"):

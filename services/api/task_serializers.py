@@ -141,8 +141,10 @@ class TaskListOutputSerializer(serializers.Serializer):
     def get_age_seconds(self, task: FulfilmentTask) -> int:
         return int((self.context["now"] - task.created_at).total_seconds())
 
-    @extend_schema_field(TaskEndToEndOutputSerializer)
-    def get_end_to_end(self, task: FulfilmentTask) -> dict[str, Any]:
+    @extend_schema_field(TaskEndToEndOutputSerializer(allow_null=True))
+    def get_end_to_end(self, task: FulfilmentTask) -> dict[str, Any] | None:
+        if self._case_hidden(task):
+            return None  # the request's promise is part of the confidential case
         service_request = task.service_request
         reading = sla.end_to_end_read(
             service_request, self.context["company_schedule"], now=self.context["now"]

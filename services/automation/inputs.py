@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from esm import clock
 from esm.models import Location
 from services.automation.registry import PermanentError, StepContext
 from services.models import DirectoryAccount, EmployeeRecord
@@ -156,7 +157,7 @@ def start_day(context: StepContext, record: EmployeeRecord | None) -> dt.date:
     if record is not None:
         return record.start_date
     value = context.value("starts_on") or context.value("start_date")
-    return as_date(value, name="starts_on") if value else timezone.localdate()
+    return as_date(value, name="starts_on") if value else timezone.localdate(clock.now())
 
 
 def as_minutes(value: Any, *, name: str, default: int) -> dt.timedelta:

@@ -13,7 +13,7 @@ from esm import clock
 from esm.models import Department
 from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
-from services.models.clocks import clock_rank_sql, clock_state_sql
+from services.models.clocks import ClockState, clock_rank_sql, clock_state_sql
 from services.models.requests import ServiceRequest
 
 
@@ -84,7 +84,7 @@ DEPARTMENT_URGENCY = (
 )
 END_TO_END_URGENCY = (
     "end_to_end_rank",
-    models.F("service_request__end_to_end_due_at").asc(nulls_last=True),
+    models.F("end_to_end_due").asc(nulls_last=True),
     "created_at",
     "id",
 )
@@ -120,7 +120,25 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         now = now or clock.now()
         task_state = department_target_sql(now=now)
         end_to_end_state = end_to_end_target_sql(now=now, prefix="service_request__")
-        return self.annotate(sla_state=task_state, end_to_end_state=end_to_end_state).annotate(
+        end_to_end_due: Any = models.F("service_request__end_to_end_due_at")
+        if "case_hidden" in self.query.annotations:
+            # The request's promise is part of a confidential case: rows whose case is
+            # hidden read "no target", so no filter, order or count can reveal it.
+            end_to_end_state = Case(
+                When(case_hidden=True, then=Value(ClockState.NONE.value)),
+                default=end_to_end_state,
+                output_field=models.CharField(),
+            )
+            end_to_end_due = Case(
+                When(case_hidden=True, then=Value(None)),
+                default=end_to_end_due,
+                output_field=models.DateTimeField(),
+            )
+        return self.annotate(
+            sla_state=task_state,
+            end_to_end_state=end_to_end_state,
+            end_to_end_due=end_to_end_due,
+        ).annotate(
             sla_rank=clock_rank_sql("sla_state"),
             end_to_end_rank=clock_rank_sql("end_to_end_state"),
         )
@@ -128,10 +146,6 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
     def by_urgency(self) -> FulfilmentTaskQuerySet:
         """Most urgent first by the department target: breached, at risk, then due time."""
         return self.with_sla_status().order_by(*DEPARTMENT_URGENCY)
-
-    def by_end_to_end_urgency(self) -> FulfilmentTaskQuerySet:
-        """Most urgent first by the request's end-to-end target (the employee's wait)."""
-        return self.with_sla_status().order_by(*END_TO_END_URGENCY)
 
 
 class FulfilmentTask(models.Model):

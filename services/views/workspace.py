@@ -74,7 +74,10 @@ def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
         {
             "task": task,
             "clock": sla.clock_read(task, schedules.get(task.department_id), now=now),
-            "end_to_end": sla.end_to_end_read(task.service_request, company, now=now),
+            # A consult on a confidential case: its promise is the case's, not shown.
+            "end_to_end": None
+            if getattr(task, "case_hidden", False)
+            else sla.end_to_end_read(task.service_request, company, now=now),
         }
         for task in tasks
     ]

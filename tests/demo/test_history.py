@@ -351,8 +351,9 @@ def test_asks_for_missing_information_and_consults_happened(seeded):
 
 def test_the_watermelon_meets_its_targets_and_is_rated_poorly(seeded):
     for slug in load("history")["watermelon_items"]:
+        # The service's own work: a consult task answers another department's question.
         done = FulfilmentTask.objects.filter(
-            service_request__catalog_item__slug=slug, state=TaskState.DONE
+            service_request__catalog_item__slug=slug, state=TaskState.DONE, consult__isnull=True
         )
         in_time = done.filter(done_at__lte=F("resolution_due_at")).count()
         assert in_time >= 0.7 * done.count() > 0, slug

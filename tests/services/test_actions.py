@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.db import connection
 from django.utils import timezone
-from freezegun import freeze_time
 
+from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from services import actions
 from services.actions import ActionRefused
@@ -200,20 +200,23 @@ def test_cancel_while_open_and_not_after_resolution(employee, it_agent):
 
 
 def test_reopen_within_the_window_only(employee, it_agent):
-    with freeze_time("2026-11-02 10:00"):
+    with clock.travel(dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)):
         service_request, _ = _submit(CatalogItemFactory(), employee)
         actions.service_request_resolve(
             service_request=service_request, user=it_agent, resolution="Done"
         )
 
-    with freeze_time("2026-11-09 10:01"), pytest.raises(ActionRefused, match="within 7 days"):
+    with (
+        clock.travel(dt.datetime(2026, 11, 9, 10, 1, tzinfo=dt.UTC)),
+        pytest.raises(ActionRefused, match="within 7 days"),
+    ):
         actions.service_request_reopen(
             service_request=service_request, user=employee, reason="Still broken"
         )
     service_request.refresh_from_db()
     assert service_request.state == State.RESOLVED
 
-    with freeze_time("2026-11-09 09:59"):
+    with clock.travel(dt.datetime(2026, 11, 9, 9, 59, tzinfo=dt.UTC)):
         actions.service_request_reopen(
             service_request=service_request, user=employee, reason="Still broken"
         )
@@ -316,14 +319,14 @@ def test_concurrent_identical_submissions_create_one_request():
 
 
 def test_resolved_requests_close_once_the_reopen_window_has_passed(employee, it_agent):
-    with freeze_time("2026-11-02 10:00"):
+    with clock.travel(dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)):
         old, _ = _submit(CatalogItemFactory(), employee, key="old")
         actions.service_request_resolve(service_request=old, user=it_agent, resolution="ok")
-    with freeze_time("2026-11-08 10:00"):
+    with clock.travel(dt.datetime(2026, 11, 8, 10, 0, tzinfo=dt.UTC)):
         recent, _ = _submit(CatalogItemFactory(), employee, key="recent")
         actions.service_request_resolve(service_request=recent, user=it_agent, resolution="ok")
 
-    with freeze_time("2026-11-09 10:01"):
+    with clock.travel(dt.datetime(2026, 11, 9, 10, 1, tzinfo=dt.UTC)):
         closed = actions.service_requests_close_sweep()
         again = actions.service_requests_close_sweep()
 

@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from services import actions
 from services.models import (
@@ -380,10 +380,10 @@ def test_task_detail_shows_the_request_answers_sla_and_version(
     item = CatalogItemFactory(
         name="VPN access", slug="vpn", department=it_department, sla_policy=sla_policy
     )
-    with freeze_time(MONDAY_10AM):
+    with clock.travel(MONDAY_10AM):
         task = _open_task(item, employee, "VPN please")
 
-    with freeze_time(MONDAY_10AM + dt.timedelta(hours=1)):
+    with clock.travel(MONDAY_10AM + dt.timedelta(hours=1)):
         response = _client(it_agent).get(_url("task", task))
 
     assert response.status_code == 200
@@ -415,13 +415,13 @@ def test_sla_time_left_and_at_risk_in_business_hours(
     it_agent, it_department, it_desk, employee, sla_policy
 ):
     item = CatalogItemFactory(department=it_department, sla_policy=sla_policy)
-    with freeze_time(MONDAY_10AM):
+    with clock.travel(MONDAY_10AM):
         task = _open_task(item, employee, "Clock")
         actions.task_claim(task=task, agent=it_agent)  # the first response, in time
 
-    with freeze_time(MONDAY_10AM + dt.timedelta(hours=6)):  # 16:00: six of eight hours gone
+    with clock.travel(MONDAY_10AM + dt.timedelta(hours=6)):  # 16:00: six of eight hours gone
         (row,) = _client(it_agent).get(_queue_url("queue-tasks", it_desk)).json()["results"]
-    with freeze_time(MONDAY_10AM + dt.timedelta(hours=20)):  # Tuesday 06:00, before work
+    with clock.travel(MONDAY_10AM + dt.timedelta(hours=20)):  # Tuesday 06:00, before work
         tuesday = _client(it_agent).get(_url("task", task)).json()
 
     assert (row["sla"]["status"], row["sla"]["time_left_seconds"]) == ("at_risk", 2 * 3600)

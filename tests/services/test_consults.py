@@ -1,7 +1,10 @@
 """Consults: asking another department about a task, without handing the work off."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from esm.models import Event, EventKind
@@ -410,3 +413,57 @@ def test_api_ask_records_missing_information(hr_task, hr_agent):
 
     assert response.status_code == 201, response.content
     assert _events(hr_task)[-1].payload["missing_information"] is True
+
+
+def test_a_confidential_case_s_promise_never_shows_in_the_consulted_queue(
+    client, hr_task, hr_agent, it_agent, it_queue
+):
+    """The request's end-to-end target is part of the case: the consulted department
+    sees "not shown" in its queue and API, and cannot filter or sort by it to find out."""
+    consult = actions.task_consult(task=hr_task, agent=hr_agent, to_queue=it_queue, question="?")
+    ServiceRequest.objects.filter(pk=hr_task.service_request_id).update(
+        end_to_end_due_at=timezone.now() - dt.timedelta(days=3),
+        end_to_end_breached=True,
+        end_to_end_breached_at=timezone.now() - dt.timedelta(days=3),
+    )
+    signed_in(client, it_agent)
+    queue_url = reverse("queue_detail", args=[it_queue.slug])
+
+    page = client.get(queue_url).content.decode()
+    breached = client.get(queue_url, {"end_to_end": "breached"}).context["rows"]
+    rows = _api(it_agent).get(f"/api/v1/queues/{it_queue.slug}/tasks/").json()["results"]
+    api_breached = _api(it_agent).get(
+        f"/api/v1/queues/{it_queue.slug}/tasks/", {"end_to_end": "breached"}
+    )
+    detail = _api(it_agent).get(f"/api/v1/tasks/{consult.consult_task_id}/").json()
+
+    assert "Not shown" in page
+    assert "overdue" not in page
+    assert list(breached) == []
+    assert [row["end_to_end"] for row in rows] == [None]
+    assert api_breached.json()["results"] == []
+    assert detail["end_to_end"] is None
+    # HR, whose case it is, sees its own promise breached.
+    hr_rows = _api(hr_agent).get(f"/api/v1/queues/{hr_task.queue.slug}/tasks/").json()
+    assert hr_rows["results"][0]["end_to_end"]["status"] == "breached"
+
+
+def test_a_task_cannot_be_sent_back_while_its_consult_is_open(
+    hr_agent, it_agent, it_queue, it_department, facilities_agent, employee
+):
+    """Sending back cancels the task: its open question would be left with nobody to
+    withdraw it, so the request could never resolve."""
+    facilities = facilities_agent.department_roles.get().department
+    fac_queue = Queue.objects.create(department=facilities, name="Desks", slug="desks")
+    task = _raise(employee, it_department)
+    actions.task_claim(task=task, agent=it_agent)
+    received = actions.task_hand_off(task=task, agent=it_agent, to_queue=fac_queue, reason="x")
+    actions.task_claim(task=received, agent=facilities_agent)
+    actions.task_consult(task=received, agent=facilities_agent, to_queue=it_queue, question="?")
+    events_before = Event.objects.count()
+
+    with pytest.raises(ActionRefused, match="consult"):
+        actions.task_send_back(task=received, agent=facilities_agent, missing="Floor")
+
+    assert _fresh(received).state == State.WAITING_ON_DEPARTMENT
+    assert Event.objects.count() == events_before

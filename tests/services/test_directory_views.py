@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.contrib.auth.hashers import check_password
 from django.urls import reverse
-from freezegun import freeze_time
 
+from esm import clock
 from services.models import DirectoryAccount, OneTimeLink
 
 pytestmark = pytest.mark.django_db
@@ -62,5 +62,5 @@ def test_unknown_and_expired_links_say_nothing_more(client, link_and_token):
     _, token = link_and_token
 
     assert client.get(_url("not-a-token")).status_code == 404
-    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=4)):
+    with clock.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=4)):
         assert client.get(_url(token)).status_code == 404

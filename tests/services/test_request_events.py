@@ -334,3 +334,22 @@ def test_a_reopen_never_goes_to_a_department_that_only_answered_a_consult(
 
     new = service_request.tasks.get(state=FulfilmentTask.State.QUEUED)
     assert new.department == it_department
+
+
+def test_asking_again_while_waiting_records_the_question_but_no_state_change(
+    employee, it_agent, it_department
+):
+    item = CatalogItemFactory(department=it_department, service__department=it_department)
+    task = _submit(item, employee).tasks.get()
+    actions.task_claim(task=task, agent=it_agent)
+
+    actions.task_ask(task=task, agent=it_agent, question="Which model?")
+    actions.task_ask(
+        task=task, agent=it_agent, question="And the charger?", missing_information=True
+    )
+
+    asked = Event.objects.for_subject(task).filter(kind=EventKind.WAITING_ON_EMPLOYEE)
+    assert [(e.from_value, e.to_value, e.payload["missing_information"]) for e in asked] == [
+        (FulfilmentTask.State.IN_PROGRESS, FulfilmentTask.State.WAITING_ON_EMPLOYEE, False),
+        ("", "", True),
+    ]

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.http import Http404
 from django.utils import timezone
-from freezegun import freeze_time
 
+from esm import clock
 from services import actions, selectors
 from services.models import ArticleView, ServiceRequest
 from tests.esm.factories import DepartmentFactory
@@ -65,9 +65,9 @@ def test_popular_items_are_ranked_by_recent_requests(employee):
 
 def test_recent_items_are_the_persons_own_newest_first(employee, outsider):
     first, second = CatalogItemFactory(), CatalogItemFactory()
-    with freeze_time("2026-11-01"):
+    with clock.travel(dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC)):
         ServiceRequestFactory(catalog_item=first, requester=employee)
-    with freeze_time("2026-11-02"):
+    with clock.travel(dt.datetime(2026, 11, 2, 0, 0, tzinfo=dt.UTC)):
         ServiceRequestFactory(catalog_item=second, requester=employee)
     ServiceRequestFactory(catalog_item=CatalogItemFactory(), requester=outsider)
 
@@ -105,14 +105,14 @@ def test_draft_articles_are_readable_only_by_their_department_staff(employee, it
 def test_reading_a_suggestion_without_raising_a_request_is_a_deflection(employee, outsider):
     item = CatalogItemFactory()
     article = ArticleFactory()
-    with freeze_time("2026-11-01 09:00"):
+    with clock.travel(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)):
         actions.article_view_record(article=article, user=employee, from_item=item)
         actions.article_view_record(article=article, user=outsider, from_item=item)
-    with freeze_time("2026-11-01 09:05"):
+    with clock.travel(dt.datetime(2026, 11, 1, 9, 5, tzinfo=dt.UTC)):
         ServiceRequestFactory(catalog_item=item, requester=outsider)
 
-    with freeze_time("2026-11-03"):
-        deflected = selectors.deflections(since=timezone.now() - dt.timedelta(days=7))
+    with clock.travel(dt.datetime(2026, 11, 3, 0, 0, tzinfo=dt.UTC)):
+        deflected = selectors.deflections(since=clock.now() - dt.timedelta(days=7))
         assert [view.user for view in deflected] == [employee]
     article.refresh_from_db()
     assert article.view_count == 2

@@ -9,8 +9,8 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
-from freezegun import freeze_time
 
+from esm import clock
 from esm.models import Event, EventKind
 from services import actions, sla
 from services.models import ClockState, FulfilmentTask
@@ -70,7 +70,7 @@ def _item(department, policy, priority="normal"):
 
 def _open_task(department, policy, employee, when, priority="normal"):
     """Submit a request at `when`: its task arrives in the department's queue, clock running."""
-    with freeze_time(when):
+    with clock.travel(when):
         service_request, _ = actions.service_request_submit(
             item=_item(department, policy, priority),
             raised_by=employee,
@@ -286,16 +286,16 @@ def test_asking_the_employee_pauses_and_their_answer_resumes_the_clock(
     london, policy, employee, it_agent
 ):
     task = _open_task(london, policy, employee, at(MON, 9))
-    with freeze_time(at(MON, 10)):
+    with clock.travel(at(MON, 10)):
         task = actions.task_claim(task=task, agent=it_agent)
-    with freeze_time(at(MON, 13)):
+    with clock.travel(at(MON, 13)):
         actions.task_ask(task=task, agent=it_agent, question="Which model is it?")
     task.refresh_from_db()
     assert task.sla_paused_at == at(MON, 13)
     assert task.resolution_due_at == at(TUE, 17)
 
     # The employee answers on Thursday morning: 12 business hours are still left.
-    with freeze_time(at(THU, 11)):
+    with clock.travel(at(THU, 11)):
         actions.comment_add(
             service_request=task.service_request, author=employee, body="A ThinkPad X1"
         )
@@ -347,7 +347,7 @@ def test_clock_read(london, policy, employee, changes, now, status, left):
 def test_clock_read_defaults_to_the_current_time(london, policy, employee):
     task = _open_task(london, policy, employee, at(MON, 10))
 
-    with freeze_time(at(TUE, 16)):
+    with clock.travel(at(TUE, 16)):
         reading = sla.clock_read(task, sla.schedule_for(london))
 
     assert reading == sla.ClockReading(ClockState.BREACHED, 2 * HOUR)  # nobody ever responded
@@ -404,7 +404,7 @@ def test_a_task_paused_after_its_due_time_stays_breached(london, policy, employe
     """Asked after the due time, before the sweep flagged it: a pause never forgives a due
     time already passed, so both twins read breached, and the sweep flags it."""
     task = _open_task(london, policy, employee, at(MON, 10))  # due Wednesday 10:00
-    with freeze_time(at(THU, 9)):  # overdue, not yet flagged
+    with clock.travel(at(THU, 9)):  # overdue, not yet flagged
         actions.task_ask(task=task, agent=it_agent, question="Still broken?")
     task.refresh_from_db()
 
@@ -417,7 +417,7 @@ def test_a_task_paused_after_its_due_time_stays_breached(london, policy, employe
     # Overdue by the business time between the due time and the pause, frozen there.
     assert sla.clock_read(task, sla.schedule_for(london), now=at(FRI, 12)).overdue == 7 * HOUR
     assert actions.sla_breach_sweep(now=at(FRI, 12)) == [task.pk]
-    with freeze_time(at(FRI, 12)):
+    with clock.travel(at(FRI, 12)):
         actions.comment_add(service_request=task.service_request, author=employee, body="Yes")
     task.refresh_from_db()
     # A due time already missed at the pause is not moved by the answer.
@@ -462,7 +462,7 @@ def test_by_urgency_orders_breached_then_at_risk_then_due_time(london, policy, e
     overdue = opened(at(MON, 9), priority="high")  # due Monday 17:00
     flagged = opened(at(TUE, 10), sla_breached=True)  # due Thursday 10:00, but flagged
 
-    with freeze_time(at(TUE, 16)):
+    with clock.travel(at(TUE, 16)):
         ordered = list(FulfilmentTask.objects.by_urgency())
 
     assert ordered == [overdue, flagged, at_risk, due_wednesday, due_thursday, paused, no_sla]
@@ -484,7 +484,7 @@ def test_set_priority_recomputes_due_times_from_the_start(london, policy, employ
     task = _open_task(london, policy, employee, at(MON, 10))
     assert _dues(task) == (at(MON, 11), at(TUE, 14), at(WED, 10))
 
-    with freeze_time(at(MON, 10, 20)):
+    with clock.travel(at(MON, 10, 20)):
         task = actions.task_set_priority(task=task, by=it_agent, priority="high")
 
     assert task.priority == "high"
@@ -499,23 +499,23 @@ def test_set_priority_recomputes_due_times_from_the_start(london, policy, employ
         london,
     )
 
-    with freeze_time(at(MON, 10, 40)):
+    with clock.travel(at(MON, 10, 40)):
         task = actions.task_set_priority(task=task, by=it_agent, priority="normal")
     assert _dues(task) == (at(MON, 11), at(TUE, 14), at(WED, 10))
 
 
 def test_set_priority_keeps_a_paused_clock_paused(london, policy, employee, it_agent):
     task = _open_task(london, policy, employee, at(MON, 9))
-    with freeze_time(at(MON, 10)):
+    with clock.travel(at(MON, 10)):
         actions.task_ask(task=task, agent=it_agent, question="Which office?")
 
-    with freeze_time(at(MON, 11)):
+    with clock.travel(at(MON, 11)):
         task = actions.task_set_priority(task=task, by=it_agent, priority="high")
     task.refresh_from_db()
     assert task.sla_paused_at == at(MON, 10)
     assert task.resolution_due_at == at(MON, 17)
 
-    with freeze_time(at(WED, 9)):
+    with clock.travel(at(WED, 9)):
         actions.comment_add(service_request=task.service_request, author=employee, body="Leeds")
     task.refresh_from_db()
     # One of the eight hours was used before the question; seven are left on Wednesday.
@@ -524,12 +524,12 @@ def test_set_priority_keeps_a_paused_clock_paused(london, policy, employee, it_a
 
 def test_set_priority_after_a_pause_still_excludes_the_wait(london, policy, employee, it_agent):
     task = _open_task(london, policy, employee, at(MON, 9))
-    with freeze_time(at(MON, 10)):
+    with clock.travel(at(MON, 10)):
         actions.task_ask(task=task, agent=it_agent, question="Which office?")
-    with freeze_time(at(THU, 9)):
+    with clock.travel(at(THU, 9)):
         actions.comment_add(service_request=task.service_request, author=employee, body="Leeds")
 
-    with freeze_time(at(THU, 10)):
+    with clock.travel(at(THU, 10)):
         task = actions.task_set_priority(task=task, by=it_agent, priority="high")
 
     # Eight business hours: one before the question (Mon 9-10), seven from Thursday 9:00.

@@ -11,8 +11,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.db import transaction
 from django.urls import reverse
-from freezegun import freeze_time
 
+from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from services import actions, notifications, sla
 from services.actions import ActionRefused, StaleVersion
@@ -182,11 +182,11 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 def test_claim_takes_the_task_and_writes_one_event(employee, it_item, it_agent, it_department):
-    with freeze_time(at(MON, 9)):
+    with clock.travel(at(MON, 9)):
         task = _task(it_item, employee)
     since = _mark()
 
-    with freeze_time(at(MON, 9, 20)):
+    with clock.travel(at(MON, 9, 20)):
         claimed = actions.task_claim(task=task, agent=it_agent, expected_version=task.version)
 
     task.refresh_from_db()
@@ -270,15 +270,15 @@ def test_take_next_gives_the_most_urgent_unclaimed_task(
     high = CatalogItemFactory(
         service__department=it_department, sla_policy=policy, default_priority="high"
     )
-    with freeze_time(at(MON, 9)):
+    with clock.travel(at(MON, 9)):
         no_sla = _task(CatalogItemFactory(service__department=it_department), employee)
-    with freeze_time(at(MON, 10, 45)):
+    with clock.travel(at(MON, 10, 45)):
         older = _task(normal, employee)  # due Wednesday 10:45
         claimed = _task(high, employee)  # due Tuesday 10:45, but a colleague has it
         actions.task_claim(task=claimed, agent=it_colleague)
-    with freeze_time(at(MON, 11)):
+    with clock.travel(at(MON, 11)):
         urgent = _task(high, employee)  # newer, yet due first: Tuesday 11:00
-    with freeze_time(at(MON, 11, 10)):
+    with clock.travel(at(MON, 11, 10)):
         since = _mark()
 
         taken = [actions.task_take_next(queue=it_queue, agent=it_agent) for _ in range(4)]
@@ -421,13 +421,13 @@ def test_unassigning_a_task_waiting_on_the_employee_keeps_it_waiting(employee, i
 def test_public_reply_is_the_first_response_and_emails_the_employee(
     employee, it_item, it_agent, on_commit
 ):
-    with freeze_time(at(MON, 9)):
+    with clock.travel(at(MON, 9)):
         task = _task(it_item, employee)
     since = _mark()
 
-    with freeze_time(at(MON, 9, 10)), on_commit():
+    with clock.travel(at(MON, 9, 10)), on_commit():
         comment = actions.task_reply(task=task, agent=it_agent, body="On my way to your desk.")
-    with freeze_time(at(MON, 11)):
+    with clock.travel(at(MON, 11)):
         actions.task_reply(task=task, agent=it_agent, body="Fixed, I think.")
 
     task.refresh_from_db()
@@ -485,7 +485,7 @@ def test_ask_waits_on_the_employee_pauses_the_clock_and_emails_the_question(
     actions.task_claim(task=task, agent=it_agent)
     since = _mark()
 
-    with freeze_time(at(MON, 10)), on_commit():
+    with clock.travel(at(MON, 10)), on_commit():
         question = actions.task_ask(
             task=task, agent=it_agent, question="Does it show a blinking light?"
         )
@@ -518,14 +518,14 @@ def test_the_employees_answer_resumes_the_task_and_shifts_its_clock(
     employee, it_department, it_agent, policy
 ):
     item = CatalogItemFactory(service__department=it_department, sla_policy=policy)
-    with freeze_time(at(MON, 9)):
+    with clock.travel(at(MON, 9)):
         task = _task(item, employee)  # normal: due Tuesday 17:00
         actions.task_claim(task=task, agent=it_agent)
-    with freeze_time(at(MON, 13)):
+    with clock.travel(at(MON, 13)):
         actions.task_ask(task=task, agent=it_agent, question="Which model?")
     since = _mark()
 
-    with freeze_time(at(WED, 9)):
+    with clock.travel(at(WED, 9)):
         actions.comment_add(service_request=task.service_request, author=employee, body="X1")
 
     task.refresh_from_db()
@@ -606,7 +606,7 @@ def test_resolving_the_last_open_task_resolves_the_request_and_emails_the_employ
     actions.task_claim(task=task, agent=it_agent)
     since = _mark()
 
-    with freeze_time(at(MON, 15)), on_commit():
+    with clock.travel(at(MON, 15)), on_commit():
         actions.task_resolve(task=task, agent=it_agent, resolution="Replaced the battery.")
 
     task.refresh_from_db()
@@ -687,7 +687,7 @@ def test_resolving_the_whole_request_closes_its_open_tasks(employee, it_item, it
     actions.task_ask(task=waiting, agent=it_agent, question="Which model?")
     since = _mark()
 
-    with freeze_time(at(MON, 16)):
+    with clock.travel(at(MON, 16)):
         actions.service_request_resolve(
             service_request=service_request, user=None, resolution="Replaced under warranty"
         )
@@ -721,7 +721,7 @@ def test_hand_off_creates_the_task_in_the_other_queue_and_closes_this_one(
     task.refresh_from_db()
     since = _mark()
 
-    with freeze_time(at(MON, 11)):
+    with clock.travel(at(MON, 11)):
         received = actions.task_hand_off(
             task=task,
             agent=it_agent,
@@ -846,7 +846,7 @@ def test_send_back_reopens_the_senders_task_and_records_it(
     actions.task_claim(task=received, agent=facilities_agent)
     since = _mark()
 
-    with freeze_time(at(TUE, 10)):
+    with clock.travel(at(TUE, 10)):
         reopened = actions.task_send_back(
             task=received, agent=facilities_agent, missing="Which building and floor?"
         )
@@ -1201,7 +1201,7 @@ def sweep_world(employee, it_department, hr_department, it_agent, policy):
     )
     no_sla = CatalogItemFactory(service__department=it_department)
     world = {}
-    with freeze_time(at(MON, 9)):
+    with clock.travel(at(MON, 9)):
         world["overdue"] = _task(it_high, employee)  # due Monday 17:00
         actions.task_claim(task=world["overdue"], agent=it_agent)
         world["hr_overdue"] = _task(hr_high, employee)
@@ -1210,15 +1210,15 @@ def sweep_world(employee, it_department, hr_department, it_agent, policy):
         world["done"] = _task(it_high, employee)
         world["handed_off"] = _task(it_high, employee)
         world["no_sla"] = _task(no_sla, employee)
-    with freeze_time(at(MON, 10)):
+    with clock.travel(at(MON, 10)):
         actions.task_ask(task=world["paused"], agent=it_agent, question="Which one?")
         FulfilmentTask.objects.filter(pk=world["flagged"].pk).update(
             sla_breached=True, sla_breached_at=at(MON, 17, 1)
         )
         actions.task_resolve(task=world["done"], agent=it_agent, resolution="Done")
-    with freeze_time(at(TUE, 9)):
+    with clock.travel(at(TUE, 9)):
         world["no_response"] = _task(it_high, employee)  # response due 09:30
-    with freeze_time(at(TUE, 9, 45)):
+    with clock.travel(at(TUE, 9, 45)):
         actions.task_hand_off(
             task=world["handed_off"],
             agent=it_agent,
@@ -1236,7 +1236,7 @@ def test_sweep_flags_only_due_unpaused_unflagged_open_tasks_once(
 ):
     since = _mark()
 
-    with freeze_time(at(TUE, 10)):
+    with clock.travel(at(TUE, 10)):
         flagged = actions.sla_breach_sweep()
 
     world = sweep_world
@@ -1260,7 +1260,7 @@ def test_sweep_flags_only_due_unpaused_unflagged_open_tasks_once(
     )
     assert {e.subject_id: e.department for e in breaches}[world["hr_overdue"].pk] == hr_department
 
-    with freeze_time(at(TUE, 10, 1)):
+    with clock.travel(at(TUE, 10, 1)):
         assert actions.sla_breach_sweep() == []
     assert Event.objects.filter(id__gt=since).count() == 3
 
@@ -1268,7 +1268,7 @@ def test_sweep_flags_only_due_unpaused_unflagged_open_tasks_once(
 def test_sweep_emails_each_breach_to_its_departments_managers(
     sweep_world, department_manager, hr_manager, on_commit
 ):
-    with freeze_time(at(TUE, 10)), on_commit():
+    with clock.travel(at(TUE, 10)), on_commit():
         actions.sla_breach_sweep()
 
     world = sweep_world
@@ -1287,15 +1287,15 @@ def test_sweep_emails_each_breach_to_its_departments_managers(
 
 def test_a_task_paused_by_a_question_is_caught_after_the_answer(sweep_world, employee):
     paused = sweep_world["paused"]
-    with freeze_time(at(TUE, 10)):
+    with clock.travel(at(TUE, 10)):
         actions.sla_breach_sweep()
     # Asked on Monday at 10:00 with 7 hours left, answered at 10:30: due Wednesday 9:30.
-    with freeze_time(at(TUE, 10, 30)):
+    with clock.travel(at(TUE, 10, 30)):
         actions.comment_add(service_request=paused.service_request, author=employee, body="X1")
 
-    with freeze_time(at(WED, 9, 29)):
+    with clock.travel(at(WED, 9, 29)):
         before_due = actions.sla_breach_sweep()
-    with freeze_time(at(WED, 9, 30)):
+    with clock.travel(at(WED, 9, 30)):
         at_due = actions.sla_breach_sweep()
 
     assert paused.pk not in before_due
@@ -1303,7 +1303,7 @@ def test_a_task_paused_by_a_question_is_caught_after_the_answer(sweep_world, emp
 
 
 def test_the_beat_task_runs_the_sweep(sweep_world):
-    with freeze_time(at(TUE, 10)):
+    with clock.travel(at(TUE, 10)):
         assert sla_breach_sweep_task.delay().get() == 3
 
 
@@ -1405,7 +1405,7 @@ def test_tasks_handed_to_another_time_zone_run_on_its_clock(
     item = CatalogItemFactory(
         service__department=it_department, sla_policy=policy, default_priority="high"
     )
-    with freeze_time(at(MON, 14)):
+    with clock.travel(at(MON, 14)):
         task = _task(item, employee)
         received = actions.task_hand_off(
             task=task, agent=it_agent, to_queue=americas, reason="Follow the sun"

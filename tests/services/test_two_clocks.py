@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from freezegun import freeze_time
 
+from esm import clock
 from esm.models import Event, EventKind
 from services import actions, sla
 from services.actions.tasks import END_TO_END
@@ -71,7 +71,7 @@ def item(it_department, it_queue):
 
 
 def _submit(item, employee, when):
-    with freeze_time(when):
+    with clock.travel(when):
         service_request, _ = actions.service_request_submit(
             item=item,
             raised_by=employee,
@@ -106,7 +106,7 @@ def test_approval_time_counts_towards_the_end_to_end_target(item, employee, mana
     service_request = _submit(item, employee, at(MON, 10))
     assert service_request.state == ServiceRequest.State.AWAITING_APPROVAL
 
-    with freeze_time(at(WED, 10)):
+    with clock.travel(at(WED, 10)):
         actions.approval_decide(
             approval=service_request.approvals.get(), user=manager, approve=True
         )
@@ -130,11 +130,11 @@ def test_an_item_without_explicit_hours_derives_its_promise_from_expected_days(
 def test_waiting_on_the_employee_pauses_the_end_to_end_target(item, employee, it_agent):
     service_request = _submit(item, employee, at(MON, 10))
     task = service_request.tasks.get()
-    with freeze_time(at(MON, 13)):  # 3 of 24 hours used
+    with clock.travel(at(MON, 13)):  # 3 of 24 hours used
         actions.task_ask(task=task, agent=it_agent, question="Which floor?")
     assert _read(service_request, at(WED, 12)) == sla.ClockReading(ClockState.PAUSED, 21 * HOUR)
 
-    with freeze_time(at(THU, 11)):
+    with clock.travel(at(THU, 11)):
         actions.comment_add(service_request=service_request, author=employee, body="Third")
 
     service_request.refresh_from_db()
@@ -150,7 +150,7 @@ def test_a_handoff_starts_a_department_target_but_never_resets_the_end_to_end_on
 ):
     service_request = _submit(item, employee, at(MON, 10))
     task = service_request.tasks.get()
-    with freeze_time(at(WED, 16)):
+    with clock.travel(at(WED, 16)):
         received = actions.task_hand_off(
             task=task, agent=it_agent, to_queue=facilities_queue, reason="Chair, not laptop"
         )
@@ -188,7 +188,7 @@ def test_resolution_stops_the_clock_as_met_or_missed(
     item, employee, it_agent, resolved, status, left
 ):
     service_request = _submit(item, employee, at(MON, 10))
-    with freeze_time(resolved):
+    with clock.travel(resolved):
         actions.task_resolve(
             task=service_request.tasks.get(), agent=it_agent, resolution="Delivered"
         )
@@ -200,9 +200,9 @@ def test_resolution_stops_the_clock_as_met_or_missed(
 
 def test_resolving_while_waiting_on_the_employee_gives_the_wait_back(item, employee, it_agent):
     service_request = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(MON, 13)):
+    with clock.travel(at(MON, 13)):
         actions.task_ask(task=service_request.tasks.get(), agent=it_agent, question="Colour?")
-    with freeze_time(at(FRI, 12)):
+    with clock.travel(at(FRI, 12)):
         actions.service_request_resolve(
             service_request=service_request, user=it_agent, resolution="Sent a black one"
         )
@@ -213,10 +213,10 @@ def test_resolving_while_waiting_on_the_employee_gives_the_wait_back(item, emplo
 
 def test_a_reopen_continues_the_same_clock(item, employee, it_agent):
     service_request = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(TUE, 12)):  # 14 hours left
+    with clock.travel(at(TUE, 12)):  # 14 hours left
         actions.task_resolve(task=service_request.tasks.get(), agent=it_agent, resolution="Done")
 
-    with freeze_time(at(THU, 9)):
+    with clock.travel(at(THU, 9)):
         actions.service_request_reopen(
             service_request=service_request, user=employee, reason="It wobbles"
         )
@@ -230,9 +230,9 @@ def test_a_reopen_continues_the_same_clock(item, employee, it_agent):
 
 def test_a_reopen_after_a_missed_target_stays_missed(item, employee, it_agent):
     service_request = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(FRI, 10)):
+    with clock.travel(at(FRI, 10)):
         actions.task_resolve(task=service_request.tasks.get(), agent=it_agent, resolution="Done")
-    with freeze_time(at(NEXT_MON, 9)):
+    with clock.travel(at(NEXT_MON, 9)):
         actions.service_request_reopen(
             service_request=service_request, user=employee, reason="Wrong chair"
         )
@@ -244,7 +244,7 @@ def test_a_reopen_after_a_missed_target_stays_missed(item, employee, it_agent):
 
 def test_a_cancelled_request_has_no_promise_to_keep(item, employee):
     service_request = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(FRI, 10)):
+    with clock.travel(at(FRI, 10)):
         actions.service_request_cancel(service_request=service_request, user=employee)
 
     assert _read(service_request, at(FRI, 11)) == sla.NO_TARGET
@@ -299,10 +299,10 @@ def test_the_sweep_flags_both_clocks_once_each_with_an_event(item, employee, fac
 
 def test_the_sweep_leaves_paused_and_finished_requests_alone(item, employee, it_agent):
     paused = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(MON, 11)):
+    with clock.travel(at(MON, 11)):
         actions.task_ask(task=paused.tasks.get(), agent=it_agent, question="Which desk?")
     resolved = _submit(item, employee, at(MON, 10))
-    with freeze_time(at(MON, 12)):
+    with clock.travel(at(MON, 12)):
         actions.task_resolve(task=resolved.tasks.get(), agent=it_agent, resolution="Done")
 
     actions.sla_breach_sweep(now=at(NEXT_MON, 12))
@@ -413,11 +413,11 @@ def test_the_queue_sorts_and_filters_by_either_clock(
 ):
     # Waiting long end to end (handed over from Facilities), but new in IT.
     long_wait = _submit(item, employee, at(MON, 9))
-    with freeze_time(at(TUE, 9)):
+    with clock.travel(at(TUE, 9)):
         actions.task_hand_off(
             task=long_wait.tasks.get(), agent=it_agent, to_queue=facilities_queue, reason="x"
         )
-    with freeze_time(at(WED, 15)):
+    with clock.travel(at(WED, 15)):
         actions.task_hand_off(
             task=long_wait.tasks.get(queue=facilities_queue),
             agent=facilities_agent,
@@ -430,7 +430,7 @@ def test_the_queue_sorts_and_filters_by_either_clock(
     url = reverse("queue_detail", args=[it_queue.slug])
 
     def references(**query):
-        with freeze_time(at(THU, 12)):
+        with clock.travel(at(THU, 12)):
             response = client.get(url, query)
         assert response.status_code == 200
         return [row["task"].service_request.reference for row in response.context["rows"]]
@@ -443,7 +443,7 @@ def test_the_queue_sorts_and_filters_by_either_clock(
     assert references(end_to_end="on_track") == [fresh.reference]
     assert references(sla="on_track", end_to_end="breached") == [long_wait.reference]
 
-    with freeze_time(at(THU, 12)):
+    with clock.travel(at(THU, 12)):
         api = client.get(reverse("api:queue-tasks", args=[it_queue.slug]), {"order": "end_to_end"})
     rows = api.json()["results"]
     assert [row["reference"] for row in rows] == [long_wait.reference, fresh.reference]
@@ -481,7 +481,7 @@ def test_the_task_page_shows_both_clocks_without_contradiction(client, item, emp
     actions.sla_breach_sweep(now=at(MON, 11, 30))
     client.login(username=it_agent.username, password=TEST_PASSWORD)
 
-    with freeze_time(at(TUE, 9)):
+    with clock.travel(at(TUE, 9)):
         html = client.get(reverse("task_detail", args=[task.pk])).content.decode()
 
     badges = _assert_words_follow_states(html)
@@ -495,23 +495,23 @@ def test_the_employees_page_states_the_promise_in_plain_words(client, item, empl
     client.login(username=employee.username, password=TEST_PASSWORD)
     url = reverse("request_detail", args=[service_request.reference])
 
-    with freeze_time(at(TUE, 9)):
+    with clock.travel(at(TUE, 9)):
         html = client.get(url).content.decode()
     assert "We aim to finish by Thu 5 Nov, 10:00 · on track" in " ".join(html.split())
 
-    with freeze_time(at(TUE, 10)):
+    with clock.travel(at(TUE, 10)):
         actions.task_ask(task=service_request.tasks.get(), agent=it_agent, question="Colour?")
         html = client.get(url).content.decode()
     assert "Paused while we wait for your answer" in html
     _assert_words_follow_states(html)
 
-    with freeze_time(at(FRI, 10)):
+    with clock.travel(at(FRI, 10)):
         actions.comment_add(service_request=service_request, author=employee, body="Black")
     # 16 hours were left at the question (Tue 10:00); from Friday 10:00, due Tuesday 10:00.
-    with freeze_time(at(NEXT_TUE, 10)):
+    with clock.travel(at(NEXT_TUE, 10)):
         actions.sla_breach_sweep()
     assert ServiceRequest.objects.get(pk=service_request.pk).end_to_end_breached
-    with freeze_time(at(NEXT_TUE, 12)):
+    with clock.travel(at(NEXT_TUE, 12)):
         html = client.get(url).content.decode()
         assert "· late by 2 h" in " ".join(html.split())
         _assert_words_follow_states(html)

@@ -1,10 +1,12 @@
 """The staff workspace pages: queues, the task page, the department manager's view."""
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.urls import reverse
-from freezegun import freeze_time
 
+from esm import clock
 from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
 from services.models import CannedReply, FulfilmentTask, Queue, SlaPolicy, SlaTarget
@@ -297,9 +299,9 @@ def test_draft_article_from_a_resolved_task(client, it_agent, it_queue, employee
 def test_department_overview_is_for_its_managers(
     client, department_manager, it_agent, hr_agent, it_queue, hr_queue, employee
 ):
-    with freeze_time("2026-11-16 10:00"):  # a week ago, Monday
+    with clock.travel(dt.datetime(2026, 11, 16, 10, 0, tzinfo=dt.UTC)):  # a week ago, Monday
         old = _raise(employee, it_queue.department, subject="Old")
-    with freeze_time("2026-11-23 10:00"):
+    with clock.travel(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)):
         fresh = _raise(employee, it_queue.department, subject="Fresh")
         done = _raise(employee, it_queue.department, subject="Done")
         actions.task_claim(task=fresh, agent=it_agent)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
+from esm import clock
 from esm.models import Location
 from services.automation import inputs
 from services.automation.registry import (
@@ -83,7 +84,7 @@ def book_desk(context: StepContext) -> dict[str, Any]:
             # Only now: while the old desk was still held, it could not be picked again.
             DeskBooking.objects.filter(person=person, ends_on__isnull=True).exclude(
                 pk=booking.pk
-            ).update(ends_on=timezone.localdate())
+            ).update(ends_on=timezone.localdate(clock.now()))
         return _result(booking)
     raise TransientError(f"Desks at {location} kept being taken while booking; trying again.")
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from esm import clock
 from services.automation import inputs
 from services.automation.registry import Input, StepContext, action
 from services.models import DeskBooking
@@ -28,6 +29,6 @@ def release_desk(context: StepContext) -> dict[str, Any]:
         inputs.holder_q(person, record, "person"), ends_on__isnull=True
     )
     released = [str(booking.desk) for booking in bookings.select_related("desk__location")]
-    bookings.update(ends_on=timezone.localdate())
+    bookings.update(ends_on=timezone.localdate(clock.now()))
     # Nothing open is fine: the person may never have had a desk, or a rerun got here.
     return {"released": released}
