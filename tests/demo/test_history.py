@@ -288,6 +288,19 @@ def _period(step_run):
     return step_run.started_at, step_run.finished_at or timezone.now()
 
 
+def test_every_plan_made_task_and_its_events_carry_the_run_and_step(seeded):
+    planned = FulfilmentTask.objects.filter(step_run__isnull=False)
+    assert planned.exists()
+    assert not planned.filter(step_key="").exists()
+    assert not planned.filter(automation_run__isnull=True).exists()
+    for task in planned:
+        for event in Event.objects.filter(subject_type=TASK, subject_id=task.pk):
+            assert (event.payload.get("run"), event.payload.get("step")) == (
+                task.automation_run_id,
+                task.step_key,
+            ), event
+
+
 def test_onboarding_runs_steps_of_three_departments_in_parallel(seeded):
     onboarding = ServiceRequest.objects.filter(
         catalog_item__slug="new-hire-onboarding", automation_run__isnull=False
