@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from demo.data import load
 from esm.models import (
@@ -59,25 +61,43 @@ def _calendar(spec: dict[str, Any], holidays: list[dict[str, Any]]) -> BusinessC
     return calendar
 
 
-def _account(spec: dict[str, Any], *, password: str | None, domain: str) -> tuple[Any, str | None]:
+def _passwords(people: list[dict[str, Any]], *, password: str | None) -> dict[str, tuple[str, str]]:
+    """The password each account gets now, with its hash: new accounts get one (the one
+    given, or a generated one); existing ones only when a password is given.
+
+    Hashing is deliberately slow (PBKDF2), and it releases the GIL: the accounts are
+    hashed side by side on every core.
+    """
+    existing = set(User.objects.values_list("username", flat=True))
+    chosen = {
+        spec["username"]: password or secrets.token_urlsafe(9)
+        for spec in people
+        if password or spec["username"] not in existing
+    }
+    with ThreadPoolExecutor() as pool:
+        hashes = pool.map(make_password, chosen.values())
+    return {
+        username: (raw, hashed)
+        for (username, raw), hashed in zip(chosen.items(), hashes, strict=True)
+    }
+
+
+def _account(spec: dict[str, Any], *, password: tuple[str, str] | None, domain: str) -> Any:
     user = User.objects.filter(username=spec["username"]).first()
-    chosen = None
     if user is None:
-        chosen = password or secrets.token_urlsafe(9)
-        user = User.objects.create_user(
+        return User.objects.create(
             username=spec["username"],
             email=f"{spec['username']}@{domain}",
             first_name=spec["first_name"],
             last_name=spec["last_name"],
-            password=chosen,
+            password=password[1] if password else "",
             is_staff=spec.get("is_admin", False),
             is_superuser=spec.get("is_admin", False),
         )
-    elif password:
-        user.set_password(password)
+    if password:
+        user.password = password[1]
         user.save(update_fields=["password"])
-        chosen = password
-    return user, chosen
+    return user
 
 
 def seed(*, password: str | None = None) -> list[SeededAccount]:
@@ -101,8 +121,11 @@ def seed(*, password: str | None = None) -> list[SeededAccount]:
     }
 
     accounts, users = [], {}
+    passwords = _passwords(data["people"], password=password)
     for spec in data["people"]:
-        user, chosen = _account(spec, password=password, domain=data["email_domain"])
+        new_password = passwords.get(spec["username"])
+        chosen = new_password[0] if new_password else None
+        user = _account(spec, password=new_password, domain=data["email_domain"])
         users[spec["username"]] = user
         Profile.objects.get_or_create(
             user=user,
