@@ -81,10 +81,38 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     inlines = [SlaTargetInline]
 
 
+class FormFieldFormSet(forms.BaseInlineFormSet):
+    """ "Show when" offers only this item's own fields, read once for all the forms: offering
+    every field of every item made each form carry the whole catalog (seconds per page)."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        field = form.fields.get("show_when_field")
+        if field is None:
+            return
+        if not hasattr(self, "_show_when_choices"):
+            own = FormField.objects.filter(item_id=self.instance.pk).order_by("position", "id")
+            field.queryset = own
+            self._show_when_queryset = own
+            self._show_when_choices = [
+                ("", field.empty_label),
+                *((other.pk, f"{other.label} ({other.key})") for other in own),
+            ]
+        field.queryset = self._show_when_queryset
+        # After the queryset: setting one resets the choices to a query per form.
+        field.choices = self._show_when_choices
+
+
 class FormFieldInline(admin.StackedInline):
     model = FormField
+    formset = FormFieldFormSet
     extra = 0
     fk_name = "item"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FormField]:
+        # Each form's heading names the field with its item.
+        return super().get_queryset(request).select_related("item")
+
     fields = [
         ("position", "key", "label", "kind", "required"),
         "help_text",

@@ -1,14 +1,16 @@
 """The admin edits fulfilment plans with their catalog item."""
 
+import re
+
 import pytest
 from django.forms import inlineformset_factory
 from django.urls import reverse
 
-from services.admin import PlanStepForm, PlanStepFormSet
-from services.models import CatalogItem, DirectoryAccount, PlanStep, SentMessage
+from services.admin import FormFieldFormSet, PlanStepForm, PlanStepFormSet
+from services.models import CatalogItem, DirectoryAccount, FormField, PlanStep, SentMessage
 from services.models.automation import plan_cycle
 from tests.esm.factories import TEST_PASSWORD
-from tests.services.factories import CatalogItemFactory, ServiceRequestFactory
+from tests.services.factories import CatalogItemFactory, FormFieldFactory, ServiceRequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,70 @@ def test_the_item_admin_offers_registered_actions_and_only_its_own_steps(client,
     assert 'name="fields-__prefix__-show_when_field"' in html
     assert ">Mine<" in html or "Mine</option>" in html
     assert "Theirs</option>" not in html
+
+
+def _show_when_options(html, index):
+    select = re.search(rf'<select name="fields-{index}-show_when_field".*?</select>', html, re.S)
+    return re.findall(r'<option value="(\d*)"', select.group(0))
+
+
+def test_show_when_offers_only_the_item_s_own_fields_with_a_constant_number_of_queries(
+    client, superuser, django_assert_max_num_queries
+):
+    item, other = CatalogItemFactory(), CatalogItemFactory()
+    own = FormFieldFactory.create_batch(3, item=item)
+    FormFieldFactory.create_batch(40, item=other)
+    client.force_login(superuser)
+    url = reverse("admin:services_catalogitem_change", args=[item.pk])
+    client.get(url)  # content types and such, cached for later pages
+
+    with django_assert_max_num_queries(25) as few:
+        page = client.get(url)
+
+    html = page.content.decode()
+    expected = ["", *(str(field.pk) for field in own)]
+    assert _show_when_options(html, 0) == expected
+    assert _show_when_options(html, "__prefix__") == expected
+    assert f"{own[1].label} ({own[1].key})" in html
+    # The rest of the catalog no longer weighs on the page; the item's own fields cost no
+    # query each.
+    FormFieldFactory.create_batch(200, item=other)
+    assert abs(len(client.get(url).content) - len(page.content)) < 100
+    FormFieldFactory.create_batch(20, item=item)
+    with django_assert_max_num_queries(25) as many:
+        client.get(url)
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_show_when_refuses_a_field_of_another_item():
+    item = CatalogItemFactory()
+    own, stranger = FormFieldFactory(item=item), FormFieldFactory(item=CatalogItemFactory())
+    formset_class = inlineformset_factory(
+        CatalogItem,
+        FormField,
+        formset=FormFieldFormSet,
+        fk_name="item",
+        fields=["key", "label", "kind", "show_when_field", "show_when_value"],
+        extra=0,
+    )
+    data = {
+        "fields-TOTAL_FORMS": "1",
+        "fields-INITIAL_FORMS": "1",
+        "fields-0-id": str(own.pk),
+        "fields-0-item": str(item.pk),
+        "fields-0-key": own.key,
+        "fields-0-label": own.label,
+        "fields-0-kind": own.kind,
+        "fields-0-show_when_field": str(stranger.pk),
+        "fields-0-show_when_value": "yes",
+    }
+
+    formset = formset_class(data, instance=item, prefix="fields")
+
+    assert not formset.is_valid()
+    assert "show_when_field" in formset.errors[0]
+    own.refresh_from_db()
+    assert own.show_when_field is None
 
 
 def test_records_of_confidential_cases_are_hidden_from_admins_outside_the_department(
