@@ -87,16 +87,22 @@ def recent_items_for(*, user: Any) -> QuerySet[CatalogItem]:
     )
 
 
-def catalog_facets_for(*, user: Any) -> dict[str, list[tuple[str, str, int]]]:
-    """Departments and categories with how many entitled items each offers."""
+def catalog_facets_for(
+    *, user: Any, query: str = "", department: str = "", category: str = ""
+) -> dict[str, list[tuple[str, str, int]]]:
+    """Departments and categories with how many of the entitled items the search finds in
+    each. A department's count keeps the chosen category and a category's the chosen
+    department (each facet's links keep the other), so a count is what its link shows."""
     items = CatalogItem.objects.entitled_to(user)
+    in_category = CatalogItemFilter({"search": query, "category": category}, items).qs
+    in_department = CatalogItemFilter({"search": query, "department": department}, items).qs
     departments = (
-        items.values_list("department__slug", "department__name")
+        in_category.values_list("department__slug", "department__name")
         .annotate(n=Count("id"))
         .order_by("department__name")
     )
     categories = (
-        items.filter(service__category__isnull=False)
+        in_department.filter(service__category__isnull=False)
         .values_list("service__category__slug", "service__category__name")
         .annotate(n=Count("id"))
         .order_by("service__category__name")

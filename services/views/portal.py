@@ -86,7 +86,9 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     department = request.GET.get("department", "")
     category = request.GET.get("category", "")
-    facets = selectors.catalog_facets_for(user=user)
+    facets = selectors.catalog_facets_for(
+        user=user, query=query, department=department, category=category
+    )
     context: dict[str, Any] = {
         "query": query,
         "department": department,

@@ -151,6 +151,15 @@ def test_items_the_person_is_not_entitled_to_appear_nowhere_on_home(
     assert "Payroll correction" in signed_in(client, hr_agent).get(HOME).content.decode()
 
 
+def test_search_facets_count_the_items_found(client, employee, laptop, facilities_department):
+    CatalogItemFactory(name="Office chair", service__department=facilities_department)
+    signed_in(client, employee)
+
+    found = client.get(HOME, {"q": "chair"}).context["facets"]["departments"]
+
+    assert found == [("facilities", "Facilities", 1)]
+
+
 def test_home_browses_by_department_and_category(client, employee, laptop, facilities_department):
     chairs = CategoryFactory(name="Furniture", slug="furniture")
     chair = CatalogItemFactory(
