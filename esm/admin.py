@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from esm.admin_masking import MaskedRelationsAdmin, MaskedRelationsMixin
 from esm.models import (
     BusinessCalendar,
     Department,
@@ -36,7 +37,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(MaskedRelationsMixin, DjangoUserAdmin):
     inlines = [ProfileInline, DepartmentRoleInline]
     list_select_related = ["profile__department"]
     list_display = ["username", "first_name", "last_name", "email", "department", "is_staff"]
@@ -49,7 +50,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(MaskedRelationsAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -66,13 +67,13 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(MaskedRelationsAdmin):
     list_display = ["name", "time_zone", "is_default"]
     inlines = [WorkingPeriodInline, HolidayInline]
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(MaskedRelationsAdmin):
     list_display = ["name", "head", "calendar"]
     list_select_related = ["head", "calendar"]
     search_fields = ["name"]
@@ -81,7 +82,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(MaskedRelationsAdmin):
     """The event log is evidence: it can be read here, never written or removed."""
 
     list_display = ["occurred_at", "kind", "subject_type", "subject_id", "reference", "actor"]

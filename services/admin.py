@@ -2,9 +2,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
+from esm.admin_masking import MaskedRelationsAdmin, hide_in_admin_lists
 from esm.permissions import staff_department_ids
 from services.automation import registry
 from services.models import (
@@ -15,6 +17,7 @@ from services.models import (
     CannedReply,
     CatalogItem,
     Category,
+    Consult,
     Desk,
     DeskBooking,
     DirectoryAccount,
@@ -30,13 +33,47 @@ from services.models import (
     ServiceRequest,
     SlaPolicy,
     SlaTarget,
+    StepRun,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from services.models.automation import plan_cycle
 
+# How objects without a `service_request` of their own reach their case.
+CASE_PATHS: dict[type[Model], str] = {
+    StepRun: "run__service_request",
+    Consult: "consult_task__service_request",
+}
 
-class ConfidentialCaseAdmin(admin.ModelAdmin):
+
+def _case_path(model: type[Model]) -> str | None:
+    if model is ServiceRequest:
+        return ""
+    if model in CASE_PATHS:
+        return CASE_PATHS[model]
+    try:
+        field = model._meta.get_field("service_request")
+    except FieldDoesNotExist:
+        return None
+    return "service_request" if field.related_model is ServiceRequest else None
+
+
+@hide_in_admin_lists
+def _objects_of_confidential_cases(viewer: Any, model: type[Model], pks: list[Any]) -> Any:
+    """Requests, tasks, comments, files, records... of confidential cases outside the
+    viewer's departments, for the admin's lists of related objects."""
+    case = _case_path(model)
+    if case is None:
+        return []
+    prefix = f"{case}__" if case else ""
+    return (
+        model._default_manager.filter(pk__in=pks, **{f"{prefix}is_confidential": True})
+        .exclude(**{f"{prefix}department_id__in": staff_department_ids(viewer)})
+        .values_list("pk", flat=True)
+    )
+
+
+class ConfidentialCaseAdmin(MaskedRelationsAdmin):
     """Rows of confidential cases only for their department's staff, whatever the viewer's
     admin rights (being a superuser does not make someone HR). `case` is the path from the
     model to its service request ("" for the request itself)."""
@@ -54,14 +91,14 @@ class ConfidentialCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(MaskedRelationsAdmin):
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(MaskedRelationsAdmin):
     list_display = ["name", "department", "owner", "category", "status"]
     list_filter = ["status", "department", "category"]
     list_select_related = ["department", "owner", "category"]
@@ -76,15 +113,43 @@ class SlaTargetInline(admin.TabularInline):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(MaskedRelationsAdmin):
     list_display = ["name"]
     inlines = [SlaTargetInline]
 
 
+class FormFieldFormSet(forms.BaseInlineFormSet):
+    """ "Show when" offers only this item's own fields, read once for all the forms: offering
+    every field of every item made each form carry the whole catalog (seconds per page)."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        field = form.fields.get("show_when_field")
+        if field is None:
+            return
+        if not hasattr(self, "_show_when_choices"):
+            own = FormField.objects.filter(item_id=self.instance.pk).order_by("position", "id")
+            field.queryset = own
+            self._show_when_queryset = own
+            self._show_when_choices = [
+                ("", field.empty_label),
+                *((other.pk, f"{other.label} ({other.key})") for other in own),
+            ]
+        field.queryset = self._show_when_queryset
+        # After the queryset: setting one resets the choices to a query per form.
+        field.choices = self._show_when_choices
+
+
 class FormFieldInline(admin.StackedInline):
     model = FormField
+    formset = FormFieldFormSet
     extra = 0
     fk_name = "item"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FormField]:
+        # Each form's heading names the field with its item.
+        return super().get_queryset(request).select_related("item")
+
     fields = [
         ("position", "key", "label", "kind", "required"),
         "help_text",
@@ -179,7 +244,7 @@ class PlanStepInline(admin.StackedInline):
 
 
 @admin.register(CatalogItem)
-class CatalogItemAdmin(admin.ModelAdmin):
+class CatalogItemAdmin(MaskedRelationsAdmin):
     list_display = [
         "name",
         "service",
@@ -197,7 +262,7 @@ class CatalogItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(MaskedRelationsAdmin):
     list_display = ["title", "department", "status", "view_count", "updated_at"]
     list_filter = ["status", "department"]
     list_select_related = ["department"]
@@ -233,7 +298,7 @@ class ServiceRequestAdmin(ConfidentialCaseAdmin):
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(MaskedRelationsAdmin):
     list_display = ["name", "department", "is_default"]
     list_filter = ["department"]
     list_select_related = ["department"]
@@ -241,7 +306,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
+class CannedReplyAdmin(MaskedRelationsAdmin):
     list_display = ["title", "department"]
     list_filter = ["department"]
     list_select_related = ["department"]
@@ -296,7 +361,7 @@ class OrientationEventAdmin(_MadeByAutomation):
 
 
 @admin.register(Desk)
-class DeskAdmin(admin.ModelAdmin):
+class DeskAdmin(MaskedRelationsAdmin):
     list_display = ["code", "location", "floor", "active"]
     list_filter = ["location", "floor", "active"]
     list_select_related = ["location"]
@@ -347,14 +412,14 @@ class SentMessageAdmin(ConfidentialCaseAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(MaskedRelationsAdmin):
     list_display = ["name", "url", "timeout_s", "active"]
     list_filter = ["active"]
     search_fields = ["name", "url"]
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(MaskedRelationsAdmin):
     """The delivery log: one row per attempt, written by the automation only."""
 
     list_display = ["created_at", "endpoint", "step_key", "attempt", "outcome", "status_code"]

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.lookups import Exact
 from django.http import Http404
 
 from esm import clock
 from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role, staff_department_ids
-from services.filters import CatalogItemFilter, QueueTaskFilter, ServiceRequestFilter
+from services.filters import (
+    SEARCH_WORDS_MAX,
+    CatalogItemFilter,
+    QueueTaskFilter,
+    ServiceRequestFilter,
+)
 from services.models import (
     Approval,
     ApprovalStep,
@@ -46,6 +67,62 @@ SEARCH_RESULTS_SHOWN = 20
 DEFLECTION_WINDOW = dt.timedelta(hours=24)
 
 
+# Words too common to tell one article from another.
+_STOP_WORDS = """
+    about after all also and any are can cannot could did does doing for from get got
+    had has have how into its just like more most need needs not now off once only our
+    out over please same should some such than that the their them then there these they
+    this those too very was way were what when where which while who why will with would
+    you your
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+SEARCH_CONFIG = "english"
+# Title words weigh more than body words, on PostgreSQL (weights A and B) as in the fallback.
+_ARTICLE_DOCUMENT = SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
+    "body", weight="B", config=SEARCH_CONFIG
+)
+TITLE_WORD_SCORE, BODY_WORD_SCORE = 3, 1
+# A suggestion not linked to the item scores at least this share of the best one.
+SUGGESTION_RELEVANCE_FLOOR = 1 / 3
+
+
+def search_words(text: str) -> list[str]:
+    """The words of `text` that mean something (not stop words, not one or two letters),
+    each once, at most SEARCH_WORDS_MAX of them."""
+    words: list[str] = []
+    for word in re.findall(r"\w+", text.lower()):
+        if len(word) > 2 and word not in STOP_WORDS and word not in words:
+            words.append(word)
+    return words[:SEARCH_WORDS_MAX]
+
+
+def _word_in_article(word: str) -> Q:
+    if connection.vendor == "postgresql":
+        # Stemmed, as the ranking reads it: "hires" finds "hire".
+        return Q(document=SearchQuery(word, config=SEARCH_CONFIG))
+    return Q(title__icontains=word) | Q(body__icontains=word)
+
+
+def _words_matched(words: list[str]) -> Any:
+    """How many of `words` an article holds, in its title or body."""
+    return sum((Case(When(_word_in_article(word), then=1), default=0) for word in words), Value(0))
+
+
+def _words_score(words: list[str]) -> Any:
+    """The fallback's relevance: each word found in the title, or else in the body."""
+    return sum(
+        (
+            Case(
+                When(title__icontains=word, then=TITLE_WORD_SCORE),
+                When(body__icontains=word, then=BODY_WORD_SCORE),
+                default=0,
+            )
+            for word in words
+        ),
+        Value(0),
+    )
+
+
 def catalog_items_for(
     *, user: Any, department: str = "", category: str = "", query: str = ""
 ) -> QuerySet[CatalogItem]:
@@ -56,13 +133,23 @@ def catalog_items_for(
 
 
 def articles_matching(*, user: Any, query: str) -> QuerySet[Article]:
-    articles = Article.objects.published().select_related("department")
-    words = query.split()[:8]
+    """Published articles for the portal's search box, most relevant first.
+
+    On PostgreSQL the query reads like a web search (`"exact words"`, `or`, `-without`);
+    elsewhere every meaningful word must appear.
+    """
+    words = search_words(query)
     if not words:
-        return articles.none()
-    for word in words:
-        articles = articles.filter(Q(title__icontains=word) | Q(body__icontains=word))
-    return articles.order_by("-view_count", "title")
+        return Article.objects.none()
+    articles = Article.objects.published().select_related("department")
+    if connection.vendor == "postgresql":
+        found = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        articles = articles.annotate(document=_ARTICLE_DOCUMENT).filter(document=found)
+        relevance: Any = SearchRank(F("document"), found)
+    else:
+        articles = articles.annotate(matched=_words_matched(words)).filter(matched=len(words))
+        relevance = _words_score(words)
+    return articles.annotate(relevance=relevance).order_by("-relevance", "-view_count", "title")
 
 
 def popular_items_for(*, user: Any) -> QuerySet[CatalogItem]:
@@ -87,16 +174,22 @@ def recent_items_for(*, user: Any) -> QuerySet[CatalogItem]:
     )
 
 
-def catalog_facets_for(*, user: Any) -> dict[str, list[tuple[str, str, int]]]:
-    """Departments and categories with how many entitled items each offers."""
+def catalog_facets_for(
+    *, user: Any, query: str = "", department: str = "", category: str = ""
+) -> dict[str, list[tuple[str, str, int]]]:
+    """Departments and categories with how many of the entitled items the search finds in
+    each. A department's count keeps the chosen category and a category's the chosen
+    department (each facet's links keep the other), so a count is what its link shows."""
     items = CatalogItem.objects.entitled_to(user)
+    in_category = CatalogItemFilter({"search": query, "category": category}, items).qs
+    in_department = CatalogItemFilter({"search": query, "department": department}, items).qs
     departments = (
-        items.values_list("department__slug", "department__name")
+        in_category.values_list("department__slug", "department__name")
         .annotate(n=Count("id"))
         .order_by("department__name")
     )
     categories = (
-        items.filter(service__category__isnull=False)
+        in_department.filter(service__category__isnull=False)
         .values_list("service__category__slug", "service__category__name")
         .annotate(n=Count("id"))
         .order_by("service__category__name")
@@ -124,24 +217,32 @@ def item_for_request(*, user: Any, slug: str) -> CatalogItem:
 
 
 def article_suggestions(*, item: CatalogItem, text: str) -> list[Article]:
-    """Published articles for what the employee is typing: linked to the item first."""
-    words = [word for word in text.split() if len(word) > 2][:8]
+    """Published articles for what the employee is typing: those linked to the item first,
+    then by relevance. An article must hold at least half of the typed words that mean
+    something, and come near the best match: a few shared words ("new", "hire") do not
+    bring in an unrelated article."""
+    words = search_words(text)
     if not words:
         return []
-    matches = Q()
-    for word in words:
-        matches |= Q(title__icontains=word) | Q(body__icontains=word)
     linked = Exists(
         Article.related_items.through.objects.filter(
             article_id=OuterRef("pk"), catalogitem_id=item.pk
         )
     )
-    return list(
-        Article.objects.published()
-        .filter(matches)
-        .annotate(linked=linked)
-        .order_by("-linked", "-view_count", "title")[:SUGGESTIONS_SHOWN]
+    articles = Article.objects.published()
+    if connection.vendor == "postgresql":
+        any_word = SearchQuery(" or ".join(words), search_type="websearch", config=SEARCH_CONFIG)
+        articles = articles.annotate(document=_ARTICLE_DOCUMENT)
+        relevance: Any = SearchRank(F("document"), any_word)
+    else:
+        relevance = _words_score(words)
+    found = list(
+        articles.annotate(matched=_words_matched(words), relevance=relevance, linked=linked)
+        .filter(matched__gte=math.ceil(len(words) / 2))
+        .order_by("-linked", "-relevance", "-view_count", "title")[:SUGGESTIONS_SHOWN]
     )
+    floor = max((article.relevance for article in found), default=0) * SUGGESTION_RELEVANCE_FLOOR
+    return [article for article in found if article.linked or article.relevance >= floor]
 
 
 def article_for_reader(*, user: Any, slug: str) -> Article:

@@ -46,6 +46,8 @@ State = ServiceRequest.State
 
 ITEMS_PER_PAGE = 24
 REQUESTS_PER_PAGE = 20
+# Each approval carries its own decision form: a page of them stays light to load.
+APPROVALS_PER_PAGE = 10
 # Longer search text than this is not a search, and only makes the LIKE clauses slower.
 QUERY_MAX_LENGTH = 200
 
@@ -84,7 +86,9 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     department = request.GET.get("department", "")
     category = request.GET.get("category", "")
-    facets = selectors.catalog_facets_for(user=user)
+    facets = selectors.catalog_facets_for(
+        user=user, query=query, department=department, category=category
+    )
     context: dict[str, Any] = {
         "query": query,
         "department": department,
@@ -274,11 +278,19 @@ def _approvals_page(
     bound: tuple[int, ApprovalDecisionForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The pending approvals, each with its decision form (`bound`: one sent back with errors)."""
+    """A page of the pending approvals, each with its decision form (`bound`: one sent back
+    with errors, shown on the page that holds it)."""
     user = request.user
     staff_of = staff_department_ids(user)
+    pending = selectors.pending_approvals_for(user=user)
+    number: Any = request.GET.get("page")
+    if bound is not None:
+        pks = list(pending.values_list("pk", flat=True))
+        if bound[0] in pks:
+            number = pks.index(bound[0]) // APPROVALS_PER_PAGE + 1
+    page = Paginator(pending, APPROVALS_PER_PAGE).get_page(number)
     rows = []
-    for approval in selectors.pending_approvals_for(user=user):
+    for approval in page:
         service_request = approval.service_request
         form = bound[1] if bound is not None and bound[0] == approval.pk else None
         rows.append(
@@ -293,7 +305,9 @@ def _approvals_page(
                 or service_request.department_id in staff_of,
             }
         )
-    return render(request, "services/approval_list.html", {"rows": rows}, status=status)
+    return render(
+        request, "services/approval_list.html", {"rows": rows, "page": page}, status=status
+    )
 
 
 @login_required
@@ -324,7 +338,9 @@ def approval_decision(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         reference = approval.service_request.reference
         messages.success(request, f"{reference} {'approved' if approve else 'rejected'}.")
-    return redirect("approvals")
+    # Back to the page the approver was on (one page fewer when it was the last row).
+    page = request.POST.get("page", "")
+    return redirect(f"{reverse('approvals')}?page={page}" if page.isdigit() else "approvals")
 
 
 # -- my requests ----------------------------------------------------------------------------

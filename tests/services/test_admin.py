@@ -1,14 +1,33 @@
 """The admin edits fulfilment plans with their catalog item."""
 
+import re
+
 import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.forms import inlineformset_factory
 from django.urls import reverse
 
-from services.admin import PlanStepForm, PlanStepFormSet
-from services.models import CatalogItem, DirectoryAccount, PlanStep, SentMessage
+from esm.admin_masking import MaskedRelationsMixin
+from services.admin import FormFieldFormSet, PlanStepForm, PlanStepFormSet
+from services.models import (
+    CatalogItem,
+    Comment,
+    DirectoryAccount,
+    FormField,
+    PlanStep,
+    Queue,
+    SentMessage,
+)
 from services.models.automation import plan_cycle
 from tests.esm.factories import TEST_PASSWORD
-from tests.services.factories import CatalogItemFactory, ServiceRequestFactory
+from tests.services.factories import (
+    CatalogItemFactory,
+    FormFieldFactory,
+    FulfilmentTaskFactory,
+    QueueFactory,
+    ServiceRequestFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +53,70 @@ def test_the_item_admin_offers_registered_actions_and_only_its_own_steps(client,
     assert 'name="fields-__prefix__-show_when_field"' in html
     assert ">Mine<" in html or "Mine</option>" in html
     assert "Theirs</option>" not in html
+
+
+def _show_when_options(html, index):
+    select = re.search(rf'<select name="fields-{index}-show_when_field".*?</select>', html, re.S)
+    return re.findall(r'<option value="(\d*)"', select.group(0))
+
+
+def test_show_when_offers_only_the_item_s_own_fields_with_a_constant_number_of_queries(
+    client, superuser, django_assert_max_num_queries
+):
+    item, other = CatalogItemFactory(), CatalogItemFactory()
+    own = FormFieldFactory.create_batch(3, item=item)
+    FormFieldFactory.create_batch(40, item=other)
+    client.force_login(superuser)
+    url = reverse("admin:services_catalogitem_change", args=[item.pk])
+    client.get(url)  # content types and such, cached for later pages
+
+    with django_assert_max_num_queries(25) as few:
+        page = client.get(url)
+
+    html = page.content.decode()
+    expected = ["", *(str(field.pk) for field in own)]
+    assert _show_when_options(html, 0) == expected
+    assert _show_when_options(html, "__prefix__") == expected
+    assert f"{own[1].label} ({own[1].key})" in html
+    # The rest of the catalog no longer weighs on the page; the item's own fields cost no
+    # query each.
+    FormFieldFactory.create_batch(200, item=other)
+    assert abs(len(client.get(url).content) - len(page.content)) < 100
+    FormFieldFactory.create_batch(20, item=item)
+    with django_assert_max_num_queries(25) as many:
+        client.get(url)
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_show_when_refuses_a_field_of_another_item():
+    item = CatalogItemFactory()
+    own, stranger = FormFieldFactory(item=item), FormFieldFactory(item=CatalogItemFactory())
+    formset_class = inlineformset_factory(
+        CatalogItem,
+        FormField,
+        formset=FormFieldFormSet,
+        fk_name="item",
+        fields=["key", "label", "kind", "show_when_field", "show_when_value"],
+        extra=0,
+    )
+    data = {
+        "fields-TOTAL_FORMS": "1",
+        "fields-INITIAL_FORMS": "1",
+        "fields-0-id": str(own.pk),
+        "fields-0-item": str(item.pk),
+        "fields-0-key": own.key,
+        "fields-0-label": own.label,
+        "fields-0-kind": own.kind,
+        "fields-0-show_when_field": str(stranger.pk),
+        "fields-0-show_when_value": "yes",
+    }
+
+    formset = formset_class(data, instance=item, prefix="fields")
+
+    assert not formset.is_valid()
+    assert "show_when_field" in formset.errors[0]
+    own.refresh_from_db()
+    assert own.show_when_field is None
 
 
 def test_records_of_confidential_cases_are_hidden_from_admins_outside_the_department(
@@ -102,3 +185,93 @@ def test_the_plan_inline_refuses_a_loop_and_saves_nothing():
     assert not formset.is_valid()
     assert "loop" in " ".join(formset.non_form_errors())
     assert list(first.after.all()) == []
+
+
+CANARY = "Grievance against line manager 7f3a"
+
+
+@pytest.fixture
+def confidential_case(employee, hr_department):
+    case = ServiceRequestFactory(
+        requester=employee,
+        subject=CANARY,
+        catalog_item=CatalogItemFactory(department=hr_department, is_confidential=True),
+    )
+    task = FulfilmentTaskFactory(service_request=case, title=CANARY)
+    Comment.objects.create(service_request=case, author=employee, body=CANARY)
+    return task
+
+
+def test_a_queue_s_delete_page_names_no_confidential_task_to_an_admin_outside_hr(
+    client, superuser, confidential_case
+):
+    queue = confidential_case.queue
+    open_task = FulfilmentTaskFactory(queue=queue, title="Order a standing desk")
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:services_queue_delete", args=[queue.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert CANARY not in html
+    assert "(confidential)" in html
+    assert str(open_task) in html
+
+
+def test_hr_staff_see_their_confidential_tasks_on_the_delete_page(
+    client, hr_agent, confidential_case
+):
+    hr_agent.is_staff = hr_agent.is_superuser = True
+    hr_agent.save()
+    client.force_login(hr_agent)
+
+    page = client.get(reverse("admin:services_queue_delete", args=[confidential_case.queue_id]))
+
+    assert CANARY in page.content.decode()
+
+
+def test_a_person_s_delete_page_names_none_of_their_confidential_case(
+    client, superuser, employee, confidential_case
+):
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:auth_user_delete", args=[employee.pk]))
+
+    assert page.status_code == 200
+    assert CANARY not in page.content.decode()
+
+
+def test_deleting_a_queue_still_works(client, superuser, confidential_case):
+    empty = QueueFactory(department=confidential_case.department)
+    client.force_login(superuser)
+
+    done = client.post(reverse("admin:services_queue_delete", args=[empty.pk]), {"post": "yes"})
+
+    assert done.status_code == 302
+    assert not Queue.objects.filter(pk=empty.pk).exists()
+    assert Queue.objects.filter(pk=confidential_case.queue_id).exists()
+
+
+def test_confidential_requests_and_their_records_stay_out_of_admin_pages(
+    client, superuser, confidential_case
+):
+    case = confidential_case.service_request
+    client.force_login(superuser)
+
+    listing = client.get(reverse("admin:services_servicerequest_changelist"))
+    searched = client.get(reverse("admin:services_servicerequest_changelist"), {"q": "7f3a"})
+    for name in ("change", "history", "delete"):
+        page = client.get(reverse(f"admin:services_servicerequest_{name}", args=[case.pk]))
+        assert page.status_code in (302, 403, 404), name
+        assert CANARY not in page.content.decode()
+
+    assert CANARY not in listing.content.decode()
+    assert searched.context["cl"].result_count == 0
+
+
+def test_every_admin_of_the_core_and_services_masks_confidential_cases():
+    # People (who raised, wrote, were assigned) and everything of the two apps can lead
+    # to a case; groups and the measuring apps' configuration cannot.
+    for model, model_admin in admin.site._registry.items():
+        if model is get_user_model() or model._meta.app_label in ("esm", "services"):
+            assert isinstance(model_admin, MaskedRelationsMixin), model

@@ -14,6 +14,7 @@ from tests.services.factories import (
     ApprovalFactory,
     ArticleFactory,
     CatalogItemFactory,
+    CategoryFactory,
     EntitlementFactory,
     ServiceRequestFactory,
 )
@@ -49,6 +50,28 @@ def test_facets_count_only_entitled_items(employee, it_department):
     facets = selectors.catalog_facets_for(user=employee)
 
     assert ("it", "IT", 1) in facets["departments"]
+
+
+def test_facets_count_what_the_search_finds(employee, it_department, hr_department):
+    hardware = CategoryFactory(name="Hardware", slug="hardware")
+    leave = CategoryFactory(name="Leave", slug="leave")
+    CatalogItemFactory(name="New laptop", department=it_department, service__category=hardware)
+    CatalogItemFactory(name="Laptop repair", department=it_department, service__category=leave)
+    CatalogItemFactory(name="Spare laptop bag", department=hr_department, service__category=None)
+    CatalogItemFactory(name="Parental leave", department=hr_department, service__category=leave)
+
+    facets = selectors.catalog_facets_for(user=employee, query="laptop")
+
+    assert facets["departments"] == [("hr", "HR", 1), ("it", "IT", 2)]
+    assert facets["categories"] == [("hardware", "Hardware", 1), ("leave", "Leave", 1)]
+    # Each facet keeps the other's choice, as its links do.
+    narrowed = selectors.catalog_facets_for(
+        user=employee, query="laptop", department="it", category="hardware"
+    )
+    assert narrowed["departments"] == [("it", "IT", 1)]
+    assert narrowed["categories"] == [("hardware", "Hardware", 1), ("leave", "Leave", 1)]
+    everything = selectors.catalog_facets_for(user=employee)
+    assert everything["departments"] == [("hr", "HR", 2), ("it", "IT", 2)]
 
 
 def test_popular_items_are_ranked_by_recent_requests(employee):

@@ -28,6 +28,7 @@ from services.models import (
     ServiceRequest,
 )
 from services.selectors import SUGGESTIONS_SHOWN
+from services.views.portal import APPROVALS_PER_PAGE
 from tests.esm.factories import UserFactory
 from tests.services.factories import (
     ApprovalFactory,
@@ -148,6 +149,15 @@ def test_items_the_person_is_not_entitled_to_appear_nowhere_on_home(
         assert "Payroll correction" not in content, params
         assert item_url(hr_only) not in content, params
     assert "Payroll correction" in signed_in(client, hr_agent).get(HOME).content.decode()
+
+
+def test_search_facets_count_the_items_found(client, employee, laptop, facilities_department):
+    CatalogItemFactory(name="Office chair", service__department=facilities_department)
+    signed_in(client, employee)
+
+    found = client.get(HOME, {"q": "chair"}).context["facets"]["departments"]
+
+    assert found == [("facilities", "Facilities", 1)]
 
 
 def test_home_browses_by_department_and_category(client, employee, laptop, facilities_department):
@@ -553,6 +563,34 @@ def test_rejecting_needs_a_reason_and_the_employee_sees_it(
     page = signed_in(client, employee).get(detail_url(service_request)).content.decode()
     assert "Rejected by" in page
     assert "Your laptop is six months old." in page
+
+
+def test_approvals_come_a_page_at_a_time_and_a_refused_decision_stays_on_its_page(
+    client, employee, manager, needs_approval
+):
+    pending = [submit(needs_approval, employee, subject=f"Ask {n}") for n in range(12)]
+    last = pending[-1].approvals.get()
+    signed_in(client, manager)
+
+    first = client.get(APPROVALS)
+    second = client.get(f"{APPROVALS}?page=2")
+
+    assert len(first.context["rows"]) == APPROVALS_PER_PAGE
+    assert len(second.context["rows"]) == 12 - APPROVALS_PER_PAGE
+    assert first.context["page"].paginator.count == 12
+    assert f'href="{APPROVALS}?page=2"' in first.content.decode()
+    refused = client.post(
+        reverse("approval_decision", args=[last.pk]), {"decision": "reject", "page": "2"}
+    )
+    assert refused.status_code == 400
+    assert refused.context["page"].number == 2
+    assert f'href="{APPROVALS}?page=1"' in refused.content.decode()
+    decided = client.post(
+        reverse("approval_decision", args=[last.pk]), {"decision": "approve", "page": "2"}
+    )
+    assert decided.url == f"{APPROVALS}?page=2"
+    last.refresh_from_db()
+    assert last.state == Approval.State.APPROVED
 
 
 @pytest.mark.parametrize("persona", ["employee", "outsider", "it_agent"])
@@ -983,7 +1021,7 @@ QUERY_BUDGET = {
     "item": 8,
     "my_requests": 6,
     "detail": 11,
-    "approvals": 5,
+    "approvals": 6,  # and the count of its pages
 }
 
 
@@ -1036,7 +1074,7 @@ def test_page_query_count_does_not_grow_with_the_data(
         "item": lambda context: len(context["approvers"]),
         "my_requests": lambda context: context["page"].paginator.count,
         "detail": lambda context: len(context["service_request"].approvals.all()),
-        "approvals": lambda context: len(context["rows"]),
+        "approvals": lambda context: context["page"].paginator.count,
     }
     assert shown[page](response.context) >= 27
 
