@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# Links in e-mails point where the portal serves, unless PORTAL_BASE_URL says otherwise
+# (a proxy's public address).
+PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
+export PORTAL_BASE_URL
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench-automation

@@ -85,8 +85,17 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the demo's web process and in-process automations read while one writes.
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;"}
+    # The demo's web server and Celery beat write to one file from two processes. WAL lets
+    # readers go on while one writes. IMMEDIATE takes the write lock when a transaction
+    # begins: a deferred one reads first, and its write then fails at once ("database is
+    # locked") if the other process committed meanwhile, since waiting cannot help a stale
+    # snapshot. Taken up front, a busy lock is waited for, up to `timeout` seconds.
+    # synchronous=NORMAL is durable in WAL mode except for the last commits on power loss.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 
 # Redis is the Celery broker, result store and cache when REDIS_URL is set. Unset, tasks run
 # eagerly in the web process and the cache lives in local memory.

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +12,15 @@ from esm.permissions import can
 def _require(request: HttpRequest, permission: str) -> None:
     if not can(request.user, permission):
         raise PermissionDenied
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with the link on the portal's public address (PORTAL_BASE_URL) like every
+    other e-mail, rather than on the Host the form was posted to."""
+
+    @property
+    def extra_email_context(self) -> dict[str, str]:
+        return {"portal_base_url": settings.PORTAL_BASE_URL.rstrip("/")}
 
 
 @login_required

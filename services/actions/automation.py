@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from esm import clock
 from esm.events import event_record
 from esm.models import Department, EventKind
+from esm.sqlite import transaction_deferred
 from services.actions import flow
 from services.actions._base import request_lock
 from services.automation import registry
@@ -401,7 +402,8 @@ def step_run_execute(step_run_id: int) -> str:
     action = None
     try:
         action = registry.get(step_run.action)
-        with transaction.atomic():
+        # The action may call another server: on SQLite, not while holding the write lock.
+        with transaction_deferred(), transaction.atomic():
             service_request = request_lock(step_run.run.service_request)
             locked = StepRun.objects.select_for_update().get(pk=step_run.pk)
             if locked.state != StepState.RUNNING:

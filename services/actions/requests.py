@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from esm import clock
 from esm.models import EventKind
-from services import sla
+from services import notifications, sla
 from services.actions import automation, consults, knowledge, tasks
 from services.actions._base import (
     ActionRefused,
@@ -139,6 +139,7 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
             continue
         approval.state, approval.requested_at = Approval.State.PENDING, clock.now()
         approval.save(update_fields=["state", "requested_at"])
+        notifications.schedule("approval_pending", approval.pk)
         if service_request.state != State.AWAITING_APPROVAL:
             request_set_state_for_update(
                 service_request,
@@ -188,6 +189,11 @@ def approval_decide(
             automation.step_finish_by_approval(step_run, service_request)
         else:
             _approval_next(service_request, actor=user)
+        # The employee hears once nothing is left to approve, not after every step.
+        if not service_request.approvals.filter(
+            state__in=[Approval.State.WAITING, Approval.State.PENDING]
+        ).exists():
+            notifications.schedule("request_approved", service_request.pk)
     else:
         service_request.approvals.filter(state=Approval.State.WAITING).update(
             state=Approval.State.SKIPPED
@@ -204,6 +210,7 @@ def approval_decide(
             closed_at=clock.now(),
             resolution=comment,
         )
+        notifications.schedule("request_rejected", service_request.pk)
     return approval
 
 

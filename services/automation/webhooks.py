@@ -15,7 +15,8 @@ The thread's INSERT must not wait on anything the step's transaction holds, or e
 wait for the other. Hence the row has no foreign key to the step run (the step holds that
 row's lock, and a key check needs a share lock on it), only to the endpoint, which nothing
 locks. On SQLite, where a writer needs the database's write lock, the action writes nothing
-before the call: the step's transaction is still a reader when the thread writes.
+before the call, and the engine begins the step's transaction deferred
+(`esm.sqlite.transaction_deferred`): it is still a reader when the thread writes.
 
 The call itself is plain `urllib.request` (no new dependency). Redirects are not followed:
 urllib would replay a POST as a bodiless GET and report its 200 as a success.

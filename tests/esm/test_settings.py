@@ -49,6 +49,23 @@ def test_embedded_defaults_need_no_services(load_settings):
     assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
 
 
+def test_embedded_sqlite_waits_for_the_write_lock_instead_of_failing(load_settings):
+    options = load_settings(DEBUG="1")["DATABASES"]["default"]["OPTIONS"]
+
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] == 20
+    assert "journal_mode=WAL" in options["init_command"]
+
+
+def test_postgresql_gets_none_of_the_sqlite_options(load_settings):
+    database = load_settings(DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm")[
+        "DATABASES"
+    ]["default"]
+
+    assert "transaction_mode" not in database.get("OPTIONS", {})
+    assert "init_command" not in database.get("OPTIONS", {})
+
+
 def test_database_and_redis_urls_switch_to_postgresql_and_redis(load_settings):
     settings = load_settings(
         DEBUG="1",

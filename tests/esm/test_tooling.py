@@ -1,6 +1,7 @@
 """The set-up pieces a fresh machine relies on: finding Python, Celery finding the tasks."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,32 @@ def test_a_fresh_process_registers_the_tasks_of_every_app(process):
 
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) >= SERVICES_TASKS
+
+
+def _make_portal_url(*arguments, environment):
+    return subprocess.run(  # noqa: S603
+        [
+            shutil.which("make"),
+            "-s",
+            "--no-print-directory",
+            "--eval",
+            "portal-url: ; @echo $$PORTAL_BASE_URL",
+            "portal-url",
+            *arguments,
+        ],
+        cwd=FIND_PYTHON.parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_points_email_links_at_the_port_it_serves_on():
+    environment = {k: v for k, v in os.environ.items() if k not in {"PORTAL_BASE_URL", "PORT"}}
+
+    assert _make_portal_url(environment=environment) == "http://127.0.0.1:8000"
+    assert _make_portal_url("PORT=8123", environment=environment) == "http://127.0.0.1:8123"
+    public = environment | {"PORTAL_BASE_URL": "https://esm.example.com"}
+    assert _make_portal_url("PORT=8123", environment=public) == "https://esm.example.com"

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -145,6 +146,14 @@ def test_password_reset_mails_a_working_link_to_a_known_address(client, employee
     assert done.url == reverse("password_reset_complete")
     employee.refresh_from_db()
     assert employee.check_password("a-brand-new-passphrase")
+
+
+@override_settings(PORTAL_BASE_URL="https://esm.example.com:8123/")
+def test_password_reset_link_is_on_the_portal_base_url(client, employee):
+    client.post(reverse("password_reset"), {"email": "employee@example.com"})
+
+    [message] = mail.outbox
+    assert "https://esm.example.com:8123/account/password/reset/" in message.body
 
 
 def test_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client):

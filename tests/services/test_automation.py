@@ -1,6 +1,7 @@
 """Fulfilment plans: instantiation, dependencies, conditions, human steps, failures."""
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -228,6 +229,17 @@ def test_a_plan_waits_for_an_approval_and_goes_on_when_given(
     assert _states(service_request) == {"budget": State.SUCCEEDED, "order": State.SUCCEEDED}
     service_request.refresh_from_db()
     assert service_request.state == ServiceRequest.State.RESOLVED
+
+
+def test_a_mid_plan_approval_is_e_mailed_to_its_approver(
+    employee, manager, approval_plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _submit(approval_plan, employee)
+
+    [message] = [m for m in mail.outbox if m.subject.startswith("Waiting for your approval")]
+    assert message.to == [manager.email]
+    assert service_request.reference in message.subject
 
 
 def test_a_rejected_mid_plan_approval_ends_the_request(

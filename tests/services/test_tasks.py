@@ -512,6 +512,8 @@ def test_ask_waits_on_the_employee_pauses_the_clock_and_emails_the_question(
     assert message.to == ["employee@example.com"]
     assert message.subject == f"{service_request.reference}: we need something from you"
     assert "Does it show a blinking light?" in message.body
+    request_page = reverse("request_detail", args=[service_request.reference])
+    assert f"{django_settings.PORTAL_BASE_URL}{request_page}" in message.body
 
 
 def test_the_employees_answer_resumes_the_task_and_shifts_its_clock(

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import transaction
 
+from esm.sqlite import transaction_deferred
 from services import actions
 from services.automation import registry, webhooks
 from services.models import PlanStep, StepRun, WebhookDelivery, WebhookEndpoint
@@ -134,7 +135,7 @@ def _call_once(step_run):
         params=step_run.params,
         answers=registry.answers_of(service_request),
     )
-    with transaction.atomic():
+    with transaction_deferred(), transaction.atomic():
         return registry.get("generic.webhook").handler(context)
 
 

@@ -10,6 +10,7 @@ from django.db.models import Max
 from esm import clock
 from esm.events import event_record
 from esm.models import Department, DepartmentRole, EventKind
+from services import notifications
 from services.automation.registry import (
     AWAITING_APPROVAL,
     Input,
@@ -70,4 +71,5 @@ def wait_for_approval(context: StepContext) -> dict[str, Any]:
         is_confidential=service_request.is_confidential,
         payload={"approval": approval.pk, "label": approval.label, "step": approval.step_key},
     )
+    notifications.schedule("approval_pending", approval.pk)
     return {AWAITING_APPROVAL: approval.pk, "approver": approval.label}
