@@ -340,3 +340,60 @@ def test_page_query_count_does_not_grow_with_the_enterprise(
     assert len(response.context["departments"]) >= 30
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# The portal's own error pages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_address_shows_the_portals_not_found_page(client, employee, settings, debug):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is nothing here" in page
+    assert 'class="mainnav"' in page
+    assert f'href="{reverse("home")}"' in page
+    assert "URLconf" not in page
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_object_that_does_not_exist_shows_the_portals_not_found_page(
+    client, employee, settings, debug
+):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get(reverse("request_detail", args=["REQ-999999"]))
+
+    assert response.status_code == 404
+    assert "There is nothing here" in response.content.decode()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_refused_page_shows_the_portals_forbidden_page(client, employee, settings, debug):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get(reverse("queue_list"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "You cannot do this" in page
+    assert 'class="mainnav"' in page
+    assert f'href="{reverse("home")}"' in page
+
+
+def test_a_server_error_in_debug_keeps_djangos_technical_page(client, employee, settings):
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    client.force_login(employee)
+    settings.ROOT_URLCONF = "tests.esm.broken_urls"
+
+    response = client.get("/broken/")
+
+    assert response.status_code == 500
+    assert "Traceback" in response.content.decode()
