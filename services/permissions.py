@@ -10,6 +10,7 @@ from typing import Any
 import rules
 
 from esm.permissions import is_active_person, is_staff_of_department
+from services import selectors
 from services.models import Approval, CatalogItem, Consult, FulfilmentTask, ServiceRequest
 from services.models.requests import approvals_for
 
@@ -69,6 +70,12 @@ def is_party_to_approval(user: Any, approval: Approval | None) -> bool:
 
 
 @rules.predicate
+def approves(user: Any) -> bool:
+    # The selector reads once per user object and keeps the answer for the navigation's count.
+    return selectors.approval_summary_for(user=user).approves
+
+
+@rules.predicate
 def is_staff_of_task_department(user: Any, task: FulfilmentTask | None) -> bool:
     return task is not None and is_staff_of_department(user, task.department)
 
@@ -108,6 +115,7 @@ rules.add_rule(
     "services.comment_service_request",
     is_active_person & (is_requester | raised_it | is_fulfilling_staff),
 )
+rules.add_rule("services.use_approvals", is_active_person & approves)
 rules.add_rule(
     "services.decide_approval",
     is_active_person & may_decide_approval & ~is_party_to_approval,

@@ -36,6 +36,7 @@ urlpatterns = [
     path("catalog/<slug:slug>/plan/", workspace.plan_detail, name="plan_detail"),
     # The built-in directory: choosing a password through a one-time link.
     path("directory/links/<str:token>/", directory.one_time_link, name="one_time_link"),
+    path("departments/overview/", workspace.department_overview_mine, name="department_overviews"),
     path(
         "departments/<slug:slug>/overview/",
         workspace.department_overview,

@@ -390,6 +390,20 @@ def task_draft_article(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+def department_overview_mine(request: HttpRequest) -> HttpResponse:
+    """The navigation's "Overview": the department the person manages, or a choice of them."""
+    if not can(request.user, "esm.manage_any_department"):
+        raise PermissionDenied
+    managed = list(selectors.departments_managed_by(user=request.user).order_by("name"))
+    if len(managed) == 1:
+        return redirect("department_overview", slug=managed[0].slug)
+    return render(
+        request, "services/workspace/department_overview_choice.html", {"managed": managed}
+    )
+
+
+@login_required
+@require_GET
 def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
     department = get_object_or_404(Department, slug=slug)
     if not can(request.user, "esm.manage_department", department):

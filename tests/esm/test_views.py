@@ -169,21 +169,25 @@ def staff_member(db):
     return UserFactory(username="staff_member", is_staff=True)
 
 
-EVERYONE = ["Portal", "My requests", "Approvals"]
+EVERYONE = ["Portal", "My requests"]
+# Approvals only for people who approve: here the employee's manager (direct reports); the
+# other personas approve nothing yet (tests/services/test_views.py covers the other ways).
 NAVIGATION = {
     "employee": EVERYONE,
-    "manager": EVERYONE,
+    "manager": [*EVERYONE, "Approvals"],
     "outsider": EVERYONE,
     "it_agent": [*EVERYONE, "Queues", "Team"],
     "hr_agent": [*EVERYONE, "Queues", "Team"],
-    "department_manager": [*EVERYONE, "Queues", "Team", "Dashboards"],
+    "department_manager": [*EVERYONE, "Queues", "Team", "Overview", "Dashboards"],
     "executive": [*EVERYONE, "Dashboards"],
     "superuser": [*EVERYONE, "Admin"],
     "staff_member": [*EVERYONE, "Admin"],
 }
 NAV_LINKS = {
+    "Approvals": "/approvals/",
     "Queues": "/queues/",
     "Team": "/work/",
+    "Overview": "/departments/overview/",
     "Dashboards": "/dashboards/",
     "Admin": "/admin/",
 }
@@ -191,6 +195,7 @@ NAV_LINKS = {
 
 @pytest.mark.parametrize(("persona", "labels"), NAVIGATION.items(), ids=list(NAVIGATION))
 def test_navigation_shows_what_each_persona_roles_give_them(request, client, persona, labels):
+    request.getfixturevalue("employee")  # the manager's direct report
     response = signed_in(client, request.getfixturevalue(persona)).get(reverse("home"))
 
     assert [item.label for item in response.context["nav_items"]] == labels
@@ -319,7 +324,8 @@ def agent_of_every_department(db):
 # Session, user, the viewer's roles, then each page's own reads (each department's team,
 # calendar, periods and holidays are prefetched, not fetched per department).
 # (The portal home has its own query-count tests in tests/services/test_views.py.)
-QUERY_BUDGET = {"workspace": 11, "dashboards": 5}
+# The navigation reads the roles and the approvals waiting: two queries on every page.
+QUERY_BUDGET = {"workspace": 12, "dashboards": 6}
 
 
 @pytest.mark.parametrize("page", list(QUERY_BUDGET))
