@@ -165,6 +165,8 @@ def _item_page(
         "form": form,
         "rows": _form_rows(form),
         "approvers": [_approver_in_words(step) for step in item.approval_steps.all()],
+        # Staff who fulfil requests read how this item is fulfilled: its plan's graph.
+        "shows_plan": can(request.user, "esm.work_queues") and item.plan_steps.exists(),
     }
     return render(request, "services/catalog_item.html", context, status=status)
 
