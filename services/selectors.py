@@ -166,6 +166,41 @@ def article_for_reader(*, user: Any, slug: str) -> Article:
     return article
 
 
+def article_for_editor(*, user: Any, slug: str) -> Article:
+    """The article with what its edit page shows, for staff of its department; 404 otherwise."""
+    article = (
+        Article.objects.select_related("department", "author")
+        .prefetch_related("related_items")
+        .filter(slug=slug)
+        .first()
+    )
+    if article is None or not can(user, "services.edit_article", article):
+        raise Http404("No such article.")
+    return article
+
+
+def articles_for_staff(*, user: Any) -> QuerySet[Article]:
+    """The articles of the departments `user` is staff of: their drafts, reviews and
+    published ones, the most recently changed first."""
+    return (
+        Article.objects.filter(department_id__in=staff_department_ids(user))
+        .select_related("department", "author")
+        .order_by("-updated_at")
+    )
+
+
+def article_related_item_choices(*, article: Article) -> QuerySet[CatalogItem]:
+    """What an article may point readers to: the catalog as employees find it, plus what it
+    already points to (an item withdrawn since stays until someone unticks it)."""
+    requestable = CatalogItem.objects.requestable().values("pk")
+    return (
+        CatalogItem.objects.filter(Q(pk__in=requestable) | Q(articles=article))
+        .distinct()
+        .select_related("department")
+        .order_by("name")
+    )
+
+
 def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
     """Suggested articles read since `since` that the reader did not follow with a request
     for the item within DEFLECTION_WINDOW; reads younger than the window are not judged yet.

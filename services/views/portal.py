@@ -241,6 +241,7 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .filter(articles=article)
         .select_related("department"),
         "feedback": ArticleFeedback.objects.filter(article=article, user=user).first(),
+        "can_edit": can(user, "services.edit_article", article),
     }
     return render(request, "services/article_detail.html", context)
 

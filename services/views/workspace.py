@@ -380,12 +380,24 @@ def task_operation(request: HttpRequest, pk: int, operation: str) -> HttpRespons
 def task_draft_article(request: HttpRequest, pk: int) -> HttpResponse:
     task = selectors.task_for_viewer(user=request.user, pk=pk)
     try:
-        article = actions.article_draft_from_task(task=task, author=request.user)
+        article, created = actions.article_draft_from_task(task=task, author=request.user)
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("task_detail", pk=task.pk)
-    messages.success(request, "Draft article created: edit and publish it in the admin.")
-    return redirect("article_detail", slug=article.slug)
+    next_step = (
+        "publish it"
+        if can(request.user, "services.publish_article", article)
+        else "send it for review"
+    )
+    if created:
+        messages.success(
+            request,
+            f"Draft article created from the resolution: only {article.department.name} "
+            f"staff see it. Edit it here, then {next_step}.",
+        )
+    else:
+        messages.info(request, "This task's article already exists: here it is.")
+    return redirect("article_edit", slug=article.slug)
 
 
 @login_required
