@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from esm.navigation import nav_items
 
@@ -8,4 +9,5 @@ from esm.navigation import nav_items
 def navigation(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {"nav_items": []}
-    return {"nav_items": nav_items(request)}
+    # Lazy: partials (htmx answers) never show the navigation and so never pay its queries.
+    return {"nav_items": SimpleLazyObject(lambda: nav_items(request))}

@@ -1,6 +1,10 @@
 """What the navigation offers each person, decided by their roles."""
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -13,6 +17,17 @@ class NavItem:
     label: str
     url: str
     permission: str
+    count: int | None = None
+    """How much waits there for the person (shown beside the label), if anything counts."""
+
+
+# Counts beside an entry, by its label. The apps built on esm contribute them (they may
+# import esm, never the reverse): `services` counts the approvals waiting for the person.
+_COUNTERS: dict[str, Callable[[Any], int]] = {}
+
+
+def nav_counter_register(label: str, counter: Callable[[Any], int]) -> None:
+    _COUNTERS[label] = counter
 
 
 def nav_items(request: HttpRequest) -> list[NavItem]:
@@ -20,12 +35,16 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
     items = [
         NavItem("Portal", reverse("home"), "esm.use_portal"),
         NavItem("My requests", reverse("my_requests"), "esm.use_portal"),
-        # Anyone may be asked to approve (as a manager, a named person or through a role):
-        # always offered, rather than a query on every page to see whether something waits.
-        NavItem("Approvals", reverse("approvals"), "esm.use_portal"),
+        # Only for people who approve: named by string, the rule lives with approvals.
+        NavItem("Approvals", reverse("approvals"), "services.use_approvals"),
         NavItem("Queues", reverse("queue_list"), "esm.work_queues"),
         NavItem("Team", reverse("workspace"), "esm.work_queues"),
+        NavItem("Overview", reverse("department_overviews"), "esm.manage_any_department"),
         NavItem("Dashboards", reverse("dashboards"), "esm.view_dashboards"),
         NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
     ]
-    return [item for item in items if can(user, item.permission)]
+    return [
+        replace(item, count=_COUNTERS[item.label](user)) if item.label in _COUNTERS else item
+        for item in items
+        if can(user, item.permission)
+    ]

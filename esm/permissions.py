@@ -89,6 +89,7 @@ rules.add_rule("esm.view_dashboards", is_active_person & (is_department_manager 
 rules.add_rule("esm.use_admin", is_admin)
 rules.add_rule("esm.work_in_department", is_active_person & is_staff_of_department)
 rules.add_rule("esm.manage_department", is_active_person & is_manager_of_department)
+rules.add_rule("esm.manage_any_department", is_active_person & is_department_manager)
 
 
 def can(user: User, permission: str, obj: Any = None) -> bool:

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so the page it renders has the signed-in person and their navigation.
+    "esm.middleware.PortalNotFoundInDebugMiddleware",
 ]
 
 ROOT_URLCONF = "esm.urls"

@@ -8,4 +8,9 @@ class ServicesConfig(AppConfig):
     def ready(self) -> None:
         # The rules register themselves; the Celery tasks must be registered in every
         # process (web too), because actions publish them by name (`services.enqueue`).
-        from services import permissions, tasks  # noqa: F401
+        from esm.navigation import nav_counter_register
+        from services import permissions, selectors, tasks  # noqa: F401
+
+        nav_counter_register(
+            "Approvals", lambda user: selectors.approval_summary_for(user=user).waiting
+        )

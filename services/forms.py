@@ -380,3 +380,32 @@ class QueueBulkForm(forms.Form):
         if cleaned.get("action") == self.PRIORITY and not cleaned.get("priority"):
             self.add_error("priority", "Choose a priority.")
         return cleaned
+
+
+class ArticleForm(forms.Form):
+    """An article as its department's staff edit it; the statuses offered are the editor's."""
+
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16}),
+        max_length=50_000,
+        help_text="Markdown: # headings, **bold**, - lists, [links](https://…). HTML is removed.",
+    )
+    related_items = forms.ModelMultipleChoiceField(
+        queryset=CatalogItem.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Related services",
+        help_text="The article is suggested on these items' pages.",
+    )
+    status = forms.ChoiceField(choices=[])
+
+    def __init__(
+        self, *args: Any, items: Any, statuses: list[str], labels: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["related_items"].queryset = items  # type: ignore[attr-defined]
+        self.fields["related_items"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda item: f"{item.name} ({item.department.name})"
+        )
+        self.fields["status"].choices = [(status, labels[status]) for status in statuses]  # type: ignore[attr-defined]

@@ -9,8 +9,21 @@ from typing import Any
 
 import rules
 
-from esm.permissions import is_active_person, is_staff_of_department
-from services.models import Approval, CatalogItem, Consult, FulfilmentTask, ServiceRequest
+from esm.permissions import (
+    can,
+    is_active_person,
+    is_manager_of_department,
+    is_staff_of_department,
+)
+from services import selectors
+from services.models import (
+    Approval,
+    Article,
+    CatalogItem,
+    Consult,
+    FulfilmentTask,
+    ServiceRequest,
+)
 from services.models.requests import approvals_for
 
 
@@ -69,6 +82,22 @@ def is_party_to_approval(user: Any, approval: Approval | None) -> bool:
 
 
 @rules.predicate
+def approves(user: Any) -> bool:
+    # The selector reads once per user object and keeps the answer for the navigation's count.
+    return selectors.approval_summary_for(user=user).approves
+
+
+@rules.predicate
+def is_staff_of_article_department(user: Any, article: Article | None) -> bool:
+    return article is not None and is_staff_of_department(user, article.department)
+
+
+@rules.predicate
+def is_manager_of_article_department(user: Any, article: Article | None) -> bool:
+    return article is not None and is_manager_of_department(user, article.department)
+
+
+@rules.predicate
 def is_staff_of_task_department(user: Any, task: FulfilmentTask | None) -> bool:
     return task is not None and is_staff_of_department(user, task.department)
 
@@ -108,6 +137,7 @@ rules.add_rule(
     "services.comment_service_request",
     is_active_person & (is_requester | raised_it | is_fulfilling_staff),
 )
+rules.add_rule("services.use_approvals", is_active_person & approves)
 rules.add_rule(
     "services.decide_approval",
     is_active_person & may_decide_approval & ~is_party_to_approval,
@@ -124,3 +154,23 @@ rules.add_rule(
     & (~is_consult_on_confidential_case | is_staff_of_case_department),
 )
 rules.add_rule("services.view_consult", is_active_person & is_party_to_consult)
+
+# Knowledge: the staff of an article's department write it (drafts, and sending them for
+# review); its managers publish, or take an article back. Readers of drafts are the same
+# staff (`selectors.article_for_reader`); employees only ever see published articles.
+rules.add_rule("services.edit_article", is_active_person & is_staff_of_article_department)
+rules.add_rule("services.publish_article", is_active_person & is_manager_of_article_department)
+
+
+def article_statuses(user: Any, article: Article) -> list[str]:
+    """The statuses `user` may save `article` with: none unless they may edit it.
+
+    Publishing takes a manager; an agent's edit keeps a published article published (the
+    department's staff own its wording), but only a manager makes a draft public.
+    """
+    if not can(user, "services.edit_article", article):
+        return []
+    statuses = [Article.Status.DRAFT, Article.Status.IN_REVIEW]
+    if article.status == Article.Status.PUBLISHED or can(user, "services.publish_article", article):
+        statuses.append(Article.Status.PUBLISHED)
+    return statuses

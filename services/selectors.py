@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,6 +22,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -28,8 +30,13 @@ from django.db.models.lookups import Exact
 from django.http import Http404
 
 from esm import clock
-from esm.models import Department, DepartmentRole, Event, EventKind
-from esm.permissions import can, department_ids_with_role, staff_department_ids
+from esm.models import Department, DepartmentRole, Event, EventKind, Profile
+from esm.permissions import (
+    can,
+    department_ids_with_role,
+    department_roles,
+    staff_department_ids,
+)
 from services.filters import (
     SEARCH_WORDS_MAX,
     CatalogItemFilter,
@@ -261,6 +268,41 @@ def article_for_reader(*, user: Any, slug: str) -> Article:
     return article
 
 
+def article_for_editor(*, user: Any, slug: str) -> Article:
+    """The article with what its edit page shows, for staff of its department; 404 otherwise."""
+    article = (
+        Article.objects.select_related("department", "author")
+        .prefetch_related("related_items")
+        .filter(slug=slug)
+        .first()
+    )
+    if article is None or not can(user, "services.edit_article", article):
+        raise Http404("No such article.")
+    return article
+
+
+def articles_for_staff(*, user: Any) -> QuerySet[Article]:
+    """The articles of the departments `user` is staff of: their drafts, reviews and
+    published ones, the most recently changed first."""
+    return (
+        Article.objects.filter(department_id__in=staff_department_ids(user))
+        .select_related("department", "author")
+        .order_by("-updated_at")
+    )
+
+
+def article_related_item_choices(*, article: Article) -> QuerySet[CatalogItem]:
+    """What an article may point readers to: the catalog as employees find it, plus what it
+    already points to (an item withdrawn since stays until someone unticks it)."""
+    requestable = CatalogItem.objects.requestable().values("pk")
+    return (
+        CatalogItem.objects.filter(Q(pk__in=requestable) | Q(articles=article))
+        .distinct()
+        .select_related("department")
+        .order_by("name")
+    )
+
+
 def deflections(*, since: dt.datetime) -> QuerySet[ArticleView]:
     """Suggested articles read since `since` that the reader did not follow with a request
     for the item within DEFLECTION_WINDOW; reads younger than the window are not judged yet.
@@ -368,6 +410,56 @@ def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
         .select_related("service_request__catalog_item", "service_request__requester")
         .order_by("service_request__submitted_at")
     )
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    waiting: int
+    """Pending approvals the person may decide now (as on the approvals page)."""
+    approves: bool
+    """Whether they approve at all: something was ever addressed to them or decided by them,
+    or a rule names them (their direct reports' requests, a role they hold, by name)."""
+
+
+_APPROVAL_SUMMARY_CACHE = "_services_approval_summary"
+
+
+def approval_summary_for(*, user: Any) -> ApprovalSummary:
+    """One query, once per user object: the navigation asks on every page."""
+    cached = getattr(user, _APPROVAL_SUMMARY_CACHE, None)
+    if cached is not None:
+        return cached
+    addressed = Approval.objects.filter(approvals_for(user))
+    waiting = (
+        pending_approvals_for(user=user)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    role_steps = Q(pk__in=[])
+    for department_id, role in department_roles(user):
+        role_steps |= Q(department_id=department_id, role=role)
+    named = ApprovalStep.objects.filter(
+        Q(approver=ApprovalStep.Approver.PERSON, person=user)
+        | Q(approver=ApprovalStep.Approver.DEPARTMENT_ROLE) & role_steps
+    )
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            waiting=Subquery(waiting[:1]),
+            approves=Exists(addressed.exclude(state=Approval.State.WAITING))
+            | Exists(Approval.objects.filter(decided_by=user))
+            | Exists(Profile.objects.filter(manager=user))
+            | Exists(named),
+        )
+        .values("waiting", "approves")
+        .first()
+    ) or {"waiting": 0, "approves": False}
+    summary = ApprovalSummary(waiting=row["waiting"] or 0, approves=bool(row["approves"]))
+    setattr(user, _APPROVAL_SUMMARY_CACHE, summary)
+    return summary
 
 
 # --- Staff workspace: queues, tasks, the department manager's view ---------------------

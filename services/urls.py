@@ -4,7 +4,7 @@ Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services.views import directory, portal, workspace
+from services.views import directory, knowledge, portal, workspace
 
 urlpatterns = [
     path("", portal.portal_home, name="home"),
@@ -14,7 +14,9 @@ urlpatterns = [
         portal.catalog_item_suggestions,
         name="catalog_item_suggestions",
     ),
+    path("knowledge/", knowledge.article_list, name="article_list"),
     path("knowledge/<slug:slug>/", portal.article_detail, name="article_detail"),
+    path("knowledge/<slug:slug>/edit/", knowledge.article_edit, name="article_edit"),
     path("knowledge/<slug:slug>/feedback/", portal.article_feedback, name="article_feedback"),
     path("approvals/", portal.approval_list, name="approvals"),
     path("approvals/<int:pk>/decide/", portal.approval_decision, name="approval_decision"),
@@ -36,6 +38,7 @@ urlpatterns = [
     path("catalog/<slug:slug>/plan/", workspace.plan_detail, name="plan_detail"),
     # The built-in directory: choosing a password through a one-time link.
     path("directory/links/<str:token>/", directory.one_time_link, name="one_time_link"),
+    path("departments/overview/", workspace.department_overview_mine, name="department_overviews"),
     path(
         "departments/<slug:slug>/overview/",
         workspace.department_overview,

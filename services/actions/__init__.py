@@ -11,6 +11,7 @@ from services.actions.consults import consult_answer, consult_withdraw, task_con
 from services.actions.knowledge import (
     article_draft_from_task,
     article_feedback_record,
+    article_update,
     article_view_record,
     form_start_record,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "approval_decide",
     "article_draft_from_task",
     "article_feedback_record",
+    "article_update",
     "article_view_record",
     "comment_add",
     "consult_answer",

@@ -1,8 +1,9 @@
-"""Articles read and rated."""
+"""Articles read, rated, drafted from resolutions and edited by their department."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -20,6 +21,7 @@ from services.models import (
     FormStart,
     FulfilmentTask,
 )
+from services.permissions import article_statuses
 
 
 @transaction.atomic
@@ -77,7 +79,9 @@ def article_feedback_record(*, article: Article, user: AbstractBaseUser, helpful
 
 
 @transaction.atomic
-def article_draft_from_task(*, task: FulfilmentTask, author: AbstractBaseUser) -> Article:
+def article_draft_from_task(
+    *, task: FulfilmentTask, author: AbstractBaseUser
+) -> tuple[Article, bool]:
     """Start a knowledge article from a resolved task: a draft its department can edit.
 
     The requester's answers and conversation stay out of it: only the subject and the
@@ -102,4 +106,31 @@ def article_draft_from_task(*, task: FulfilmentTask, author: AbstractBaseUser) -
     )
     if created:
         article.related_items.add(service_request.catalog_item)
+    return article, created
+
+
+@transaction.atomic
+def article_update(
+    *,
+    article: Article,
+    editor: AbstractBaseUser,
+    title: str,
+    body: str,
+    related_items: Iterable[CatalogItem],
+    status: str,
+) -> Article:
+    """Save an article's wording, related items and status, as `editor` may.
+
+    Who may give which status is `services.permissions.article_statuses`: refused here too,
+    whatever the form offered, and nothing changes. The slug stays: links keep working.
+    """
+    article = Article.objects.select_for_update().select_related("department").get(pk=article.pk)
+    allowed = article_statuses(editor, article)
+    if not allowed:
+        raise ActionRefused("Only staff of the article's department edit it.")
+    if status not in allowed:
+        raise ActionRefused(f"Only a manager of {article.department.name} publishes articles.")
+    article.title, article.body, article.status = title, body, status
+    article.save(update_fields=["title", "body", "status", "updated_at"])
+    article.related_items.set(related_items)
     return article

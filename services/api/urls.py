@@ -1,12 +1,23 @@
 """/api/v1/: the service catalog (read), the employee's own requests, queues and tasks."""
 
 from django.urls import path
+from rest_framework.routers import APIRootView
 
 from services.api import task_views, views
 
 app_name = "api"
 
+# What /api/v1/ itself answers: the endpoints one can start from (those without a key in
+# their path), each as a link, in DRF's browsable form for a person and JSON for a program.
+API_ROOT = {
+    "catalog-services": "catalog-services",
+    "catalog-items": "catalog-items",
+    "requests": "requests",
+    "queues": "queues",
+}
+
 urlpatterns = [
+    path("", APIRootView.as_view(api_root_dict=API_ROOT), name="root"),
     path("catalog/services/", views.CatalogServiceListApi.as_view(), name="catalog-services"),
     path("catalog/items/", views.CatalogItemListApi.as_view(), name="catalog-items"),
     path("catalog/items/<slug:slug>/", views.CatalogItemDetailApi.as_view(), name="catalog-item"),

@@ -18,7 +18,11 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
 class Article(models.Model):
     class Status(models.TextChoices):
+        """Only published articles reach employees. Staff of the department write drafts and
+        send them for review; its managers publish (`services.permissions.article_statuses`)."""
+
         DRAFT = "draft", "Draft"
+        IN_REVIEW = "review", "In review"
         PUBLISHED = "published", "Published"
 
     title = models.CharField(max_length=200)

@@ -169,6 +169,8 @@ def _item_page(
         "form": form,
         "rows": _form_rows(form),
         "approvers": [_approver_in_words(step) for step in item.approval_steps.all()],
+        # Staff who fulfil requests read how this item is fulfilled: its plan's graph.
+        "shows_plan": can(request.user, "esm.work_queues") and item.plan_steps.exists(),
     }
     return render(request, "services/catalog_item.html", context, status=status)
 
@@ -243,6 +245,7 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .filter(articles=article)
         .select_related("department"),
         "feedback": ArticleFeedback.objects.filter(article=article, user=user).first(),
+        "can_edit": can(user, "services.edit_article", article),
     }
     return render(request, "services/article_detail.html", context)
 

@@ -380,12 +380,38 @@ def task_operation(request: HttpRequest, pk: int, operation: str) -> HttpRespons
 def task_draft_article(request: HttpRequest, pk: int) -> HttpResponse:
     task = selectors.task_for_viewer(user=request.user, pk=pk)
     try:
-        article = actions.article_draft_from_task(task=task, author=request.user)
+        article, created = actions.article_draft_from_task(task=task, author=request.user)
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("task_detail", pk=task.pk)
-    messages.success(request, "Draft article created: edit and publish it in the admin.")
-    return redirect("article_detail", slug=article.slug)
+    next_step = (
+        "publish it"
+        if can(request.user, "services.publish_article", article)
+        else "send it for review"
+    )
+    if created:
+        messages.success(
+            request,
+            f"Draft article created from the resolution: only {article.department.name} "
+            f"staff see it. Edit it here, then {next_step}.",
+        )
+    else:
+        messages.info(request, "This task's article already exists: here it is.")
+    return redirect("article_edit", slug=article.slug)
+
+
+@login_required
+@require_GET
+def department_overview_mine(request: HttpRequest) -> HttpResponse:
+    """The navigation's "Overview": the department the person manages, or a choice of them."""
+    if not can(request.user, "esm.manage_any_department"):
+        raise PermissionDenied
+    managed = list(selectors.departments_managed_by(user=request.user).order_by("name"))
+    if len(managed) == 1:
+        return redirect("department_overview", slug=managed[0].slug)
+    return render(
+        request, "services/workspace/department_overview_choice.html", {"managed": managed}
+    )
 
 
 @login_required

@@ -178,21 +178,25 @@ def staff_member(db):
     return UserFactory(username="staff_member", is_staff=True)
 
 
-EVERYONE = ["Portal", "My requests", "Approvals"]
+EVERYONE = ["Portal", "My requests"]
+# Approvals only for people who approve: here the employee's manager (direct reports); the
+# other personas approve nothing yet (tests/services/test_views.py covers the other ways).
 NAVIGATION = {
     "employee": EVERYONE,
-    "manager": EVERYONE,
+    "manager": [*EVERYONE, "Approvals"],
     "outsider": EVERYONE,
     "it_agent": [*EVERYONE, "Queues", "Team"],
     "hr_agent": [*EVERYONE, "Queues", "Team"],
-    "department_manager": [*EVERYONE, "Queues", "Team", "Dashboards"],
+    "department_manager": [*EVERYONE, "Queues", "Team", "Overview", "Dashboards"],
     "executive": [*EVERYONE, "Dashboards"],
     "superuser": [*EVERYONE, "Admin"],
     "staff_member": [*EVERYONE, "Admin"],
 }
 NAV_LINKS = {
+    "Approvals": "/approvals/",
     "Queues": "/queues/",
     "Team": "/work/",
+    "Overview": "/departments/overview/",
     "Dashboards": "/dashboards/",
     "Admin": "/admin/",
 }
@@ -200,6 +204,7 @@ NAV_LINKS = {
 
 @pytest.mark.parametrize(("persona", "labels"), NAVIGATION.items(), ids=list(NAVIGATION))
 def test_navigation_shows_what_each_persona_roles_give_them(request, client, persona, labels):
+    request.getfixturevalue("employee")  # the manager's direct report
     response = signed_in(client, request.getfixturevalue(persona)).get(reverse("home"))
 
     assert [item.label for item in response.context["nav_items"]] == labels
@@ -328,7 +333,8 @@ def agent_of_every_department(db):
 # Session, user, the viewer's roles, then each page's own reads (each department's team,
 # calendar, periods and holidays are prefetched, not fetched per department).
 # (The portal home has its own query-count tests in tests/services/test_views.py.)
-QUERY_BUDGET = {"workspace": 11, "dashboards": 5}
+# The navigation reads the roles and the approvals waiting: two queries on every page.
+QUERY_BUDGET = {"workspace": 12, "dashboards": 6}
 
 
 @pytest.mark.parametrize("page", list(QUERY_BUDGET))
@@ -349,3 +355,60 @@ def test_page_query_count_does_not_grow_with_the_enterprise(
     assert len(response.context["departments"]) >= 30
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# The portal's own error pages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_address_shows_the_portals_not_found_page(client, employee, settings, debug):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is nothing here" in page
+    assert 'class="mainnav"' in page
+    assert f'href="{reverse("home")}"' in page
+    assert "URLconf" not in page
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_object_that_does_not_exist_shows_the_portals_not_found_page(
+    client, employee, settings, debug
+):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get(reverse("request_detail", args=["REQ-999999"]))
+
+    assert response.status_code == 404
+    assert "There is nothing here" in response.content.decode()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_refused_page_shows_the_portals_forbidden_page(client, employee, settings, debug):
+    settings.DEBUG = debug
+    client.force_login(employee)
+
+    response = client.get(reverse("queue_list"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "You cannot do this" in page
+    assert 'class="mainnav"' in page
+    assert f'href="{reverse("home")}"' in page
+
+
+def test_a_server_error_in_debug_keeps_djangos_technical_page(client, employee, settings):
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    client.force_login(employee)
+    settings.ROOT_URLCONF = "tests.esm.broken_urls"
+
+    response = client.get("/broken/")
+
+    assert response.status_code == 500
+    assert "Traceback" in response.content.decode()

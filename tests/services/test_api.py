@@ -797,3 +797,21 @@ def test_the_interactive_docs_use_the_bundled_swagger_ui(employee):
     html = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_api_root_lists_the_endpoints_to_start_from(employee):
+    response = _client(employee).get("/api/v1/", format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "catalog-services": "http://testserver/api/v1/catalog/services/",
+        "catalog-items": "http://testserver/api/v1/catalog/items/",
+        "requests": "http://testserver/api/v1/requests/",
+        "queues": "http://testserver/api/v1/queues/",
+    }
+
+
+def test_api_root_is_for_signed_in_people():
+    response = _client().get("/api/v1/", format="json")
+
+    assert response.status_code in (401, 403)

@@ -125,3 +125,42 @@ def test_plan_steps_keep_their_order(onboarding):
         "desk",
         "welcome",
     ]
+
+
+def test_staff_reach_the_plan_from_the_item_page(client, it_agent, employee, onboarding):
+    plan_link = f'href="{reverse("plan_detail", args=["onboarding"])}"'
+
+    staff_page = signed_in(client, it_agent).get(reverse("catalog_item", args=["onboarding"]))
+    employee_page = signed_in(client, employee).get(reverse("catalog_item", args=["onboarding"]))
+
+    assert plan_link in staff_page.content.decode()
+    assert plan_link not in employee_page.content.decode()
+
+
+def test_an_item_without_a_plan_offers_no_plan_link(client, it_agent, it_department):
+    item = CatalogItemFactory(department=it_department)
+
+    page = signed_in(client, it_agent).get(reverse("catalog_item", args=[item.slug]))
+
+    assert "plan/" not in page.content.decode()
+
+
+def test_staff_reach_the_plan_from_a_plan_task(
+    client, employee, it_agent, onboarding, it_department, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(onboarding, employee, office="no")
+    plan_task = service_request.tasks.get(step_key="laptop")
+    plain_request, _ = actions.service_request_submit(
+        item=CatalogItemFactory(department=it_department),
+        raised_by=employee,
+        subject="Plain",
+        answers=[],
+        submission_key="plain",
+    )
+    plain_task = plain_request.tasks.get()
+    plan_link = f'href="{reverse("plan_detail", args=["onboarding"])}"'
+
+    signed_in(client, it_agent)
+    assert plan_link in client.get(reverse("task_detail", args=[plan_task.pk])).content.decode()
+    assert "/plan/" not in client.get(reverse("task_detail", args=[plain_task.pk])).content.decode()

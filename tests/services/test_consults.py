@@ -352,12 +352,12 @@ def test_consult_pages_run_a_constant_number_of_queries(
 ):
     consult = actions.task_consult(task=hr_task, agent=hr_agent, to_queue=it_queue, question="Q?")
     signed_in(client, it_agent)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         assert client.get(reverse("task_detail", args=[consult.consult_task_id])).status_code == 200
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         assert client.get(reverse("queue_detail", args=[it_queue.slug])).status_code == 200
     signed_in(client, hr_agent)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         assert client.get(reverse("task_detail", args=[hr_task.pk])).status_code == 200
 
 

@@ -11,7 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from esm.models import Event
+from esm.models import DepartmentRole, Event, Profile
+from esm.navigation import nav_items
+from esm.permissions import department_roles
 from services import actions
 from services.models import (
     Approval,
@@ -934,14 +936,77 @@ def test_an_attachment_is_404_for_everyone_else(request, client, attachment, per
 # -- navigation -----------------------------------------------------------------------------
 
 
-def test_every_signed_in_person_finds_their_requests_and_approvals(client, outsider):
+def test_every_signed_in_person_finds_their_requests(client, outsider):
     response = signed_in(client, outsider).get(HOME)
 
     labels = [item.label for item in response.context["nav_items"]]
-    assert labels[:3] == ["Portal", "My requests", "Approvals"]
-    content = response.content.decode()
-    assert f'href="{MY_REQUESTS}"' in content
-    assert f'href="{APPROVALS}"' in content
+    assert labels[:2] == ["Portal", "My requests"]
+    assert f'href="{MY_REQUESTS}"' in response.content.decode()
+
+
+def test_people_who_never_approve_are_not_offered_approvals(client, outsider, it_agent):
+    for person in (outsider, it_agent):
+        client.force_login(person)
+        response = client.get(HOME)
+        assert "Approvals" not in [item.label for item in response.context["nav_items"]]
+        assert f'href="{APPROVALS}"' not in response.content.decode()
+
+
+def test_navigation_counts_the_approvals_waiting_for_the_person(client, employee, manager, laptop):
+    ApprovalStepFactory(item=laptop)
+    for _ in range(2):
+        submit(laptop, employee)
+
+    response = signed_in(client, manager).get(HOME)
+
+    [approvals] = [item for item in response.context["nav_items"] if item.label == "Approvals"]
+    assert approvals.count == 2
+    assert '<span class="nav-count" aria-label="2 waiting">2</span>' in response.content.decode()
+
+
+def test_an_approver_by_role_or_name_is_offered_approvals_before_anything_waits(
+    client, it_agent, outsider, it_department, laptop
+):
+    ApprovalStepFactory(
+        item=laptop,
+        approver=ApprovalStep.Approver.DEPARTMENT_ROLE,
+        department=it_department,
+        role=DepartmentRole.Role.AGENT,
+    )
+    ApprovalStepFactory(item=laptop, approver=ApprovalStep.Approver.PERSON, person=outsider)
+
+    for person in (it_agent, outsider):
+        client.force_login(person)
+        items = client.get(HOME).context["nav_items"]
+        [approvals] = [item for item in items if item.label == "Approvals"]
+        assert approvals.count == 0
+
+
+def test_someone_who_decided_an_approval_keeps_the_entry(client, employee, manager, laptop):
+    ApprovalStepFactory(item=laptop)
+    service_request = submit(laptop, employee)
+    approval = service_request.approvals.get()
+    actions.approval_decide(approval=approval, user=manager, approve=True, comment="")
+    Profile.objects.filter(user=employee).update(manager=None)
+
+    items = signed_in(client, manager).get(HOME).context["nav_items"]
+
+    assert [item.count for item in items if item.label == "Approvals"] == [0]
+
+
+def test_the_navigation_reads_the_approvals_in_one_query(
+    rf, employee, manager, laptop, django_assert_num_queries
+):
+    ApprovalStepFactory(item=laptop)
+    submit(laptop, employee)
+    request = rf.get(HOME)
+    request.user = manager
+    department_roles(manager)
+
+    with django_assert_num_queries(1):
+        items = nav_items(request)
+
+    assert [item.count for item in items if item.label == "Approvals"] == [1]
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, laptop):
@@ -1014,14 +1079,15 @@ def _grow_request(service_request, count, *, employee, it_agent):
         )
 
 
-# Session, user, roles and profile (navigation, entitlement), then each page's own reads.
+# Session, user, roles, approvals waiting and profile (navigation, entitlement), then each
+# page's own reads.
 QUERY_BUDGET = {
-    "home": 8,
+    "home": 9,
     "search": 10,
-    "item": 8,
-    "my_requests": 6,
-    "detail": 11,
-    "approvals": 6,  # and the count of its pages
+    "item": 9,
+    "my_requests": 7,
+    "detail": 12,
+    "approvals": 7,  # and the count of its pages
 }
 
 
@@ -1079,7 +1145,7 @@ def test_page_query_count_does_not_grow_with_the_data(
     assert shown[page](response.context) >= 27
 
 
-@pytest.mark.parametrize(("page", "budget"), [("article", 14), ("suggestions", 6)])
+@pytest.mark.parametrize(("page", "budget"), [("article", 15), ("suggestions", 6)])
 def test_knowledge_pages_run_a_constant_number_of_queries(
     client, page, budget, employee, it_department, laptop, django_assert_max_num_queries
 ):

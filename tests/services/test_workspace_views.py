@@ -11,7 +11,7 @@ from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
 from services.models import CannedReply, FulfilmentTask, Queue, SlaPolicy, SlaTarget
 from services.views.workspace import TASKS_PER_PAGE
-from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory
+from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory, DepartmentRoleFactory
 from tests.services.factories import CatalogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -352,7 +352,8 @@ def test_department_overview_is_for_its_managers(
 # Session, user and roles, then each page's own reads; none of them grows with the data.
 # (The task page reads its consults and the queues it may ask; pages reading end-to-end
 # targets load the company calendar: three queries.)
-QUERY_BUDGET = {"queue_detail": 17, "task_detail": 20, "queue_list": 19, "overview": 11}
+# Each page's own reads, plus the navigation's (roles, approvals waiting).
+QUERY_BUDGET = {"queue_detail": 18, "task_detail": 21, "queue_list": 19, "overview": 12}
 
 
 @pytest.mark.parametrize("page", list(QUERY_BUDGET))
@@ -431,3 +432,35 @@ def test_a_missing_calendar_never_loses_a_request(employee, it_queue):
     task = _raise(employee, it_queue.department)
 
     assert task.resolution_due_at is None
+
+
+# -- the navigation's "Overview" --------------------------------------------------------------
+
+
+def test_overview_entry_leads_a_manager_to_their_department(client, department_manager):
+    client.force_login(department_manager)
+
+    response = client.get(reverse("department_overviews"))
+
+    assert response.status_code == 302
+    assert response.url == reverse("department_overview", args=["it"])
+
+
+def test_overview_entry_lets_a_manager_of_several_departments_choose(
+    client, department_manager, hr_department
+):
+    DepartmentRoleFactory(user=department_manager, department=hr_department, role="manager")
+    client.force_login(department_manager)
+
+    response = client.get(reverse("department_overviews"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'href="{reverse("department_overview", args=[hr_department.slug])}"' in page
+    assert f'href="{reverse("department_overview", args=["it"])}"' in page
+
+
+def test_overview_entry_is_refused_to_agents(client, it_agent):
+    client.force_login(it_agent)
+
+    assert client.get(reverse("department_overviews")).status_code == 403
