@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from esm import clock
-from esm.models import DepartmentRole, Event, EventKind
+from esm.models import DepartmentRole
 from esm.permissions import can, staff_department_ids
 from services import actions, selectors, sla
 from services.actions import ActionRefused
@@ -38,9 +38,9 @@ from services.models import (
     ArticleFeedback,
     Attachment,
     CatalogItem,
-    Comment,
     ServiceRequest,
 )
+from services.views import timeline
 
 State = ServiceRequest.State
 
@@ -62,12 +62,7 @@ def _query(request: HttpRequest, name: str = "q") -> str:
     return request.GET.get(name, "").strip()[:QUERY_MAX_LENGTH]
 
 
-def _person(user: Any, viewer: Any) -> str:
-    if user is None:
-        return "the system"
-    if user.pk == viewer.pk:
-        return "you"
-    return user.get_full_name() or user.get_username()
+_person = timeline.person
 
 
 # -- home: search and browse the catalog ----------------------------------------------------
@@ -398,64 +393,6 @@ def _promise(service_request: ServiceRequest) -> sla.ClockReading:
     return sla.end_to_end_read(service_request, schedule)
 
 
-def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
-    """One event of the case in plain words; the events come from the request, its tasks
-    (claimed, handed off, ...) and its plan's automated steps."""
-    who = _person(event.actor, viewer)
-    kind = event.kind
-    department = event.department.name if event.department else service_request.department.name
-    step = event.payload.get("name") or event.payload.get("step", "")
-    on_task = event.subject_type == "services.fulfilmenttask"
-    if kind == EventKind.SUBMITTED:
-        return f"Submitted by {who}"
-    if kind == EventKind.APPROVAL_REQUESTED:
-        label = event.payload.get("label")
-        return f"Approval requested from {label}" if label else "Approval requested"
-    if kind == EventKind.APPROVED:
-        return f"Approved by {who}"
-    if kind == EventKind.REJECTED:
-        return f"Rejected by {who}"
-    if kind == EventKind.QUEUED and on_task:
-        return f"Queued with {department}"
-    if kind == EventKind.QUEUED:
-        return "Accepted: the work is with the teams"
-    if kind in (EventKind.CLAIMED, EventKind.ASSIGNED):
-        return f"Picked up in {department}"
-    if kind == EventKind.COMMENTED:
-        note = "Internal note" if event.to_value == Comment.INTERNAL else "Comment"
-        return f"{note} from {who}"
-    if kind == EventKind.HANDED_OFF and event.from_department and event.to_department:
-        return f"Handed from {event.from_department} to {event.to_department} by {who}"
-    if kind == EventKind.SENT_BACK and event.from_department and event.to_department:
-        return (
-            f"Sent back from {event.from_department} to {event.to_department}: "
-            "something was missing"
-        )
-    if kind == EventKind.APPROVAL_SKIPPED:
-        return f"Approval step skipped: {event.payload.get('label', '')}"
-    if kind == EventKind.RATED:
-        return f"Rated {event.to_value}/5 by {who}"
-    if kind == EventKind.WORK_STARTED:
-        return "Work started"
-    if kind == EventKind.STEP_SLEEPING:
-        return f"{step}: waiting until {event.payload.get('until', 'later')[:10]}"
-    if kind == EventKind.WAITING_ON_EMPLOYEE and on_task:
-        return f"{who.capitalize()} asked for more information"
-    if kind == EventKind.WAITING_ON_EMPLOYEE:
-        return "Waiting for the employee's answer"
-    if kind == EventKind.RESUMED:
-        return "Answer received: work resumed"
-    if kind == EventKind.RESOLVED and on_task:
-        return f"{department} finished its part"
-    if kind == EventKind.STEP_STARTED:
-        return f"{step}: started automatically"
-    if kind == EventKind.STEP_SUCCEEDED:
-        return f"{step}: done"
-    if kind == EventKind.STEP_FAILED:
-        return f"{step}: could not be done automatically, {department} is handling it"
-    return f"{event.get_kind_display()} by {who}"
-
-
 def _request_page(
     request: HttpRequest,
     service_request: ServiceRequest,
@@ -485,10 +422,7 @@ def _request_page(
         if service_request.requester_id == user.pk
         else f"{_person(service_request.requester, user)}'s answer",
         "progress": selectors.request_progress(service_request=service_request),
-        "timeline": [
-            {"event": event, "text": _timeline_text(event, service_request, user)}
-            for event in events
-        ],
+        "timeline": timeline.timeline_in_words(events, service_request, user),
         "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
         "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,
         "cancel_form": (bound_forms.get("cancel_form") or ReasonForm(auto_id="cancel-%s"))
