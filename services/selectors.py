@@ -257,6 +257,19 @@ def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[E
     return list(events)
 
 
+def task_of_request_for_viewer(
+    *, user: Any, service_request: ServiceRequest
+) -> FulfilmentTask | None:
+    """The request's task the viewer works it from (the newest of their departments'), or None."""
+    return (
+        FulfilmentTask.objects.visible_to(user)
+        .filter(service_request=service_request, consult__isnull=True)
+        .select_related("queue")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
     # Not their own requests: nobody approves what they raised or what is for them.
     return (
@@ -596,7 +609,7 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
     ]
 
 
-_TASK_PROGRESS = {
+TASK_PROGRESS = {
     FulfilmentTask.State.QUEUED: "Waiting to be picked up",
     FulfilmentTask.State.IN_PROGRESS: "Being worked on",
     FulfilmentTask.State.WAITING_ON_EMPLOYEE: "Waiting for your answer",
@@ -607,7 +620,7 @@ _TASK_PROGRESS = {
 
 
 def _task_progress(task: FulfilmentTask, received_by: FulfilmentTask | None) -> dict[str, Any]:
-    status = _TASK_PROGRESS.get(task.state, task.get_state_display())
+    status = TASK_PROGRESS.get(task.state, task.get_state_display())
     if task.state == FulfilmentTask.State.HANDED_OFF and received_by is not None:
         status = f"Passed on to {received_by.department.name}"
     elif task.state == FulfilmentTask.State.QUEUED:

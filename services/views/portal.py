@@ -38,6 +38,7 @@ from services.models import (
     ArticleFeedback,
     Attachment,
     CatalogItem,
+    FulfilmentTask,
     ServiceRequest,
 )
 from services.views import timeline
@@ -357,9 +358,33 @@ def my_request_list(request: HttpRequest) -> HttpResponse:
 # -- one request ----------------------------------------------------------------------------
 
 
-def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
+ASKS_EMPLOYEE = selectors.TASK_PROGRESS[FulfilmentTask.State.WAITING_ON_EMPLOYEE]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _who_has_it(progress: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """Who has the work now (the departments of the open tasks and running steps) and
+    what comes next (the plan's steps still waiting), from `request_progress`."""
+    holders = list(
+        dict.fromkeys(
+            row["department"] for row in progress if row["current"] and not row["awaiting_approval"]
+        )
+    )
+    upcoming = [f"{row['name']} ({row['department']})" for row in progress if row["next"]]
+    return holders, ", then ".join(upcoming)
+
+
+def _where_it_stands(
+    service_request: ServiceRequest, viewer: Any, progress: list[dict[str, Any]]
+) -> str:
     """The request's state as a sentence for the person reading it."""
-    department = service_request.department.name
+    working, upcoming = _who_has_it(progress)
+    department = _and(working) if working else service_request.department.name
+    plural = len(working) > 1
+    then = f" Next: {upcoming}." if upcoming else ""
     approvals = list(service_request.approvals.all())
     state = service_request.state
     if state == State.AWAITING_APPROVAL:
@@ -368,13 +393,28 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
     if state == State.SUBMITTED:
         return f"Submitted: waiting for {department} to pick it up."
     if state == State.IN_PROGRESS:
-        return f"{department} is working on it."
+        approvals_due = [row["status"] for row in progress if row["awaiting_approval"]]
+        if approvals_due and not working:
+            return f"{approvals_due[0]}.{then}"
+        return f"{department} {'are' if plural else 'is'} working on it.{then}"
     if state == State.WAITING_ON_EMPLOYEE:
+        asking = list(
+            dict.fromkeys(row["department"] for row in progress if row["status"] == ASKS_EMPLOYEE)
+        )
+        if asking:
+            department, plural = _and(asking), len(asking) > 1
         if service_request.requester_id == viewer.pk:
-            return f"{department} needs something from you: please answer below."
-        return f"{department} is waiting on {_person(service_request.requester, viewer)}."
+            needs = "need" if plural else "needs"
+            return f"{department} {needs} something from you: please answer below."
+        waits = (
+            f"{'are' if plural else 'is'} waiting on {_person(service_request.requester, viewer)}"
+        )
+        return f"{department} {waits}."
     if state == State.RESOLVED:
-        return f"Resolved by {department}."
+        finished = list(
+            dict.fromkeys(row["department"] for row in progress if row["status"] == "Done")
+        )
+        return f"Resolved by {_and(finished) if finished else service_request.department.name}."
     if state == State.REJECTED:
         rejection = next((a for a in approvals if a.state == Approval.State.REJECTED), None)
         if rejection is None:
@@ -384,6 +424,36 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
     if state == State.CANCELLED:
         return "Cancelled: nobody will work on it."
     return "Closed."
+
+
+def _approvals_in_words(service_request: ServiceRequest, viewer: Any) -> list[dict[str, Any]]:
+    """Each approval with who decided it, naming a person once: a label that already names
+    the approver ("Sam Patel (Alex Morgan's manager)") needs no "by Sam Patel" after it."""
+    rows = []
+    for approval in service_request.approvals.all():
+        by = ""
+        if approval.decided_by is not None:
+            name = approval.decided_by.get_full_name() or approval.decided_by.get_username()
+            by = "" if name in approval.label else _person(approval.decided_by, viewer)
+        rows.append({"approval": approval, "by": by})
+    return rows
+
+
+def _crumbs(service_request: ServiceRequest, viewer: Any, owns: bool) -> list[tuple[str, str]]:
+    """The way to this request for the viewer: their own requests, or the queue and task
+    an agent works it from, or the approvals page an approver decides it on."""
+    if owns:
+        return [("My requests", reverse("my_requests"))]
+    task = selectors.task_of_request_for_viewer(user=viewer, service_request=service_request)
+    if task is not None:
+        return [
+            ("Queues", reverse("queue_list")),
+            (task.queue.name, reverse("queue_detail", args=[task.queue.slug])),
+            (task.title, reverse("task_detail", args=[task.pk])),
+        ]
+    if any(viewer.pk in (a.approver_id, a.decided_by_id) for a in service_request.approvals.all()):
+        return [("Approvals", reverse("approvals"))]
+    return []
 
 
 def _promise(service_request: ServiceRequest) -> sla.ClockReading:
@@ -402,6 +472,8 @@ def _request_page(
 ) -> HttpResponse:
     user = request.user
     owns = can(user, "services.own_service_request", service_request)
+    # Raised for someone else: the one who raised it finds it among their requests too.
+    lists_it = owns or user.pk in (service_request.requester_id, service_request.raised_by_id)
     deadline = actions.reopen_deadline(service_request)
     may_reopen = owns and deadline is not None and clock.now() <= deadline
     may_rate = (
@@ -414,14 +486,17 @@ def _request_page(
         user, "services.comment_service_request", service_request
     )
     events = selectors.timeline_for_viewer(user=user, service_request=service_request)
+    progress = selectors.request_progress(service_request=service_request)
     context = {
         "service_request": service_request,
-        "where_it_stands": _where_it_stands(service_request, user),
+        "where_it_stands": _where_it_stands(service_request, user, progress),
         "promise": _promise(service_request),
         "waiting_for": "your answer"
         if service_request.requester_id == user.pk
         else f"{_person(service_request.requester, user)}'s answer",
-        "progress": selectors.request_progress(service_request=service_request),
+        "progress": progress,
+        "approvals": _approvals_in_words(service_request, user),
+        "crumbs": _crumbs(service_request, user, lists_it),
         "timeline": timeline.timeline_in_words(events, service_request, user),
         "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
         "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,

@@ -71,6 +71,8 @@ def event_in_words(event: Event, service_request: ServiceRequest, viewer: Any) -
         note = "Internal note" if event.to_value == Comment.INTERNAL else "Comment"
         return f"{note} from {who}"
     if kind == EventKind.HANDED_OFF and crossing:
+        if event.from_department_id == event.to_department_id:
+            return f"Handed on to another {department} queue by {who}"
         return f"Handed from {event.from_department} to {event.to_department} by {who}"
     if kind == EventKind.SENT_BACK and crossing:
         return (
@@ -78,7 +80,7 @@ def event_in_words(event: Event, service_request: ServiceRequest, viewer: Any) -
             "something was missing"
         )
     if kind == EventKind.WAITING_ON_EMPLOYEE and on_task:
-        return f"{who.capitalize()} asked for more information"
+        return f"{who[:1].upper()}{who[1:]} asked for more information"
     if kind == EventKind.WAITING_ON_EMPLOYEE:
         return "Waiting for the employee's answer"
     if kind == EventKind.RESUMED and on_task:
@@ -90,7 +92,7 @@ def event_in_words(event: Event, service_request: ServiceRequest, viewer: Any) -
     if kind == EventKind.DEPARTMENT_WAIT_ENDED:
         return f"{department} works on it again"
     if kind == EventKind.RESOLVED and on_task:
-        return f"{department} finished its part ({who})"
+        return f"{department} finished its part: resolved by {who}"
     if kind == EventKind.RESOLVED:
         return "Request resolved: all its work is done"
     if kind == EventKind.CANCELLED and on_task:
