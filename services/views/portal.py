@@ -451,7 +451,12 @@ def _crumbs(service_request: ServiceRequest, viewer: Any, owns: bool) -> list[tu
             (task.queue.name, reverse("queue_detail", args=[task.queue.slug])),
             (task.title, reverse("task_detail", args=[task.pk])),
         ]
-    if any(viewer.pk in (a.approver_id, a.decided_by_id) for a in service_request.approvals.all()):
+    approvals = service_request.approvals.all()
+    if any(viewer.pk in (a.approver_id, a.decided_by_id) for a in approvals) or (
+        selectors.pending_approvals_for(user=viewer)
+        .filter(service_request=service_request)
+        .exists()
+    ):
         return [("Approvals", reverse("approvals"))]
     return []
 
@@ -487,14 +492,22 @@ def _request_page(
     )
     events = selectors.timeline_for_viewer(user=user, service_request=service_request)
     progress = selectors.request_progress(service_request=service_request)
+    waiting_for = (
+        "your answer"
+        if service_request.requester_id == user.pk
+        else f"{_person(service_request.requester, user)}'s answer"
+    )
     context = {
         "service_request": service_request,
         "where_it_stands": _where_it_stands(service_request, user, progress),
         "promise": _promise(service_request),
-        "waiting_for": "your answer"
-        if service_request.requester_id == user.pk
-        else f"{_person(service_request.requester, user)}'s answer",
-        "progress": progress,
+        "waiting_for": waiting_for,
+        "progress": [
+            {**row, "status": f"Waiting for {waiting_for}"}
+            if row["status"] == ASKS_EMPLOYEE
+            else row
+            for row in progress
+        ],
         "approvals": _approvals_in_words(service_request, user),
         "crumbs": _crumbs(service_request, user, lists_it),
         "timeline": timeline.timeline_in_words(events, service_request, user),

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from services import actions
-from services.models import Queue, SlaPolicy, SlaTarget
+from services.models import ApprovalStep, Queue, SlaPolicy, SlaTarget
 from tests.esm.factories import BusinessCalendarFactory
 from tests.services.factories import ApprovalStepFactory, CatalogItemFactory, FormFieldFactory
 
@@ -172,6 +172,19 @@ def test_the_timeline_says_work_started_and_the_employees_wait_once(
     assert texts.count(f"{it_agent.get_full_name()} asked for more information") == 1
 
 
+def test_only_the_requester_reads_waiting_for_your_answer(client, employee, it_agent, it_queue):
+    service_request = _raise(employee, _item(it_queue.department))
+    task = service_request.tasks.get()
+    actions.task_ask(task=task, agent=it_agent, question="Which floor?")
+    url = reverse("request_detail", args=[service_request.reference])
+
+    mine = _page(client, employee, url).context["progress"]
+    theirs = _page(client, it_agent, url).context["progress"]
+
+    assert [row["status"] for row in mine] == ["Waiting for your answer"]
+    assert [row["status"] for row in theirs] == [f"Waiting for {employee.get_full_name()}'s answer"]
+
+
 def test_the_request_names_the_department_that_has_it_now(
     client, employee, hr_agent, hr_department, hr_queue, it_queue
 ):
@@ -254,3 +267,20 @@ def test_every_aria_describedby_points_at_an_element(client, employee, it_agent,
         assert not missing, (url, missing)
         described += len(wanted)
     assert described  # the pages do describe fields with help texts
+
+
+def test_a_role_approver_comes_from_the_approvals_page(
+    client, employee, department_manager, it_department, it_queue
+):
+    item = _item(it_department)
+    ApprovalStepFactory(
+        item=item,
+        position=1,
+        approver=ApprovalStep.Approver.DEPARTMENT_ROLE,
+        department=it_department,
+        role="manager",
+    )
+    service_request = _raise(employee, item)
+    url = reverse("request_detail", args=[service_request.reference])
+
+    assert _crumbs(_page(client, department_manager, url).content.decode()) == ["Approvals"]
