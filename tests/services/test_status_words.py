@@ -284,3 +284,24 @@ def test_a_role_approver_comes_from_the_approvals_page(
     url = reverse("request_detail", args=[service_request.reference])
 
     assert _crumbs(_page(client, department_manager, url).content.decode()) == ["Approvals"]
+
+
+def test_a_finished_task_page_reads_a_constant_number_of_queries(
+    client, employee, it_agent, it_queue, hr_queue, django_assert_max_num_queries
+):
+    service_request = _raise(employee, _item(it_queue.department))
+    task = service_request.tasks.get()
+    actions.task_claim(task=task, agent=it_agent)
+    actions.task_note(task=task, agent=it_agent, body="First look.")
+    actions.task_hand_off(task=task, agent=it_agent, to_queue=hr_queue, reason="Payroll.")
+    client.force_login(it_agent)
+    url = reverse("task_detail", args=[task.pk])
+
+    with django_assert_max_num_queries(25) as small:
+        assert client.get(url).status_code == 200
+    for n in range(10):
+        actions.comment_add(service_request=service_request, author=employee, body=f"Any news {n}?")
+    with django_assert_max_num_queries(25) as large:
+        assert client.get(url).status_code == 200
+
+    assert len(large.captured_queries) == len(small.captured_queries)
