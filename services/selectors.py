@@ -400,6 +400,19 @@ def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[E
     return list(events)
 
 
+def task_of_request_for_viewer(
+    *, user: Any, service_request: ServiceRequest
+) -> FulfilmentTask | None:
+    """The request's task the viewer works it from (the newest of their departments'), or None."""
+    return (
+        FulfilmentTask.objects.visible_to(user)
+        .filter(service_request=service_request, consult__isnull=True)
+        .select_related("queue")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
     # Not their own requests: nobody approves what they raised or what is for them.
     return (
@@ -573,6 +586,46 @@ def task_page_extras(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any]:
     }
 
 
+TASK_ENDINGS = [EventKind.RESOLVED, EventKind.HANDED_OFF, EventKind.SENT_BACK, EventKind.CANCELLED]
+
+
+def task_ending(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any] | None:
+    """How a finished task ended, for its page (None while it is open): the event that
+    ended it (its actor and time), what was written with it (the resolution, the handoff's
+    reason, what was missing) and, after a handoff or a send-back, the task that carries
+    the work on, with whether the viewer may open it."""
+    if task.is_open:
+        return None
+    event = (
+        Event.objects.filter(
+            subject_type=FulfilmentTask._meta.label_lower, subject_id=task.pk, kind__in=TASK_ENDINGS
+        )
+        .select_related("actor", "from_department", "to_department")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if event is None:
+        return None
+    ending: dict[str, Any] = {"event": event, "kind": event.kind, "text": "", "other": None}
+    if event.kind == EventKind.RESOLVED:
+        ending["text"] = task.resolution
+    elif event.kind in (EventKind.HANDED_OFF, EventKind.SENT_BACK):
+        other_pk = event.payload.get("to_task")
+        ending["text"] = event.payload.get(
+            "reason" if event.kind == EventKind.HANDED_OFF else "missing", ""
+        )
+        ending["other"] = (
+            FulfilmentTask.objects.select_related("queue", "department").filter(pk=other_pk).first()
+        )
+        ending["other_visible"] = (
+            FulfilmentTask.objects.visible_to(viewer).filter(pk=other_pk).exists()
+        )
+    else:
+        # Cancelled with its request: the request's reason, when it has one.
+        ending["text"] = task.service_request.resolution
+    return ending
+
+
 def task_consult_for_viewer(*, task: FulfilmentTask) -> Consult | None:
     """The consult `task` answers (None for an ordinary task); `task_for_viewer` loads it."""
     try:
@@ -735,24 +788,21 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
     if step_runs:
         return [_step_progress(step_run) for step_run in step_runs]
     # A consult is a question between departments; the asking task, waiting on it, says so.
-    tasks = (
+    tasks = list(
         service_request.tasks.filter(consult__isnull=True)
         .select_related("department")
         .order_by("created_at", "id")
     )
+    # A handoff's two tasks: the one that passed the work on says to whom.
+    received_by = {task.handed_off_from_id: task for task in tasks if task.handed_off_from_id}
     return [
-        {
-            "name": task.title,
-            "department": task.department.name,
-            "status": _TASK_PROGRESS.get(task.state, task.get_state_display()),
-            "current": task.is_open,
-        }
+        _task_progress(task, received_by.get(task.pk))
         for task in tasks
         if task.state != FulfilmentTask.State.CANCELLED
     ]
 
 
-_TASK_PROGRESS = {
+TASK_PROGRESS = {
     FulfilmentTask.State.QUEUED: "Waiting to be picked up",
     FulfilmentTask.State.IN_PROGRESS: "Being worked on",
     FulfilmentTask.State.WAITING_ON_EMPLOYEE: "Waiting for your answer",
@@ -760,6 +810,22 @@ _TASK_PROGRESS = {
     FulfilmentTask.State.HANDED_OFF: "Passed on",
     FulfilmentTask.State.DONE: "Done",
 }
+
+
+def _task_progress(task: FulfilmentTask, received_by: FulfilmentTask | None) -> dict[str, Any]:
+    status = TASK_PROGRESS.get(task.state, task.get_state_display())
+    if task.state == FulfilmentTask.State.HANDED_OFF and received_by is not None:
+        status = f"Passed on to {received_by.department.name}"
+    elif task.state == FulfilmentTask.State.QUEUED:
+        status = f"Waiting to be picked up in {task.department.name}"
+    return {
+        "name": task.title,
+        "department": task.department.name,
+        "status": status,
+        "current": task.is_open,
+        "next": False,
+        "awaiting_approval": False,
+    }
 
 
 def _step_progress(step_run: StepRun) -> dict[str, Any]:
@@ -789,6 +855,9 @@ def _step_progress(step_run: StepRun) -> dict[str, Any]:
         "status": status,
         "current": state
         in (StepRun.State.PENDING, StepRun.State.RUNNING, StepRun.State.WITH_PEOPLE),
+        "next": state == StepRun.State.WAITING,
+        "awaiting_approval": state == StepRun.State.WITH_PEOPLE
+        and bool(step_run.result.get("awaiting_approval")),
     }
 
 

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from esm import clock
-from esm.models import DepartmentRole, Event, EventKind
+from esm.models import DepartmentRole
 from esm.permissions import can, staff_department_ids
 from services import actions, selectors, sla
 from services.actions import ActionRefused
@@ -38,9 +38,10 @@ from services.models import (
     ArticleFeedback,
     Attachment,
     CatalogItem,
-    Comment,
+    FulfilmentTask,
     ServiceRequest,
 )
+from services.views import timeline
 
 State = ServiceRequest.State
 
@@ -64,12 +65,7 @@ def _query(request: HttpRequest, name: str = "q") -> str:
     return request.GET.get(name, "").strip()[:QUERY_MAX_LENGTH]
 
 
-def _person(user: Any, viewer: Any) -> str:
-    if user is None:
-        return "the system"
-    if user.pk == viewer.pk:
-        return "you"
-    return user.get_full_name() or user.get_username()
+_person = timeline.person
 
 
 # -- home: search and browse the catalog ----------------------------------------------------
@@ -381,9 +377,33 @@ def my_request_list(request: HttpRequest) -> HttpResponse:
 # -- one request ----------------------------------------------------------------------------
 
 
-def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
+ASKS_EMPLOYEE = selectors.TASK_PROGRESS[FulfilmentTask.State.WAITING_ON_EMPLOYEE]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _who_has_it(progress: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """Who has the work now (the departments of the open tasks and running steps) and
+    what comes next (the plan's steps still waiting), from `request_progress`."""
+    holders = list(
+        dict.fromkeys(
+            row["department"] for row in progress if row["current"] and not row["awaiting_approval"]
+        )
+    )
+    upcoming = [f"{row['name']} ({row['department']})" for row in progress if row["next"]]
+    return holders, ", then ".join(upcoming)
+
+
+def _where_it_stands(
+    service_request: ServiceRequest, viewer: Any, progress: list[dict[str, Any]]
+) -> str:
     """The request's state as a sentence for the person reading it."""
-    department = service_request.department.name
+    working, upcoming = _who_has_it(progress)
+    department = _and(working) if working else service_request.department.name
+    plural = len(working) > 1
+    then = f" Next: {upcoming}." if upcoming else ""
     approvals = list(service_request.approvals.all())
     state = service_request.state
     if state == State.AWAITING_APPROVAL:
@@ -392,13 +412,28 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
     if state == State.SUBMITTED:
         return f"Submitted: waiting for {department} to pick it up."
     if state == State.IN_PROGRESS:
-        return f"{department} is working on it."
+        approvals_due = [row["status"] for row in progress if row["awaiting_approval"]]
+        if approvals_due and not working:
+            return f"{approvals_due[0]}.{then}"
+        return f"{department} {'are' if plural else 'is'} working on it.{then}"
     if state == State.WAITING_ON_EMPLOYEE:
+        asking = list(
+            dict.fromkeys(row["department"] for row in progress if row["status"] == ASKS_EMPLOYEE)
+        )
+        if asking:
+            department, plural = _and(asking), len(asking) > 1
         if service_request.requester_id == viewer.pk:
-            return f"{department} needs something from you: please answer below."
-        return f"{department} is waiting on {_person(service_request.requester, viewer)}."
+            needs = "need" if plural else "needs"
+            return f"{department} {needs} something from you: please answer below."
+        waits = (
+            f"{'are' if plural else 'is'} waiting on {_person(service_request.requester, viewer)}"
+        )
+        return f"{department} {waits}."
     if state == State.RESOLVED:
-        return f"Resolved by {department}."
+        finished = list(
+            dict.fromkeys(row["department"] for row in progress if row["status"] == "Done")
+        )
+        return f"Resolved by {_and(finished) if finished else service_request.department.name}."
     if state == State.REJECTED:
         rejection = next((a for a in approvals if a.state == Approval.State.REJECTED), None)
         if rejection is None:
@@ -410,69 +445,46 @@ def _where_it_stands(service_request: ServiceRequest, viewer: Any) -> str:
     return "Closed."
 
 
+def _approvals_in_words(service_request: ServiceRequest, viewer: Any) -> list[dict[str, Any]]:
+    """Each approval with who decided it, naming a person once: a label that already names
+    the approver ("Sam Patel (Alex Morgan's manager)") needs no "by Sam Patel" after it."""
+    rows = []
+    for approval in service_request.approvals.all():
+        by = ""
+        if approval.decided_by is not None:
+            name = approval.decided_by.get_full_name() or approval.decided_by.get_username()
+            by = "" if name in approval.label else _person(approval.decided_by, viewer)
+        rows.append({"approval": approval, "by": by})
+    return rows
+
+
+def _crumbs(service_request: ServiceRequest, viewer: Any, owns: bool) -> list[tuple[str, str]]:
+    """The way to this request for the viewer: their own requests, or the queue and task
+    an agent works it from, or the approvals page an approver decides it on."""
+    if owns:
+        return [("My requests", reverse("my_requests"))]
+    task = selectors.task_of_request_for_viewer(user=viewer, service_request=service_request)
+    if task is not None:
+        return [
+            ("Queues", reverse("queue_list")),
+            (task.queue.name, reverse("queue_detail", args=[task.queue.slug])),
+            (task.title, reverse("task_detail", args=[task.pk])),
+        ]
+    approvals = service_request.approvals.all()
+    if any(viewer.pk in (a.approver_id, a.decided_by_id) for a in approvals) or (
+        selectors.pending_approvals_for(user=viewer)
+        .filter(service_request=service_request)
+        .exists()
+    ):
+        return [("Approvals", reverse("approvals"))]
+    return []
+
+
 def _promise(service_request: ServiceRequest) -> sla.ClockReading:
     """The end-to-end target as the employee reads it; the company calendar is loaded only
     when the request has one."""
     schedule = sla.company_schedule() if service_request.end_to_end_due_at else None
     return sla.end_to_end_read(service_request, schedule)
-
-
-def _timeline_text(event: Event, service_request: ServiceRequest, viewer: Any) -> str:
-    """One event of the case in plain words; the events come from the request, its tasks
-    (claimed, handed off, ...) and its plan's automated steps."""
-    who = _person(event.actor, viewer)
-    kind = event.kind
-    department = event.department.name if event.department else service_request.department.name
-    step = event.payload.get("name") or event.payload.get("step", "")
-    on_task = event.subject_type == "services.fulfilmenttask"
-    if kind == EventKind.SUBMITTED:
-        return f"Submitted by {who}"
-    if kind == EventKind.APPROVAL_REQUESTED:
-        label = event.payload.get("label")
-        return f"Approval requested from {label}" if label else "Approval requested"
-    if kind == EventKind.APPROVED:
-        return f"Approved by {who}"
-    if kind == EventKind.REJECTED:
-        return f"Rejected by {who}"
-    if kind == EventKind.QUEUED and on_task:
-        return f"Queued with {department}"
-    if kind == EventKind.QUEUED:
-        return "Accepted: the work is with the teams"
-    if kind in (EventKind.CLAIMED, EventKind.ASSIGNED):
-        return f"Picked up in {department}"
-    if kind == EventKind.COMMENTED:
-        note = "Internal note" if event.to_value == Comment.INTERNAL else "Comment"
-        return f"{note} from {who}"
-    if kind == EventKind.HANDED_OFF and event.from_department and event.to_department:
-        return f"Handed from {event.from_department} to {event.to_department} by {who}"
-    if kind == EventKind.SENT_BACK and event.from_department and event.to_department:
-        return (
-            f"Sent back from {event.from_department} to {event.to_department}: "
-            "something was missing"
-        )
-    if kind == EventKind.APPROVAL_SKIPPED:
-        return f"Approval step skipped: {event.payload.get('label', '')}"
-    if kind == EventKind.RATED:
-        return f"Rated {event.to_value}/5 by {who}"
-    if kind == EventKind.WORK_STARTED:
-        return "Work started"
-    if kind == EventKind.STEP_SLEEPING:
-        return f"{step}: waiting until {event.payload.get('until', 'later')[:10]}"
-    if kind == EventKind.WAITING_ON_EMPLOYEE and on_task:
-        return f"{who.capitalize()} asked for more information"
-    if kind == EventKind.WAITING_ON_EMPLOYEE:
-        return "Waiting for the employee's answer"
-    if kind == EventKind.RESUMED:
-        return "Answer received: work resumed"
-    if kind == EventKind.RESOLVED and on_task:
-        return f"{department} finished its part"
-    if kind == EventKind.STEP_STARTED:
-        return f"{step}: started automatically"
-    if kind == EventKind.STEP_SUCCEEDED:
-        return f"{step}: done"
-    if kind == EventKind.STEP_FAILED:
-        return f"{step}: could not be done automatically, {department} is handling it"
-    return f"{event.get_kind_display()} by {who}"
 
 
 def _request_page(
@@ -484,6 +496,8 @@ def _request_page(
 ) -> HttpResponse:
     user = request.user
     owns = can(user, "services.own_service_request", service_request)
+    # Raised for someone else: the one who raised it finds it among their requests too.
+    lists_it = owns or user.pk in (service_request.requester_id, service_request.raised_by_id)
     deadline = actions.reopen_deadline(service_request)
     may_reopen = owns and deadline is not None and clock.now() <= deadline
     may_rate = (
@@ -496,18 +510,26 @@ def _request_page(
         user, "services.comment_service_request", service_request
     )
     events = selectors.timeline_for_viewer(user=user, service_request=service_request)
+    progress = selectors.request_progress(service_request=service_request)
+    waiting_for = (
+        "your answer"
+        if service_request.requester_id == user.pk
+        else f"{_person(service_request.requester, user)}'s answer"
+    )
     context = {
         "service_request": service_request,
-        "where_it_stands": _where_it_stands(service_request, user),
+        "where_it_stands": _where_it_stands(service_request, user, progress),
         "promise": _promise(service_request),
-        "waiting_for": "your answer"
-        if service_request.requester_id == user.pk
-        else f"{_person(service_request.requester, user)}'s answer",
-        "progress": selectors.request_progress(service_request=service_request),
-        "timeline": [
-            {"event": event, "text": _timeline_text(event, service_request, user)}
-            for event in events
+        "waiting_for": waiting_for,
+        "progress": [
+            {**row, "status": f"Waiting for {waiting_for}"}
+            if row["status"] == ASKS_EMPLOYEE
+            else row
+            for row in progress
         ],
+        "approvals": _approvals_in_words(service_request, user),
+        "crumbs": _crumbs(service_request, user, lists_it),
+        "timeline": timeline.timeline_in_words(events, service_request, user),
         "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
         "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,
         "cancel_form": (bound_forms.get("cancel_form") or ReasonForm(auto_id="cancel-%s"))

@@ -38,6 +38,7 @@ from services.forms import (
     TaskTextForm,
 )
 from services.models import CatalogItem, FulfilmentTask, Queue
+from services.views import timeline
 
 TASKS_PER_PAGE = 25
 
@@ -204,25 +205,28 @@ def _task_page(
     extras = selectors.task_page_extras(task=task, viewer=request.user)
     consult = extras["consult"]
     case_hidden = not can(request.user, "services.view_task_case", task)
+    ending = selectors.task_ending(task=task, viewer=request.user)
+    if ending is not None:
+        ending["by"] = timeline.person(ending["event"].actor, request.user)
     context = {
         "task": task,
         "service_request": service_request,
         "case_hidden": case_hidden,
         **_with_clocks([task])[0],
         "is_mine": task.assignee_id == request.user.pk,
+        "ending": ending,
         **extras,
     }
     if case_hidden:
         # The request's own promise is part of the case the consulted department may not see.
         context["end_to_end"] = None
-        context["timeline"] = selectors.consult_timeline(consult=consult)
+        events = selectors.consult_timeline(consult=consult)
     else:
         context["comments"] = selectors.comments_for_viewer(
             user=request.user, service_request=service_request
         )
-        context["timeline"] = selectors.timeline_for_viewer(
-            user=request.user, service_request=service_request
-        )
+        events = selectors.timeline_for_viewer(user=request.user, service_request=service_request)
+    context["timeline"] = timeline.timeline_in_words(events, service_request, request.user)
     skipped = CASE_FORMS | ASKING_FORMS if consult else CONSULT_FORMS
     for name in TASK_FORMS:
         if name in skipped or (name == "send_back_form" and not task.handed_off_from_id):

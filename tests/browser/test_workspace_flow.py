@@ -92,12 +92,13 @@ def test_manager_approves_onboarding_and_its_plan_reaches_it(
 
     with signed_in(browser, live_server, "alex") as alex:
         alex.goto(f"{live_server.url}/requests/{reference}/")
+        # An HR item whose plan's open steps are IT's and Facilities': they have it now.
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
-            "HR is working on it."
+            "IT and Facilities are working on it. Next:"
         )
         approvals = alex.locator(".card").filter(has=alex.get_by_role("heading", name="Approvals"))
-        expect(approvals).to_contain_text("Approved")
-        expect(approvals).to_contain_text("by Sam Patel")
+        expect(approvals).to_contain_text("Sam Patel (Alex Morgan's manager): Approved")
+        expect(approvals).not_to_contain_text("by Sam Patel")
         expect(approvals).to_contain_text("the headcount is in this year's plan")
 
         # The plan ran its automated steps; the laptop is with a person in IT.
@@ -154,6 +155,13 @@ def test_facilities_hands_off_to_it_and_it_sees_the_task_in_its_queue(
         fiona.get_by_role("button", name="Hand off").click()
         expect(fiona.locator(".messages")).to_contain_text("Handed off.")
         expect(fiona.get_by_role("heading", name="Handed off", level=2)).to_be_visible()
+        # The header and the card say where it went, when, by whom and why.
+        expect(fiona.locator(".lead")).not_to_contain_text("working on it")
+        expect(fiona.locator(".lead")).to_contain_text(f"Handed off to {it_queue.name} by you")
+        ending = fiona.locator("#ending")
+        expect(ending).to_contain_text(f"To {it_queue.name} ({it_queue.department.name})")
+        expect(ending).to_contain_text("By you")
+        expect(ending).to_contain_text(reason)
 
         # It has left Facilities' queue.
         fiona.get_by_role("link", name=facilities_task.queue.name, exact=True).click()
@@ -163,7 +171,7 @@ def test_facilities_hands_off_to_it_and_it_sees_the_task_in_its_queue(
 
     with signed_in(browser, live_server, "ivan") as ivan:
         open_task_in_queue(ivan, it_queue, reference)
-        expect(ivan.locator(".notice")).to_contain_text("Handed over by Facilities:")
+        expect(ivan.locator(".notice")).to_contain_text("Handed over by Facilities")
         expect(ivan.locator(".notice")).to_contain_text(reason)
         expect(ivan.locator(".lead")).to_contain_text("Unclaimed")
         screenshot(ivan, "task-handed-off.png")

@@ -89,6 +89,20 @@ def test_the_employee_sees_one_cross_department_status(
     assert "Queued with IT" in texts
 
 
+def test_the_status_names_who_has_it_now_and_what_comes_next(
+    client, employee, onboarding, django_capture_on_commit_callbacks
+):
+    # An HR item whose open step is IT's: HR is not the one working on it now.
+    with django_capture_on_commit_callbacks(execute=True):
+        service_request = _raise(onboarding, employee, office="no")
+
+    response = signed_in(client, employee).get(
+        reverse("request_detail", args=[service_request.reference])
+    )
+
+    assert response.context["where_it_stands"] == "IT is working on it. Next: Welcome (HR)."
+
+
 def test_task_events_reach_the_timeline_but_staff_bookkeeping_does_not(
     client, employee, it_agent, it_department
 ):

@@ -1,0 +1,117 @@
+"""On a 390-pixel phone, no page body scrolls sideways.
+
+Employees raise and follow requests from their phones, so every portal page must fit; the
+staff pages must stay usable, their wide tables scrolling inside their own box.
+
+The top navigation bar is measured apart: it is hidden before the page is measured, since
+its own layout is fixed elsewhere. Everything else on the page counts.
+"""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from playwright.sync_api import Browser, Page
+from pytest_django.live_server_helper import LiveServer
+
+from services import actions
+from services.models import CatalogItem
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser-phone-test-password"
+PHONE = {"width": 390, "height": 844}
+
+# The page's width without the top bar (see the module's docstring).
+BODY_WIDTH = """() => {
+    const bar = document.querySelector("header.topbar");
+    if (bar) bar.style.display = "none";
+    return document.documentElement.scrollWidth;
+}"""
+
+
+@pytest.fixture
+def cases(transactional_db: None) -> dict[str, str]:
+    """The demo enterprise, with a request of Alex's waiting for Sam's approval and one in
+    IT's queue, committed so the live server's own connection sees them."""
+    call_command("seed_demo", password=PASSWORD, without_history=True, stdout=io.StringIO())
+    alex = get_user_model().objects.get(username="alex")
+    waiting, _ = actions.service_request_submit(
+        item=CatalogItem.objects.get(slug="software-access"),
+        raised_by=alex,
+        subject="Figma for the customer portal project's design reviews",
+        answers=[],
+        submission_key="phone-approval",
+    )
+    queued, _ = actions.service_request_submit(
+        item=CatalogItem.objects.get(slug="report-an-it-problem"),
+        raised_by=alex,
+        subject="Salesforce logs me out every few minutes since the update on Monday",
+        answers=[],
+        submission_key="phone-queued",
+    )
+    return {
+        "waiting": waiting.reference,
+        "queued": queued.reference,
+        "task": str(queued.tasks.get().pk),
+    }
+
+
+def _phone(browser: Browser, live_server: LiveServer, username: str) -> Page:
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(f"{live_server.url}/account/sign-in/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/**")
+    return page
+
+
+def _too_wide(page: Page, live_server: LiveServer, paths: list[str]) -> dict[str, int]:
+    widths = {}
+    for path in paths:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        widths[path] = page.evaluate(BODY_WIDTH)
+    return {path: width for path, width in widths.items() if width > PHONE["width"]}
+
+
+def test_every_portal_page_fits_a_phone(
+    browser: Browser, live_server: LiveServer, cases: dict[str, str]
+) -> None:
+    alex = _phone(browser, live_server, "alex")
+    assert not _too_wide(
+        alex,
+        live_server,
+        [
+            "/",
+            "/?q=password",
+            "/catalog/software-access/",
+            "/catalog/report-an-it-problem/",
+            "/knowledge/reset-your-password-yourself/",
+            "/requests/",
+            f"/requests/{cases['waiting']}/",
+            f"/requests/{cases['queued']}/",
+            "/approvals/",
+        ],
+    )
+    sam = _phone(browser, live_server, "sam")
+    assert not _too_wide(sam, live_server, ["/approvals/", f"/requests/{cases['waiting']}/"])
+
+
+def test_staff_pages_fit_a_phone_with_tables_scrolling_in_their_box(
+    browser: Browser, live_server: LiveServer, cases: dict[str, str]
+) -> None:
+    ivan = _phone(browser, live_server, "ivan")
+    assert not _too_wide(
+        ivan,
+        live_server,
+        [
+            "/queues/",
+            "/queues/it-service-desk/",
+            f"/tasks/{cases['task']}/",
+            f"/requests/{cases['queued']}/",
+        ],
+    )
