@@ -254,7 +254,7 @@ def task_story(
 
     at = world.work(at, department, _claim_delay(rng))
     yield at
-    if _cancelled(task):
+    if _closed(task):
         return  # the request was withdrawn, or its plan stopped, before anyone got to it
     manager = world.manager(department)
     if manager is not None and manager != worker and rng.random() < 0.15:
@@ -267,6 +267,8 @@ def task_story(
     if rng.random() < 0.5 and world.canned.get(department):
         at = world.work(at, department, rng.uniform(2, 45))
         yield at
+        if _closed(task):
+            return
         reply = rng.choice(world.canned[department])
         actions.task_reply(task=task, agent=worker, body=reply.render(service_request))
     consult = _consult_route(world, task)
@@ -285,6 +287,8 @@ def task_story(
     if rng.random() < 0.25:
         at = world.work(at, department, rng.uniform(10, 240))
         yield at
+        if _closed(task):
+            return
         actions.task_note(task=task, agent=worker, body=rng.choice(_texts("notes")))
 
     watermelon = item.slug in _texts("watermelon_items")
@@ -307,7 +311,7 @@ def task_story(
     target = world.resolution_minutes(finishing)
     at = world.work(at, finishing.department_id, max(5.0, target * factor))
     yield at
-    if _cancelled(finishing):
+    if _closed(finishing):
         return
     actions.task_resolve(task=finishing, agent=finisher, resolution=_resolution(rng, finishing))
     finishing.refresh_from_db()
@@ -343,9 +347,11 @@ def _resolution(rng: random.Random, task: FulfilmentTask) -> str:
     return rng.choice(texts)
 
 
-def _cancelled(task: FulfilmentTask) -> bool:
+def _closed(task: FulfilmentTask) -> bool:
+    """Whether the task can no longer change: its request was cancelled or rejected (a
+    mid-plan approval said no) while its story waited for its next step."""
     task.refresh_from_db(fields=["state"])
-    return task.state == TaskState.CANCELLED
+    return task.state not in FulfilmentTask.OPEN_STATES
 
 
 def _escalate(
@@ -354,6 +360,8 @@ def _escalate(
     """The manager raises the priority of a task that matters more than it said."""
     at = world.work(at, task.department_id, rng.uniform(5, 60))
     yield at
+    if _closed(task):
+        return at
     task.refresh_from_db()
     priority = Priority.URGENT if task.priority == Priority.HIGH else Priority.HIGH
     actions.task_set_priority(task=task, by=manager, priority=priority)
@@ -383,6 +391,8 @@ def _ask(
     needs (missing information); most answer within a working day or two."""
     at = world.work(at, task.department_id, rng.uniform(10, 240))
     yield at
+    if _closed(task):
+        return at
     missing = _texts("missing_questions")
     slug = task.department.slug
     if slug in missing and rng.random() < missing["share"]:
@@ -400,6 +410,8 @@ def _ask(
         return at  # never answered: the task waits on the employee
     at = world.employee(at, rng.uniform(20, 1200))
     yield at
+    if _closed(task):
+        return at
     service_request = task.service_request
     actions.comment_add(
         service_request=service_request,
@@ -431,6 +443,8 @@ def _consult(
     to_queue = world.queues[route["to_queue"]]
     at = world.work(at, task.department_id, rng.uniform(10, 180))
     yield at
+    if _closed(task):
+        return at
     consult = actions.task_consult(
         task=task, agent=worker, to_queue=to_queue, question=route["question"]
     )
@@ -440,9 +454,13 @@ def _consult(
         return at
     at = world.work(at, to_queue.department_id, _claim_delay(rng))
     yield at
+    if _closed(consult.consult_task):
+        return at
     actions.task_claim(task=consult.consult_task, agent=answerer)
     at = world.work(at, to_queue.department_id, rng.uniform(5, 120))
     yield at
+    if _closed(consult.consult_task):
+        return at
     actions.consult_answer(consult=consult, agent=answerer, answer=rng.choice(route["answers"]))
     return at
 
@@ -464,6 +482,8 @@ def _hand_off(
     to_queue = world.queues[route["to_queue"]]
     at = world.work(at, task.department_id, rng.uniform(30, 600))
     yield at
+    if _closed(task):
+        return at
     received = actions.task_hand_off(
         task=task, agent=worker, to_queue=to_queue, reason=route["reason"]
     )
@@ -473,26 +493,36 @@ def _hand_off(
         return at
     at = world.work(at, to_queue.department_id, _claim_delay(rng))
     yield at
+    if _closed(received):
+        return at
     actions.task_claim(task=received, agent=receiver)
     sent_back = rng.random() < 0.3
     if sent_back:
         at = world.work(at, to_queue.department_id, rng.uniform(10, 240))
         yield at
+        if _closed(received):
+            return at
         missing = _texts("missing_information").get(to_queue.slug) or ["Details are missing."]
         actions.task_send_back(task=received, agent=receiver, missing=rng.choice(missing))
         at = world.work(at, task.department_id, rng.uniform(30, 600))
         yield at
+        if _closed(task):
+            return at
         actions.task_note(
             task=task, agent=worker, body="Checked with the requester and added what was missing."
         )
         at = world.work(at, task.department_id, rng.uniform(5, 60))
         yield at
+        if _closed(task):
+            return at
         received = actions.task_hand_off(
             task=task, agent=worker, to_queue=to_queue, reason=f"{route['reason']} Now complete."
         )
         world.worked.add(received.pk)
         at = world.work(at, to_queue.department_id, _claim_delay(rng))
         yield at
+        if _closed(received):
+            return at
         actions.task_claim(task=received, agent=receiver)
     receiving.extend([received, receiver, sent_back])
     return at
