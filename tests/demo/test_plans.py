@@ -23,6 +23,7 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
+from valuestreams.models import HandoffTarget, StageStep, ValueStream
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,24 @@ def test_every_task_the_history_resolves_has_a_note_that_fits_its_work():
 
     assert human_steps - history["step_resolutions"].keys() == set()
     assert items - plans.keys() - history["item_resolutions"].keys() == set()
+
+
+def test_the_demo_streams_map_their_plans_step_for_step(demo):
+    """Onboarding, offboarding, desk moves and parental leave are streams whose stages hold
+    every step of their item's plan exactly once; onboarding crosses three departments with
+    stages side by side, and its handoff targets sit at department boundaries."""
+    streams = {stream.slug: stream for stream in ValueStream.objects.prefetch_related("items")}
+    assert set(streams) == {"onboarding", "offboarding", "desk-move", "parental-leave"}
+    for stream in streams.values():
+        plan = set(
+            PlanStep.objects.filter(item__in=stream.items.all()).values_list("pk", flat=True)
+        )
+        mapped = list(
+            StageStep.objects.filter(stage__stream=stream).values_list("plan_step", flat=True)
+        )
+        assert sorted(mapped) == sorted(plan), stream
+    onboarding = streams["onboarding"].stages.all()
+    assert {stage.department.slug for stage in onboarding} == {"hr", "it", "facilities"}
+    assert onboarding.filter(parallel_group=2).count() >= 3
+    for target in HandoffTarget.objects.select_related("from_stage", "to_stage"):
+        target.full_clean()

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from demo import catalog, enterprise, history
+from demo import catalog, enterprise, history, valuestreams
 from demo.enterprise import SeededAccount
 
 
@@ -35,6 +35,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             accounts = enterprise.seed(password=password)
             catalog.seed()
+            valuestreams.seed()
             if not without_history:
                 enterprise.seed_employees()
             catalog.seed_directory_accounts()
