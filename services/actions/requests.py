@@ -98,11 +98,6 @@ def service_request_submit(
     return service_request, True
 
 
-def approval_payload(approval: Approval) -> dict[str, Any]:
-    """What every approval event carries about its approval."""
-    return {"approval": approval.pk, "label": approval.label, "step": approval.step_key}
-
-
 def _approver_of(step: ApprovalStep, requester: AbstractBaseUser) -> dict[str, Any]:
     if step.approver == ApprovalStep.Approver.PERSON:
         return {"approver": step.person, "label": step.person.get_full_name() or str(step.person)}
@@ -134,7 +129,7 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
                 service_request,
                 EventKind.APPROVAL_SKIPPED,
                 None,
-                payload=approval_payload(approval),
+                payload=approval.event_payload,
             )
             continue
         approval.state, approval.requested_at = Approval.State.PENDING, clock.now()
@@ -146,14 +141,14 @@ def _approval_next(service_request: ServiceRequest, *, actor: Any) -> None:
                 State.AWAITING_APPROVAL,
                 actor,
                 EventKind.APPROVAL_REQUESTED,
-                payload=approval_payload(approval),
+                payload=approval.event_payload,
             )
         else:
             request_event(
                 service_request,
                 EventKind.APPROVAL_REQUESTED,
                 actor,
-                payload=approval_payload(approval),
+                payload=approval.event_payload,
             )
         return
     steps = automation.plan_of(service_request.catalog_item_id)
@@ -183,7 +178,7 @@ def approval_decide(
             service_request,
             EventKind.APPROVED,
             user,
-            payload=approval_payload(approval) | {"comment": comment},
+            payload=approval.event_payload | {"comment": comment},
         )
         if step_run is not None:
             automation.step_finish_by_approval(step_run, service_request)
@@ -206,7 +201,7 @@ def approval_decide(
             State.REJECTED,
             user,
             EventKind.REJECTED,
-            payload=approval_payload(approval) | {"comment": comment},
+            payload=approval.event_payload | {"comment": comment},
             closed_at=clock.now(),
             resolution=comment,
         )

@@ -214,6 +214,11 @@ class Approval(models.Model):
     def __str__(self) -> str:
         return f"{self.service_request.reference} approval {self.position}: {self.label}"
 
+    @property
+    def event_payload(self) -> dict[str, Any]:
+        """What every approval event carries about its approval (see docs/events.md)."""
+        return {"approval": self.pk, "label": self.label, "step": self.step_key}
+
 
 class Comment(models.Model):
     # The `to_value` of a comment's COMMENTED event, so timelines can leave internal ones out.

@@ -25,6 +25,18 @@ SAME_MOMENT = dt.timedelta(seconds=2)
 FOLLOWS_TASK = {EventKind.WAITING_ON_EMPLOYEE, EventKind.RESUMED}
 
 
+# A plan step's events, in the employee's words: "<step name>: <words>".
+STEP_WORDS = {
+    EventKind.STEP_PENDING: "queued for automation",
+    EventKind.STEP_STARTED: "started automatically",
+    EventKind.STEP_RETRIED: "will be tried again",
+    EventKind.STEP_WITH_PEOPLE: "waiting for an approval",
+    EventKind.STEP_SUCCEEDED: "done",
+    EventKind.STEP_SKIPPED: "not needed",
+    EventKind.STEP_CANCELLED: "cancelled",
+}
+
+
 def person(user: Any, viewer: Any) -> str:
     if user is None:
         return "the system"
@@ -113,24 +125,12 @@ def event_in_words(event: Event, service_request: ServiceRequest, viewer: Any) -
         return "Fulfilment plan started"
     if kind == EventKind.RUN_FINISHED:
         return "Fulfilment plan finished"
-    if kind == EventKind.STEP_PENDING:
-        return f"{step}: queued for automation"
-    if kind == EventKind.STEP_STARTED:
-        return f"{step}: started automatically"
     if kind == EventKind.STEP_SLEEPING:
         return f"{step}: waiting until {event.payload.get('until', 'later')[:10]}"
-    if kind == EventKind.STEP_RETRIED:
-        return f"{step}: will be tried again"
     if kind == EventKind.STEP_FAILED:
         return f"{step}: could not be done automatically, {department} is handling it"
-    if kind == EventKind.STEP_WITH_PEOPLE:
-        return f"{step}: waiting for an approval"
-    if kind == EventKind.STEP_SUCCEEDED:
-        return f"{step}: done"
-    if kind == EventKind.STEP_SKIPPED:
-        return f"{step}: not needed"
-    if kind == EventKind.STEP_CANCELLED:
-        return f"{step}: cancelled"
+    if kind in STEP_WORDS:
+        return f"{step}: {STEP_WORDS[kind]}"
     return f"{event.get_kind_display()} by {who}"
 
 

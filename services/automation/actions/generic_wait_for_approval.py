@@ -69,7 +69,7 @@ def wait_for_approval(context: StepContext) -> dict[str, Any]:
         department=service_request.department,
         reference=service_request.reference,
         is_confidential=service_request.is_confidential,
-        payload={"approval": approval.pk, "label": approval.label, "step": approval.step_key},
+        payload=approval.event_payload,
     )
     notifications.schedule("approval_pending", approval.pk)
     return {AWAITING_APPROVAL: approval.pk, "approver": approval.label}
