@@ -844,11 +844,13 @@ def _step_progress(step_run: StepRun) -> dict[str, Any]:
     if state == StepRun.State.WITH_PEOPLE:
         approver = step_run.result.get("approver")
         waiting_for_approval = step_run.result.get("awaiting_approval")
-        status = (
-            f"Waiting for approval from {approver}"
-            if waiting_for_approval
-            else f"Being handled by {department}"
-        )
+        if waiting_for_approval:
+            status = f"Waiting for approval from {approver}"
+        elif step_run.task is not None and step_run.task.state != FulfilmentTask.State.IN_PROGRESS:
+            # Queued, or waiting on the employee or another department: say which.
+            status = _task_progress(step_run.task, None)["status"]
+        else:
+            status = f"Being handled by {department}"
     return {
         "name": step_run.name,
         "department": department,

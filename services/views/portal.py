@@ -378,6 +378,7 @@ def my_request_list(request: HttpRequest) -> HttpResponse:
 
 
 ASKS_EMPLOYEE = selectors.TASK_PROGRESS[FulfilmentTask.State.WAITING_ON_EMPLOYEE]
+UNCLAIMED = selectors.TASK_PROGRESS[FulfilmentTask.State.QUEUED]
 
 
 def _and(names: list[str]) -> str:
@@ -415,6 +416,9 @@ def _where_it_stands(
         approvals_due = [row["status"] for row in progress if row["awaiting_approval"]]
         if approvals_due and not working:
             return f"{approvals_due[0]}.{then}"
+        current = [row for row in progress if row["current"] and not row["awaiting_approval"]]
+        if current and all(row["status"].startswith(UNCLAIMED) for row in current):
+            return f"Waiting for {department} to pick it up.{then}"
         return f"{department} {'are' if plural else 'is'} working on it.{then}"
     if state == State.WAITING_ON_EMPLOYEE:
         asking = list(

@@ -152,7 +152,7 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         reference = reference_on(alex)
         # No approval and no fulfilment plan: it goes straight to IT's queue.
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
-            "IT is working on it."
+            "Waiting for IT to pick it up."
         )
 
     task = FulfilmentTask.objects.select_related("queue").get(

@@ -28,7 +28,8 @@ STEPS = [
     "Sign in as `sam`, Alex's manager: **Approvals** in the navigation shows",
     "Approve Alex's.",
     "the request says who has it now: the employee record, the",
-    "IT account and the desk booking were made automatically, and IT and Facilities are",
+    "IT account and the desk booking were made automatically, and it waits for IT and",
+    "Facilities to pick up their parts.",
     "The promise says when we aim to finish.",
     "Sign in as `ivan`: in **Queues**, open **IT Service Desk**, search for the",
     "request's reference and open **Prepare the laptop**. Claim it, then resolve it with a",
@@ -101,7 +102,7 @@ def test_the_first_tour(browser: Browser, live_server: LiveServer) -> None:
     with signed_in(browser, live_server, "alex") as alex:
         alex.goto(f"{live_server.url}/requests/{reference}/")
         where = alex.get_by_role("region", name="Where it stands")
-        expect(where).to_contain_text("IT and Facilities are working on it.")
+        expect(where).to_contain_text("Waiting for IT and Facilities to pick it up.")
         expect(where).to_contain_text("We aim to finish by")
         progress = alex.get_by_role("region", name="Progress")
         for automatic in ("Create the employee record", "Create the IT account", "Book a desk"):

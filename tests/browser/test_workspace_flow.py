@@ -94,17 +94,17 @@ def test_manager_approves_onboarding_and_its_plan_reaches_it(
         alex.goto(f"{live_server.url}/requests/{reference}/")
         # An HR item whose plan's open steps are IT's and Facilities': they have it now.
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
-            "IT and Facilities are working on it. Next:"
+            "Waiting for IT and Facilities to pick it up. Next:"
         )
         approvals = alex.locator(".card").filter(has=alex.get_by_role("heading", name="Approvals"))
         expect(approvals).to_contain_text("Sam Patel (Alex Morgan's manager): Approved")
         expect(approvals).not_to_contain_text("by Sam Patel")
         expect(approvals).to_contain_text("the headcount is in this year's plan")
 
-        # The plan ran its automated steps; the laptop is with a person in IT.
+        # The plan ran its automated steps; the laptop waits for a person in IT.
         progress = alex.get_by_role("region", name="Progress")
         expect(progress).to_contain_text("Create the employee record")
-        expect(progress).to_contain_text("Being handled by IT")
+        expect(progress).to_contain_text("Waiting to be picked up in IT")
 
     # Facilities sets up the workstation meanwhile, in parallel with IT's laptop.
     tasks = FulfilmentTask.objects.select_related("queue__department").filter(

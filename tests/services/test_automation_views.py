@@ -69,20 +69,22 @@ def test_plan_graph_is_for_staff(client, employee, onboarding):
 
 
 def test_the_employee_sees_one_cross_department_status(
-    client, employee, onboarding, django_capture_on_commit_callbacks
+    client, employee, it_agent, onboarding, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         service_request = _raise(onboarding, employee, office="no")
+    url = reverse("request_detail", args=[service_request.reference])
 
-    response = signed_in(client, employee).get(
-        reverse("request_detail", args=[service_request.reference])
-    )
+    response = signed_in(client, employee).get(url)
 
     progress = {row["name"]: row for row in response.context["progress"]}
     assert progress["Hr record"]["status"] == "Done"
     assert progress["Desk"]["status"] == "Not needed"
-    assert progress["Laptop"]["status"] == "Being handled by IT"
+    assert progress["Laptop"]["status"] == "Waiting to be picked up in IT"
     assert progress["Laptop"]["current"]
+    actions.task_claim(task=service_request.tasks.get(), agent=it_agent)
+    claimed = {row["name"]: row for row in client.get(url).context["progress"]}
+    assert claimed["Laptop"]["status"] == "Being handled by IT"
     assert progress["Welcome"]["status"].startswith("Next")
     texts = [entry["text"] for entry in response.context["timeline"]]
     assert "Hr record: done" in texts
@@ -90,17 +92,22 @@ def test_the_employee_sees_one_cross_department_status(
 
 
 def test_the_status_names_who_has_it_now_and_what_comes_next(
-    client, employee, onboarding, django_capture_on_commit_callbacks
+    client, employee, it_agent, onboarding, django_capture_on_commit_callbacks
 ):
     # An HR item whose open step is IT's: HR is not the one working on it now.
     with django_capture_on_commit_callbacks(execute=True):
         service_request = _raise(onboarding, employee, office="no")
+    url = reverse("request_detail", args=[service_request.reference])
 
-    response = signed_in(client, employee).get(
-        reverse("request_detail", args=[service_request.reference])
+    response = signed_in(client, employee).get(url)
+
+    assert response.context["where_it_stands"] == (
+        "Waiting for IT to pick it up. Next: Welcome (HR)."
     )
-
-    assert response.context["where_it_stands"] == "IT is working on it. Next: Welcome (HR)."
+    actions.task_claim(task=service_request.tasks.get(), agent=it_agent)
+    assert client.get(url).context["where_it_stands"] == (
+        "IT is working on it. Next: Welcome (HR)."
+    )
 
 
 def test_task_events_reach_the_timeline_but_staff_bookkeeping_does_not(

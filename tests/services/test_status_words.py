@@ -186,17 +186,23 @@ def test_only_the_requester_reads_waiting_for_your_answer(client, employee, it_a
 
 
 def test_the_request_names_the_department_that_has_it_now(
-    client, employee, hr_agent, hr_department, hr_queue, it_queue
+    client, employee, hr_agent, it_agent, hr_department, hr_queue, it_queue
 ):
     service_request = _raise(employee, _item(hr_department))
     task = service_request.tasks.get()
-    actions.task_hand_off(task=task, agent=hr_agent, to_queue=it_queue, reason="A laptop.")
+    received = actions.task_hand_off(
+        task=task, agent=hr_agent, to_queue=it_queue, reason="A laptop."
+    )
+    url = reverse("request_detail", args=[service_request.reference])
 
-    response = _page(client, employee, reverse("request_detail", args=[service_request.reference]))
+    response = _page(client, employee, url)
 
-    assert response.context["where_it_stands"] == "IT is working on it."
+    # Nobody in IT has it yet: the sentence says so, as the progress list does.
+    assert response.context["where_it_stands"] == "Waiting for IT to pick it up."
     progress = {row["department"]: row["status"] for row in response.context["progress"]}
     assert progress == {"HR": "Passed on to IT", "IT": "Waiting to be picked up in IT"}
+    actions.task_claim(task=received, agent=it_agent)
+    assert _page(client, employee, url).context["where_it_stands"] == "IT is working on it."
 
 
 def test_an_approval_names_its_approver_once(client, employee, manager, it_queue):
