@@ -310,6 +310,8 @@ class Event(models.Model):
                 fields=["subject_type", "subject_id", "occurred_at"], name="event_by_subject"
             ),
             models.Index(fields=["kind", "occurred_at"], name="event_by_kind_and_time"),
+            # What happened since a moment: the measuring apps refresh their rollups by it.
+            models.Index(fields=["occurred_at"], name="event_by_time"),
             models.Index(fields=["reference", "occurred_at"], name="event_by_reference"),
             models.Index(fields=["department", "occurred_at"], name="event_by_department"),
         ]

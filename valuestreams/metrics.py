@@ -110,12 +110,26 @@ class Trend:
 class VariantMetrics:
     """One distinct path that cases took through the stages (in the order they started)."""
 
-    path: tuple[Stage, ...]
+    path: tuple[tuple[Stage, ...], ...]
+    """Segments in order; the stages of one segment ran side by side (one parallel group)."""
     cases: int
     lead_time: Distribution
     conformance: str
     """"conforming", or what went against the model: "skipped", "repeated", "reordered"
     (several joined by "+")."""
+
+
+@dataclass(frozen=True)
+class StreamSummary:
+    """A stream's headline figures for the list of streams."""
+
+    stream: ValueStream
+    lead_time: Distribution
+    flow_efficiency: float | None
+    throughput_per_week: float
+    wip: int
+    previous: Trend | None = None
+    hidden: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 
 from esm import clock
 from esm.models import Department
-from services.models import CatalogItem, PlanStep
+from services.models import CatalogItem, PlanStep, ServiceRequest
 
 
 class ValueStream(models.Model):
@@ -147,3 +147,104 @@ class HandoffTarget(models.Model):
             errors["to_stage"] = "The work must flow forward: pick a later stage."
         if errors:
             raise ValidationError(errors)
+
+
+# Rollups: what the log says about each case of a stream, recomputed from events by
+# `valuestreams.rollups` and read by the pages, so a page's cost does not grow with the
+# history. Never edited by hand; a refresh replaces a case's rows whole.
+
+
+class CaseFlow(models.Model):
+    """One case (service request) of a stream, as its events tell it."""
+
+    stream = models.ForeignKey(ValueStream, on_delete=models.CASCADE, related_name="cases")
+    service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    reference = models.CharField(max_length=20)
+    is_confidential = models.BooleanField(default=False)
+    submitted_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last resolution; empty while open or ended otherwise."
+    )
+    lead_minutes = models.FloatField(null=True, blank=True)
+    critical_process_minutes = models.FloatField(
+        default=0, help_text="Process time of the stages on the case's critical path."
+    )
+    employee_wait_minutes = models.FloatField(default=0)
+    variant = models.CharField(
+        max_length=255, blank=True, help_text="Stage ids in the order the case ran them."
+    )
+    conformance = models.CharField(max_length=40, default="conforming")
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "service_request"], name="one_case_row_per_stream"
+            ),
+        ]
+        indexes = [models.Index(fields=["stream", "resolved_at"], name="case_flow_resolved")]
+
+    def __str__(self) -> str:
+        return f"{self.stream}: {self.reference}"
+
+
+class CaseStage(models.Model):
+    """One stage of one case: its times by kind, in minutes of elapsed time."""
+
+    case = models.ForeignKey(CaseFlow, on_delete=models.CASCADE, related_name="stages")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(help_text="The stage's first event: its work arrived.")
+    picked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    process_minutes = models.FloatField(default=0)
+    queue_wait_minutes = models.FloatField(default=0)
+    department_wait_minutes = models.FloatField(default=0)
+    automation_wait_minutes = models.FloatField(default=0)
+    employee_wait_minutes = models.FloatField(default=0)
+    received = models.PositiveIntegerField(default=0, help_text="Tasks the stage received.")
+    flawed = models.PositiveIntegerField(
+        default=0, help_text="Of those, sent back, short of information, or reopened."
+    )
+    repeated = models.BooleanField(default=False)
+    on_critical_path = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "stage"], name="one_row_per_case_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}: {self.stage.name}"
+
+
+class CaseHandoff(models.Model):
+    """One transition between stages in one case: upstream done to downstream picked up."""
+
+    case = models.ForeignKey(CaseFlow, on_delete=models.CASCADE, related_name="handoffs")
+    from_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    ready_at = models.DateTimeField()
+    picked_at = models.DateTimeField()
+    delay_minutes = models.FloatField(help_text="Business minutes, the receiving calendar's.")
+    target_minutes = models.PositiveIntegerField(null=True, blank=True)
+    breached = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "from_stage", "to_stage"], name="one_row_per_case_handoff"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}: {self.from_stage.name} → {self.to_stage.name}"
+
+
+class RollupWatermark(models.Model):
+    """How far a stream's case rows are refreshed: the moment the last refresh began."""
+
+    stream = models.OneToOneField(ValueStream, on_delete=models.CASCADE, related_name="rollup")
+    refreshed_through = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.stream}: through {self.refreshed_through:%Y-%m-%d %H:%M}"

@@ -1,0 +1,355 @@
+"""Reads of value streams: their flow measures from the rollup rows, the cases behind them.
+
+Every function here runs a fixed number of queries whatever the history holds, and
+aggregates in SQL: percentiles by nearest rank (`ROW_NUMBER` over the ordered values, the
+same on PostgreSQL and SQLite), sums and means by `GROUP BY`.
+
+The small-group rule: when the viewer may not see every case of the period, an aggregate
+of fewer than `SMALL_GROUP` cases is held back (counts stay, durations go).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+
+from services.models import ServiceRequest
+from valuestreams.metrics import (
+    SMALL_GROUP,
+    Distribution,
+    HandoffMetrics,
+    Period,
+    StageMetrics,
+    StreamMetrics,
+    StreamSummary,
+    Trend,
+    VariantMetrics,
+)
+from valuestreams.models import CaseFlow, CaseHandoff, CaseStage, HandoffTarget, ValueStream
+
+PERCENTILES = (50, 85, 95)
+MINUTES_PER_HOUR = 60
+TEAM_WAIT = F("queue_wait_minutes") + F("department_wait_minutes") + F("automation_wait_minutes")
+"""A stage's wait that is the organisation's; waiting on the employee is apart."""
+
+
+def period_ending(end: dt.date, *, days: int) -> Period:
+    """The `days` days up to and including `end`, as a period of whole UTC days."""
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return Period(stop - dt.timedelta(days=days), stop)
+
+
+def _distributions(
+    rows: QuerySet, value: str, *, by: Iterable[str] = (), scale: float = MINUTES_PER_HOUR
+) -> dict[tuple, Distribution]:
+    """Nearest-rank p50/p85/p95 and the mean of `value` over `rows`, per group of the `by`
+    fields, in one query: the rows are ranked by a window function and only the ranked
+    rows that are percentiles come back."""
+    by = list(by)
+    partition = [F(name) for name in by] or None
+    keys = {f"_k{i}": F(name) for i, name in enumerate(by)}
+    ranked = (
+        rows.filter(**{f"{value}__isnull": False})
+        .annotate(
+            **keys,
+            _v=F(value),
+            _rn=Window(RowNumber(), partition_by=partition, order_by=F(value).asc()),
+            _n=Window(Count("pk"), partition_by=partition),
+            _mean=Window(Avg(value), partition_by=partition),
+        )
+        .values(*keys, "_v", "_rn", "_n", "_mean")
+    )
+    sql, params = ranked.query.sql_with_params()
+    wanted = " OR ".join(f'"_rn" = ({p} * "_n" + 99) / 100' for p in PERCENTILES)
+    columns = ", ".join(f'"{name}"' for name in [*keys, "_v", "_rn", "_n", "_mean"])
+    with connection.cursor() as cursor:
+        # Only our own column names are spliced in; values travel as parameters.
+        query = f"SELECT {columns} FROM ({sql}) ranked WHERE {wanted}"  # noqa: S608
+        cursor.execute(query, params)
+        found = cursor.fetchall()
+    by_key: dict[tuple, dict[str, Any]] = {}
+    for *key, v, rank, n, mean in found:
+        entry = by_key.setdefault(tuple(key), {"count": n, "mean": float(mean) / scale})
+        for p in PERCENTILES:
+            if rank == (p * n + 99) // 100:
+                entry[f"p{p}"] = float(v) / scale
+    return {key: Distribution(**entry) for key, entry in by_key.items()}
+
+
+def _hours(minutes: float | None) -> float | None:
+    return None if minutes is None else float(minutes) / MINUTES_PER_HOUR
+
+
+def _invisible(viewer: Any) -> Q:
+    """Cases the viewer may not see (a Q on CaseFlow)."""
+    return ~Q(service_request__in=ServiceRequest.objects.visible_to(viewer).values("pk"))
+
+
+def _in(period: Period, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}resolved_at__gte": period.start, f"{prefix}resolved_at__lt": period.end})
+
+
+def _trend(
+    previous: Distribution, totals: dict[str, Any], period: Period, held_back: bool
+) -> Trend:
+    if held_back:
+        return Trend(None, None, None)
+    return Trend(
+        lead_time_p50=previous.p50,
+        flow_efficiency=_ratio(totals["prev_critical"], totals["prev_lead"]),
+        throughput_per_week=previous.count / period.weeks,
+    )
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return float(part) / float(whole) if part is not None and whole else None
+
+
+def _period_label(period: Period) -> Case:
+    previous = period.previous()
+    return Case(
+        When(_in(period), then=Value("now")),
+        When(_in(previous), then=Value("before")),
+        default=Value(""),
+    )
+
+
+def value_stream_summaries(*, streams: Iterable[ValueStream], period: Period, viewer: Any):
+    """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
+    and the previous period's, for trend arrows. Five queries for any number of streams."""
+    streams = list(streams)
+    both = CaseFlow.objects.filter(stream__in=streams).filter(_in(period) | _in(period.previous()))
+    labelled = both.annotate(_period=_period_label(period))
+    leads = _distributions(labelled, "lead_minutes", by=["stream_id", "_period"])
+    totals = {
+        row["stream_id"]: row
+        for row in labelled.values("stream_id").annotate(
+            critical=Sum("critical_process_minutes", filter=_in(period)),
+            lead=Sum("lead_minutes", filter=_in(period)),
+            prev_critical=Sum("critical_process_minutes", filter=_in(period.previous())),
+            prev_lead=Sum("lead_minutes", filter=_in(period.previous())),
+            hidden_now=Count("pk", filter=_in(period) & _invisible(viewer)),
+            hidden_before=Count("pk", filter=_in(period.previous()) & _invisible(viewer)),
+        )
+    }
+    open_cases = dict(
+        ServiceRequest.objects.open()
+        .filter(catalog_item__value_streams__in=streams)
+        .values_list("catalog_item__value_streams")
+        .annotate(Count("pk", distinct=True))
+    )
+    summaries = []
+    for stream in streams:
+        row = totals.get(stream.pk, {})
+        now = leads.get((stream.pk, "now"), Distribution(0))
+        before = leads.get((stream.pk, "before"), Distribution(0))
+        hidden = bool(row.get("hidden_now")) and now.count < SMALL_GROUP
+        held_back = bool(row.get("hidden_before")) and before.count < SMALL_GROUP
+        summaries.append(
+            StreamSummary(
+                stream=stream,
+                lead_time=Distribution(now.count) if hidden else now,
+                flow_efficiency=None if hidden else _ratio(row.get("critical"), row.get("lead")),
+                throughput_per_week=now.count / period.weeks,
+                wip=open_cases.get(stream.pk, 0),
+                previous=_trend(before, row, period, held_back) if row else None,
+                hidden=hidden,
+            )
+        )
+    return summaries
+
+
+def _stage_metrics(stream: ValueStream, period: Period, sees_all: bool) -> list[StageMetrics]:
+    rows = {
+        row["stage_id"]: row
+        for row in CaseStage.objects.filter(_in(period, "case__"), case__stream=stream)
+        .values("stage_id")
+        .annotate(
+            cases=Count("pk"),
+            process=Avg("process_minutes"),
+            queue_wait=Avg("queue_wait_minutes"),
+            department_wait=Avg("department_wait_minutes"),
+            automation_wait=Avg("automation_wait_minutes"),
+            employee_wait=Avg("employee_wait_minutes"),
+            wait_total=Sum(
+                F("queue_wait_minutes")
+                + F("department_wait_minutes")
+                + F("automation_wait_minutes")
+            ),
+            critical=Count("pk", filter=Q(on_critical_path=True)),
+            received=Sum("received"),
+            flawed=Sum("flawed"),
+        )
+    }
+    total_wait = sum(float(row["wait_total"] or 0) for row in rows.values())
+    bottleneck = max(rows, key=lambda pk: rows[pk]["wait_total"] or 0, default=None)
+    if bottleneck is not None and not rows[bottleneck]["wait_total"]:
+        bottleneck = None
+    stages = []
+    for stage in stream.stages.select_related("department"):
+        row = rows.get(stage.pk)
+        if row is None:
+            stages.append(StageMetrics(stage=stage, cases=0))
+            continue
+        shown = sees_all or row["cases"] >= SMALL_GROUP
+        stages.append(
+            StageMetrics(
+                stage=stage,
+                cases=row["cases"],
+                critical_cases=row["critical"],
+                received=row["received"] or 0,
+                flawed=(row["flawed"] or 0) if shown else 0,
+                is_bottleneck=shown and stage.pk == bottleneck,
+                **(
+                    {
+                        name: _hours(row[name])
+                        for name in (
+                            "process",
+                            "queue_wait",
+                            "department_wait",
+                            "automation_wait",
+                            "employee_wait",
+                        )
+                    }
+                    | {"wait_share": _ratio(row["wait_total"], total_wait)}
+                    if shown
+                    else {}
+                ),
+            )
+        )
+    return stages
+
+
+def _handoff_metrics(
+    stream: ValueStream, stages: list[StageMetrics], period: Period, sees_all: bool
+) -> list[HandoffMetrics]:
+    rows = CaseHandoff.objects.filter(_in(period, "case__"), case__stream=stream)
+    delays = _distributions(rows, "delay_minutes", by=["from_stage_id", "to_stage_id"])
+    breaches = {
+        (row["from_stage_id"], row["to_stage_id"]): row["breaches"]
+        for row in rows.values("from_stage_id", "to_stage_id").annotate(
+            breaches=Count("pk", filter=Q(breached=True))
+        )
+    }
+    targets = {
+        (t.from_stage_id, t.to_stage_id): t.pickup_minutes
+        for t in HandoffTarget.objects.filter(stream=stream)
+    }
+    stage_by_id = {metrics.stage.pk: metrics.stage for metrics in stages}
+    handoffs = []
+    for key in sorted(
+        delays.keys() | targets.keys(),
+        key=lambda k: (stage_by_id[k[0]].parallel_group, stage_by_id[k[1]].parallel_group, k),
+    ):
+        delay = delays.get(key, Distribution(0))
+        shown = sees_all or delay.count >= SMALL_GROUP
+        handoffs.append(
+            HandoffMetrics(
+                from_stage=stage_by_id[key[0]],
+                to_stage=stage_by_id[key[1]],
+                target_minutes=targets.get(key),
+                delay=delay if shown else Distribution(delay.count),
+                breaches=breaches.get(key, 0) if shown else 0,
+            )
+        )
+    return handoffs
+
+
+def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) -> StreamMetrics:
+    """Every flow measure of the stream over the period, for the map page and the API."""
+    (summary,) = value_stream_summaries(streams=[stream], period=period, viewer=viewer)
+    in_period = CaseFlow.objects.filter(_in(period), stream=stream)
+    sees_all = not in_period.filter(_invisible(viewer)).exists()
+    employee_wait = in_period.aggregate(mean=Avg("employee_wait_minutes"))["mean"]
+    stages = _stage_metrics(stream, period, sees_all)
+    return StreamMetrics(
+        stream=stream,
+        period=period,
+        lead_time=summary.lead_time,
+        flow_efficiency=summary.flow_efficiency,
+        throughput_per_week=summary.throughput_per_week,
+        wip=summary.wip,
+        employee_wait=None if summary.hidden else _hours(employee_wait),
+        stages=stages,
+        handoffs=_handoff_metrics(stream, stages, period, sees_all),
+        previous=summary.previous,
+        hidden=summary.hidden,
+    )
+
+
+def value_stream_variants(
+    *, stream: ValueStream, period: Period, viewer: Any
+) -> list[VariantMetrics]:
+    """The distinct paths the period's cases took, most common first, with their lead
+    times and how each went against the model."""
+    in_period = CaseFlow.objects.filter(_in(period), stream=stream)
+    sees_all = not in_period.filter(_invisible(viewer)).exists()
+    leads = _distributions(in_period, "lead_minutes", by=["variant", "conformance"])
+    stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
+    variants = []
+    for (variant, conformance), lead in leads.items():
+        path = tuple(
+            tuple(stages[int(pk)] for pk in segment.split("+") if int(pk) in stages)
+            for segment in variant.split(">")
+            if segment
+        )
+        shown = sees_all or lead.count >= SMALL_GROUP
+        variants.append(
+            VariantMetrics(
+                path=path,
+                cases=lead.count,
+                lead_time=lead if shown else Distribution(lead.count),
+                conformance=conformance,
+            )
+        )
+    return sorted(variants, key=lambda v: (-v.cases, v.conformance != "conforming"))
+
+
+def value_stream_cases(
+    *,
+    stream: ValueStream,
+    period: Period,
+    viewer: Any,
+    stage_id: int | None = None,
+    handoff: tuple[int, int] | None = None,
+) -> QuerySet[CaseFlow]:
+    """The period's cases behind a figure that the viewer may see, slowest first: all of
+    them, those that ran a stage (annotated with its times), or those that crossed a
+    handoff (annotated with its delay)."""
+    cases = (
+        CaseFlow.objects.filter(_in(period), stream=stream)
+        .exclude(_invisible(viewer))
+        .select_related("service_request")
+    )
+    if stage_id is not None:
+        cases = cases.filter(stages__stage_id=stage_id).annotate(
+            process_minutes=F("stages__process_minutes"),
+            wait_minutes=F("stages__queue_wait_minutes")
+            + F("stages__department_wait_minutes")
+            + F("stages__automation_wait_minutes"),
+            employee_wait_at_stage=F("stages__employee_wait_minutes"),
+        )
+    if handoff is not None:
+        cases = cases.filter(
+            handoffs__from_stage_id=handoff[0], handoffs__to_stage_id=handoff[1]
+        ).annotate(
+            delay_minutes=F("handoffs__delay_minutes"),
+            handoff_breached=F("handoffs__breached"),
+        )
+    return cases.order_by(F("lead_minutes").desc(nulls_last=True), "pk")
