@@ -8,6 +8,7 @@ tasks run eagerly in-process, a local-memory cache and e-mail printed to the con
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -248,5 +249,17 @@ CELERY_BEAT_SCHEDULE = {
     "close-resolved-requests": {
         "task": "services.tasks.service_requests_close_sweep_task",
         "schedule": 3600.0,
+    },
+    # Named by string: the settings never import the apps. Incremental every five minutes
+    # (with a lag window for late commits); whole once a night, in case a stream's model
+    # changed or an event came later than the lag window.
+    "value-stream-rollups": {
+        "task": "valuestreams.tasks.value_streams_refresh_task",
+        "schedule": 300.0,
+    },
+    "value-stream-rollups-nightly": {
+        "task": "valuestreams.tasks.value_streams_refresh_task",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"full": True},
     },
 }

@@ -6,4 +6,5 @@ class ValueStreamsConfig(AppConfig):
     verbose_name = "Value streams"
 
     def ready(self) -> None:
-        from valuestreams import permissions  # noqa: F401  (registers the rules)
+        # The rules register themselves; the tasks must be registered in every process.
+        from valuestreams import permissions, tasks  # noqa: F401

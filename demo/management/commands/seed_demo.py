@@ -5,6 +5,7 @@ from django.db import transaction
 
 from demo import catalog, enterprise, history, valuestreams
 from demo.enterprise import SeededAccount
+from valuestreams.rollups import value_streams_refresh
 
 
 class Command(BaseCommand):
@@ -41,6 +42,8 @@ class Command(BaseCommand):
             catalog.seed_directory_accounts()
         # Outside the transaction: each simulated action commits at its own moment.
         history.seed(history=not without_history)
+        # The measures read rollups: fill them from the history just written.
+        value_streams_refresh(full=True)
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[SeededAccount]) -> None:
