@@ -10,7 +10,6 @@ of fewer than `SMALL_GROUP` cases is held back (counts stay, durations go).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from esm.permissions import can
 from services.models import ServiceRequest
 from valuestreams.metrics import (
     SMALL_GROUP,
@@ -47,12 +47,6 @@ PERCENTILES = (50, 85, 95)
 MINUTES_PER_HOUR = 60
 TEAM_WAIT = F("queue_wait_minutes") + F("department_wait_minutes") + F("automation_wait_minutes")
 """A stage's wait that is the organisation's; waiting on the employee is apart."""
-
-
-def period_ending(end: dt.date, *, days: int) -> Period:
-    """The `days` days up to and including `end`, as a period of whole UTC days."""
-    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    return Period(stop - dt.timedelta(days=days), stop)
 
 
 def _distributions(
@@ -353,3 +347,19 @@ def value_stream_cases(
             handoff_breached=F("handoffs__breached"),
         )
     return cases.order_by(F("lead_minutes").desc(nulls_last=True), "pk")
+
+
+def value_streams_visible_to(viewer: Any) -> QuerySet[ValueStream]:
+    """The streams the viewer may read (the `valuestreams.view_stream` rule as a queryset):
+    live and retired ones for readers, drafts only for their owner and admins."""
+    if not can(viewer, "valuestreams.view_streams"):
+        return ValueStream.objects.none()
+    streams = ValueStream.objects.select_related("owner")
+    if can(viewer, "esm.use_admin"):
+        return streams
+    return streams.filter(~Q(status=ValueStream.Status.DRAFT) | Q(owner=viewer))
+
+
+def value_stream_cases_hidden(*, stream: ValueStream, period: Period, viewer: Any) -> int:
+    """How many of the period's cases the viewer may not see (left out of the drill-down)."""
+    return CaseFlow.objects.filter(_in(period), stream=stream).filter(_invisible(viewer)).count()

@@ -1,0 +1,144 @@
+"""The measured pages of value streams: the list, the map of one stream, the cases behind
+a figure. Thin: a permission check, a selector, a template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from esm.permissions import can
+from valuestreams import selectors
+from valuestreams.forms import PeriodForm, local_today, presets
+from valuestreams.map import value_stream_map
+from valuestreams.metrics import Period
+from valuestreams.models import ValueStream
+from valuestreams.tasks import value_stream_refresh_task
+
+CASES_PER_PAGE = 25
+
+
+def stream_for(viewer: Any, slug: str) -> ValueStream:
+    """The stream, if the viewer may read it; 404 otherwise (a draft's existence is private)."""
+    stream = get_object_or_404(ValueStream.objects.select_related("owner"), slug=slug)
+    if not can(viewer, "valuestreams.view_stream", stream):
+        raise Http404("No such value stream.")
+    return stream
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
+    form = PeriodForm(request.GET)
+    return form, form.period()
+
+
+def _period_query(period: Period) -> str:
+    last_day = period.end - dt.timedelta(days=1)
+    return urlencode({"start": f"{period.start:%Y-%m-%d}", "end": f"{last_day:%Y-%m-%d}"})
+
+
+def _period_context(request: HttpRequest) -> dict[str, Any]:
+    form, period = _period(request)
+    return {
+        "period_form": form,
+        "period": period,
+        "period_query": _period_query(period),
+        "presets": presets(local_today()),
+    }
+
+
+@login_required
+@require_GET
+def value_stream_list(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "valuestreams.view_streams"):
+        raise Http404("No value streams here.")
+    context = _period_context(request)
+    streams = selectors.value_streams_visible_to(request.user)
+    context["summaries"] = selectors.value_stream_summaries(
+        streams=streams, period=context["period"], viewer=request.user
+    )
+    context["may_add"] = can(request.user, "valuestreams.add_stream")
+    return render(request, "valuestreams/stream_list.html", context)
+
+
+@login_required
+@require_GET
+def value_stream_map_page(request: HttpRequest, slug: str) -> HttpResponse:
+    stream = stream_for(request.user, slug)
+    context = _period_context(request)
+    metrics = selectors.value_stream_metrics(
+        stream=stream, period=context["period"], viewer=request.user
+    )
+    cases_url = f"{reverse('valuestream_cases', args=[stream.slug])}?{context['period_query']}"
+    context.update(
+        stream=stream,
+        metrics=metrics,
+        stream_map=value_stream_map(metrics, cases_url=cases_url),
+        cases_url=cases_url,
+        variants=selectors.value_stream_variants(
+            stream=stream, period=context["period"], viewer=request.user
+        ),
+        may_change=can(request.user, "valuestreams.change_stream", stream),
+    )
+    return render(request, "valuestreams/stream_map.html", context)
+
+
+def _drill_down(request: HttpRequest, stream: ValueStream) -> dict[str, Any]:
+    """What the figure clicked stands for: a stage, a handoff (from-to) or the whole stream."""
+    stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
+    stage_id = handoff = None
+    if raw := request.GET.get("stage"):
+        stage_id = int(raw) if raw.isdigit() and int(raw) in stages else None
+        if stage_id is None:
+            raise Http404("No such stage in this stream.")
+    if raw := request.GET.get("handoff"):
+        ends = raw.split("-")
+        if len(ends) != 2 or not all(end.isdigit() and int(end) in stages for end in ends):
+            raise Http404("No such handoff in this stream.")
+        handoff = (int(ends[0]), int(ends[1]))
+    return {
+        "stage": stages.get(stage_id) if stage_id else None,
+        "handoff": (stages[handoff[0]], stages[handoff[1]]) if handoff else None,
+        "filters": {"stage_id": stage_id, "handoff": handoff},
+    }
+
+
+@login_required
+@require_GET
+def value_stream_cases(request: HttpRequest, slug: str) -> HttpResponse:
+    stream = stream_for(request.user, slug)
+    context = _period_context(request)
+    drill = _drill_down(request, stream)
+    cases = selectors.value_stream_cases(
+        stream=stream, period=context["period"], viewer=request.user, **drill.pop("filters")
+    )
+    context.update(
+        drill,
+        stream=stream,
+        page=Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page")),
+        hidden_cases=selectors.value_stream_cases_hidden(
+            stream=stream, period=context["period"], viewer=request.user
+        ),
+    )
+    return render(request, "valuestreams/stream_cases.html", context)
+
+
+@login_required
+@require_POST
+def value_stream_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    stream = stream_for(request.user, slug)
+    if not can(request.user, "valuestreams.change_stream", stream):
+        raise PermissionDenied
+    transaction.on_commit(lambda: value_stream_refresh_task.delay(stream.pk))
+    messages.success(request, "The figures are being recomputed from the log.")
+    query = request.POST.get("period", "")
+    return redirect(f"{reverse('valuestream_map', args=[stream.slug])}?{query}")
