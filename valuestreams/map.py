@@ -180,8 +180,8 @@ class StreamMap:
 def value_stream_map(metrics: StreamMetrics, *, cases_url: str) -> StreamMap:
     """Lay out the map of `metrics`, linking figures to `cases_url` (which carries the period).
 
-    Expects the stages with their departments loaded (`select_related("stage__department")`
-    on the selector's side): the layout reads `stage.department` for every stage. Handoffs
+    Expects each stage with its department loaded (the selector's `select_related`): the
+    layout reads `stage.department` for every stage. Figures link only for saved stages. Handoffs
     between stages that are not in `metrics.stages`, or that do not flow forward, are left
     out: the model allows neither.
     """

@@ -327,6 +327,15 @@ def test_the_map_renders_as_an_svg_image_that_parses_as_xml(metrics):
     assert len(svg.findall(f".//{SVG}a")) > 0
 
 
+def test_a_stream_without_stages_still_renders(stream):
+    stream_map = value_stream_map(_metrics(stream, []), cases_url=CASES_URL)
+
+    svg = _parse(_render(stream_map)).find(f"{SVG}svg")
+
+    assert stream_map.boxes == stream_map.arrows == stream_map.lanes == []
+    assert svg.get("role") == "img"
+
+
 @pytest.mark.parametrize(
     ("hours", "unit", "expected"),
     [
