@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 KEY_PREFIX = "queue-seed-"
-REQUEST_COUNT = 320
+REQUEST_COUNT = 380
 HISTORY_DAYS = 70
 SEED = 20261123
 LONDON = zoneinfo.ZoneInfo("Europe/London")

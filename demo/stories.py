@@ -252,7 +252,17 @@ def task_story(
     if worker is None or stall == "unclaimed":
         return  # nobody has picked it up yet
 
-    at = world.work(at, department, _claim_delay(rng))
+    watermelon = item.slug in _texts("watermelon_items")
+    # The watermelon's team works to the clock (its targets are green) while employees
+    # stay unhappy with what they get.
+    factor = rng.uniform(0.05, 0.5) if watermelon else _resolution_factor(rng)
+    # A plan's work for people (a laptop to prepare, a desk to set up) waits in the queue
+    # until someone has the time, then is done in one sitting: claimed when it is started.
+    sitting = rng.uniform(20, 150) if task.step_key else None
+    delay = _claim_delay(rng)
+    if sitting is not None:
+        delay += max(0.0, world.resolution_minutes(task) * factor - sitting)
+    at = world.work(at, department, delay)
     yield at
     if _closed(task):
         return  # the request was withdrawn, or its plan stopped, before anyone got to it
@@ -291,10 +301,6 @@ def task_story(
             return
         actions.task_note(task=task, agent=worker, body=rng.choice(_texts("notes")))
 
-    watermelon = item.slug in _texts("watermelon_items")
-    # The watermelon's team works to the clock (its targets are green) while employees
-    # stay unhappy with what they get.
-    factor = rng.uniform(0.05, 0.5) if watermelon else _resolution_factor(rng)
     finisher, finishing = worker, task
     route = _handoff_route(world, task)
     if route and rng.random() < route["chance"]:
@@ -308,8 +314,10 @@ def task_story(
     if stall:
         return
 
-    target = world.resolution_minutes(finishing)
-    at = world.work(at, finishing.department_id, max(5.0, target * factor))
+    work = sitting if sitting is not None and finishing is task else None
+    if work is None:
+        work = max(5.0, world.resolution_minutes(finishing) * factor)
+    at = world.work(at, finishing.department_id, work)
     yield at
     if _closed(finishing):
         return

@@ -16,3 +16,34 @@ def duration(hours: float | None, unit: str = "") -> str:
 def percent(share: float | None) -> str:
     """`{{ stream.flow_efficiency|percent }}`: a 0-1 share as '42%'."""
     return formatting.percent(share)
+
+
+@register.inclusion_tag("valuestreams/_trend.html")
+def trend(now: float | None, before: float | None, better: str = "higher") -> dict:
+    """An arrow beside a figure: how it moved against the previous period, and whether
+    that is good news ("lower" is better for times, "higher" for rates)."""
+    if now is None or before is None or now == before:
+        return {"arrow": "", "before": before}
+    up = now > before
+    good = up == (better == "higher")
+    return {
+        "arrow": "↑" if up else "↓",
+        "verdict": "better" if good else "worse",
+        "before": before,
+        "better": better,
+    }
+
+
+@register.filter
+def div60(minutes: int | None) -> float | None:
+    """Minutes as hours, for `duration`."""
+    return None if minutes is None else minutes / 60
+
+
+CONFORMANCE_WORDS = {"skipped": "skipped a stage", "repeated": "repeated", "reordered": "reordered"}
+
+
+@register.filter
+def conformance(value: str) -> str:
+    """'skipped+repeated' in words: 'skipped a stage, repeated'."""
+    return ", ".join(CONFORMANCE_WORDS.get(part, part) for part in value.split("+"))

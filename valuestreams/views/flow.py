@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -52,6 +52,7 @@ def _period_context(request: HttpRequest) -> dict[str, Any]:
         "period_form": form,
         "period": period,
         "period_query": _period_query(period),
+        "period_last_day": period.end - dt.timedelta(days=1),
         "presets": presets(local_today()),
     }
 
@@ -140,5 +141,6 @@ def value_stream_refresh(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied
     transaction.on_commit(lambda: value_stream_refresh_task.delay(stream.pk))
     messages.success(request, "The figures are being recomputed from the log.")
-    query = request.POST.get("period", "")
-    return redirect(f"{reverse('valuestream_map', args=[stream.slug])}?{query}")
+    # Back to the period the owner was reading, rebuilt from valid dates only.
+    period = PeriodForm(QueryDict(request.POST.get("period", ""))).period()
+    return redirect(f"{reverse('valuestream_map', args=[stream.slug])}?{_period_query(period)}")
