@@ -93,6 +93,10 @@ class CopisStage:
     reads: tuple[str, ...]
     waits_for: tuple[str, ...]
 
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
+
 
 @dataclass(frozen=True)
 class CopisItem:
@@ -105,7 +109,10 @@ class CopisItem:
 
 @dataclass(frozen=True)
 class CopisSupplier:
+    """Who supplies what: "IT", "owns the stages", ("Laptop", "Accounts")."""
+
     name: str
+    role: str
     supplies: tuple[str, ...]
 
 
@@ -223,31 +230,41 @@ def _answer_keys(step: PlanStep, action: registry.Action | None) -> list[str]:
     return keys
 
 
+# What a supplier does, for one thing and for several.
+_ANSWERS = ("answers the form of", "answers the forms of")
+_APPROVES = ("approves", "approves")
+_OWNS = ("owns the stage", "owns the stages")
+_WORKS = ("works the step", "works the steps")
+_RUNS_IN = ("runs in the stage", "runs in the stages")
+
+
 def _suppliers(
     stages: list[Stage], items: list[CatalogItem], actions: dict[str, registry.Action]
 ) -> tuple[CopisSupplier, ...]:
     """Who supplies the stream: the requester (the forms), the approvers, the departments
     owning stages or working their human steps, and the automations of automated steps."""
-    supplies: dict[str, list[str]] = {}
+    supplies: dict[tuple[str, tuple[str, str]], list[str]] = {}
 
-    def add(supplier: str, what: str) -> None:
-        listed = supplies.setdefault(supplier, [])
+    def add(supplier: str, role: tuple[str, str], what: str) -> None:
+        listed = supplies.setdefault((supplier, role), [])
         if what not in listed:
             listed.append(what)
 
     for item in items:
         if item.fields.all():
-            add("The requester", f"answers the form of {item.name}")
+            add("The requester", _ANSWERS, item.name)
         for approval in item.approval_steps.all():
-            add(f"Approver: {approval}", f"approves {item.name}")
+            add(str(approval), _APPROVES, item.name)
     for stage in stages:
-        add(stage.department.name, f"owns the stage {stage.name}")
+        add(stage.department.name, _OWNS, stage.name)
         for link in stage.steps.all():
             step = link.plan_step
             if step.kind == PlanStep.Kind.AUTOMATED:
                 action = actions.get(step.action)
-                label = action.label if action else step.action
-                add(f"Automation: {label}", f"{step.name} ({stage.name})")
+                add(f"Automation: {action.label if action else step.action}", _RUNS_IN, stage.name)
             elif step.department_id != stage.department_id:
-                add(step.department.name, f"works {step.name} ({stage.name})")
-    return tuple(CopisSupplier(name, tuple(what)) for name, what in supplies.items())
+                add(step.department.name, _WORKS, f"{step.name} ({stage.name})")
+    return tuple(
+        CopisSupplier(name, role[0] if len(what) == 1 else role[1], tuple(what))
+        for (name, role), what in supplies.items()
+    )
