@@ -32,7 +32,8 @@ class ValueStreamForm(forms.Form):
     )
     status = forms.ChoiceField(
         choices=ValueStream.Status.choices,
-        help_text="A draft is seen only by its owner and admins; a live stream by its readers.",
+        help_text="A draft is seen only by its owner and admins; a live or retired stream by "
+        "everyone who reads value streams.",
     )
     items = forms.ModelMultipleChoiceField(
         queryset=CatalogItem.objects.none(),
@@ -100,6 +101,11 @@ class StageForm(forms.Form):
         field = self.fields["plan_steps"]
         field.queryset = steps  # type: ignore[attr-defined]
         field.widget.choices = [(step.pk, _step_label(step)) for step in offered]
+        if not offered:
+            field.help_text = (
+                "None to offer: every plan step of the stream's items is in a stage already, "
+                "or the stream has no items with a plan yet."
+            )
 
 
 class HandoffTargetForm(forms.Form):

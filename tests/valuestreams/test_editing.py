@@ -443,3 +443,32 @@ def test_stage_save_refuses_a_stage_of_another_stream(stream, hr_department):
         )
     other.refresh_from_db()
     assert other.name != "X"
+
+
+def test_the_shaping_pages_keep_a_constant_number_of_queries(
+    client, owner, stream, new_hire, hr_department, it_department, django_assert_max_num_queries
+):
+    def count(name):
+        with django_assert_max_num_queries(14) as queries:
+            assert client.get(url(name, stream)).status_code == 200
+        return len(queries.captured_queries)
+
+    def add_stage(n):
+        department = hr_department if n % 2 else it_department
+        stage = StageFactory(stream=stream, department=department, parallel_group=n + 1)
+        StageStep.objects.create(stage=stage, plan_step=_step(new_hire, f"s{n}", department))
+        _step(new_hire, f"free{n}", department)
+        return stage
+
+    client.force_login(owner)
+    previous = add_stage(0)
+    small = {name: count(name) for name in ("valuestream_stages", "valuestream_handoffs")}
+
+    for n in range(1, 5):
+        stage = add_stage(n)
+        HandoffTarget.objects.create(
+            stream=stream, from_stage=previous, to_stage=stage, pickup_minutes=60
+        )
+        previous = stage
+
+    assert {name: count(name) for name in small} == small
