@@ -7,6 +7,8 @@ configuration must keep are the models' own, checked by the actions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +32,7 @@ def _add_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _stream_form_kwargs(request: HttpRequest) -> dict:
+def _stream_form_kwargs(request: HttpRequest) -> dict[str, Any]:
     return {
         "items": selectors.catalog_items_for_streams(),
         "chooses_owner": can(request.user, "esm.use_admin"),
@@ -149,7 +151,7 @@ def _stage_form_response(
     return _stages_page(request, stream, stages, stage, form, status=400)
 
 
-def _stage_form(stage: Stage | None, stages: list[Stage], form_kwargs: dict) -> StageForm:
+def _stage_form(stage: Stage | None, stages: list[Stage], form_kwargs: dict[str, Any]) -> StageForm:
     if stage is None:
         # A new stage comes after the others unless its owner says otherwise.
         last_group = max((s.parallel_group for s in stages), default=0)
