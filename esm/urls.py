@@ -41,11 +41,12 @@ urlpatterns = [
     path("dashboards/", views.dashboards, name="dashboards"),
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
-    path("streams/", include("valuestreams.urls")),
     path("api/v1/", include("services.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # The self-service portal, home page ("home") included. Named by string: esm, the
-    # bottom layer, never imports the apps built on it.
+    # The apps' pages are named by string: esm, the bottom layer, never imports the apps
+    # built on it. Value streams first: the portal below ends in catch-all patterns.
+    path("streams/", include("valuestreams.urls")),
+    # The self-service portal, home page ("home") included.
     path("", include("services.urls")),
 ]

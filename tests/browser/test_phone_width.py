@@ -16,6 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from services import actions
 from services.models import CatalogItem
+from valuestreams.models import HandoffTarget, Stage
 
 pytestmark = pytest.mark.browser
 
@@ -107,5 +108,27 @@ def test_staff_pages_fit_a_phone_with_tables_scrolling_in_their_box(
             "/queues/it-service-desk/",
             f"/tasks/{cases['task']}/",
             f"/requests/{cases['queued']}/",
+        ],
+    )
+
+
+def test_value_stream_pages_fit_a_phone(
+    browser: Browser, live_server: LiveServer, cases: dict[str, str]
+) -> None:
+    holly = _phone(browser, live_server, "holly")  # owns the onboarding stream
+    stage = Stage.objects.filter(stream__slug="onboarding").first()
+    target = HandoffTarget.objects.filter(stream__slug="onboarding").first()
+    assert stage is not None
+    assert target is not None
+    assert not _too_wide(
+        holly,
+        live_server,
+        [
+            "/streams/onboarding/copis/",
+            "/streams/onboarding/edit/",
+            "/streams/onboarding/stages/",
+            f"/streams/onboarding/stages/{stage.pk}/",
+            "/streams/onboarding/handoffs/",
+            f"/streams/onboarding/handoffs/{target.pk}/",
         ],
     )

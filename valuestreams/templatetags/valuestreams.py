@@ -22,8 +22,8 @@ def percent(share: float | None) -> str:
 def trend(now: float | None, before: float | None, better: str = "higher") -> dict:
     """An arrow beside a figure: how it moved against the previous period, and whether
     that is good news ("lower" is better for times, "higher" for rates)."""
-    if now is None or before is None or now == before:
-        return {"arrow": "", "before": before}
+    if not all(isinstance(value, int | float) for value in (now, before)) or now == before:
+        return {"arrow": ""}
     up = now > before
     good = up == (better == "higher")
     return {

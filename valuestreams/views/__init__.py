@@ -1,0 +1,1 @@
+"""The pages of the valuestreams app, included under /streams/ by esm.urls (by name)."""

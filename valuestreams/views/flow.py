@@ -8,11 +8,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -26,14 +25,6 @@ from valuestreams.models import ValueStream
 from valuestreams.tasks import value_stream_refresh_task
 
 CASES_PER_PAGE = 25
-
-
-def stream_for(viewer: Any, slug: str) -> ValueStream:
-    """The stream, if the viewer may read it; 404 otherwise (a draft's existence is private)."""
-    stream = get_object_or_404(ValueStream.objects.select_related("owner"), slug=slug)
-    if not can(viewer, "valuestreams.view_stream", stream):
-        raise Http404("No such value stream.")
-    return stream
 
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
@@ -74,7 +65,7 @@ def value_stream_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def value_stream_map_page(request: HttpRequest, slug: str) -> HttpResponse:
-    stream = stream_for(request.user, slug)
+    stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
     context = _period_context(request)
     metrics = selectors.value_stream_metrics(
         stream=stream, period=context["period"], viewer=request.user
@@ -116,7 +107,7 @@ def _drill_down(request: HttpRequest, stream: ValueStream) -> dict[str, Any]:
 @login_required
 @require_GET
 def value_stream_cases(request: HttpRequest, slug: str) -> HttpResponse:
-    stream = stream_for(request.user, slug)
+    stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
     context = _period_context(request)
     drill = _drill_down(request, stream)
     cases = selectors.value_stream_cases(
@@ -136,9 +127,7 @@ def value_stream_cases(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def value_stream_refresh(request: HttpRequest, slug: str) -> HttpResponse:
-    stream = stream_for(request.user, slug)
-    if not can(request.user, "valuestreams.change_stream", stream):
-        raise PermissionDenied
+    stream = selectors.value_stream_for_editor(user=request.user, slug=slug)
     transaction.on_commit(lambda: value_stream_refresh_task.delay(stream.pk))
     messages.success(request, "The figures are being recomputed from the log.")
     # Back to the period the owner was reading, rebuilt from valid dates only.

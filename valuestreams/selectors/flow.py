@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -69,7 +70,10 @@ def _distributions(
         )
         .values(*keys, "_v", "_rn", "_n", "_mean")
     )
-    sql, params = ranked.query.sql_with_params()
+    try:
+        sql, params = ranked.query.sql_with_params()
+    except EmptyResultSet:  # filtered on an empty list: nothing to rank
+        return {}
     wanted = " OR ".join(f'"_rn" = ({p} * "_n" + 99) / 100' for p in PERCENTILES)
     columns = ", ".join(f'"{name}"' for name in [*keys, "_v", "_rn", "_n", "_mean"])
     with connection.cursor() as cursor:
