@@ -314,9 +314,7 @@ def task_story(
     if stall:
         return
 
-    work = sitting if sitting is not None and finishing is task else None
-    if work is None:
-        work = max(5.0, world.resolution_minutes(finishing) * factor)
+    work = sitting or max(5.0, world.resolution_minutes(finishing) * factor)
     at = world.work(at, finishing.department_id, work)
     yield at
     if _closed(finishing):

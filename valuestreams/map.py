@@ -49,6 +49,7 @@ LEGIBLE_SCALE = 0.8
 where the map scrolls sideways instead of shrinking further."""
 
 LINE = 15
+LABEL_LINE = 13
 NAME_LINE = 16
 NAME_CHARS = 20
 LANE_NAME_CHARS = 16
@@ -213,6 +214,10 @@ def value_stream_map(metrics: StreamMetrics, *, cases_url: str) -> StreamMap:
     # One height for every box of the map, enough for the wordiest, so the columns line up.
     texts = {id(s): _box_text(s, hidden) for s in stages}
     box_height = max((text.height for text in texts.values()), default=0)
+    # ...and tall enough that the labels of the handoffs arriving at one box (two lines
+    # each, stacked above their arrows) do not run into each other.
+    arriving = Counter(_stage_key(h.to_stage) for h in metrics.handoffs)
+    box_height = max(box_height, (max(arriving.values(), default=0) + 1) * 2 * LABEL_LINE)
 
     lanes: list[Lane] = []
     boxes: dict[int, StageBox] = {}
@@ -477,7 +482,7 @@ def _arrow(route: _Route, path: str, x2: float, hidden: bool, cases_url: str) ->
     css = "vsm-handoff vsm-breached" if breached else "vsm-handoff"
     bottom = route.end_y - 5
     labels = [
-        Label(x2 - 6, bottom - (len(lines) - 1 - i) * 13, text, css, "end", href)
+        Label(x2 - 6, bottom - (len(lines) - 1 - i) * LABEL_LINE, text, css, "end", href)
         for i, text in enumerate(lines)
     ]
     return Arrow(source.pk, target.pk, path, labels, href, True, breached)
@@ -497,9 +502,9 @@ def _handoff_lines(
         lines = [f"target {target}"]
     else:
         lines = []
-    if target and handoff.delay.count:
+    if target and handoff.breaches:
         n = handoff.breaches
-        lines.append("no breaches" if n == 0 else f"{n} breach" if n == 1 else f"{n} breaches")
+        lines.append(f"{n} breach" if n == 1 else f"{n} breaches")
     return lines
 
 
