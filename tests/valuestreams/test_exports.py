@@ -523,3 +523,36 @@ def test_a_large_export_streams_in_flat_memory(it_department, it_agent, employee
         if fmt == "xes":
             assert traces == cases
         assert peak < 4 * 1024 * 1024, f"{fmt}: peak {peak / 1e6:.1f} MB"
+
+
+XES_STANDARD_TRANSITIONS = {
+    "schedule",
+    "assign",
+    "withdraw",
+    "reassign",
+    "start",
+    "suspend",
+    "resume",
+    "pi_abort",
+    "ate_abort",
+    "complete",
+    "autoskip",
+    "manualskip",
+    "unknown",
+}
+
+
+def test_every_kind_has_an_activity_and_a_standard_transition():
+    lifecycles = {
+        **{kind: lifecycle for kind, (_, lifecycle) in exports.REQUEST_ACTIVITIES.items()},
+        **exports.WORK_LIFECYCLE,
+        **exports.CONSULT_LIFECYCLE,
+    }
+    covered = (
+        set(lifecycles)
+        | set(exports.TASK_SIDE_FACTS)
+        | {EventKind.RUN_STARTED, EventKind.RUN_FINISHED}
+    )
+
+    assert set(EventKind.values) <= covered
+    assert set(lifecycles.values()) <= XES_STANDARD_TRANSITIONS
