@@ -204,6 +204,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Fields named `status` carry different choice sets: each keeps a name of its own (the
+    # clock's keeps the name it had before value streams had a status too).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "services.models.clocks.ClockState",
+        "ValueStreamStatusEnum": "valuestreams.models.ValueStream.Status",
+    },
 }
 
 # Production security: on whenever DEBUG is off, so `manage.py check --deploy` is clean.
