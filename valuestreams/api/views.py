@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -28,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm.permissions import can
-from valuestreams import exports, selectors
+from valuestreams import actions, exports, selectors
 from valuestreams.api import serializers as s
 from valuestreams.metrics import Period
 from valuestreams.models import ValueStream
@@ -77,7 +76,7 @@ class ValueStreamDetailApi(APIView):
         },
     )
     def patch(self, request: Request, slug: str) -> Response:
-        stream = selectors.value_stream_for_viewer(viewer=request.user, slug=slug)
+        stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
         if not can(request.user, "valuestreams.change_stream", stream):
             raise PermissionDenied
         payload = s.ValueStreamUpdateInputSerializer(data=request.data, partial=True)
@@ -91,20 +90,22 @@ def _stream_detail(request: Request, slug: str) -> Response:
     return Response(s.ValueStreamDetailOutputSerializer(stream).data)
 
 
-@transaction.atomic
 def _stream_describe(*, stream: ValueStream, changes: dict[str, Any]) -> ValueStream:
-    """Apply the words and status in `changes`, validated by the model's own rules (a name
-    taken by another stream is refused on `name`)."""
-    stream = ValueStream.objects.select_for_update().get(pk=stream.pk)
-    for field, value in changes.items():
-        setattr(stream, field, value)
+    """Apply the words and status in `changes` through the stream's update action, which
+    checks the model's own rules (a name taken by another stream is refused on `name`)."""
+    current = {
+        "name": stream.name,
+        "slug": stream.slug,
+        "outcome": stream.outcome,
+        "customer": stream.customer,
+        "status": stream.status,
+    }
     try:
-        stream.full_clean()
+        return actions.value_stream_update(
+            stream=stream, items=stream.items.all(), **(current | changes)
+        )
     except ModelValidationError as error:
         raise ValidationError(error.message_dict) from error
-    if changes:
-        stream.save(update_fields=list(changes))
-    return stream
 
 
 # Exports -------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class _ExportApi(APIView):
     content_negotiation_class = _IgnoreAccept
 
     def get(self, request: Request, slug: str) -> StreamingHttpResponse:
-        stream = selectors.value_stream_for_viewer(viewer=request.user, slug=slug)
+        stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
         query = s.ExportPeriodInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         start, end = query.validated_data.get("start"), query.validated_data.get("end")

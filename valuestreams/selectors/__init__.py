@@ -11,6 +11,7 @@ from valuestreams.selectors.config import (
     value_stream_handoff_targets,
     value_stream_plan_steps,
     value_stream_stages,
+    value_stream_with_model,
 )
 from valuestreams.selectors.flow import (
     value_stream_cases,
@@ -36,5 +37,6 @@ __all__ = [
     "value_stream_stages",
     "value_stream_summaries",
     "value_stream_variants",
+    "value_stream_with_model",
     "value_streams_visible_to",
 ]

@@ -34,6 +34,29 @@ def value_stream_for_editor(*, user: Any, slug: str) -> ValueStream:
     return stream
 
 
+def value_stream_with_model(*, viewer: Any, slug: str) -> ValueStream:
+    """The stream with its stages in order, each with its department, steps (plan step and
+    item) and outgoing handoff targets. Raises `Http404` when `viewer` may not see it, as
+    when it does not exist."""
+    steps = StageStep.objects.select_related("plan_step__item").order_by(
+        "plan_step__item__slug", "plan_step__position", "plan_step__id"
+    )
+    handoffs = HandoffTarget.objects.select_related("to_stage").order_by(
+        "to_stage__parallel_group", "to_stage__position", "to_stage__id"
+    )
+    stages = Stage.objects.select_related("department").prefetch_related(
+        Prefetch("steps", queryset=steps), Prefetch("handoffs_out", queryset=handoffs)
+    )
+    streams = ValueStream.objects.select_related("owner").prefetch_related(
+        Prefetch("stages", queryset=stages),
+        Prefetch("items", queryset=CatalogItem.objects.order_by("name")),
+    )
+    stream = streams.filter(slug=slug).first()
+    if stream is None or not can(viewer, "valuestreams.view_stream", stream):
+        raise Http404("No such value stream.")
+    return stream
+
+
 def catalog_items_for_streams() -> QuerySet[CatalogItem]:
     """The items a stream may be made of: every catalog item, with its department."""
     return CatalogItem.objects.select_related("department").order_by("name")
