@@ -34,7 +34,9 @@ tasks received, IT sent one back); rolled %C&A 1/3. Team wait: Record 1.5 h, Acc
 Desk 4.5 h of 7 h, so Desk is the bottleneck (9/14 of the wait).
 """
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 
@@ -351,3 +353,59 @@ def test_refresh_is_idempotent_and_incremental_with_a_lag_window(stream):
         assert value_stream_refresh(stream=stream.stream) == 1
     assert CaseFlow.objects.get(service_request=a).lead_minutes == approx(9 * 60)
     assert stream.metrics().cases == 2
+
+
+def test_lead_times_from_the_exported_log_agree_with_the_page(week, client):
+    client.force_login(week.people["hr_agent"])
+    period = {"start": "2026-11-02", "end": "2026-11-08"}
+    url = f"/api/v1/streams/{week.stream.slug}/export.csv"
+    response = client.get(url, period)
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    submitted, resolved = {}, {}
+    for row in rows:
+        moment = dt.datetime.fromisoformat(row["timestamp"])
+        if row["activity"] == "Request submitted":
+            submitted.setdefault(row["case_id"], moment)
+        elif row["activity"] == "Request resolved":
+            resolved[row["case_id"]] = moment
+    hours = sorted((resolved[case] - submitted[case]) / dt.timedelta(hours=1) for case in resolved)
+
+    api = client.get(f"/api/v1/streams/{week.stream.slug}/metrics/", period).json()
+    assert hours == [approx(4), approx(9)]
+    assert api["lead_time"]["p50"] == approx(hours[0])
+    assert api["lead_time"]["mean"] == approx(sum(hours) / len(hours))
+    page = client.get(f"/streams/{week.stream.slug}/", period).content.decode()
+    assert "4 h" in page  # the median on the page
+    assert "mean 6.5 h" in page
+
+
+def test_the_api_gives_the_measures_and_paths_of_the_page(week, client):
+    client.force_login(week.people["hr_agent"])
+    period = {"start": "2026-11-02", "end": "2026-11-08"}
+
+    metrics = client.get(f"/api/v1/streams/{week.stream.slug}/metrics/", period).json()
+    assert metrics["cases"] == 2
+    assert metrics["flow_efficiency"] == approx(5 / 13)
+    assert metrics["bottleneck"]["name"] == "Desk"
+    desk = next(s for s in metrics["stages"] if s["stage"]["name"] == "Desk")
+    assert desk["wait"] == approx(2.25)
+    assert desk["percent_complete_accurate"] == approx(2 / 3)
+    to_desk = next(h for h in metrics["handoffs"] if h["to_stage"]["name"] == "Desk")
+    assert (to_desk["target_minutes"], to_desk["breaches"]) == (60, 1)
+
+    variants = client.get(f"/api/v1/streams/{week.stream.slug}/variants/", period).json()
+    assert [(len(v["path"]), v["cases"], v["conformance"]) for v in variants] == [
+        (2, 1, "conforming"),
+        (2, 1, "repeated"),
+    ]
+
+
+def test_the_measures_api_refuses_a_bad_period_and_hides_streams(week, client, employee):
+    client.force_login(week.people["hr_agent"])
+    url = f"/api/v1/streams/{week.stream.slug}/metrics/"
+    response = client.get(url, {"start": "2026-11-09", "end": "2026-11-02"})
+    assert response.status_code == 400
+    assert "end" in response.json()
+    client.force_login(employee)
+    assert client.get(url).status_code == 404

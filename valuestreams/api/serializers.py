@@ -6,11 +6,13 @@ queries whatever its number of stages, steps and handoff targets.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
 
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
+from valuestreams.forms import DEFAULT_DAYS, MAX_DAYS, local_today
 from valuestreams.models import ValueStream
 
 
@@ -96,7 +98,7 @@ class ExportPeriodInputSerializer(serializers.Serializer):
         required=False, help_text="First day (YYYY-MM-DD) of the period, in the portal's time zone."
     )
     end = serializers.DateField(
-        required=False, help_text="The day after the period's last (YYYY-MM-DD): [start, end)."
+        required=False, help_text="The period's last day (YYYY-MM-DD), included."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +106,106 @@ class ExportPeriodInputSerializer(serializers.Serializer):
         if (start is None) != (end is None):
             missing = "end" if end is None else "start"
             raise serializers.ValidationError({missing: ["Give both start and end, or neither."]})
-        if start is not None and end is not None and start >= end:
-            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+        if start is not None and end is not None and start > end:
+            raise serializers.ValidationError({"end": ["The end must be on or after the start."]})
         return attrs
+
+
+# Measures ------------------------------------------------------------------------------
+# Durations are hours of elapsed time; handoff delays are business hours. A figure is null
+# when no case gives it a value, or when the small-group rule holds it back (`hidden`).
+
+
+class MetricsPeriodInputSerializer(ExportPeriodInputSerializer):
+    """The period measured; the last four weeks when neither day is given."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("start") is None:
+            attrs["end"] = local_today()
+            attrs["start"] = attrs["end"] - dt.timedelta(days=DEFAULT_DAYS - 1)
+        elif (attrs["end"] - attrs["start"]).days + 1 > MAX_DAYS:
+            raise serializers.ValidationError({"start": [f"At most {MAX_DAYS} days."]})
+        return attrs
+
+
+class PeriodOutputSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="Cases resolved from this moment…")
+    end = serializers.DateTimeField(help_text="…to this one (excluded).")
+
+
+class DistributionOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    p50 = serializers.FloatField(allow_null=True, help_text="Nearest-rank median.")
+    p85 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+
+
+class StageRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    department = serializers.SlugField(source="department.slug")
+    parallel_group = serializers.IntegerField()
+
+
+class StageMetricsOutputSerializer(serializers.Serializer):
+    stage = StageRefOutputSerializer()
+    cases = serializers.IntegerField()
+    process = serializers.FloatField(allow_null=True, help_text="Mean hours worked per case.")
+    queue_wait = serializers.FloatField(allow_null=True)
+    department_wait = serializers.FloatField(allow_null=True)
+    automation_wait = serializers.FloatField(allow_null=True)
+    wait = serializers.FloatField(allow_null=True, help_text="The three waits above, summed.")
+    employee_wait = serializers.FloatField(allow_null=True, help_text="Apart from `wait`.")
+    wait_share = serializers.FloatField(allow_null=True, help_text="Of the stream's wait, 0-1.")
+    critical_cases = serializers.IntegerField()
+    received = serializers.IntegerField()
+    flawed = serializers.IntegerField()
+    percent_complete_accurate = serializers.FloatField(allow_null=True)
+    is_bottleneck = serializers.BooleanField()
+
+
+class HandoffMetricsOutputSerializer(serializers.Serializer):
+    from_stage = StageRefOutputSerializer()
+    to_stage = StageRefOutputSerializer()
+    target_minutes = serializers.IntegerField(allow_null=True, help_text="Business minutes.")
+    delay = DistributionOutputSerializer(help_text="Business hours.")
+    breaches = serializers.IntegerField()
+
+
+class TrendOutputSerializer(serializers.Serializer):
+    lead_time_p50 = serializers.FloatField(allow_null=True)
+    flow_efficiency = serializers.FloatField(allow_null=True)
+    throughput_per_week = serializers.FloatField(allow_null=True)
+
+
+class StreamMetricsOutputSerializer(serializers.Serializer):
+    stream = serializers.SlugField(source="stream.slug")
+    period = PeriodOutputSerializer()
+    cases = serializers.IntegerField(help_text="Resolved in the period.")
+    lead_time = DistributionOutputSerializer()
+    flow_efficiency = serializers.FloatField(allow_null=True)
+    throughput_per_week = serializers.FloatField()
+    wip = serializers.IntegerField(help_text="Open now.")
+    employee_wait = serializers.FloatField(allow_null=True)
+    rolled_percent_complete_accurate = serializers.FloatField(allow_null=True)
+    bottleneck = StageRefOutputSerializer(source="bottleneck.stage", allow_null=True)
+    previous = TrendOutputSerializer(
+        allow_null=True, help_text="The previous period of equal length."
+    )
+    hidden = serializers.BooleanField()
+    stages = StageMetricsOutputSerializer(many=True)
+    handoffs = HandoffMetricsOutputSerializer(many=True)
+
+
+class VariantOutputSerializer(serializers.Serializer):
+    path = serializers.ListField(
+        child=StageRefOutputSerializer(many=True),
+        help_text="Segments in order; the stages of one segment ran side by side.",
+    )
+    cases = serializers.IntegerField()
+    lead_time = DistributionOutputSerializer()
+    conformance = serializers.CharField(
+        help_text='"conforming", or "skipped", "repeated", "reordered" joined by "+".'
+    )

@@ -1,7 +1,4 @@
-"""/api/v1/streams/: value streams, their model and their event log.
-
-Metrics and variants of a stream belong here too, as `streams/<slug>/<what>/`.
-"""
+"""/api/v1/streams/: value streams, their model, their measures and their event log."""
 
 from django.urls import path
 
@@ -12,6 +9,8 @@ app_name = "valuestreams-api"
 urlpatterns = [
     path("streams/", views.ValueStreamListApi.as_view(), name="streams"),
     path("streams/<slug:slug>/", views.ValueStreamDetailApi.as_view(), name="stream"),
+    path("streams/<slug:slug>/metrics/", views.ValueStreamMetricsApi.as_view(), name="metrics"),
+    path("streams/<slug:slug>/variants/", views.ValueStreamVariantsApi.as_view(), name="variants"),
     path(
         "streams/<slug:slug>/export.csv",
         views.ValueStreamExportCsvApi.as_view(),

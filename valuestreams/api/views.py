@@ -8,7 +8,6 @@ the viewer may not see is a 404, as on the pages; one they may see but not chang
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -16,7 +15,6 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -29,6 +27,7 @@ from rest_framework.views import APIView
 from esm.permissions import can
 from valuestreams import actions, exports, selectors
 from valuestreams.api import serializers as s
+from valuestreams.forms import day_period
 from valuestreams.metrics import Period
 from valuestreams.models import ValueStream
 
@@ -108,6 +107,55 @@ def _stream_describe(*, stream: ValueStream, changes: dict[str, Any]) -> ValueSt
         raise ValidationError(error.message_dict) from error
 
 
+# Measures ------------------------------------------------------------------------------
+
+METRICS = ["value-stream measures"]
+MEASURED_PERIOD = [
+    OpenApiParameter(
+        "start",
+        OpenApiTypes.DATE,
+        description="First day of the period (cases resolved from it); give `end` too. "
+        "Without both, the last four weeks. Days are in the portal's time zone.",
+    ),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day of the period, included."),
+]
+
+
+def _measured(request: Request, slug: str) -> tuple[ValueStream, Period]:
+    stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
+    query = s.MetricsPeriodInputSerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return stream, day_period(query.validated_data["start"], query.validated_data["end"])
+
+
+@extend_schema(tags=METRICS, parameters=[SLUG, *MEASURED_PERIOD])
+class ValueStreamMetricsApi(APIView):
+    @extend_schema(
+        summary="The stream's flow measures over a period, per stage and handoff",
+        description="The same figures as the stream's map page, from the same rollups.",
+        responses={200: s.StreamMetricsOutputSerializer, 400: INVALID, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        stream, period = _measured(request, slug)
+        metrics = selectors.value_stream_metrics(stream=stream, period=period, viewer=request.user)
+        return Response(s.StreamMetricsOutputSerializer(metrics).data)
+
+
+@extend_schema(tags=METRICS, parameters=[SLUG, *MEASURED_PERIOD])
+class ValueStreamVariantsApi(APIView):
+    @extend_schema(
+        summary="The paths the period's cases took through the stages",
+        description="Most common first, each with its lead times and its conformance.",
+        responses={200: s.VariantOutputSerializer(many=True), 400: INVALID, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        stream, period = _measured(request, slug)
+        variants = selectors.value_stream_variants(
+            stream=stream, period=period, viewer=request.user
+        )
+        return Response(s.VariantOutputSerializer(variants, many=True).data)
+
+
 # Exports -------------------------------------------------------------------------------
 
 
@@ -139,7 +187,7 @@ PERIOD_PARAMETERS = [
     OpenApiParameter(
         "end",
         OpenApiTypes.DATE,
-        description="Only cases resolved before this day. Without a period, every case.",
+        description="Only cases resolved on or before this day. Without a period, every case.",
     ),
 ]
 
@@ -166,7 +214,7 @@ class _ExportApi(APIView):
         query = s.ExportPeriodInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         start, end = query.validated_data.get("start"), query.validated_data.get("end")
-        period = Period(_midnight(start), _midnight(end)) if start and end else None
+        period = day_period(start, end) if start and end else None
         rows = exports.value_stream_event_rows(stream=stream, viewer=request.user, period=period)
         suffix = f"-{start:%Y%m%d}-{end:%Y%m%d}" if start and end else ""
         filename = f"{stream.slug}-events{suffix}.{self.log_format.extension}"
@@ -175,10 +223,6 @@ class _ExportApi(APIView):
             content_type=self.log_format.content_type,
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 EXPORT_RESPONSES = {400: INVALID, 404: NOT_FOUND}
