@@ -3,7 +3,9 @@
 Each action is one transaction and validates with the models' own rules (`full_clean`), so
 the portal and any other caller refuse the same things with the same words. A refusal is a
 `ValidationError` keyed by the field it is about, for pages to show beside that field.
-These are configuration changes, not work: they record no events.
+These are configuration changes, not work: they record no events. A change to what a
+stream measures (its items, stages, steps or targets) has its case rows recomputed from the
+log once the change is committed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db import IntegrityError, transaction
 from esm.models import Department
 from services.models import CatalogItem, PlanStep
 from valuestreams.models import HandoffTarget, Stage, StageStep, ValueStream
+from valuestreams.tasks import value_stream_refresh_task
 
 
 @transaction.atomic
@@ -89,7 +92,12 @@ def value_stream_update(
     stream.full_clean()
     stream.save(update_fields=["name", "slug", "outcome", "customer", "status", "owner"])
     stream.items.set(items)
+    _measure_again(stream.pk)
     return stream
+
+
+def _measure_again(stream_id: int) -> None:
+    transaction.on_commit(lambda: value_stream_refresh_task.delay(stream_id), robust=True)
 
 
 @transaction.atomic
@@ -142,6 +150,7 @@ def stage_save(
         raise ValidationError(
             {"plan_steps": "A step was just put in another stage: reload the page and pick again."}
         ) from error
+    _measure_again(stream.pk)
     return stage
 
 
@@ -173,6 +182,7 @@ def _check_steps_free(stage: Stage, steps: list[PlanStep]) -> None:
 def stage_delete(*, stage: Stage) -> None:
     """Remove the stage, its links to plan steps and the handoff targets at its edges."""
     stage.delete()
+    _measure_again(stage.stream_id)
 
 
 @transaction.atomic
@@ -201,9 +211,11 @@ def handoff_target_save(
         )
     target.full_clean()
     target.save()
+    _measure_again(stream.pk)
     return target
 
 
 @transaction.atomic
 def handoff_target_delete(*, target: HandoffTarget) -> None:
     target.delete()
+    _measure_again(target.stream_id)

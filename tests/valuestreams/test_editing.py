@@ -9,7 +9,7 @@ from tests.esm.factories import UserFactory
 from tests.services.factories import CatalogItemFactory
 from tests.valuestreams.factories import HandoffTargetFactory, StageFactory, ValueStreamFactory
 from valuestreams import actions
-from valuestreams.models import HandoffTarget, Stage, StageStep, ValueStream
+from valuestreams.models import HandoffTarget, RollupWatermark, Stage, StageStep, ValueStream
 
 pytestmark = pytest.mark.django_db
 
@@ -472,3 +472,22 @@ def test_the_shaping_pages_keep_a_constant_number_of_queries(
         previous = stage
 
     assert {name: count(name) for name in small} == small
+
+
+def test_changing_a_stage_recomputes_the_streams_figures(
+    django_capture_on_commit_callbacks, hr_department
+):
+    stream = ValueStreamFactory()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        stage = actions.stage_save(
+            stream=stream,
+            name="Record",
+            department=hr_department,
+            position=0,
+            parallel_group=1,
+            expected_process_minutes=30,
+            plan_steps=[],
+        )
+        actions.stage_delete(stage=stage)
+    assert len(callbacks) == 2
+    assert RollupWatermark.objects.filter(stream=stream).exists()
