@@ -29,7 +29,12 @@ CASES_PER_PAGE = 25
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period]:
     form = PeriodForm(request.GET)
-    return form, form.period()
+    period = form.period()
+    if not ({"start", "end"} & request.GET.keys()):
+        # Nothing chosen yet: show the default period's days in the fields.
+        last_day = period.end - dt.timedelta(days=1)
+        form = PeriodForm({"start": f"{period.start:%Y-%m-%d}", "end": f"{last_day:%Y-%m-%d}"})
+    return form, period
 
 
 def _period_query(period: Period) -> str:
