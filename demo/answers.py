@@ -71,7 +71,7 @@ def _answer(
         return _number(rng, spec)
     if kind == Kind.DATE:
         past = any(word in spec.key for word in ("spent", "effective"))
-        offset = -rng.randint(1, 20) if past else rng.randint(3, 45)
+        offset = -rng.randint(1, 20) if past else rng.randint(3, 30)
         return (day + dt.timedelta(days=offset)).isoformat()
     if kind == Kind.CHOICE:
         return rng.choice(spec.choice_list)

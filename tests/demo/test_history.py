@@ -27,6 +27,9 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
+from valuestreams.forms import day_period, local_today
+from valuestreams.models import ValueStream
+from valuestreams.selectors import value_stream_metrics, value_stream_variants
 
 pytestmark = pytest.mark.django_db
 
@@ -382,3 +385,24 @@ def test_alexs_password_reset_was_resolved_by_its_plan_then_rated(seeded):
     assert reset.state in (ServiceRequest.State.RESOLVED, ServiceRequest.State.CLOSED)
     assert reset.resolved_at > reset.submitted_at
     assert ExperienceRating.objects.filter(service_request=reset, score=5).exists()
+
+
+def test_the_value_streams_measure_the_history(seeded):
+    """Over the last eight weeks, read by its owner, every demo stream gives every measure
+    of its map a real value: its cases went through each stage and handoff."""
+    today = local_today()
+    period = day_period(today - dt.timedelta(days=55), today)
+    for stream in ValueStream.objects.select_related("owner"):
+        metrics = value_stream_metrics(stream=stream, period=period, viewer=stream.owner)
+
+        assert metrics.cases >= 4, stream.slug
+        assert not metrics.hidden
+        assert metrics.lead_time.p50 > 0
+        assert 0 < metrics.flow_efficiency < 1, stream.slug
+        assert metrics.throughput_per_week > 0
+        assert metrics.wip > 0
+        assert metrics.bottleneck is not None
+        assert metrics.rolled_percent_complete_accurate is not None
+        assert all(stage.cases for stage in metrics.stages), stream.slug
+        assert any(handoff.delay.count for handoff in metrics.handoffs), stream.slug
+        assert value_stream_variants(stream=stream, period=period, viewer=stream.owner)
