@@ -35,11 +35,13 @@ def is_draft(user: Any, stream: ValueStream | None) -> bool:
     return stream is not None and stream.status == ValueStream.Status.DRAFT
 
 
-reads_streams = is_active_person & (
-    is_agent | is_department_manager | is_executive | is_admin | owns_a_stream
-)
+# Who works or leads across departments, decided from roles already loaded (no query):
+# the navigation asks it on every page. Owners outside those roles read their streams too.
+browses_streams = is_active_person & (is_agent | is_department_manager | is_executive | is_admin)
+reads_streams = browses_streams | (is_active_person & owns_a_stream)
 shapes_stream = is_active_person & (is_stream_owner | is_admin)
 
+rules.add_rule("valuestreams.browse_streams", browses_streams)
 rules.add_rule("valuestreams.view_streams", reads_streams)
 rules.add_rule("valuestreams.add_stream", is_active_person & (is_admin | is_department_manager))
 rules.add_rule("valuestreams.change_stream", shapes_stream)

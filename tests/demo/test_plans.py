@@ -87,11 +87,13 @@ def test_new_hire_onboarding_runs_across_hr_it_and_facilities(
     # IT prepares the laptop while Facilities sets up the desk: two people, in parallel.
     assert states["laptop"] == StepRun.State.WITH_PEOPLE
     assert states["workstation"] == StepRun.State.WITH_PEOPLE
+    # The welcome pack and the word to the manager wait until everything is ready.
     assert all(
         state == StepRun.State.SUCCEEDED
         for key, state in states.items()
-        if key not in ("laptop", "workstation", "tell-manager")
+        if key not in ("laptop", "workstation", "welcome-pack", "tell-manager")
     ), states
+    assert states["welcome-pack"] == StepRun.State.WAITING
     assert EmployeeRecord.objects.filter(service_request=service_request).exists()
     assert DirectoryAccount.objects.filter(username__startswith="kim.tan").count() == 1
     assert DeskBooking.objects.filter(service_request=service_request).count() == 1

@@ -27,6 +27,9 @@ def test_an_owner_outside_any_department_role_reads_and_shapes_their_stream(it_a
     stream = ValueStreamFactory(owner=owner)
     assert can(owner, "valuestreams.view_streams")
     assert can(owner, "valuestreams.change_stream", stream)
+    # The navigation decides without a query, so the entry is for people with roles.
+    assert not can(owner, "valuestreams.browse_streams")
+    assert can(it_agent, "valuestreams.browse_streams")
     assert not can(it_agent, "valuestreams.change_stream", stream)
 
 
