@@ -68,7 +68,9 @@ def value_stream_stages(*, stream: ValueStream) -> list[Stage]:
         stream.stages.select_related("department").prefetch_related(
             Prefetch(
                 "steps",
-                StageStep.objects.select_related("plan_step__item", "plan_step__department"),
+                StageStep.objects.select_related(
+                    "plan_step__item", "plan_step__department"
+                ).order_by("plan_step__position", "plan_step__id"),
             )
         )
     )
@@ -170,9 +172,9 @@ def value_stream_copis(*, stream: ValueStream) -> Copis:
         stream.stages.select_related("department").prefetch_related(
             Prefetch(
                 "steps",
-                StageStep.objects.select_related(
-                    "plan_step__item", "plan_step__department"
-                ).prefetch_related(
+                StageStep.objects.select_related("plan_step__item", "plan_step__department")
+                .order_by("plan_step__position", "plan_step__id")
+                .prefetch_related(
                     Prefetch(
                         "plan_step__after",
                         PlanStep.objects.select_related("stage_link__stage__department"),
