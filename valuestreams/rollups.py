@@ -49,12 +49,6 @@ SAME_MOMENT = dt.timedelta(seconds=1)
 """Events written in one transaction can differ by microseconds; within this they tie."""
 
 TASK = "services.fulfilmenttask"
-STEP_RUN = "services.steprun"
-REQUEST = "services.servicerequest"
-
-PICKED_UP = ("claimed", "assigned", "step_started")
-DONE = ("resolved", "step_succeeded")
-ARRIVED_AGAIN = ("queued", "claimed", "assigned", "step_started")
 
 
 def _json_text(column: str, key: str) -> str:

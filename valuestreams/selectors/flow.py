@@ -128,9 +128,11 @@ def _period_label(period: Period) -> Case:
     )
 
 
-def value_stream_summaries(*, streams: Iterable[ValueStream], period: Period, viewer: Any):
+def value_stream_summaries(
+    *, streams: Iterable[ValueStream], period: Period, viewer: Any
+) -> list[StreamSummary]:
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
-    and the previous period's, for trend arrows. Five queries for any number of streams."""
+    and the previous period's, for trend arrows. Four queries for any number of streams."""
     streams = list(streams)
     both = CaseFlow.objects.filter(stream__in=streams).filter(_in(period) | _in(period.previous()))
     labelled = both.annotate(_period=_period_label(period))
