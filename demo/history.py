@@ -25,13 +25,28 @@ from demo import answers
 from demo.data import dates_from, load
 from demo.enterprise import seed_employees
 from demo.simulation import Story, replaying_the_past
-from demo.stories import Raised, World, plan_work, request_story, sweeps
+from demo.stories import (
+    Browse,
+    Raised,
+    World,
+    browse_story,
+    plan_work,
+    request_story,
+    sweeps,
+)
 from esm import clock
 from esm.calendars import Schedule, business_calendar_for
 from esm.models import Department, DepartmentRole, Profile
 from services import actions, sla
 from services.forms import RequestForm
-from services.models import CannedReply, CatalogItem, Queue, ServiceRequest, SlaTarget
+from services.models import (
+    Article,
+    CannedReply,
+    CatalogItem,
+    Queue,
+    ServiceRequest,
+    SlaTarget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +72,7 @@ def seed(*, history: bool = True) -> list[str]:
     real_now = clock.now()
     scripted = [spec for spec in load("requests")["requests"] if not _exists(spec)]
     generated: list[Raised] = []
+    employees: list[Any] = []
     if (
         history
         and not ServiceRequest.objects.filter(submission_key__startswith=KEY_PREFIX).exists()
@@ -72,6 +88,8 @@ def seed(*, history: bool = True) -> list[str]:
         world = _world(simulation)
         for raised in generated:
             simulation.start(request_story(world, raised))
+        for browse in _browsing(generated, employees, start, real_now):
+            simulation.start(browse_story(browse))
         for spec in scripted:
             simulation.start(_scripted_story(world, spec))
         simulation.start(sweeps(world, start))
@@ -208,6 +226,28 @@ def _raised(employees: list[Any], real_now: dt.datetime) -> list[Raised]:
         data.update(subject=subject, submission_key=key)
         raised.append(Raised(key, item, requester, submitted_at, data, subject, SEED + number))
     return raised
+
+
+def _browsing(
+    raised: list[Raised], employees: list[Any], start: dt.datetime, real_now: dt.datetime
+) -> Iterator[Browse]:
+    """For each request raised, the people who opened the same form around then and left
+    it, or read a suggested article instead (`[browsing]` in history.toml)."""
+    rates = load("history")["browsing"]
+    rng = random.Random(SEED + 7)  # noqa: S311 -- demo data, not secrets
+    for request in raised:
+        slug = request.item.slug
+        articles = list(request.item.articles.filter(status=Article.Status.PUBLISHED))
+        plans = [
+            (rates["abandon"].get(slug, rates["abandon_default"]), None),
+            (rates["deflected"].get(slug, 0.0) if articles else 0.0, articles),
+        ]
+        for rate, read in plans:
+            for _ in range(int(rate) + (rng.random() < rate % 1)):
+                at = request.submitted_at + dt.timedelta(hours=rng.uniform(-72, 72))
+                if not start <= at < real_now:
+                    continue
+                yield Browse(rng.choice(employees), request.item, at, read and rng.choice(read))
 
 
 def _world(simulation: Any) -> World:

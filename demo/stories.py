@@ -21,6 +21,7 @@ from services import actions
 from services.forms import RequestForm
 from services.models import (
     Approval,
+    Article,
     CannedReply,
     CatalogItem,
     FulfilmentTask,
@@ -127,6 +128,15 @@ def request_story(world: World, raised: Raised) -> Story:
     """Raised, maybe cancelled, approved step by step, then worked: by the department's
     queue, or by the item's fulfilment plan (whose human steps `plan_work` picks up)."""
     rng = random.Random(raised.seed)  # noqa: S311 -- demo data, not secrets
+    # The form is opened a few minutes before it is sent; some read a suggestion first.
+    at = raised.submitted_at - dt.timedelta(minutes=rng.uniform(2, 15))
+    yield at
+    actions.form_start_record(item=raised.item, person=raised.requester)
+    suggested = list(raised.item.articles.filter(status=Article.Status.PUBLISHED))
+    if suggested and rng.random() < 0.3:
+        actions.article_view_record(
+            article=rng.choice(suggested), user=raised.requester, from_item=raised.item
+        )
     at = raised.submitted_at
     yield at
     form = RequestForm(data=raised.data, item=raised.item)
@@ -162,6 +172,27 @@ def request_story(world: World, raised: Raised) -> Story:
     if task is not None:
         world.worked.add(task.pk)
         yield from task_story(world, rng, task, at, stall=stall(world, rng, task))
+
+
+@dataclass(frozen=True)
+class Browse:
+    """Someone who opens an item's form and raises nothing: they gave up, or a suggested
+    article answered them."""
+
+    person: Any
+    item: CatalogItem
+    at: dt.datetime
+    article: Article | None
+
+
+def browse_story(browse: Browse) -> Story:
+    yield browse.at
+    actions.form_start_record(item=browse.item, person=browse.person)
+    if browse.article is not None:
+        yield browse.at + dt.timedelta(minutes=2)
+        actions.article_view_record(
+            article=browse.article, user=browse.person, from_item=browse.item
+        )
 
 
 def approvals(

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from demo import catalog, enterprise, history, valuestreams
+from demo import catalog, enterprise, history, journeys, valuestreams
 from demo.enterprise import SeededAccount
 from valuestreams.rollups import value_streams_refresh
 
@@ -37,6 +37,7 @@ class Command(BaseCommand):
             accounts = enterprise.seed(password=password)
             catalog.seed()
             valuestreams.seed()
+            journeys.seed()
             if not without_history:
                 enterprise.seed_employees()
             catalog.seed_directory_accounts()
