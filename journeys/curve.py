@@ -29,8 +29,9 @@ TOP = 34
 PLOT_HEIGHT = 150
 NAME_LINE = 15
 NAME_LINES = 2
-BOTTOM = 26 + NAME_LINES * NAME_LINE
-"""Below the plot: a bottom point's cases label, then the stage's name."""
+STAGE_NAME_GAP = 38
+"""From the plot's bottom to the stage's name: room for a bottom point's cases label."""
+BOTTOM = STAGE_NAME_GAP + NAME_LINES * NAME_LINE
 POINT_RADIUS = 5
 LEGIBLE_SCALE = 0.8
 """The smallest scale the curve is drawn at; below it the container scrolls sideways."""
@@ -159,7 +160,7 @@ def emotion_curve(metrics: JourneyMetrics, *, width_per_stage: int = WIDTH_PER_S
         center = x + width_per_stage / 2
         names = wrap(point.stage.name, chars, max_lines=NAME_LINES, placeholder="…") or [""]
         labels = [
-            Label(center, bottom + 26 + i * NAME_LINE, line, "jc-stage")
+            Label(center, bottom + STAGE_NAME_GAP + i * NAME_LINE, line, "jc-stage")
             for i, line in enumerate(names)
         ]
         measured = point.emotion is not None
