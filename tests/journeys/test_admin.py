@@ -1,0 +1,30 @@
+"""Admins tune the score weights and review findings in the admin."""
+
+import pytest
+from django.urls import reverse
+
+from journeys.models import Finding, FrictionWeight
+from tests.esm.factories import TEST_PASSWORD
+from tests.journeys.factories import TouchpointFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_journey_admin_pages_open(client, superuser):
+    touchpoint = TouchpointFactory()
+    weight = FrictionWeight.objects.create(score="friction", signal="wait_share", weight=3)
+    finding = Finding.objects.create(
+        touchpoint=touchpoint, kind=Finding.Kind.PAIN_POINT, title="Form too long"
+    )
+    client.login(username=superuser.username, password=TEST_PASSWORD)
+
+    pages = [
+        reverse("admin:journeys_journeymap_change", args=[touchpoint.stage.journey_id]),
+        reverse("admin:journeys_touchpoint_change", args=[touchpoint.pk]),
+        reverse("admin:journeys_frictionweight_changelist"),
+        reverse("admin:journeys_frictionweight_change", args=[weight.pk]),
+        reverse("admin:journeys_finding_changelist"),
+        reverse("admin:journeys_finding_change", args=[finding.pk]),
+    ]
+    for url in pages:
+        assert client.get(url).status_code == 200, url
