@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
 from journeys.models import Finding, FrictionWeight, JourneyMap, JourneyStage, Touchpoint
+from journeys.scores import DEFAULT_WEIGHTS
 
 
 class JourneyStageInline(admin.TabularInline):
@@ -28,9 +30,26 @@ class TouchpointAdmin(admin.ModelAdmin):
     filter_horizontal = ["items", "articles", "stream_stages"]
 
 
+class FrictionWeightForm(forms.ModelForm):
+    class Meta:
+        model = FrictionWeight
+        fields = ["score", "signal", "weight"]
+
+    def clean(self) -> dict:
+        # A weight for a signal its score does not read would silently do nothing.
+        cleaned = super().clean()
+        score, signal = cleaned.get("score"), cleaned.get("signal")
+        known = DEFAULT_WEIGHTS.get(score, {})
+        if score and signal and signal not in known:
+            self.add_error("signal", f"The {score} score reads only: {', '.join(sorted(known))}.")
+        return cleaned
+
+
 @admin.register(FrictionWeight)
 class FrictionWeightAdmin(admin.ModelAdmin):
     """The score weights admins tune; `journeys.scores` documents the defaults."""
+
+    form = FrictionWeightForm
 
     list_display = ["signal", "score", "weight"]
     list_editable = ["weight"]

@@ -28,3 +28,16 @@ def test_the_journey_admin_pages_open(client, superuser):
     ]
     for url in pages:
         assert client.get(url).status_code == 200, url
+
+
+def test_a_weight_is_only_for_a_signal_its_score_reads(client, superuser):
+    client.login(username=superuser.username, password=TEST_PASSWORD)
+    url = reverse("admin:journeys_frictionweight_add")
+
+    refused = client.post(url, {"score": "emotion", "signal": "wait_share", "weight": "1"})
+    accepted = client.post(url, {"score": "friction", "signal": "wait_share", "weight": "1"})
+
+    assert refused.status_code == 200
+    assert "The emotion score reads only" in refused.content.decode()
+    assert accepted.status_code == 302
+    assert FrictionWeight.objects.get().score == "friction"
