@@ -268,4 +268,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "kwargs": {"full": True},
     },
+    # Journeys read the same log (and value streams' stage links): the same rhythm, after.
+    "journey-rollups": {
+        "task": "journeys.tasks.journeys_refresh_task",
+        "schedule": 300.0,
+    },
+    "journey-rollups-nightly": {
+        "task": "journeys.tasks.journeys_refresh_task",
+        "schedule": crontab(hour=2, minute=45),
+        "kwargs": {"full": True},
+    },
 }

@@ -6,5 +6,5 @@ class JourneysConfig(AppConfig):
     verbose_name = "Employee journeys"
 
     def ready(self) -> None:
-        # The rules register themselves.
-        from journeys import permissions  # noqa: F401
+        # The rules register themselves; the tasks must be registered in every process.
+        from journeys import permissions, tasks  # noqa: F401

@@ -50,7 +50,7 @@ TEAM_WAIT = F("queue_wait_minutes") + F("department_wait_minutes") + F("automati
 """A stage's wait that is the organisation's; waiting on the employee is apart."""
 
 
-def _distributions(
+def distributions(
     rows: QuerySet, value: str, *, by: Iterable[str] = (), scale: float = MINUTES_PER_HOUR
 ) -> dict[tuple, Distribution]:
     """Nearest-rank p50/p85/p95 and the mean of `value` over `rows`, per group of the `by`
@@ -136,7 +136,7 @@ def value_stream_summaries(
     streams = list(streams)
     both = CaseFlow.objects.filter(stream__in=streams).filter(_in(period) | _in(period.previous()))
     labelled = both.annotate(_period=_period_label(period))
-    leads = _distributions(labelled, "lead_minutes", by=["stream_id", "_period"])
+    leads = distributions(labelled, "lead_minutes", by=["stream_id", "_period"])
     totals = {
         row["stream_id"]: row
         for row in labelled.values("stream_id").annotate(
@@ -240,7 +240,7 @@ def _handoff_metrics(
     stream: ValueStream, stages: list[StageMetrics], period: Period, sees_all: bool
 ) -> list[HandoffMetrics]:
     rows = CaseHandoff.objects.filter(_in(period, "case__"), case__stream=stream)
-    delays = _distributions(rows, "delay_minutes", by=["from_stage_id", "to_stage_id"])
+    delays = distributions(rows, "delay_minutes", by=["from_stage_id", "to_stage_id"])
     breaches = {
         (row["from_stage_id"], row["to_stage_id"]): row["breaches"]
         for row in rows.values("from_stage_id", "to_stage_id").annotate(
@@ -300,7 +300,7 @@ def value_stream_variants(
     times and how each went against the model."""
     in_period = CaseFlow.objects.filter(_in(period), stream=stream)
     sees_all = not in_period.filter(_invisible(viewer)).exists()
-    leads = _distributions(in_period, "lead_minutes", by=["variant", "conformance"])
+    leads = distributions(in_period, "lead_minutes", by=["variant", "conformance"])
     stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
     variants = []
     for (variant, conformance), lead in leads.items():

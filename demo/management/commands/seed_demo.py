@@ -5,6 +5,7 @@ from django.db import transaction
 
 from demo import catalog, enterprise, history, journeys, valuestreams
 from demo.enterprise import SeededAccount
+from journeys.rollups import journeys_refresh
 from valuestreams.rollups import value_streams_refresh
 
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         history.seed(history=not without_history)
         # The measures read rollups: fill them from the history just written.
         value_streams_refresh(full=True)
+        journeys_refresh(full=True)
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[SeededAccount]) -> None:

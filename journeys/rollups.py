@@ -1,0 +1,474 @@
+"""Rollups of journeys: one row per case of a touchpoint (`TouchpointCase`) and one per day of
+a touchpoint's forms and suggested articles (`TouchpointDay`), from the event log and the
+records beside it. The journey pages aggregate these rows in SQL (`journeys.selectors`).
+
+A touchpoint's cases are the requests of its catalog items, and the requests that ran one
+of its value-stream stages (a `valuestreams.CaseStage` row, or a step run of one of the
+stage's plan steps). A case's facts do not depend on the touchpoint, so each case is read
+once per refresh however many touchpoints share it.
+
+The log is read in SQL, a batch of cases at a time, as `valuestreams.rollups` does: a
+window function (`LEAD` over a subject's state changes) turns the tasks' and automated
+steps' events into the team's waiting time, a grouped query pairs approvals asked with
+their decisions, and the few sparse events that are counted (handoffs, send-backs,
+consults, asks for missing information, reopens, breaches) come back row by row for
+Python to count. Definitions are those of `docs/events.md` and the glossary:
+
+- **resolved_at**: the request's last `resolved`; none when it was `reopened` since.
+- **team wait**: tasks `queued` or `waiting_on_department`, automated steps `pending`
+  (not asleep on purpose), as in value streams; a consult's own task is left out (the
+  asking task's `waiting_on_department` is that wait already).
+- **bounces**: `sent_back`, and a `handed_off` to a department the case had already
+  handed work away from.
+- **department targets**: the case's tasks with a resolution target; met unless a task
+  `sla_breached` event with `to_value` `resolution` was written.
+- **sentiment**: the mean of `journeys.sentiment` over the requester's own public comments
+  that have a scorable word.
+
+A refresh is idempotent (a case's rows are replaced whole) and incremental: it recomputes the
+cases with events since the previous refresh began, less `valuestreams.rollups.LAG`, and the
+days whose form starts or reads could have changed since (a read is judged a deflection only
+once `DEFLECTION_WINDOW` has passed, a start abandoned only while no request links to it).
+A full refresh recomputes everything, for when a touchpoint's links changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from esm import clock
+from esm.models import Event
+from journeys.models import (
+    JourneyMap,
+    JourneyRollupWatermark,
+    Touchpoint,
+    TouchpointCase,
+    TouchpointDay,
+)
+from journeys.sentiment import sentiment
+from services.models import (
+    ArticleView,
+    Comment,
+    Consult,
+    ExperienceRating,
+    FormStart,
+    FulfilmentTask,
+    PlanStep,
+    ServiceRequest,
+    StepRun,
+)
+from services.models.requests import pk_from_reference
+from services.selectors import DEFLECTION_WINDOW, deflections
+from valuestreams.models import CaseStage, StageStep
+from valuestreams.rollups import LAG, _batches, _fetch, _json_text, _minutes, _true
+from valuestreams.rollups import _moment as _read_moment
+
+ANSWERS_KEY_LENGTH = 16
+"""Hex digits of the answers' digest kept: plenty to tell a form's answer sets apart."""
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+REQUEST = "services.servicerequest"
+TASK = "services.fulfilmenttask"
+
+# The events counted per case, in order: submission and resolutions, handoffs and
+# send-backs, consults, asks for missing information, reopens and breaches.
+CASE_EVENTS_SQL = """
+SELECT e.reference, e.subject_type, e.kind, e.occurred_at, e.to_value,
+       e.from_department_id, e.to_department_id, {missing} AS missing
+FROM esm_event AS e
+WHERE e.reference IN ({references})
+  AND ((e.subject_type = 'services.servicerequest'
+        AND e.kind IN ('submitted', 'resolved', 'reopened', 'sla_breached'))
+       OR (e.subject_type = 'services.fulfilmenttask'
+           AND e.kind IN ('handed_off', 'sent_back', 'waiting_on_employee', 'sla_breached'))
+       OR (e.subject_type = 'services.consult' AND e.kind = 'consult_asked'))
+ORDER BY e.reference, e.occurred_at, e.id
+"""
+
+# The teams' waiting per case: each state change of a task or step run opens an interval
+# the subject's next state change closes (`docs/events.md`, stage_times).
+TEAM_WAIT_SQL = """
+WITH changes AS (
+    SELECT e.reference, e.subject_type, e.kind, e.to_value AS state,
+           e.occurred_at AS entered_at,
+           LEAD(e.occurred_at) OVER (
+               PARTITION BY e.subject_type, e.subject_id ORDER BY e.occurred_at, e.id
+           ) AS left_at
+    FROM esm_event AS e
+    WHERE e.reference IN ({references})
+      AND e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
+      AND e.to_value <> '' AND e.kind NOT IN ('priority_changed', 'sla_breached')
+      AND NOT (e.subject_type = 'services.fulfilmenttask'
+               AND e.subject_id IN (SELECT consult_task_id FROM {consults}))
+)
+SELECT reference,
+    SUM(CASE WHEN (subject_type = 'services.fulfilmenttask'
+                   AND state IN ('queued', 'waiting_on_department'))
+              OR (subject_type = 'services.steprun' AND state = 'pending'
+                  AND kind <> 'step_sleeping')
+             THEN {spent} ELSE 0 END)
+FROM changes
+WHERE left_at IS NOT NULL
+GROUP BY reference
+"""
+
+# Each approval from its `approval_requested` to its decision; undecided ones do not count.
+APPROVALS_SQL = """
+WITH approvals AS (
+    SELECT e.reference, {approval} AS approval,
+           MIN(CASE WHEN e.kind = 'approval_requested' THEN e.occurred_at END) AS asked_at,
+           MIN(CASE WHEN e.kind IN ('approved', 'rejected') THEN e.occurred_at END)
+               AS decided_at
+    FROM esm_event AS e
+    WHERE e.reference IN ({references}) AND e.subject_type = 'services.servicerequest'
+      AND e.kind IN ('approval_requested', 'approved', 'rejected')
+    GROUP BY e.reference, {approval}
+)
+SELECT reference, SUM({spent})
+FROM approvals
+WHERE asked_at IS NOT NULL AND decided_at IS NOT NULL
+GROUP BY reference
+"""
+
+
+@dataclass
+class _CaseFacts:
+    submitted_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    reopened_at: dt.datetime | None = None
+    handoffs: int = 0
+    bounces: int = 0
+    consults: int = 0
+    reopened: bool = False
+    missing_information: int = 0
+    end_to_end_breached: bool = False
+    breached_tasks: int = 0
+    left: set[int] = field(default_factory=set)
+    """Departments the case handed work away from."""
+
+
+def _moment(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A timestamp read back from raw SQL, aware (SQLite's hands back naive UTC)."""
+    moment = _read_moment(value)
+    if moment is not None and timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def answers_key(answers: object) -> str:
+    """A short digest of a form's answers: the same answers give the same key, whatever
+    the labels or the order they were listed in; no answers give ""."""
+    if not answers:
+        return ""
+    if isinstance(answers, list):
+        pairs = sorted(
+            (str(answer.get("key", "")), json.dumps(answer.get("value"), sort_keys=True))
+            for answer in answers
+            if isinstance(answer, dict)
+        )
+    else:
+        pairs = [("", json.dumps(answers, sort_keys=True, default=str))]
+    digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+    return digest[:ANSWERS_KEY_LENGTH]
+
+
+def touchpoint_cases(touchpoint: Touchpoint) -> QuerySet[ServiceRequest]:
+    """The requests of the touchpoint's items, and those that ran one of its stream stages
+    (rolled up as a case stage, or a step run of one of the stage's plan steps)."""
+    stages = touchpoint.stream_stages.all()
+    ran_a_stage = CaseStage.objects.filter(stage__in=stages).values("case__service_request_id")
+    stage_steps = StageStep.objects.filter(
+        stage__in=stages,
+        plan_step__item_id=OuterRef("run__service_request__catalog_item_id"),
+        plan_step__key=OuterRef("step_key"),
+    )
+    ran_a_step = StepRun.objects.filter(Exists(stage_steps)).values("run__service_request_id")
+    return ServiceRequest.objects.filter(
+        Q(catalog_item__in=touchpoint.items.all()) | Q(pk__in=ran_a_stage) | Q(pk__in=ran_a_step)
+    )
+
+
+def _case_facts(references: list[str]) -> dict[str, _CaseFacts]:
+    facts: dict[str, _CaseFacts] = defaultdict(_CaseFacts)
+    rows = _fetch(
+        CASE_EVENTS_SQL, references, missing=_json_text("e.payload", "missing_information")
+    )
+    for reference, subject_type, kind, occurred_at, to_value, from_dep, to_dep, missing in rows:
+        case = facts[reference]
+        moment = _moment(occurred_at)
+        if subject_type == REQUEST:
+            if kind == "submitted":
+                case.submitted_at = case.submitted_at or moment
+            elif kind == "resolved":
+                case.resolved_at = moment
+            elif kind == "reopened":
+                case.reopened, case.reopened_at = True, moment
+            elif kind == "sla_breached" and to_value == "end_to_end":
+                case.end_to_end_breached = True
+        elif subject_type == TASK:
+            if kind == "handed_off":
+                case.handoffs += 1
+                if to_dep is not None and to_dep in case.left:
+                    case.bounces += 1
+                if from_dep is not None:
+                    case.left.add(from_dep)
+            elif kind == "sent_back":
+                case.bounces += 1
+            elif kind == "waiting_on_employee" and _true(missing):
+                case.missing_information += 1
+            elif kind == "sla_breached" and to_value == "resolution":
+                case.breached_tasks += 1
+        else:  # consult_asked
+            case.consults += 1
+    return facts
+
+
+def _sums(sql: str, references: list[str], **parts: str) -> dict[str, float]:
+    return {
+        reference: float(total or 0)
+        for reference, total in _fetch(sql, references, **parts)
+        if total is not None
+    }
+
+
+def _department_targets(batch: list[ServiceRequest]) -> dict[int, tuple[int, int]]:
+    breached = Event.objects.filter(
+        subject_type=TASK,
+        subject_id=OuterRef("pk"),
+        kind="sla_breached",
+        to_value="resolution",
+    )
+    rows = (
+        FulfilmentTask.objects.filter(service_request__in=batch, resolution_due_at__isnull=False)
+        .values("service_request_id")
+        .annotate(targets=Count("pk"), met=Count("pk", filter=~Q(Exists(breached))))
+    )
+    return {row["service_request_id"]: (row["targets"], row["met"]) for row in rows}
+
+
+def _steps(batch: list[ServiceRequest]) -> dict[int, dict[str, int]]:
+    """Human and automated steps per case: its step runs (skipped ones aside), or, before
+    any run started, its item's plan."""
+    steps: dict[int, dict[str, int]] = defaultdict(dict)
+    runs = (
+        StepRun.objects.filter(run__service_request__in=batch)
+        .exclude(state=StepRun.State.SKIPPED)
+        .values_list("run__service_request_id", "kind")
+        .annotate(n=Count("pk"))
+    )
+    for request_id, kind, n in runs:
+        steps[request_id][kind] = steps[request_id].get(kind, 0) + n
+    planned = (
+        PlanStep.objects.filter(item_id__in={case.catalog_item_id for case in batch})
+        .values_list("item_id", "kind")
+        .annotate(n=Count("pk"))
+    )
+    plans: dict[int, dict[str, int]] = defaultdict(dict)
+    for item_id, kind, n in planned:
+        plans[item_id][kind] = n
+    for case in batch:
+        if case.pk not in steps:
+            steps[case.pk] = plans.get(case.catalog_item_id, {})
+    return steps
+
+
+def _feelings(batch: list[ServiceRequest]) -> tuple[dict, dict]:
+    """Ratings, and the requester's own public comments (their count, their mean
+    sentiment over those with a scorable word)."""
+    ratings = dict(
+        ExperienceRating.objects.filter(service_request__in=batch).values_list(
+            "service_request_id", "score"
+        )
+    )
+    requester_of = {case.pk: case.requester_id for case in batch}
+    comments: dict[int, list[float | None]] = defaultdict(list)
+    for request_id, author_id, body in Comment.objects.filter(
+        service_request__in=batch, is_internal=False
+    ).values_list("service_request_id", "author_id", "body"):
+        if author_id == requester_of[request_id]:
+            comments[request_id].append(sentiment(body))
+    return ratings, comments
+
+
+def _case_rows(
+    batch: list[ServiceRequest], touchpoints_of: dict[int, list[int]], now: dt.datetime
+) -> list[TouchpointCase]:
+    references = [case.reference for case in batch]
+    facts = _case_facts(references)
+    waits = _sums(
+        TEAM_WAIT_SQL,
+        references,
+        consults=Consult._meta.db_table,
+        spent=_minutes("entered_at", "left_at"),
+    )
+    approvals = _sums(
+        APPROVALS_SQL,
+        references,
+        approval=_json_text("e.payload", "approval"),
+        spent=_minutes("asked_at", "decided_at"),
+    )
+    targets = _department_targets(batch)
+    steps = _steps(batch)
+    ratings, comments = _feelings(batch)
+    rows = []
+    for case in batch:
+        fact = facts.get(case.reference)
+        if fact is None or fact.submitted_at is None:
+            continue
+        resolved = fact.resolved_at
+        if fact.reopened_at is not None and (resolved is None or fact.reopened_at > resolved):
+            resolved = None
+        scored = [score for score in comments.get(case.pk, []) if score is not None]
+        department_targets, met = targets.get(case.pk, (0, 0))
+        for touchpoint_id in touchpoints_of[case.pk]:
+            rows.append(
+                TouchpointCase(
+                    touchpoint_id=touchpoint_id,
+                    service_request=case,
+                    is_confidential=case.is_confidential,
+                    submitted_at=fact.submitted_at,
+                    resolved_at=resolved,
+                    resolution_minutes=(
+                        (resolved - fact.submitted_at).total_seconds() / 60 if resolved else None
+                    ),
+                    team_wait_minutes=waits.get(case.reference, 0.0),
+                    handoffs=fact.handoffs,
+                    bounces=fact.bounces,
+                    consults=fact.consults,
+                    reopened=fact.reopened,
+                    approval_minutes=approvals.get(case.reference),
+                    missing_information=fact.missing_information,
+                    end_to_end_breached=fact.end_to_end_breached,
+                    department_targets=department_targets,
+                    department_targets_met=met,
+                    human_steps=steps[case.pk].get(PlanStep.Kind.HUMAN, 0),
+                    automated_steps=steps[case.pk].get(PlanStep.Kind.AUTOMATED, 0),
+                    answers_key=answers_key(case.answers),
+                    rating=ratings.get(case.pk),
+                    sentiment=sum(scored) / len(scored) if scored else None,
+                    employee_comments=len(comments.get(case.pk, [])),
+                    refreshed_at=now,
+                )
+            )
+    return rows
+
+
+def _day_rows(touchpoint: Touchpoint, since: dt.datetime | None) -> list[TouchpointDay]:
+    """The touchpoint's days from `since`'s local day on (all of them when None)."""
+    days: dict[dt.date, TouchpointDay] = {}
+
+    def day(value: dt.date) -> TouchpointDay:
+        return days.setdefault(value, TouchpointDay(touchpoint=touchpoint, day=value))
+
+    from_day = timezone.localdate(since) if since is not None else None
+    starts = FormStart.objects.filter(catalog_item__in=touchpoint.items.all())
+    if from_day is not None:
+        starts = starts.filter(day__gte=from_day)
+    starts = starts.annotate(
+        linked=Exists(ServiceRequest.objects.filter(form_start=OuterRef("pk")))
+    ).values("day")
+    for row in starts.annotate(
+        starts=Count("pk"), abandoned=Count("pk", filter=Q(linked=False))
+    ).order_by():
+        day(row["day"]).form_starts = row["starts"]
+        day(row["day"]).abandoned_forms = row["abandoned"]
+    reads = ArticleView.objects.filter(article__in=touchpoint.articles.all())
+    deflected = deflections(since=EPOCH).filter(article__in=touchpoint.articles.all())
+    if from_day is not None:
+        local_start = timezone.make_aware(dt.datetime.combine(from_day, dt.time()))
+        reads = reads.filter(viewed_at__gte=local_start)
+        deflected = deflected.filter(viewed_at__gte=local_start)
+    for views, attribute in ((reads, "article_reads"), (deflected, "deflections")):
+        grouped = views.annotate(_day=TruncDate("viewed_at")).values("_day").order_by()
+        for row in grouped.annotate(n=Count("pk")):
+            setattr(day(row["_day"]), attribute, row["n"])
+    return list(days.values())
+
+
+def _touchpoints_of_cases(
+    touchpoints: list[Touchpoint], touched: set[int] | None
+) -> dict[int, list[int]]:
+    touchpoints_of: dict[int, list[int]] = defaultdict(list)
+    for touchpoint in touchpoints:
+        cases = touchpoint_cases(touchpoint)
+        if touched is not None:
+            cases = cases.filter(pk__in=touched)
+        for pk in cases.values_list("pk", flat=True).distinct():
+            touchpoints_of[pk].append(touchpoint.pk)
+    return touchpoints_of
+
+
+def _touched_cases(since: dt.datetime) -> set[int]:
+    touched = Event.objects.filter(occurred_at__gte=since).values_list("reference", flat=True)
+    return {pk for ref in touched.distinct() if (pk := pk_from_reference(ref)) is not None}
+
+
+def _ids(cases: Iterable[ServiceRequest]) -> list[int]:
+    return [case.pk for case in cases]
+
+
+def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
+    """Recompute the touchpoint rows of the journey's cases that changed since the last
+    refresh (all of them when `full`, or on the first refresh), and its touchpoints' days
+    that could have changed. Safe to run twice, or at once with another refresh of the
+    same journey: each batch replaces its rows under the journey's watermark row lock.
+    Returns how many cases were refreshed."""
+    began = clock.now()
+    watermark, first = JourneyRollupWatermark.objects.get_or_create(
+        journey=journey, defaults={"refreshed_through": began}
+    )
+    whole = full or first
+    since = None if whole else watermark.refreshed_through - LAG
+    touchpoints = list(Touchpoint.objects.filter(stage__journey=journey))
+    touchpoints_of = _touchpoints_of_cases(
+        touchpoints, None if since is None else _touched_cases(since)
+    )
+    cases = ServiceRequest.objects.filter(pk__in=list(touchpoints_of)).only(
+        "id", "catalog_item_id", "requester_id", "is_confidential", "answers"
+    )
+    refreshed = 0
+    for batch in _batches(cases.order_by("id").iterator()):
+        with transaction.atomic():
+            JourneyRollupWatermark.objects.select_for_update().get(pk=watermark.pk)
+            rows = _case_rows(batch, touchpoints_of, began)
+            TouchpointCase.objects.filter(
+                touchpoint__in=touchpoints, service_request_id__in=_ids(batch)
+            ).delete()
+            TouchpointCase.objects.bulk_create(rows)
+        refreshed += len(batch)
+    # Days: a start is abandoned until a request links to it (within a day), a read is a
+    # deflection once the window passed without a request, so the last window is re-read.
+    days_since = None if since is None else since - DEFLECTION_WINDOW - LAG
+    with transaction.atomic():
+        JourneyRollupWatermark.objects.select_for_update().get(pk=watermark.pk)
+        for touchpoint in touchpoints:
+            rows = _day_rows(touchpoint, days_since)
+            old = TouchpointDay.objects.filter(touchpoint=touchpoint)
+            if days_since is not None:
+                old = old.filter(day__gte=timezone.localdate(days_since))
+            old.delete()
+            TouchpointDay.objects.bulk_create(rows)
+            if whole:  # cases no longer linked to the touchpoint leave it
+                TouchpointCase.objects.filter(touchpoint=touchpoint).exclude(
+                    service_request__in=touchpoint_cases(touchpoint).values("pk")
+                ).delete()
+    JourneyRollupWatermark.objects.filter(pk=watermark.pk, refreshed_through__lt=began).update(
+        refreshed_through=began
+    )
+    return refreshed
+
+
+def journeys_refresh(*, full: bool = False) -> int:
+    """Refresh every journey that is not retired (retired ones keep their last rows)."""
+    journeys = JourneyMap.objects.exclude(status=JourneyMap.Status.RETIRED)
+    return sum(journey_refresh(journey=journey, full=full) for journey in journeys)
