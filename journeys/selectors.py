@@ -31,6 +31,7 @@ from journeys.metrics import (
     TouchpointSignals,
 )
 from journeys.models import JourneyMap, Touchpoint, TouchpointCase, TouchpointDay
+from journeys.scores import score_weights, touchpoint_scored
 from services.models import Comment, ServiceRequest
 from valuestreams.selectors.flow import distributions
 
@@ -145,8 +146,9 @@ def _signals(
 
 def _scored(signals: list[TouchpointSignals]) -> list[TouchpointSignals]:
     """The one place the scores are put on the signals (`emotion`, `friction`): the
-    weights are read once for all touchpoints. Unscored for now."""
-    return signals
+    weights are read once for all touchpoints."""
+    weights = score_weights()
+    return [touchpoint_scored(each, weights) for each in signals]
 
 
 def _curve(journey: JourneyMap, touchpoints: list[TouchpointSignals]) -> list[StageEmotion]:
@@ -271,7 +273,8 @@ def touchpoint_comments(
     *, touchpoint: Touchpoint, period: Period, viewer: Any, limit: int = 10
 ) -> QuerySet[Comment]:
     """The latest public comments the requesters wrote in the period on the touchpoint's
-    cases, newest first: a confidential case's only when the viewer may see that case."""
+    cases that the viewer may see, newest first (a confidential case's text never reaches
+    anyone else; its numbers still count in the aggregates)."""
     return (
         Comment.objects.filter(
             service_request__in=TouchpointCase.objects.filter(touchpoint=touchpoint).values(
@@ -282,10 +285,13 @@ def touchpoint_comments(
             created_at__gte=period.start,
             created_at__lt=period.end,
         )
-        .filter(
-            Q(service_request__is_confidential=False)
-            | Q(service_request__in=ServiceRequest.objects.visible_to(viewer).values("pk"))
-        )
+        .filter(service_request__in=ServiceRequest.objects.visible_to(viewer).values("pk"))
         .select_related("service_request", "author")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def touchpoint_signals(*, touchpoint: Touchpoint, period: Period, viewer: Any) -> TouchpointSignals:
+    """One touchpoint's signals, as its journey's map shows them."""
+    metrics = journey_metrics(journey=touchpoint.stage.journey, period=period, viewer=viewer)
+    return next(each for each in metrics.touchpoints if each.touchpoint.pk == touchpoint.pk)

@@ -89,10 +89,13 @@ def test_approval_delay_of_a_stream_stage_touchpoint_and_an_unmeasured_one(week)
     lunch = found["Welcome lunch"]
     assert (lunch.cases, lunch.resolution.count, lunch.measured) == (0, 0, False)
     assert lunch.reopen_rate is None
-    assert [(point.stage.name, point.cases, point.emotion) for point in metrics.curve] == [
-        ("Before day one", 3, None),
-        ("First day", 1, None),
+    # A stage's point of the emotion curve is its touchpoints' emotion weighted by cases:
+    # the first day has only the laptop touchpoint.
+    assert [(point.stage.name, point.cases) for point in metrics.curve] == [
+        ("Before day one", 3),
+        ("First day", 1),
     ]
+    assert metrics.curve[1].emotion == approx(laptop.emotion.value)
 
 
 def test_too_few_cases_are_not_shown_to_who_may_not_see_them(week, executive):
@@ -137,7 +140,8 @@ def test_journey_metrics_take_the_same_queries_whatever_the_size(journey):
             point = TouchpointFactory(stage=stage)
             point.items.add(journey.items["record"])
         journey.refresh()
-        assert count() == small == 5  # touchpoints, cases, percentiles, days, stages
+        # touchpoints, cases, percentiles, days, score weights, stages
+        assert count() == small == 6
 
 
 def test_weeks_of_a_touchpoint_for_its_chart(week, executive):
@@ -157,21 +161,23 @@ def test_weeks_of_a_touchpoint_for_its_chart(week, executive):
     assert (hidden[1][1].cases, hidden[1][1].hidden, hidden[1][1].resolution_p50) == (3, True, None)
 
 
-def test_comments_of_the_requesters_only_and_confidential_ones_only_to_who_may_see(week, executive):
+def test_comments_of_the_requesters_only_and_only_of_cases_the_viewer_may_see(week, executive):
     record = week.touchpoints["record"]
+    hr_agent = week.people["hr_agent"]
     bodies = [
         c.body
-        for c in touchpoint_comments(touchpoint=record, period=WEEK, viewer=executive, limit=5)
+        for c in touchpoint_comments(touchpoint=record, period=WEEK, viewer=hr_agent, limit=5)
     ]
     # Newest first; the agent's question is not an employee's comment.
     assert bodies == ["Still not working, this is terrible", "Here it is, thanks, great"]
-    assert len(touchpoint_comments(touchpoint=record, period=WEEK, viewer=executive, limit=1)) == 1
+    assert len(touchpoint_comments(touchpoint=record, period=WEEK, viewer=hr_agent, limit=1)) == 1
+    # An executive reads the touchpoint's numbers, never the text of cases they may not open.
+    assert not touchpoint_comments(touchpoint=record, period=WEEK, viewer=executive)
 
     week.cases[0].__class__.objects.filter(pk=week.cases[0].pk).update(is_confidential=True)
-    seen_by_executive = touchpoint_comments(touchpoint=record, period=WEEK, viewer=executive)
-    assert [c.body for c in seen_by_executive] == ["Still not working, this is terrible"]
-    seen_by_hr = touchpoint_comments(touchpoint=record, period=WEEK, viewer=week.people["hr_agent"])
-    assert len(seen_by_hr) == 2
+    assert len(touchpoint_comments(touchpoint=record, period=WEEK, viewer=hr_agent)) == 2
+    seen_by_it = touchpoint_comments(touchpoint=record, period=WEEK, viewer=week.people["it_agent"])
+    assert week.cases[0].pk not in {c.service_request_id for c in seen_by_it}
 
 
 def test_a_comment_written_after_the_period_is_left_out(week):

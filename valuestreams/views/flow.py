@@ -42,7 +42,7 @@ def _period_query(period: Period) -> str:
     return urlencode({"start": f"{period.start:%Y-%m-%d}", "end": f"{last_day:%Y-%m-%d}"})
 
 
-def _period_context(request: HttpRequest) -> dict[str, Any]:
+def period_context(request: HttpRequest) -> dict[str, Any]:
     form, period = _period(request)
     return {
         "period_form": form,
@@ -58,7 +58,7 @@ def _period_context(request: HttpRequest) -> dict[str, Any]:
 def value_stream_list(request: HttpRequest) -> HttpResponse:
     if not can(request.user, "valuestreams.view_streams"):
         raise Http404("No value streams here.")
-    context = _period_context(request)
+    context = period_context(request)
     streams = selectors.value_streams_visible_to(request.user)
     context["summaries"] = selectors.value_stream_summaries(
         streams=streams, period=context["period"], viewer=request.user
@@ -71,7 +71,7 @@ def value_stream_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def value_stream_map_page(request: HttpRequest, slug: str) -> HttpResponse:
     stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
-    context = _period_context(request)
+    context = period_context(request)
     metrics = selectors.value_stream_metrics(
         stream=stream, period=context["period"], viewer=request.user
     )
@@ -113,7 +113,7 @@ def _drill_down(request: HttpRequest, stream: ValueStream) -> dict[str, Any]:
 @require_GET
 def value_stream_cases(request: HttpRequest, slug: str) -> HttpResponse:
     stream = selectors.value_stream_for_viewer(user=request.user, slug=slug)
-    context = _period_context(request)
+    context = period_context(request)
     drill = _drill_down(request, stream)
     cases = selectors.value_stream_cases(
         stream=stream, period=context["period"], viewer=request.user, **drill.pop("filters")
