@@ -42,6 +42,7 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("valuestreams.api.urls")),
+    path("api/v1/", include("journeys.api.urls")),
     path("api/v1/", include("services.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
