@@ -22,7 +22,7 @@ from journeys.models import Finding, JourneyMap, JourneyStage, Touchpoint
 from services.models import Article, CatalogItem
 from valuestreams.models import Stage as StreamStage
 
-# The longest a to-be map's address may get before it gives up looking for a free one.
+# How many addresses ("<slug>-to-be", "<slug>-to-be-2", ...) a to-be map tries before giving up.
 TO_BE_SLUG_ATTEMPTS = 50
 
 
@@ -241,12 +241,8 @@ def finding_save(
         finding = Finding(touchpoint=touchpoint)
     elif finding.touchpoint_id != touchpoint.pk:
         raise ValueError("The finding belongs to another touchpoint.")
-    finding.kind, finding.title, finding.description, finding.owner = (
-        kind,
-        title,
-        description,
-        owner,
-    )
+    finding.kind, finding.title = kind, title
+    finding.description, finding.owner = description, owner
     finding.full_clean()
     finding.save()
     return finding

@@ -156,12 +156,9 @@ def _stage_form_response(
     request: HttpRequest, journey: JourneyMap, *, stage: JourneyStage | None
 ) -> HttpResponse:
     if request.method == "GET":
-        initial = {"name": stage.name, "position": stage.position} if stage else {}
-        if stage is None:
-            # A new stage comes after the others unless its owner says otherwise.
-            last = journey.stages.order_by("-position").values_list("position", flat=True)
-            initial["position"] = (last.first() or 0) + 1
-        form = JourneyStageForm(initial=initial)
+        form = None
+        if stage is not None:
+            form = JourneyStageForm(initial={"name": stage.name, "position": stage.position})
         return _stages_page(request, journey, stage_form=form, editing_stage=stage)
     form = JourneyStageForm(request.POST)
     if form.is_valid():
@@ -259,7 +256,9 @@ def _stages_page(
     and the other blank."""
     stages = selectors_config.journey_stages(journey=journey)
     if stage_form is None:
-        stage_form = JourneyStageForm(initial={"position": len(stages) + 1})
+        # A new stage comes after the others unless its owner says otherwise.
+        last = max((stage.position for stage in stages), default=0)
+        stage_form = JourneyStageForm(initial={"position": last + 1})
     if touchpoint_form is None:
         chosen = request.GET.get("stage", "")
         stage_id = int(chosen) if chosen.isdigit() else None

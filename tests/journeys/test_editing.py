@@ -261,6 +261,19 @@ def test_owner_adds_a_touchpoint_with_its_links_and_changes_it(client, owner, jo
     assert not Touchpoint.objects.exists()
 
 
+def test_the_stages_page_offers_a_touchpoint_for_the_stage_asked_and_a_stage_after_the_last(
+    client, owner, journey
+):
+    JourneyStageFactory(journey=journey, name="Day one", position=1)
+    week_one = JourneyStageFactory(journey=journey, name="Week one", position=4)
+    client.force_login(owner)
+
+    response = client.get(url("journey_stages", journey), {"stage": week_one.pk})
+
+    assert response.context["touchpoint_form"].initial["stage"] == week_one.pk
+    assert response.context["stage_form"].initial["position"] == 5
+
+
 def test_a_touchpoint_cannot_link_an_unpublished_article(owner, journey, links):
     stage = JourneyStageFactory(journey=journey)
     draft = ArticleFactory(status=Article.Status.DRAFT)
