@@ -205,10 +205,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Fields named `status` carry different choice sets: each keeps a name of its own (the
-    # clock's keeps the name it had before value streams had a status too).
+    # clock's keeps the name it had before value streams had a status too). A journey map's
+    # status has the same choices as a stream's, so it shares ValueStreamStatusEnum.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "services.models.clocks.ClockState",
         "ValueStreamStatusEnum": "valuestreams.models.ValueStream.Status",
+        "FindingStatusEnum": "journeys.models.Finding.Status",
+        "FindingKindEnum": "journeys.models.Finding.Kind",
     },
 }
 

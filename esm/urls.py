@@ -42,12 +42,14 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("valuestreams.api.urls")),
+    path("api/v1/", include("journeys.api.urls")),
     path("api/v1/", include("services.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The apps' pages are named by string: esm, the bottom layer, never imports the apps
-    # built on it. Value streams first: the portal below ends in catch-all patterns.
+    # built on it. Value streams and journeys first: the portal below ends in catch-all patterns.
     path("streams/", include("valuestreams.urls")),
+    path("journeys/", include("journeys.urls")),
     # The self-service portal, home page ("home") included.
     path("", include("services.urls")),
 ]

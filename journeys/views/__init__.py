@@ -1,0 +1,1 @@
+"""The pages of the journeys app, included under /journeys/ by esm.urls (by name)."""
