@@ -41,6 +41,7 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         NavItem("Team", reverse("workspace"), "esm.work_queues"),
         NavItem("Overview", reverse("department_overviews"), "esm.manage_any_department"),
         NavItem("Value streams", reverse("valuestream_list"), "valuestreams.browse_streams"),
+        NavItem("Journeys", reverse("journey_list"), "journeys.browse_journeys"),
         NavItem("Dashboards", reverse("dashboards"), "esm.view_dashboards"),
         NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
     ]

@@ -10,6 +10,7 @@ that field and the API to answer by field. Who may call them is the caller's que
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +19,11 @@ from django.db import transaction
 
 from esm import clock
 from esm.models import Department
+from journeys import selectors
 from journeys.models import Finding, JourneyMap, JourneyStage, Touchpoint
+from journeys.suggestions import signal_value
 from services.models import Article, CatalogItem
+from valuestreams.forms import day_period, local_today
 from valuestreams.models import Stage as StreamStage
 
 # How many addresses ("<slug>-to-be", "<slug>-to-be-2", ...) a to-be map tries before giving up.
@@ -304,5 +308,21 @@ def finding_update(
         owner=owner,
     )
     if status != finding.status:
-        finding = finding_set_status(finding=finding, status=status, by=by)
+        value_after = None
+        if status == Finding.Status.DONE and finding.signal:
+            value_after = _signal_now(finding, viewer=by)
+        finding = finding_set_status(finding=finding, status=status, by=by, value_after=value_after)
     return finding
+
+
+RECENT_DAYS = 28
+"""A finding marked done records its signal over this many days up to today: the after."""
+
+
+def _signal_now(finding: Finding, *, viewer: Any) -> float | None:
+    today = local_today()
+    period = day_period(today - dt.timedelta(days=RECENT_DAYS - 1), today)
+    signals = selectors.touchpoint_signals(
+        touchpoint=finding.touchpoint, period=period, viewer=viewer
+    )
+    return signal_value(signals, finding.signal)

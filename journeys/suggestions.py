@@ -33,13 +33,16 @@ done, the value its signal has now, beside the value that triggered it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from esm import clock
+from journeys import selectors
 from journeys.metrics import SMALL_GROUP, JourneyMetrics, Score, TouchpointSignals
-from journeys.models import Finding
+from journeys.models import Finding, JourneyMap
+from valuestreams.forms import day_period, local_today
 
 __all__ = [
     "ABANDONED_FORM_MIN_RATE",
@@ -303,3 +306,19 @@ def finding_value_after(*, finding: Finding, signals: TouchpointSignals) -> Find
     finding.done_at = clock.now()
     finding.save(update_fields=["status", "value_after", "done_at"])
     return finding
+
+
+SUGGESTION_DAYS = 28
+"""The suggestions read the signals of this many days up to today."""
+
+
+def journeys_suggest() -> list[Finding]:
+    """Suggest findings on every live journey from its last four weeks, as its owner reads
+    them (so a touchpoint the owner may not see in full keeps the small-group rule)."""
+    today = local_today()
+    period = day_period(today - dt.timedelta(days=SUGGESTION_DAYS - 1), today)
+    found: list[Finding] = []
+    for journey in JourneyMap.objects.filter(status=JourneyMap.Status.LIVE).select_related("owner"):
+        metrics = selectors.journey_metrics(journey=journey, period=period, viewer=journey.owner)
+        found += findings_suggest(metrics=metrics)
+    return found

@@ -2,15 +2,18 @@
 
 from celery import shared_task
 
-from journeys import rollups
+from journeys import rollups, suggestions
 from journeys.models import JourneyMap
 
 
 @shared_task(acks_late=True)
 def journeys_refresh_task(full: bool = False) -> int:
     """Refresh every journey's touchpoint rows: incrementally every few minutes from beat,
-    whole every night (touchpoints relinked since, or an event later than the lag window)."""
-    return rollups.journeys_refresh(full=full)
+    whole every night (touchpoints relinked since, or an event later than the lag window);
+    then suggest what the fresh signals point at (idempotent: one open finding a kind)."""
+    refreshed = rollups.journeys_refresh(full=full)
+    suggestions.journeys_suggest()
+    return refreshed
 
 
 @shared_task(acks_late=True)

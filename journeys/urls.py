@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from journeys.views import editing
+from journeys.views import editing, maps
 
 urlpatterns = [
+    path("", maps.journey_list, name="journey_list"),
     path("new/", editing.journey_new, name="journey_new"),
+    path("<slug:slug>/", maps.journey_map, name="journey_map"),
+    path("<slug:slug>/touchpoints/<int:pk>/", maps.journey_touchpoint, name="journey_touchpoint"),
     path("<slug:slug>/edit/", editing.journey_edit, name="journey_edit"),
     path("<slug:slug>/to-be/", editing.journey_to_be_start, name="journey_to_be_start"),
     path("<slug:slug>/stages/", editing.journey_stages, name="journey_stages"),
@@ -17,7 +20,7 @@ urlpatterns = [
     ),
     path("<slug:slug>/touchpoints/", editing.touchpoint_new, name="journey_touchpoint_new"),
     path(
-        "<slug:slug>/touchpoints/<int:pk>/",
+        "<slug:slug>/touchpoints/<int:pk>/edit/",
         editing.touchpoint_edit,
         name="journey_touchpoint_edit",
     ),

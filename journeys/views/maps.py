@@ -12,12 +12,12 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
-from journeys.selectors_config import journey_for_viewer
 
 from esm.permissions import can
 from journeys import selectors
 from journeys.curve import emotion_curve
 from journeys.models import Finding, JourneyMap, Touchpoint
+from journeys.selectors_config import journey_for_viewer, journey_to_be_of, journeys_visible_to
 from valuestreams.views.flow import period_context
 
 OPEN = [Finding.Status.NEW, Finding.Status.ACCEPTED, Finding.Status.IN_PROGRESS]
@@ -31,13 +31,8 @@ class JourneySummary:
     findings_open: int
 
 
-def _journeys_visible_to(viewer: Any) -> Any:
-    if not can(viewer, "journeys.view_journeys"):
-        return JourneyMap.objects.none()
-    journeys = JourneyMap.objects.select_related("owner")
-    if not can(viewer, "esm.use_admin"):
-        journeys = journeys.filter(~Q(status=JourneyMap.Status.DRAFT) | Q(owner=viewer))
-    return journeys.annotate(
+def _journeys_with_counts(viewer: Any) -> Any:
+    return journeys_visible_to(viewer).annotate(
         touchpoint_count=Count("stages__touchpoints", distinct=True),
         measured_count=Count(
             "stages__touchpoints",
@@ -66,7 +61,7 @@ def journey_list(request: HttpRequest) -> HttpResponse:
                 journey.touchpoint_count, journey.measured_count, None, journey.findings_open
             ),
         )
-        for journey in _journeys_visible_to(request.user)
+        for journey in _journeys_with_counts(request.user)
     ]
     context = {"journeys": journeys, "may_add": can(request.user, "journeys.add_journey")}
     return render(request, "journeys/journey_list.html", context)
@@ -96,7 +91,7 @@ def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
         findings_by_touchpoint=_findings_by_touchpoint(journey),
         may_change=can(request.user, "journeys.change_journey", journey),
     )
-    to_be = JourneyMap.objects.filter(as_is=journey).first()
+    to_be = journey_to_be_of(journey=journey)
     if to_be is not None and can(request.user, "journeys.view_journey", to_be):
         to_be_metrics = selectors.journey_metrics(
             journey=to_be, period=context["period"], viewer=request.user

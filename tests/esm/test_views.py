@@ -185,19 +185,20 @@ NAVIGATION = {
     "employee": EVERYONE,
     "manager": [*EVERYONE, "Approvals"],
     "outsider": EVERYONE,
-    "it_agent": [*EVERYONE, "Queues", "Team", "Value streams"],
-    "hr_agent": [*EVERYONE, "Queues", "Team", "Value streams"],
+    "it_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys"],
+    "hr_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys"],
     "department_manager": [
         *EVERYONE,
         "Queues",
         "Team",
         "Overview",
         "Value streams",
+        "Journeys",
         "Dashboards",
     ],
-    "executive": [*EVERYONE, "Value streams", "Dashboards"],
-    "superuser": [*EVERYONE, "Value streams", "Admin"],
-    "staff_member": [*EVERYONE, "Value streams", "Admin"],
+    "executive": [*EVERYONE, "Value streams", "Journeys", "Dashboards"],
+    "superuser": [*EVERYONE, "Value streams", "Journeys", "Admin"],
+    "staff_member": [*EVERYONE, "Value streams", "Journeys", "Admin"],
 }
 NAV_LINKS = {
     "Approvals": "/approvals/",
@@ -205,6 +206,7 @@ NAV_LINKS = {
     "Team": "/work/",
     "Overview": "/departments/overview/",
     "Value streams": "/streams/",
+    "Journeys": "/journeys/",
     "Dashboards": "/dashboards/",
     "Admin": "/admin/",
 }

@@ -6,6 +6,7 @@ from django.db import transaction
 from demo import catalog, enterprise, history, journeys, valuestreams
 from demo.enterprise import SeededAccount
 from journeys.rollups import journeys_refresh
+from journeys.suggestions import journeys_suggest
 from valuestreams.rollups import value_streams_refresh
 
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         # The measures read rollups: fill them from the history just written.
         value_streams_refresh(full=True)
         journeys_refresh(full=True)
+        journeys_suggest()
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[SeededAccount]) -> None:
