@@ -12,6 +12,10 @@ from rest_framework import serializers
 
 from journeys.models import Finding, JourneyMap, Touchpoint
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
+from valuestreams.api.serializers import (
+    DistributionOutputSerializer,
+    PeriodOutputSerializer,
+)
 
 
 class _RefusesUnknownFields(serializers.Serializer):
@@ -127,3 +131,70 @@ class FindingUpdateInputSerializer(_RefusesUnknownFields):
         required=False, allow_null=True, help_text="Username; null for nobody."
     )
     description = serializers.CharField(required=False, allow_blank=True)
+
+
+# Signals ---------------------------------------------------------------------------------
+# Rates are shares 0-1; durations hours. Null when no case gives a value, or when the
+# small-group rule holds it back (`hidden`).
+
+
+class ScorePartOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    weight = serializers.FloatField()
+
+
+class ScoreOutputSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True)
+    parts = ScorePartOutputSerializer(many=True)
+    confidence = serializers.IntegerField(help_text="How many cases it rests on.")
+
+
+class TouchpointRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    stage = serializers.CharField(source="stage.name")
+
+
+class TouchpointSignalsOutputSerializer(serializers.Serializer):
+    touchpoint = TouchpointRefOutputSerializer()
+    cases = serializers.IntegerField()
+    hidden = serializers.BooleanField()
+    resolution = DistributionOutputSerializer()
+    wait_share = serializers.FloatField(allow_null=True)
+    handoffs_per_request = serializers.FloatField(allow_null=True)
+    bounces_per_request = serializers.FloatField(allow_null=True)
+    consults_per_request = serializers.FloatField(allow_null=True)
+    reopen_rate = serializers.FloatField(allow_null=True)
+    approval_delay = serializers.FloatField(allow_null=True)
+    missing_information_rate = serializers.FloatField(allow_null=True)
+    breach_rate = serializers.FloatField(allow_null=True)
+    department_target_attainment = serializers.FloatField(allow_null=True)
+    human_step_share = serializers.FloatField(allow_null=True)
+    answer_variation = serializers.FloatField(allow_null=True)
+    form_starts = serializers.IntegerField()
+    abandonment_rate = serializers.FloatField(allow_null=True)
+    article_reads = serializers.IntegerField()
+    deflection_rate = serializers.FloatField(allow_null=True)
+    ratings = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    rating_mean = serializers.FloatField(allow_null=True)
+    rating_distribution = serializers.ListField(child=serializers.IntegerField())
+    low_rating_share = serializers.FloatField(allow_null=True)
+    sentiment = serializers.FloatField(allow_null=True)
+    employee_comments = serializers.IntegerField()
+    friction = ScoreOutputSerializer(help_text="0 (smooth) to 1 (painful).")
+    emotion = ScoreOutputSerializer(help_text="-1 (bad) to 1 (good).")
+
+
+class StageEmotionOutputSerializer(serializers.Serializer):
+    stage = serializers.CharField(source="stage.name")
+    emotion = serializers.FloatField(allow_null=True)
+    cases = serializers.IntegerField()
+
+
+class JourneySignalsOutputSerializer(serializers.Serializer):
+    journey = serializers.SlugField(source="journey.slug")
+    period = PeriodOutputSerializer()
+    touchpoints = TouchpointSignalsOutputSerializer(many=True)
+    curve = StageEmotionOutputSerializer(many=True)

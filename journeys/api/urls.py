@@ -9,6 +9,7 @@ app_name = "journeys-api"
 urlpatterns = [
     path("journeys/", views.JourneyListApi.as_view(), name="journeys"),
     path("journeys/<slug:slug>/", views.JourneyDetailApi.as_view(), name="journey"),
+    path("journeys/<slug:slug>/signals/", views.JourneySignalsApi.as_view(), name="signals"),
     path(
         "journeys/<slug:slug>/findings/",
         views.JourneyFindingsApi.as_view(),

@@ -24,9 +24,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm.permissions import can
-from journeys import actions, selectors_config
+from journeys import actions, selectors, selectors_config
 from journeys.api import serializers as s
 from journeys.models import Finding, JourneyMap, Touchpoint
+from valuestreams.api.serializers import MetricsPeriodInputSerializer
+from valuestreams.api.views import MEASURED_PERIOD
+from valuestreams.forms import day_period
 
 JOURNEYS, FINDINGS = ["journey maps"], ["journey findings"]
 
@@ -177,3 +180,22 @@ class JourneyFindingApi(APIView):
             raise _by_field(error) from error
         finding = Finding.objects.select_related("owner").get(pk=finding.pk)
         return Response(s.FindingOutputSerializer(finding).data)
+
+
+# Signals ---------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["journey maps"], parameters=[SLUG, *MEASURED_PERIOD])
+class JourneySignalsApi(APIView):
+    @extend_schema(
+        summary="Each touchpoint's signals and scores over a period, and the emotion curve",
+        description="The same figures as the journey map page, from the same rollups.",
+        responses={200: s.JourneySignalsOutputSerializer, 400: INVALID, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        journey = selectors_config.journey_for_viewer(user=request.user, slug=slug)
+        query = MetricsPeriodInputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        period = day_period(query.validated_data["start"], query.validated_data["end"])
+        metrics = selectors.journey_metrics(journey=journey, period=period, viewer=request.user)
+        return Response(s.JourneySignalsOutputSerializer(metrics).data)
