@@ -221,6 +221,9 @@ def _raised(employees: list[Any], real_now: dt.datetime) -> list[Raised]:
         colleagues = [name for name in usernames if name != requester.username]
         day = submitted_at.astimezone(LONDON).date()
         data = answers.form_data(rng, item, day, colleagues)
+        routine = samples["routine"].get(item.slug)
+        if routine and rng.random() < routine["share"]:
+            data.update({f"field_{key}": value for key, value in routine["answers"].items()})
         subject = answers.subject(rng, item, data)
         key = f"{KEY_PREFIX}{number:04d}"
         data.update(subject=subject, submission_key=key)

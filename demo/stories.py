@@ -319,7 +319,8 @@ def task_story(
         if task.state == TaskState.WAITING_ON_DEPARTMENT:
             return  # the other department has not answered yet
     troubled = False
-    if rng.random() < 0.18:
+    asks = _texts("asks")
+    if rng.random() < asks["item"].get(item.slug, asks["default"]):
         troubled = True
         at = yield from _ask(world, rng, task, worker, at)
         task.refresh_from_db()
@@ -432,7 +433,8 @@ def _ask(
         return at
     missing = _texts("missing_questions")
     slug = task.department.slug
-    if slug in missing and rng.random() < missing["share"]:
+    share = _texts("asks")["missing"].get(task.service_request.catalog_item.slug, missing["share"])
+    if slug in missing and rng.random() < share:
         questions, missing_information = missing[slug], True
     else:
         questions = _texts("questions").get(slug) or ["Could you tell us more?"]
@@ -533,7 +535,7 @@ def _hand_off(
     if _closed(received):
         return at
     actions.task_claim(task=received, agent=receiver)
-    sent_back = rng.random() < 0.3
+    sent_back = rng.random() < route.get("sent_back", 0.3)
     if sent_back:
         at = world.work(at, to_queue.department_id, rng.uniform(10, 240))
         yield at

@@ -258,7 +258,8 @@ def _department_targets(batch: list[ServiceRequest]) -> dict[int, tuple[int, int
 
 def _steps(batch: list[ServiceRequest]) -> dict[int, dict[str, int]]:
     """Human and automated steps per case: its step runs (skipped ones aside), or, before
-    any run started, its item's plan."""
+    any run started, its item's plan. An item without a plan is worked by people in its
+    department's queue: one human step."""
     steps: dict[int, dict[str, int]] = defaultdict(dict)
     runs = (
         StepRun.objects.filter(run__service_request__in=batch)
@@ -278,7 +279,7 @@ def _steps(batch: list[ServiceRequest]) -> dict[int, dict[str, int]]:
         plans[item_id][kind] = n
     for case in batch:
         if case.pk not in steps:
-            steps[case.pk] = plans.get(case.catalog_item_id, {})
+            steps[case.pk] = plans.get(case.catalog_item_id) or {PlanStep.Kind.HUMAN: 1}
     return steps
 
 

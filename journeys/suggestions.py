@@ -70,8 +70,9 @@ __all__ = [
 
 MIN_CASES = SMALL_GROUP
 """Fewer cases than this suggest nothing about cases: too few to tell a pattern."""
-HIGH_VOLUME_CASES = 20
-"""Cases in the period from which a touchpoint counts as high volume."""
+HIGH_VOLUME_CASES = 15
+"""Cases in the period from which a touchpoint counts as high volume: about two a week
+over the eight weeks the suggestions read."""
 AUTOMATION_MAX_ANSWER_VARIATION = 0.2
 """Distinct answer sets over requests at most this: the requests look alike."""
 AUTOMATION_MIN_HUMAN_STEP_SHARE = 0.7
@@ -308,12 +309,13 @@ def finding_value_after(*, finding: Finding, signals: TouchpointSignals) -> Find
     return finding
 
 
-SUGGESTION_DAYS = 28
-"""The suggestions read the signals of this many days up to today."""
+SUGGESTION_DAYS = 56
+"""The suggestions read the signals of this many days up to today: eight weeks, so a
+pattern rests on enough cases to act on."""
 
 
 def journeys_suggest() -> list[Finding]:
-    """Suggest findings on every live journey from its last four weeks, as its owner reads
+    """Suggest findings on every live journey from its last eight weeks, as its owner reads
     them (so a touchpoint the owner may not see in full keeps the small-group rule)."""
     today = local_today()
     period = day_period(today - dt.timedelta(days=SUGGESTION_DAYS - 1), today)

@@ -17,6 +17,8 @@ from django.utils import timezone
 from demo.data import load
 from demo.history import KEY_PREFIX
 from esm.models import Event, EventKind
+from journeys.models import Finding, JourneyMap
+from journeys.selectors import journey_metrics
 from services.models import (
     CannedReply,
     ClockState,
@@ -406,3 +408,18 @@ def test_the_value_streams_measure_the_history(seeded):
         assert all(stage.cases for stage in metrics.stages), stream.slug
         assert any(handoff.delay.count for handoff in metrics.handoffs), stream.slug
         assert value_stream_variants(stream=stream, period=period, viewer=stream.owner)
+
+
+def test_the_journeys_measure_friction_and_suggest_every_kind_of_finding(seeded):
+    """The demo's journeys are fed by its history: touchpoints with cases, friction and
+    feeling, and at least one suggestion of each kind."""
+    suggested = set(Finding.objects.exclude(suggestion="").values_list("suggestion", flat=True))
+    assert suggested == set(Finding.Suggestion.values)
+    for journey in JourneyMap.objects.select_related("owner"):
+        today = local_today()
+        period = day_period(today - dt.timedelta(days=55), today)
+        metrics = journey_metrics(journey=journey, period=period, viewer=journey.owner)
+        measured = [point for point in metrics.touchpoints if point.cases]
+        assert len(measured) >= 4, journey.slug
+        assert any(point.friction.value for point in measured), journey.slug
+        assert any(point.emotion.value is not None for point in measured), journey.slug

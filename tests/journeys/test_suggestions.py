@@ -23,8 +23,8 @@ def suggested(**kwargs):
     return {s.suggestion for s in touchpoint_suggestions(signals(**kwargs))}
 
 
-AUTOMATION = {"cases": 20, "answer_variation": 0.2, "human_step_share": 0.7}
-KNOWLEDGE_GAP = {"cases": 20, "deflection_rate": 0.3, "missing_information_rate": 0.3}
+AUTOMATION = {"cases": 15, "answer_variation": 0.2, "human_step_share": 0.7}
+KNOWLEDGE_GAP = {"cases": 15, "deflection_rate": 0.3, "missing_information_rate": 0.3}
 WATERMELON = {"cases": 20, "department_target_attainment": 0.9, "low_rating_share": 0.3}
 ABANDONED_FORM = {"cases": 0, "form_starts": 20, "abandonment_rate": 0.3}
 
@@ -32,16 +32,16 @@ ABANDONED_FORM = {"cases": 0, "form_starts": 20, "abandonment_rate": 0.3}
 @pytest.mark.parametrize(
     ("signal_values", "expected"),
     [
-        # Automation candidate: 20 cases, variation <= 20%, human steps >= 70%.
+        # Automation candidate: 15 cases, variation <= 20%, human steps >= 70%.
         (AUTOMATION, {S.AUTOMATION_CANDIDATE}),
-        ({**AUTOMATION, "cases": 19}, set()),
+        ({**AUTOMATION, "cases": 14}, set()),
         ({**AUTOMATION, "answer_variation": 0.21}, set()),
         ({**AUTOMATION, "human_step_share": 0.69}, set()),
         ({**AUTOMATION, "answer_variation": None}, set()),
-        # Knowledge gap: 20 cases, deflection <= 30% (or none read), missing info >= 0.3.
+        # Knowledge gap: 15 cases, deflection <= 30% (or none read), missing info >= 0.3.
         (KNOWLEDGE_GAP, {S.KNOWLEDGE_GAP}),
         ({**KNOWLEDGE_GAP, "deflection_rate": None}, {S.KNOWLEDGE_GAP}),
-        ({**KNOWLEDGE_GAP, "cases": 19}, set()),
+        ({**KNOWLEDGE_GAP, "cases": 14}, set()),
         ({**KNOWLEDGE_GAP, "deflection_rate": 0.31}, set()),
         ({**KNOWLEDGE_GAP, "missing_information_rate": 0.29}, set()),
         # Handoff hotspot: bounces >= 0.5 or consults >= 1 per request, at least 5 cases.
@@ -84,7 +84,7 @@ def test_a_suggestion_says_why_with_its_numbers():
     assert automation.kind == Finding.Kind.OPPORTUNITY
     assert automation.signal == "human_step_share"
     assert automation.value == 0.7
-    assert "20 requests" in automation.description
+    assert "15 requests" in automation.description
     assert "20%" in automation.description
     assert "70%" in automation.description
 
