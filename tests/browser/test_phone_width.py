@@ -14,6 +14,7 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, Page
 from pytest_django.live_server_helper import LiveServer
 
+from journeys.models import Touchpoint
 from services import actions
 from services.models import CatalogItem
 from valuestreams.models import HandoffTarget, Stage
@@ -130,5 +131,27 @@ def test_value_stream_pages_fit_a_phone(
             f"/streams/onboarding/stages/{stage.pk}/",
             "/streams/onboarding/handoffs/",
             f"/streams/onboarding/handoffs/{target.pk}/",
+        ],
+    )
+
+
+def test_measured_pages_fit_a_phone_with_their_drawings_scrolling_in_their_box(
+    browser: Browser, live_server: LiveServer, cases: dict[str, str]
+) -> None:
+    holly = _phone(browser, live_server, "holly")  # owns the onboarding stream and journey
+    touchpoint = Touchpoint.objects.filter(stage__journey__slug="new-hire-first-90-days").first()
+    assert touchpoint is not None
+    assert not _too_wide(
+        holly,
+        live_server,
+        [
+            "/streams/",
+            "/streams/onboarding/",
+            "/streams/onboarding/cases/",
+            "/journeys/",
+            "/journeys/new-hire-first-90-days/",
+            f"/journeys/new-hire-first-90-days/touchpoints/{touchpoint.pk}/",
+            "/journeys/new-hire-first-90-days/edit/",
+            "/journeys/new-hire-first-90-days/stages/",
         ],
     )
