@@ -95,3 +95,33 @@ rules.add_rule("esm.manage_any_department", is_active_person & is_department_man
 def can(user: User, permission: str, obj: Any = None) -> bool:
     """Whether `user` holds `permission` (on `obj`, for object permissions)."""
     return rules.test_rule(permission, user, obj)
+
+
+def owned_work_rules(*, app: str, model: Any, things: str, thing: str) -> None:
+    """Register the rules of something owned by a person and read across the enterprise (a
+    value stream, a journey map): `<app>.browse_<things>` (the navigation's question, from
+    roles already loaded: no query), `view_<things>` (also its owners, whatever their
+    roles), `add_<thing>` (admins and department managers), `change_<thing>` (its owner
+    and admins) and `view_<thing>` (readers, but a draft only for who may change it).
+    `model` has an `owner` and a `status` with a `DRAFT` choice."""
+
+    @rules.predicate
+    def owns_one(user: User) -> bool:
+        return user.is_authenticated and model.objects.filter(owner=user).exists()
+
+    @rules.predicate
+    def is_owner(user: User, obj: Any) -> bool:
+        return obj is not None and user.is_authenticated and obj.owner_id == user.pk
+
+    @rules.predicate
+    def is_draft(user: User, obj: Any) -> bool:
+        return obj is not None and obj.status == model.Status.DRAFT
+
+    browses = is_active_person & (is_agent | is_department_manager | is_executive | is_admin)
+    reads = browses | (is_active_person & owns_one)
+    shapes = is_active_person & (is_owner | is_admin)
+    rules.add_rule(f"{app}.browse_{things}", browses)
+    rules.add_rule(f"{app}.view_{things}", reads)
+    rules.add_rule(f"{app}.add_{thing}", is_active_person & (is_admin | is_department_manager))
+    rules.add_rule(f"{app}.change_{thing}", shapes)
+    rules.add_rule(f"{app}.view_{thing}", (reads & ~is_draft) | shapes)
