@@ -266,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "valuestreams.tasks.value_streams_refresh_task",
         "schedule": 300.0,
     },
+    "reporting-snapshots": {
+        "task": "reporting.tasks.snapshots_refresh_task",
+        "schedule": 3600.0,
+    },
     "value-stream-rollups-nightly": {
         "task": "valuestreams.tasks.value_streams_refresh_task",
         "schedule": crontab(hour=2, minute=30),

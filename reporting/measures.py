@@ -1,0 +1,158 @@
+"""The functions that compute measures, registered by key: a `Measure` row names one, and
+its number comes only from here (never a typed value).
+
+Each function takes a period and a scope (the whole enterprise, one department or one
+service) and returns the value and how many cases it rests on, aggregated in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+
+from esm import clock
+from esm.models import Department, Event, EventKind
+from services.models import ArticleView, ExperienceRating, FulfilmentTask, Service, ServiceRequest
+from services.selectors import DEFLECTION_WINDOW, deflections
+from valuestreams.metrics import Period
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a value is about: everything, one department, or one service."""
+
+    department: Department | None = None
+    service: Service | None = None
+
+    @property
+    def key(self) -> str:
+        if self.department is not None:
+            return f"department:{self.department.pk}"
+        if self.service is not None:
+            return f"service:{self.service.pk}"
+        return "all"
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float | None
+    cases: int
+
+
+Compute = Callable[[Period, Scope], Value]
+REGISTRY: dict[str, Compute] = {}
+
+
+def measure(key: str) -> Callable[[Compute], Compute]:
+    def register(compute: Compute) -> Compute:
+        REGISTRY[key] = compute
+        return compute
+
+    return register
+
+
+def _requests(scope: Scope) -> QuerySet[ServiceRequest]:
+    requests = ServiceRequest.objects.all()
+    if scope.department is not None:
+        requests = requests.filter(department=scope.department)
+    if scope.service is not None:
+        requests = requests.filter(catalog_item__service=scope.service)
+    return requests
+
+
+def _resolved_in(period: Period, scope: Scope) -> QuerySet[ServiceRequest]:
+    return _requests(scope).filter(resolved_at__gte=period.start, resolved_at__lt=period.end)
+
+
+def _share(part: int, whole: int) -> Value:
+    return Value(part / whole if whole else None, whole)
+
+
+@measure("request_volume")
+def request_volume(period: Period, scope: Scope) -> Value:
+    """Requests raised in the period."""
+    count = (
+        _requests(scope).filter(submitted_at__gte=period.start, submitted_at__lt=period.end).count()
+    )
+    return Value(float(count), count)
+
+
+@measure("end_to_end_attainment")
+def end_to_end_attainment(period: Period, scope: Scope) -> Value:
+    """Of the requests resolved in the period, the share resolved within the employee's
+    end-to-end target."""
+    counts = _resolved_in(period, scope).aggregate(
+        whole=Count("pk"), met=Count("pk", filter=Q(end_to_end_breached=False))
+    )
+    return _share(counts["met"], counts["whole"])
+
+
+@measure("department_target_attainment")
+def department_target_attainment(period: Period, scope: Scope) -> Value:
+    """Of the tasks done in the period, the share done within their department's target."""
+    tasks = FulfilmentTask.objects.filter(done_at__gte=period.start, done_at__lt=period.end)
+    if scope.department is not None:
+        tasks = tasks.filter(department=scope.department)
+    if scope.service is not None:
+        tasks = tasks.filter(service_request__catalog_item__service=scope.service)
+    counts = tasks.aggregate(whole=Count("pk"), met=Count("pk", filter=Q(sla_breached=False)))
+    return _share(counts["met"], counts["whole"])
+
+
+@measure("reopen_rate")
+def reopen_rate(period: Period, scope: Scope) -> Value:
+    """Of the requests resolved in the period, the share the employee had reopened."""
+    reopened = Event.objects.filter(
+        subject_type="services.servicerequest",
+        subject_id=OuterRef("pk"),
+        kind=EventKind.REOPENED,
+    )
+    counts = (
+        _resolved_in(period, scope)
+        .annotate(was_reopened=Exists(reopened))
+        .aggregate(whole=Count("pk"), reopened=Count("pk", filter=Q(was_reopened=True)))
+    )
+    return _share(counts["reopened"], counts["whole"])
+
+
+@measure("experience_rating")
+def experience_rating(period: Period, scope: Scope) -> Value:
+    """The mean rating (1-5) of the requests resolved in the period that were rated."""
+    ratings = ExperienceRating.objects.filter(
+        service_request__in=_resolved_in(period, scope).values("pk")
+    ).aggregate(mean=Avg("score"), count=Count("pk"))
+    return Value(ratings["mean"], ratings["count"])
+
+
+@measure("rating_response_rate")
+def rating_response_rate(period: Period, scope: Scope) -> Value:
+    """Of the requests resolved in the period, the share the employee rated: ratings are
+    sparse and lean to the unhappy, so every experience figure is read beside it."""
+    counts = _resolved_in(period, scope).aggregate(
+        whole=Count("pk"), rated=Count("pk", filter=Q(rating__isnull=False))
+    )
+    return _share(counts["rated"], counts["whole"])
+
+
+@measure("knowledge_deflection_rate")
+def knowledge_deflection_rate(period: Period, scope: Scope) -> Value:
+    """Of the suggested articles read in the period (and judged: a day has passed), the
+    share after which the reader raised no request for the item within a day."""
+    judged = ArticleView.objects.filter(
+        viewed_at__gte=period.start,
+        viewed_at__lt=period.end,
+        viewed_at__lte=clock.now() - DEFLECTION_WINDOW,
+    )
+    deflected = deflections(since=period.start).filter(viewed_at__lt=period.end)
+    if scope.department is not None:
+        judged = judged.filter(catalog_item__department=scope.department)
+        deflected = deflected.filter(catalog_item__department=scope.department)
+    if scope.service is not None:
+        judged = judged.filter(catalog_item__service=scope.service)
+        deflected = deflected.filter(catalog_item__service=scope.service)
+    counts = judged.aggregate(
+        whole=Count("pk"), deflected=Count("pk", filter=Q(pk__in=deflected.values("pk")))
+    )
+    return _share(counts["deflected"], counts["whole"])

@@ -1,0 +1,216 @@
+"""Reports first, then measurement: who reads what (audiences), why (objectives), what is
+measured and which decision it supports (measures), and the daily snapshots dashboards read.
+
+A measure's number always comes from a function registered in `reporting.measures` under
+its key, never from a typed value; this app owns only definitions and snapshots.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from esm import clock
+from esm.models import Department
+from services.models import Service
+
+
+class Audience(models.Model):
+    """A group that reads reports, and what it does with them."""
+
+    class Members(models.TextChoices):
+        EMPLOYEES = "employees", "Every employee"
+        DEPARTMENT_STAFF = "department_staff", "Department staff (agents)"
+        DEPARTMENT_MANAGERS = "department_managers", "Department managers"
+        LINE_MANAGERS = "line_managers", "Line managers (people with reports)"
+        EXECUTIVES = "executives", "Executives"
+        CUSTOM = "custom", "Chosen people"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.CharField(max_length=32, choices=Members.choices)
+    departments = models.ManyToManyField(
+        Department, blank=True, related_name="+", help_text="Only staff of these, if any."
+    )
+    people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", help_text="For chosen people."
+    )
+    wants_to_know = models.TextField(help_text="What it wants to know.")
+    why = models.TextField(help_text="Why it needs to know it.")
+    acts_by = models.TextField(help_text="What it does with the answer.")
+    cadence = models.CharField(max_length=40, help_text='How often, e.g. "weekly".')
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Objective(models.Model):
+    """The organisation's mission, vision, goals and objectives, as a small tree (MVGO)."""
+
+    class Level(models.TextChoices):
+        MISSION = "mission", "Mission"
+        VISION = "vision", "Vision"
+        GOAL = "goal", "Goal"
+        OBJECTIVE = "objective", "Objective"
+
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    level = models.CharField(max_length=16, choices=Level.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["level", "title"]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.title}"
+
+
+class Measure(models.Model):
+    """A named, computed number, with the decision it supports and who makes it."""
+
+    class Kind(models.TextChoices):
+        OUTCOME = "outcome", "Outcome"
+        OUTPUT = "output", "Output"
+        EXPERIENCE = "experience", "Experience"
+        EFFICIENCY = "efficiency", "Efficiency"
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    class ValueFactor(models.TextChoices):
+        REVENUE = "revenue", "Revenue"
+        COST = "cost", "Cost"
+        PRODUCTIVITY = "productivity", "Productivity"
+        DIFFERENTIATION = "differentiation", "Differentiation"
+        SATISFACTION = "satisfaction", "Customer or employee satisfaction"
+
+    key = models.SlugField(
+        max_length=60, unique=True, help_text="The function in reporting.measures that computes it."
+    )
+    name = models.CharField(max_length=150)
+    definition = models.TextField(help_text="In plain words: what is counted, and how.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    unit = models.CharField(max_length=20, help_text='e.g. "%", "hours", "requests".')
+    target = models.FloatField(null=True, blank=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    decision = models.TextField(blank=True, help_text="The decision it supports.")
+    decision_maker = models.CharField(
+        max_length=100, blank=True, help_text='The role that decides, e.g. "IT manager".'
+    )
+    threshold = models.CharField(
+        max_length=200, blank=True, help_text="When the decision maker acts."
+    )
+    cadence = models.CharField(max_length=40, blank=True)
+    objective = models.ForeignKey(
+        Objective, on_delete=models.SET_NULL, null=True, blank=True, related_name="measures"
+    )
+    value_factor = models.CharField(max_length=16, choices=ValueFactor.choices, blank=True)
+    data_source = models.CharField(
+        max_length=200, help_text="Where its data comes from (the event log, ratings, ...)."
+    )
+    source_controlled = models.BooleanField(
+        default=True,
+        help_text="The portal holds the data; otherwise the measure says so instead of a number.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Report(models.Model):
+    """A story for one audience: its measures in order and a short narrative."""
+
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(max_length=100, unique=True)
+    audience = models.ForeignKey(Audience, on_delete=models.PROTECT, related_name="reports")
+    narrative = models.TextField(blank=True)
+    cadence = models.CharField(max_length=40, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reports_owned"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportMeasure(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="lines")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="report_lines")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["report", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "measure"], name="measure_once_per_report"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report}: {self.measure}"
+
+
+class ServiceReview(models.Model):
+    """The accountable customer of a service reviews it: users are not customers, so this is
+    reported apart from requester ratings."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_on = models.DateField()
+    needs_met = models.PositiveSmallIntegerField(help_text="1 (not at all) to 5 (fully).")
+    value = models.TextField(help_text="What value the service brought.")
+    changes = models.TextField(blank=True, help_text="What should change.")
+
+    class Meta:
+        ordering = ["-reviewed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(needs_met__gte=1, needs_met__lte=5), name="needs_met_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} reviewed {self.reviewed_on}"
+
+
+class Snapshot(models.Model):
+    """A measure's value over one day, for the whole enterprise (no department, no service),
+    a department, or a service: what dashboards read, a fixed number of rows."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="snapshots")
+    day = models.DateField()
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    scope = models.CharField(
+        max_length=40, help_text='"all", "department:<id>" or "service:<id>": one row each.'
+    )
+    value = models.FloatField(null=True, blank=True)
+    cases = models.PositiveIntegerField(default=0, help_text="How many cases it rests on.")
+    refreshed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "day", "scope"], name="one_snapshot_per_measure_day_scope"
+            ),
+        ]
+        indexes = [models.Index(fields=["measure", "day"], name="snapshot_by_measure_day")]
+
+    def __str__(self) -> str:
+        return f"{self.measure} on {self.day}: {self.value}"
