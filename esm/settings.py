@@ -249,6 +249,8 @@ ATTACHMENT_ALLOWED_EXTENSIONS = set(
 REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
 # A task is "at risk" once less than this share of its resolution time is left.
 SLA_AT_RISK_SHARE = env.float("SLA_AT_RISK_SHARE", default=0.25)
+# What one automated step saves a person, in minutes: the staff-hours-saved measure.
+AUTOMATION_MINUTES_SAVED_PER_STEP = env.int("AUTOMATION_MINUTES_SAVED_PER_STEP", default=15)
 # Where links in e-mails point.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 

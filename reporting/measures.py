@@ -10,11 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Avg, CharField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Value as SqlValue
+from django.db.models.functions import Cast, Concat, Greatest, Length, LPad
 
 from esm import clock
 from esm.models import Department, Event, EventKind
-from services.models import ArticleView, ExperienceRating, FulfilmentTask, Service, ServiceRequest
+from services.models import (
+    ArticleView,
+    ExperienceRating,
+    FulfilmentTask,
+    PlanStep,
+    Service,
+    ServiceRequest,
+    StepRun,
+)
+from services.models.requests import REFERENCE_PREFIX
 from services.selectors import DEFLECTION_WINDOW, deflections
 from valuestreams.metrics import Period
 
@@ -156,3 +168,73 @@ def knowledge_deflection_rate(period: Period, scope: Scope) -> Value:
         whole=Count("pk"), deflected=Count("pk", filter=Q(pk__in=deflected.values("pk")))
     )
     return _share(counts["deflected"], counts["whole"])
+
+
+REFERENCE_DIGITS = 6
+
+
+def _reference() -> Concat:
+    """A request's reference (REQ-000123, as `reference_for` writes it) in SQL, to meet the
+    event log's `reference`: zero-padded to six digits, never cut shorter."""
+    digits = Cast("pk", CharField())
+    padded = LPad(digits, Greatest(SqlValue(REFERENCE_DIGITS), Length(digits)), SqlValue("0"))
+    return Concat(SqlValue(REFERENCE_PREFIX), padded, output_field=CharField())
+
+
+SECOND_TOUCHES = (
+    EventKind.HANDED_OFF,
+    EventKind.WAITING_ON_EMPLOYEE,
+    EventKind.CONSULT_ASKED,
+    EventKind.SENT_BACK,
+    EventKind.REOPENED,
+)
+
+
+@measure("first_touch_resolution")
+def first_touch_resolution(period: Period, scope: Scope) -> Value:
+    """Of the requests resolved in the period, the share resolved at the first touch: never
+    handed off, sent back, consulted on, asked the employee something, or reopened."""
+    touched_again = Event.objects.filter(reference=OuterRef("ref"), kind__in=SECOND_TOUCHES)
+    counts = (
+        _resolved_in(period, scope)
+        .annotate(ref=_reference(), again=Exists(touched_again))
+        .aggregate(whole=Count("pk"), first=Count("pk", filter=Q(again=False)))
+    )
+    return _share(counts["first"], counts["whole"])
+
+
+def _automated_steps(period: Period, scope: Scope) -> QuerySet[StepRun]:
+    """Steps finished in the period by automation alone (never given to people)."""
+    given_to_people = Event.objects.filter(
+        subject_type="services.steprun", subject_id=OuterRef("pk"), kind=EventKind.STEP_WITH_PEOPLE
+    )
+    steps = StepRun.objects.filter(
+        state=StepRun.State.SUCCEEDED, finished_at__gte=period.start, finished_at__lt=period.end
+    )
+    if scope.department is not None:
+        steps = steps.filter(department=scope.department)
+    if scope.service is not None:
+        steps = steps.filter(run__service_request__catalog_item__service=scope.service)
+    return steps.annotate(with_people=Exists(given_to_people))
+
+
+@measure("automation_rate")
+def automation_rate(period: Period, scope: Scope) -> Value:
+    """Of the plan steps finished in the period, the share done by automation alone."""
+    counts = _automated_steps(period, scope).aggregate(
+        whole=Count("pk"),
+        automated=Count("pk", filter=Q(kind=PlanStep.Kind.AUTOMATED, with_people=False)),
+    )
+    return _share(counts["automated"], counts["whole"])
+
+
+@measure("staff_hours_saved")
+def staff_hours_saved(period: Period, scope: Scope) -> Value:
+    """Hours of staff work the automated steps of the period saved, at
+    `AUTOMATION_MINUTES_SAVED_PER_STEP` minutes each (a setting: what a person would take)."""
+    automated = (
+        _automated_steps(period, scope)
+        .filter(kind=PlanStep.Kind.AUTOMATED, with_people=False)
+        .count()
+    )
+    return Value(automated * settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60, automated)

@@ -14,7 +14,13 @@ from esm.models import EventKind
 from reporting.measures import REGISTRY, Scope
 from reporting.models import Measure, Snapshot
 from reporting.rollups import scopes, snapshots_refresh
-from services.models import ArticleView, ExperienceRating, ServiceRequest
+from services.models import (
+    ArticleView,
+    AutomationRun,
+    ExperienceRating,
+    ServiceRequest,
+    StepRun,
+)
 from tests.services.factories import (
     ArticleFactory,
     CatalogItemFactory,
@@ -146,3 +152,47 @@ def test_snapshots_are_replaced_not_repeated(hr_item):
     assert Snapshot.objects.count() == first
     overall = Snapshot.objects.get(scope="all")
     assert (overall.value, overall.cases) == (1, 1)
+
+
+def test_first_touch_resolution_leaves_out_work_touched_again(hr_item, employee):
+    # Three resolved: one at the first touch, one handed off, one that asked the employee.
+    _first_touch, handed, asked = (resolved(hr_item, MON) for _ in range(3))
+    with transaction.atomic():
+        for service_request, kind in (
+            (handed, EventKind.HANDED_OFF),
+            (asked, "waiting_on_employee"),
+        ):
+            event_record(
+                subject=service_request,
+                kind=kind,
+                reference=service_request.reference,
+                actor=employee,
+            )
+
+    assert value("first_touch_resolution").value == pytest.approx(1 / 3)
+
+
+def test_automation_rate_and_the_staff_hours_it_saved(hr_item, settings):
+    settings.AUTOMATION_MINUTES_SAVED_PER_STEP = 30
+    service_request = resolved(hr_item, MON)
+    run = AutomationRun.objects.create(service_request=service_request, plan={})
+    for n, (kind, with_people) in enumerate(
+        (("automated", False), ("automated", False), ("automated", True), ("human", True))
+    ):
+        step = StepRun.objects.create(
+            run=run,
+            step_key=f"step-{n}",
+            idempotency_key=f"run-{run.pk}-step-{n}",
+            name=f"Step {n}",
+            kind=kind,
+            department=hr_item.department,
+            state=StepRun.State.SUCCEEDED,
+            finished_at=MON,
+        )
+        if with_people:
+            with transaction.atomic():
+                event_record(subject=step, kind=EventKind.STEP_WITH_PEOPLE)
+
+    assert value("automation_rate").value == 0.5  # two of four steps done by automation alone
+    saved = value("staff_hours_saved")
+    assert (saved.value, saved.cases) == (1.0, 2)  # two steps of 30 minutes
