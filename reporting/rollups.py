@@ -60,3 +60,10 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
         Snapshot.objects.filter(day=day, measure__in=measures).delete()
         Snapshot.objects.bulk_create(rows)
     return len(rows)
+
+
+def snapshots_backfill(*, weeks: int) -> int:
+    """Snapshots for today and each of the `weeks` weeks before it (the same weekday), so
+    a trend shows before beat has run for long. Idempotent like `snapshots_refresh`."""
+    today = timezone.localtime(clock.now()).date()
+    return sum(snapshots_refresh(day=today - dt.timedelta(weeks=back)) for back in range(weeks + 1))

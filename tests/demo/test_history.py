@@ -19,6 +19,7 @@ from demo.history import KEY_PREFIX
 from esm.models import Event, EventKind
 from journeys.models import Finding, JourneyMap
 from journeys.selectors import journey_metrics
+from reporting.models import Measure, Report, Snapshot
 from services.models import (
     CannedReply,
     ClockState,
@@ -423,3 +424,17 @@ def test_the_journeys_measure_friction_and_suggest_every_kind_of_finding(seeded)
         assert len(measured) >= 4, journey.slug
         assert any(point.friction.value for point in measured), journey.slug
         assert any(point.emotion.value is not None for point in measured), journey.slug
+
+
+def test_the_reports_have_their_measures_snapshotted_over_the_history(seeded):
+    """Each report's measures have weekly snapshots across the history, for the whole
+    company and per department; a measure over data the portal does not hold has none."""
+    for report in Report.objects.prefetch_related("lines__measure"):
+        assert report.lines.exists(), report.slug
+    controlled = Measure.objects.filter(source_controlled=True)
+    overall = Snapshot.objects.filter(scope="all", measure__in=controlled)
+    assert overall.values("day").distinct().count() == 11
+    assert all(
+        overall.filter(measure=measure).exclude(value=None).exists() for measure in controlled
+    )
+    assert not Snapshot.objects.filter(measure__source_controlled=False).exists()

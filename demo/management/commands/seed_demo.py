@@ -3,11 +3,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from demo import catalog, enterprise, history, journeys, valuestreams
+from demo import catalog, enterprise, history, journeys, reporting, valuestreams
 from demo.enterprise import SeededAccount
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
+from reporting.rollups import snapshots_backfill
 from valuestreams.rollups import value_streams_refresh
+
+# Weekly snapshots of every measure over the history, so reports show a trend at once.
+SNAPSHOT_WEEKS = 10
 
 
 class Command(BaseCommand):
@@ -40,6 +44,7 @@ class Command(BaseCommand):
             catalog.seed()
             valuestreams.seed()
             journeys.seed()
+            reporting.seed()
             if not without_history:
                 enterprise.seed_employees()
             catalog.seed_directory_accounts()
@@ -49,6 +54,7 @@ class Command(BaseCommand):
         value_streams_refresh(full=True)
         journeys_refresh(full=True)
         journeys_suggest()
+        snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[SeededAccount]) -> None:
