@@ -27,7 +27,6 @@ OPEN = [Finding.Status.NEW, Finding.Status.ACCEPTED, Finding.Status.IN_PROGRESS]
 class JourneySummary:
     touchpoints: int
     measured: int
-    worst: Touchpoint | None
     findings_open: int
 
 
@@ -57,9 +56,7 @@ def journey_list(request: HttpRequest) -> HttpResponse:
     journeys = [
         (
             journey,
-            JourneySummary(
-                journey.touchpoint_count, journey.measured_count, None, journey.findings_open
-            ),
+            JourneySummary(journey.touchpoint_count, journey.measured_count, journey.findings_open),
         )
         for journey in _journeys_with_counts(request.user)
     ]
