@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm.permissions import can
-from journeys import actions, selectors, selectors_config
+from journeys import actions, selectors
 from journeys.api import serializers as s
 from journeys.models import Finding, JourneyMap, Touchpoint
 from valuestreams.api.serializers import MetricsPeriodInputSerializer
@@ -45,7 +45,7 @@ INVALID = OpenApiResponse(description="Invalid input, with a message per field; 
 
 
 def _journey_for_editor(request: Request, slug: str) -> JourneyMap:
-    journey = selectors_config.journey_for_viewer(user=request.user, slug=slug)
+    journey = selectors.journey_for_viewer(user=request.user, slug=slug)
     if not can(request.user, "journeys.change_journey", journey):
         raise PermissionDenied
     return journey
@@ -74,7 +74,7 @@ class JourneyListApi(ListAPIView):
     serializer_class = s.JourneyListOutputSerializer
 
     def get_queryset(self) -> QuerySet[JourneyMap]:
-        return selectors_config.journeys_visible_to(self.request.user).order_by("name")
+        return selectors.journeys_visible_to(self.request.user).order_by("name")
 
 
 @extend_schema(tags=JOURNEYS, parameters=[SLUG])
@@ -84,7 +84,7 @@ class JourneyDetailApi(APIView):
         responses={200: s.JourneyDetailOutputSerializer, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
-        journey = selectors_config.journey_with_stages(viewer=request.user, slug=slug)
+        journey = selectors.journey_with_stages(viewer=request.user, slug=slug)
         return Response(s.JourneyDetailOutputSerializer(journey).data)
 
 
@@ -97,10 +97,8 @@ class JourneyFindingsApi(ListAPIView):
     queryset = Finding.objects.none()  # for the schema; the findings come from the selector
 
     def get_queryset(self) -> QuerySet[Finding]:
-        journey = selectors_config.journey_for_viewer(
-            user=self.request.user, slug=self.kwargs["slug"]
-        )
-        return selectors_config.journey_findings(journey=journey)
+        journey = selectors.journey_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
+        return selectors.journey_findings(journey=journey)
 
     @extend_schema(
         summary="The findings pinned to the map's touchpoints, newest first",
@@ -193,7 +191,7 @@ class JourneySignalsApi(APIView):
         responses={200: s.JourneySignalsOutputSerializer, 400: INVALID, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
-        journey = selectors_config.journey_for_viewer(user=request.user, slug=slug)
+        journey = selectors.journey_for_viewer(user=request.user, slug=slug)
         query = MetricsPeriodInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = day_period(query.validated_data["start"], query.validated_data["end"])

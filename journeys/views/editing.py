@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from esm.permissions import can
-from journeys import actions, selectors_config
+from journeys import actions, selectors
 from journeys.forms import (
     FindingChangeForm,
     FindingForm,
@@ -66,7 +66,7 @@ def journey_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def journey_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     chooses_owner = can(request.user, "esm.use_admin")
     if request.method == "GET":
         initial = {
@@ -96,7 +96,7 @@ def _journey_page(
 ) -> HttpResponse:
     to_be = None
     if journey is not None and journey.version == JourneyMap.Version.AS_IS:
-        to_be = selectors_config.journey_to_be_of(journey=journey)
+        to_be = selectors.journey_to_be_of(journey=journey)
     return render(
         request,
         "journeys/journey_edit.html",
@@ -109,7 +109,7 @@ def _journey_page(
 @require_POST
 def journey_to_be_start(request: HttpRequest, slug: str) -> HttpResponse:
     """Start the to-be map of an as-is map, as a draft copy of its stages and touchpoints."""
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     try:
         to_be = actions.journey_to_be_start(journey=journey, by=request.user)
     except ValidationError as error:
@@ -130,14 +130,14 @@ def journey_to_be_start(request: HttpRequest, slug: str) -> HttpResponse:
 def journey_stages(request: HttpRequest, slug: str) -> HttpResponse:
     """The map's stages with their touchpoints, a form that adds a stage and one that adds
     a touchpoint (to the stage in `?stage=`, or the first)."""
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     return _stage_form_response(request, journey, stage=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def journey_stage_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     stage = get_object_or_404(JourneyStage, journey=journey, pk=pk)
     return _stage_form_response(request, journey, stage=stage)
 
@@ -145,7 +145,7 @@ def journey_stage_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 @login_required
 @require_POST
 def journey_stage_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     stage = get_object_or_404(JourneyStage, journey=journey, pk=pk)
     actions.journey_stage_delete(stage=stage)
     messages.success(request, f"The stage {stage.name} is removed, with its touchpoints.")
@@ -175,14 +175,14 @@ def _stage_form_response(
 @login_required
 @require_POST
 def touchpoint_new(request: HttpRequest, slug: str) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     return _touchpoint_form_response(request, journey, touchpoint=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def touchpoint_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     touchpoint = get_object_or_404(
         Touchpoint.objects.select_related("stage"), stage__journey=journey, pk=pk
     )
@@ -192,7 +192,7 @@ def touchpoint_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def touchpoint_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     touchpoint = get_object_or_404(Touchpoint, stage__journey=journey, pk=pk)
     actions.touchpoint_delete(touchpoint=touchpoint)
     messages.success(request, f"The touchpoint {touchpoint.name} is removed, with its findings.")
@@ -202,9 +202,9 @@ def touchpoint_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def _touchpoint_form_kwargs(journey: JourneyMap) -> dict[str, Any]:
     return {
         "stages": journey.stages.all(),
-        "items": selectors_config.catalog_items_for_touchpoints(),
-        "articles": selectors_config.articles_for_touchpoints(),
-        "stream_stages": selectors_config.stream_stages_for_touchpoints(),
+        "items": selectors.catalog_items_for_touchpoints(),
+        "articles": selectors.articles_for_touchpoints(),
+        "stream_stages": selectors.stream_stages_for_touchpoints(),
     }
 
 
@@ -254,7 +254,7 @@ def _stages_page(
 ) -> HttpResponse:
     """The stages page with both forms: the one posted (with its errors) or being edited,
     and the other blank."""
-    stages = selectors_config.journey_stages(journey=journey)
+    stages = selectors.journey_stages(journey=journey)
     if stage_form is None:
         # A new stage comes after the others unless its owner says otherwise.
         last = max((stage.position for stage in stages), default=0)
@@ -290,8 +290,8 @@ def _stages_page(
 @require_http_methods(["GET", "POST"])
 def journey_finding_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Write a pain point or an opportunity on a touchpoint (`?touchpoint=` picks it)."""
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
-    touchpoints = selectors_config.journey_touchpoints(journey=journey)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
+    touchpoints = selectors.journey_touchpoints(journey=journey)
     if request.method == "GET":
         form = FindingForm(
             initial={"touchpoint": request.GET.get("touchpoint")}, touchpoints=touchpoints
@@ -312,7 +312,7 @@ def journey_finding_new(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def journey_finding_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = selectors_config.journey_for_editor(user=request.user, slug=slug)
+    journey = selectors.journey_for_editor(user=request.user, slug=slug)
     finding = get_object_or_404(
         Finding.objects.select_related("touchpoint__stage", "owner"),
         touchpoint__stage__journey=journey,

@@ -17,7 +17,6 @@ from esm.permissions import can
 from journeys import selectors
 from journeys.curve import emotion_curve
 from journeys.models import Finding, JourneyMap, Touchpoint
-from journeys.selectors_config import journey_for_viewer, journey_to_be_of, journeys_visible_to
 from valuestreams.views.flow import period_context
 
 OPEN = [Finding.Status.NEW, Finding.Status.ACCEPTED, Finding.Status.IN_PROGRESS]
@@ -31,7 +30,7 @@ class JourneySummary:
 
 
 def _journeys_with_counts(viewer: Any) -> Any:
-    return journeys_visible_to(viewer).annotate(
+    return selectors.journeys_visible_to(viewer).annotate(
         touchpoint_count=Count("stages__touchpoints", distinct=True),
         measured_count=Count(
             "stages__touchpoints",
@@ -76,7 +75,7 @@ def _findings_by_touchpoint(journey: JourneyMap) -> dict[int, list[Finding]]:
 @login_required
 @require_GET
 def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
-    journey = journey_for_viewer(user=request.user, slug=slug)
+    journey = selectors.journey_for_viewer(user=request.user, slug=slug)
     context = period_context(request)
     metrics = selectors.journey_metrics(
         journey=journey, period=context["period"], viewer=request.user
@@ -88,7 +87,7 @@ def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
         findings_by_touchpoint=_findings_by_touchpoint(journey),
         may_change=can(request.user, "journeys.change_journey", journey),
     )
-    to_be = journey_to_be_of(journey=journey)
+    to_be = selectors.journey_to_be_of(journey=journey)
     if to_be is not None and can(request.user, "journeys.view_journey", to_be):
         to_be_metrics = selectors.journey_metrics(
             journey=to_be, period=context["period"], viewer=request.user
@@ -106,7 +105,7 @@ def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def journey_touchpoint(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    journey = journey_for_viewer(user=request.user, slug=slug)
+    journey = selectors.journey_for_viewer(user=request.user, slug=slug)
     touchpoint = get_object_or_404(
         Touchpoint.objects.select_related("stage", "department"), stage__journey=journey, pk=pk
     )

@@ -7,7 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from esm.permissions import can
-from journeys import selectors_config
+from journeys import selectors
 from journeys.models import Finding, JourneyMap
 from tests.esm.factories import UserFactory
 from tests.journeys.factories import JourneyMapFactory, JourneyStageFactory, TouchpointFactory
@@ -111,7 +111,7 @@ def test_the_visible_maps_agree_with_the_rule(persona, request, joining, draft):
         JourneyMapFactory(status=Status.RETIRED),
     ]
 
-    visible = set(selectors_config.journeys_visible_to(user))
+    visible = set(selectors.journeys_visible_to(user))
 
     assert visible == {j for j in journeys if can(user, "journeys.view_journey", j)}
 
