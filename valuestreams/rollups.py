@@ -212,14 +212,13 @@ class _StreamModel:
     def __init__(self, stream: ValueStream) -> None:
         self.stream = stream
         self.stages = list(stream.stages.select_related("department"))
-        self.stage_of: dict[tuple[int, str], Stage] = {
-            (link.plan_step.item_id, link.plan_step.key): link.stage
-            for link in StageStep.objects.filter(stage__stream=stream).select_related(
-                "plan_step", "stage__department"
-            )
-        }
         by_id = {stage.pk: stage for stage in self.stages}
-        self.stage_of = {key: by_id[stage.pk] for key, stage in self.stage_of.items()}
+        links = StageStep.objects.filter(stage__stream=stream).values_list(
+            "plan_step__item_id", "plan_step__key", "stage_id"
+        )
+        self.stage_of: dict[tuple[int, str], Stage] = {
+            (item_id, key): by_id[stage_id] for item_id, key, stage_id in links
+        }
         self.targets = {
             (target.from_stage_id, target.to_stage_id): target.pickup_minutes
             for target in HandoffTarget.objects.filter(stream=stream)

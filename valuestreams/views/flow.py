@@ -43,6 +43,8 @@ def _period_query(period: Period) -> str:
 
 
 def period_context(request: HttpRequest) -> dict[str, Any]:
+    """The period a measured page reads, and what `_period.html` shows of it (the journey
+    pages use it too, so every measured page picks periods the same way)."""
     form, period = _period(request)
     return {
         "period_form": form,
