@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from esm import clock
+from journeys import actions
 from journeys.models import Finding
 from tests.journeys.conftest import WED, at
 from tests.journeys.factories import JourneyMapFactory, JourneyStageFactory, TouchpointFactory
@@ -118,3 +119,20 @@ def test_marking_a_suggested_finding_done_records_the_signal_after(client, week)
     finding.refresh_from_db()
     assert finding.status == Finding.Status.DONE
     assert finding.value_after == pytest.approx(1 / 3)  # the week's reopen rate
+
+
+def test_a_to_be_map_stands_beside_its_as_is_for_who_may_see_it(client, week, executive):
+    owner = week.people["hr_agent"]
+    to_be = actions.journey_to_be_start(journey=week.journey, by=owner)
+    url = reverse("journey_map", args=[week.journey.slug])
+
+    client.force_login(owner)
+    page = client.get(url, WEEK).content.decode()
+    assert f"To be: {to_be.name}" in page
+    to_be_card = reverse(
+        "journey_touchpoint", args=[to_be.slug, to_be.stages.first().touchpoints.first().pk]
+    )
+    assert to_be_card in page
+
+    client.force_login(executive)  # the to-be map is still a draft: only its owner sees it
+    assert "To be:" not in client.get(url, WEEK).content.decode()
