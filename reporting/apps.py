@@ -6,5 +6,5 @@ class ReportingConfig(AppConfig):
     verbose_name = "Reporting"
 
     def ready(self) -> None:
-        # The tasks must be registered in every process.
-        from reporting import tasks  # noqa: F401
+        # The rules register themselves; the tasks must be registered in every process.
+        from reporting import permissions, tasks  # noqa: F401

@@ -1,8 +1,10 @@
 """The functions that compute measures, registered by key: a `Measure` row names one, and
 its number comes only from here (never a typed value).
 
-Each function takes a period and a scope (the whole enterprise, one department or one
-service) and returns the value and how many cases it rests on, aggregated in SQL.
+Each function takes a period and a scope (the whole enterprise, one department, one
+service or one value stream) and returns the value and how many cases it rests on,
+aggregated in SQL. A function is registered for the kinds of scope it means something for
+(`KINDS` by default: a request count per value stream would repeat the service's).
 """
 
 from __future__ import annotations
@@ -29,22 +31,33 @@ from services.models import (
 from services.models.requests import REFERENCE_PREFIX
 from services.selectors import DEFLECTION_WINDOW, deflections
 from valuestreams.metrics import Period
+from valuestreams.models import ValueStream
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a value is about: everything, one department, or one service."""
+    """What a value is about: everything, one department, one service or one value stream
+    (at most one of them is set)."""
 
     department: Department | None = None
     service: Service | None = None
+    value_stream: ValueStream | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.department is not None:
+            return "department"
+        if self.service is not None:
+            return "service"
+        if self.value_stream is not None:
+            return "stream"
+        return "all"
 
     @property
     def key(self) -> str:
-        if self.department is not None:
-            return f"department:{self.department.pk}"
-        if self.service is not None:
-            return f"service:{self.service.pk}"
-        return "all"
+        """The snapshot's `scope`: "all", or the kind and the id ("department:3")."""
+        thing = self.department or self.service or self.value_stream
+        return f"{self.kind}:{thing.pk}" if thing is not None else "all"
 
 
 @dataclass(frozen=True)
@@ -54,12 +67,30 @@ class Value:
 
 
 Compute = Callable[[Period, Scope], Value]
-REGISTRY: dict[str, Compute] = {}
 
 
-def measure(key: str) -> Callable[[Compute], Compute]:
+@dataclass(frozen=True)
+class Registered:
+    compute: Compute
+    scopes: frozenset[str]
+    """The kinds of scope ("all", "department", "service", "stream") it is computed for."""
+
+    def __call__(self, period: Period, scope: Scope) -> Value:
+        return self.compute(period, scope)
+
+    @property
+    def description(self) -> str:
+        """The function's docstring, in one line: how it computes (the editing form shows it)."""
+        return " ".join((self.compute.__doc__ or "").split())
+
+
+KINDS = frozenset({"all", "department", "service"})
+REGISTRY: dict[str, Registered] = {}
+
+
+def measure(key: str, *, scopes: frozenset[str] = KINDS) -> Callable[[Compute], Compute]:
     def register(compute: Compute) -> Compute:
-        REGISTRY[key] = compute
+        REGISTRY[key] = Registered(compute, scopes)
         return compute
 
     return register

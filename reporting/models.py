@@ -13,6 +13,7 @@ from django.db import models
 from esm import clock
 from esm.models import Department
 from services.models import Service
+from valuestreams.models import ValueStream
 
 
 class Audience(models.Model):
@@ -39,6 +40,13 @@ class Audience(models.Model):
     why = models.TextField(help_text="Why it needs to know it.")
     acts_by = models.TextField(help_text="What it does with the answer.")
     cadence = models.CharField(max_length=40, help_text='How often, e.g. "weekly".')
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audiences_owned",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +70,13 @@ class Objective(models.Model):
     level = models.CharField(max_length=16, choices=Level.choices)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="objectives_owned",
+    )
 
     class Meta:
         ordering = ["level", "title"]
@@ -104,7 +119,13 @@ class Measure(models.Model):
         max_length=100, blank=True, help_text='The role that decides, e.g. "IT manager".'
     )
     threshold = models.CharField(
-        max_length=200, blank=True, help_text="When the decision maker acts."
+        max_length=200, blank=True, help_text="When the decision maker acts, in words."
+    )
+    act_at = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The value at which the decision maker acts: between the target and this a "
+        "measure is watched; past it, acted on.",
     )
     cadence = models.CharField(max_length=40, blank=True)
     objective = models.ForeignKey(
@@ -117,6 +138,13 @@ class Measure(models.Model):
     source_controlled = models.BooleanField(
         default=True,
         help_text="The portal holds the data; otherwise the measure says so instead of a number.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="measures_owned",
     )
 
     class Meta:
@@ -186,8 +214,9 @@ class ServiceReview(models.Model):
 
 
 class Snapshot(models.Model):
-    """A measure's value over one day, for the whole enterprise (no department, no service),
-    a department, or a service: what dashboards read, a fixed number of rows."""
+    """A measure's value over one day, for the whole enterprise (no department, service or
+    stream), a department, a service or a value stream: what dashboards read, a fixed number
+    of rows."""
 
     measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="snapshots")
     day = models.DateField()
@@ -197,8 +226,12 @@ class Snapshot(models.Model):
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    value_stream = models.ForeignKey(
+        ValueStream, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     scope = models.CharField(
-        max_length=40, help_text='"all", "department:<id>" or "service:<id>": one row each.'
+        max_length=40,
+        help_text='"all", "department:<id>", "service:<id>" or "stream:<id>": one row each.',
     )
     value = models.FloatField(null=True, blank=True)
     cases = models.PositiveIntegerField(default=0, help_text="How many cases it rests on.")
@@ -214,3 +247,86 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure} on {self.day}: {self.value}"
+
+
+class ReportView(models.Model):
+    """Who opened a report and when they last did: the audit asks which reports nobody reads."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="views")
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    first_viewed_at = models.DateTimeField(default=clock.now)
+    last_viewed_at = models.DateTimeField(default=clock.now)
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "viewer"], name="one_view_row_per_reader"),
+        ]
+        indexes = [models.Index(fields=["report", "last_viewed_at"], name="report_view_last")]
+
+    def __str__(self) -> str:
+        return f"{self.viewer} read {self.report}"
+
+
+class ReportFeedback(models.Model):
+    """The audience answering "did this help you decide something, and what is missing?"."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    helped = models.BooleanField(help_text="Did the report help a decision?")
+    decision = models.TextField(blank=True, help_text="What was decided with it.")
+    missing = models.TextField(blank=True, help_text="What is missing.")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.report}"
+
+
+class Subscription(models.Model):
+    """A reader receiving a report by e-mail (an HTML summary with a CSV attached)."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="subscriptions")
+    subscriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions"
+    )
+    frequency = models.CharField(max_length=8, choices=Frequency.choices)
+    created_at = models.DateTimeField(default=clock.now)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["report", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "subscriber"], name="one_subscription_per_reader"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} gets {self.report} {self.frequency}"
+
+
+class CostRate(models.Model):
+    """What an hour of a department's staff costs: the cost-per-request measure."""
+
+    department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="+")
+    hourly_rate = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="Fully loaded cost of one staff hour."
+    )
+
+    class Meta:
+        ordering = ["department__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hourly_rate__gt=0), name="hourly_rate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department}: {self.hourly_rate}/hour"

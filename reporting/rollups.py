@@ -19,15 +19,19 @@ from reporting.measures import REGISTRY, Scope
 from reporting.models import Measure, Snapshot
 from services.models import Service
 from valuestreams.forms import day_period
+from valuestreams.models import ValueStream
 
 WINDOW_DAYS = 28
 
 
 def scopes() -> list[Scope]:
+    """Every scope a snapshot may be about: the enterprise, each department, service and
+    value stream."""
     return [
         Scope(),
         *(Scope(department=d) for d in Department.objects.order_by("pk")),
         *(Scope(service=s) for s in Service.objects.order_by("pk")),
+        *(Scope(value_stream=v) for v in ValueStream.objects.order_by("pk")),
     ]
 
 
@@ -40,9 +44,12 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
     now = clock.now()
     rows = []
     measures = Measure.objects.filter(source_controlled=True, key__in=REGISTRY)
+    every_scope = scopes()
     for measure_row in measures:
         compute = REGISTRY[measure_row.key]
-        for scope in scopes():
+        for scope in every_scope:
+            if scope.kind not in compute.scopes:
+                continue
             value = compute(period, scope)
             rows.append(
                 Snapshot(
@@ -50,6 +57,7 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
                     day=day,
                     department=scope.department,
                     service=scope.service,
+                    value_stream=scope.value_stream,
                     scope=scope.key,
                     value=value.value,
                     cases=value.cases,

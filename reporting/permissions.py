@@ -1,0 +1,41 @@
+"""Who may read, shape and audit reports; pages, the API and e-mails all ask `can()`.
+
+A report is read by its audience (`selectors.audience_includes`), its owner and admins;
+anyone else gets 403. Measures, audiences, objectives and reports are shaped by their
+owners and admins, and added by the people who decide with them: department managers and
+executives. The audit is for the same people.
+"""
+
+from typing import Any
+
+import rules
+
+from esm.permissions import User, is_active_person, is_admin, is_department_manager, is_executive
+from reporting.models import Report
+from reporting.selectors import audience_includes
+
+
+@rules.predicate
+def is_owner(user: User, obj: Any) -> bool:
+    return obj is not None and user.is_authenticated and obj.owner_id == user.pk
+
+
+@rules.predicate
+def in_audience(user: User, report: Report | None) -> bool:
+    return report is not None and audience_includes(report.audience, user)
+
+
+@rules.predicate
+def owns_a_report(user: User) -> bool:
+    return user.is_authenticated and Report.objects.filter(owner=user).exists()
+
+
+deciders = is_active_person & (is_admin | is_department_manager | is_executive)
+shapes = is_active_person & (is_owner | is_admin)
+
+rules.add_rule("reporting.browse_reports", is_active_person)
+rules.add_rule("reporting.view_report", is_active_person & (is_owner | is_admin | in_audience))
+rules.add_rule("reporting.audit_reports", deciders | (is_active_person & owns_a_report))
+for thing in ("report", "measure", "audience", "objective"):
+    rules.add_rule(f"reporting.add_{thing}", deciders)
+    rules.add_rule(f"reporting.change_{thing}", shapes)

@@ -1,0 +1,176 @@
+"""Reads of reporting: who belongs to an audience, which reports a person may open, and a
+report's cards read from snapshots (a fixed number of rows whatever the history holds)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from esm.models import Department, DepartmentRole, Profile
+from esm.permissions import department_ids_with_role, is_executive, staff_department_ids
+from reporting.measures import REGISTRY, Scope
+from reporting.models import Audience, Measure, Report, ReportMeasure, Snapshot
+from valuestreams.metrics import SMALL_GROUP
+
+User = AbstractBaseUser | AnonymousUser
+
+SERIES_WEEKS = 12
+"""How many weekly points a card's sparkline draws."""
+
+
+def _department_filter(audience: Audience, department_ids: frozenset[int]) -> bool:
+    """Whether the person's departments meet the audience's (any, when it names none)."""
+    chosen = {d.pk for d in audience.departments.all()}
+    return bool(department_ids) and (not chosen or bool(chosen & department_ids))
+
+
+def audience_includes(audience: Audience, user: User) -> bool:
+    """Whether `user` belongs to `audience`, by its `members` rule. Call with the audience's
+    `departments` and `people` prefetched to ask for many people or audiences cheaply."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    match audience.members:
+        case Audience.Members.EMPLOYEES:
+            return True
+        case Audience.Members.DEPARTMENT_STAFF:
+            return _department_filter(audience, staff_department_ids(user))
+        case Audience.Members.DEPARTMENT_MANAGERS:
+            managed = department_ids_with_role(user, DepartmentRole.Role.MANAGER)
+            return _department_filter(audience, managed)
+        case Audience.Members.LINE_MANAGERS:
+            return Profile.objects.filter(manager=user, user__is_active=True).exists()
+        case Audience.Members.EXECUTIVES:
+            return is_executive(user)
+        case Audience.Members.CUSTOM:
+            return any(person.pk == user.pk for person in audience.people.all())
+    return False
+
+
+def reports_for(user: User) -> list[Report]:
+    """The reports whose audience `user` belongs to, or which they own, by name."""
+    if not user.is_authenticated:
+        return []
+    reports = (
+        Report.objects.select_related("audience", "owner")
+        .prefetch_related("audience__departments", "audience__people")
+        .order_by("name")
+    )
+    return [r for r in reports if r.owner_id == user.pk or audience_includes(r.audience, user)]
+
+
+@dataclass(frozen=True)
+class Point:
+    day: dt.date
+    value: float | None
+
+
+@dataclass
+class Card:
+    """One measure of a report as a dashboard shows it, for one scope."""
+
+    measure: Measure
+    value: float | None = None
+    cases: int = 0
+    day: dt.date | None = None
+    series: list[Point] = field(default_factory=list)
+    held_back: bool = False
+    """Fewer than `SMALL_GROUP` cases the viewer may not all see: the number is not shown."""
+
+    @property
+    def status(self) -> str:
+        """`not-held` (the portal holds no data for it), `no-function` (its key computes
+        nothing), `no-data`, `too-few`, `no-target`, `met`, `watch` (missed, short of the
+        point of acting) or `act` (past the decision maker's threshold)."""
+        measure = self.measure
+        if not measure.source_controlled:
+            return "not-held"
+        if measure.key not in REGISTRY:
+            return "no-function"
+        if self.held_back:
+            return "too-few"
+        if self.value is None:
+            return "no-data"
+        if measure.target is None:
+            return "no-target"
+        return measure_status(measure, self.value)
+
+
+def measure_status(measure: Measure, value: float) -> str:
+    """`met`, `watch` or `act`: the value against the target, and against `act_at`."""
+    better = (
+        (lambda a, b: a >= b)
+        if measure.direction == Measure.Direction.HIGHER
+        else (lambda a, b: a <= b)
+    )
+    if better(value, measure.target):
+        return "met"
+    if measure.act_at is not None and not better(value, measure.act_at):
+        return "act"
+    return "watch"
+
+
+def small_group_applies(scope: Scope, viewer: User) -> bool:
+    """Whether a figure of fewer than `SMALL_GROUP` cases must be held back from `viewer`:
+    always, unless the scope is a department (or one of its services) whose cases the
+    viewer may all see as its staff."""
+    owner = scope.department or (scope.service.department if scope.service else None)
+    return owner is None or owner.pk not in staff_department_ids(viewer)
+
+
+def report_lines(report: Report) -> QuerySet[ReportMeasure]:
+    return report.lines.select_related("measure__objective").order_by("position", "id")
+
+
+def report_cards(*, report: Report, scope: Scope, viewer: User) -> list[Card]:
+    """The report's measures in order, each with its latest snapshot in `scope` and its
+    weekly series ending there: two queries whatever the history's size."""
+    measures = [line.measure for line in report_lines(report)]
+    return measure_cards(measures=measures, scope=scope, viewer=viewer)
+
+
+def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> list[Card]:
+    """Cards for `measures` in `scope` (one query for the snapshots of them all)."""
+    latest = (
+        Snapshot.objects.filter(measure__in=measures, scope=scope.key)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    cards = {m.pk: Card(measure=m) for m in measures}
+    if latest is None:
+        return list(cards.values())
+    days = [latest - dt.timedelta(weeks=back) for back in range(SERIES_WEEKS - 1, -1, -1)]
+    rows = Snapshot.objects.filter(measure__in=measures, scope=scope.key, day__in=days).values_list(
+        "measure_id", "day", "value", "cases"
+    )
+    by_measure: dict[int, dict[dt.date, tuple[float | None, int]]] = defaultdict(dict)
+    for measure_id, day, value, cases in rows:
+        by_measure[measure_id][day] = (value, cases)
+    holds_back = small_group_applies(scope, viewer)
+    for measure_id, card in cards.items():
+        points = by_measure.get(measure_id, {})
+        hidden = {day for day, (_, cases) in points.items() if holds_back and cases < SMALL_GROUP}
+        card.series = [
+            Point(day, None if day in hidden else points[day][0]) for day in days if day in points
+        ]
+        if latest in points:
+            card.value, card.cases = points[latest]
+            card.day = latest
+            card.held_back = latest in hidden
+            if card.held_back:
+                card.value = None
+    return list(cards.values())
+
+
+def departments_for(user: User, audience: Audience) -> list[Department]:
+    """The departments whose figures `user` may choose on a report for `audience`: those
+    they work in, within the audience's departments if it names any."""
+    ids = staff_department_ids(user)
+    chosen = {d.pk for d in audience.departments.all()}
+    if chosen:
+        ids = ids & chosen
+    return list(Department.objects.filter(pk__in=ids).order_by("name"))
