@@ -251,6 +251,12 @@ REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
 SLA_AT_RISK_SHARE = env.float("SLA_AT_RISK_SHARE", default=0.25)
 # What one automated step saves a person, in minutes: the staff-hours-saved measure.
 AUTOMATION_MINUTES_SAVED_PER_STEP = env.int("AUTOMATION_MINUTES_SAVED_PER_STEP", default=15)
+# A watermelon (reporting): attainment from which a service looks green, and the mean rating
+# under which its experience is red, where the measures themselves set none.
+WATERMELON_ATTAINMENT_TARGET = env.float("WATERMELON_ATTAINMENT_TARGET", default=0.9)
+WATERMELON_RATING_BELOW = env.float("WATERMELON_RATING_BELOW", default=3.5)
+# The currency of cost rates and the cost-per-request measure.
+REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="EUR")
 # Where links in e-mails point.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 

@@ -38,7 +38,6 @@ auth_patterns = [
 
 urlpatterns = [
     path("work/", views.workspace, name="workspace"),
-    path("dashboards/", views.dashboards, name="dashboards"),
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("valuestreams.api.urls")),
@@ -47,9 +46,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The apps' pages are named by string: esm, the bottom layer, never imports the apps
-    # built on it. Value streams and journeys first: the portal below ends in catch-all patterns.
+    # built on it. Value streams, journeys and reporting first: the portal below ends in
+    # catch-all patterns.
     path("streams/", include("valuestreams.urls")),
     path("journeys/", include("journeys.urls")),
+    path("", include("reporting.urls")),
     # The self-service portal, home page ("home") included.
     path("", include("services.urls")),
 ]

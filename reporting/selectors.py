@@ -174,3 +174,25 @@ def departments_for(user: User, audience: Audience) -> list[Department]:
     if chosen:
         ids = ids & chosen
     return list(Department.objects.filter(pk__in=ids).order_by("name"))
+
+
+def report_scopes(*, report: Report, viewer: User) -> list[Scope]:
+    """The scopes `viewer` may read `report` in, the first being the default: a department
+    audience reads its own departments (owners and admins who work in none read the
+    audience's, or all); every other audience reads the enterprise as a whole."""
+    audience = report.audience
+    if audience.members not in (
+        Audience.Members.DEPARTMENT_STAFF,
+        Audience.Members.DEPARTMENT_MANAGERS,
+    ):
+        return [Scope()]
+    departments = departments_for(viewer, audience)
+    if not departments:
+        chosen = list(audience.departments.all())
+        departments = chosen or list(Department.objects.order_by("name"))
+    return [Scope(department=d) for d in departments]
+
+
+def scope_label(scope: Scope) -> str:
+    thing = scope.department or scope.service or scope.value_stream
+    return str(thing) if thing is not None else "Whole enterprise"
