@@ -108,9 +108,7 @@ def report_subscription(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(
-                request, f"{report.name} will be e-mailed to you {saved.get_frequency_display()}."
-            )
+            messages.success(request, f"{report.name} will be e-mailed to you {saved.frequency}.")
             return redirect("report_subscription", slug=report.slug)
     return _subscription_page(request, report, subscription, form, status=400)
 
