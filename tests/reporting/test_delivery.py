@@ -7,10 +7,12 @@ import datetime as dt
 import io
 
 import pytest
+from celery.schedules import crontab
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
 from esm import clock
+from esm.celery import app
 from esm.models import Profile
 from reporting import delivery
 from reporting.models import Audience, Subscription
@@ -258,3 +260,13 @@ def test_nothing_is_sent_to_a_subscriber_without_an_e_mail_address(report, execu
 
     subscription.refresh_from_db()
     assert subscription.last_sent_at is None
+
+
+def test_beat_runs_the_send_once_a_day(settings):
+    [entry] = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "reporting.tasks.subscriptions_send_task"
+    ]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == crontab(hour=6, minute=0)
