@@ -278,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.snapshots_refresh_task",
         "schedule": 3600.0,
     },
+    # Once a day, at 06:00 UTC, before the working day; `reporting.delivery` decides which
+    # subscriptions are due (weekly, monthly), so a missed run is made up by the next one.
+    "reporting-subscriptions": {
+        "task": "reporting.tasks.subscriptions_send_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "value-stream-rollups-nightly": {
         "task": "valuestreams.tasks.value_streams_refresh_task",
         "schedule": crontab(hour=2, minute=30),

@@ -1,14 +1,15 @@
 """Every write of reporting: report definitions are written by forms and the admin; these
-are the writes the audience makes by reading and answering."""
+are the writes the audience makes by reading, answering and subscribing."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from esm import clock
-from reporting.models import Report, ReportView
+from reporting.models import Report, ReportFeedback, ReportView, Subscription
 
 
 def report_view_record(*, report: Report, viewer: AbstractBaseUser) -> None:
@@ -31,3 +32,54 @@ def report_view_record(*, report: Report, viewer: AbstractBaseUser) -> None:
         ReportView.objects.filter(report=report, viewer=viewer).update(
             last_viewed_at=now, count=F("count") + 1
         )
+
+
+def report_feedback_submit(
+    *, report: Report, author: AbstractBaseUser, helped: bool, decision: str, missing: str
+) -> ReportFeedback:
+    """Keep a reader's answer to "did this help you decide something, and what is
+    missing?". Every answer is a row of its own (a reader's view changes as the report
+    does); the caller has checked that `author` may read `report`.
+
+    Raises `ValidationError` (by field) when it helped but no decision is named: a "yes"
+    without what was decided tells the owner nothing."""
+    decision, missing = decision.strip(), missing.strip()
+    if helped and not decision:
+        raise ValidationError({"decision": "Say what you decided with it."})
+    return ReportFeedback.objects.create(
+        report=report,
+        author=author,
+        helped=helped,
+        decision=decision,
+        missing=missing,
+        created_at=clock.now(),
+    )
+
+
+def subscription_set(
+    *, report: Report, subscriber: AbstractBaseUser, frequency: str
+) -> Subscription:
+    """Subscribe `subscriber` to `report` at `frequency`, or change how often. A change
+    keeps `last_sent_at`, so moving from monthly to weekly sends as soon as a week has
+    passed since the last e-mail, not a second one today. The caller has checked that
+    `subscriber` may read `report`."""
+    if frequency not in Subscription.Frequency.values:
+        raise ValidationError({"frequency": "Choose weekly or monthly."})
+    with transaction.atomic():
+        # Locked, and get_or_create absorbs a twin insert: two tabs saving at once leave
+        # one subscription with one of their answers, never an error.
+        subscription, created = Subscription.objects.select_for_update().get_or_create(
+            report=report,
+            subscriber=subscriber,
+            defaults={"frequency": frequency, "created_at": clock.now()},
+        )
+        if not created and subscription.frequency != frequency:
+            subscription.frequency = frequency
+            subscription.save(update_fields=["frequency"])
+    return subscription
+
+
+def subscription_cancel(*, report: Report, subscriber: AbstractBaseUser) -> bool:
+    """Stop e-mailing `report` to `subscriber`; whether there was a subscription to stop."""
+    deleted, _ = Subscription.objects.filter(report=report, subscriber=subscriber).delete()
+    return bool(deleted)

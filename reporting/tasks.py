@@ -2,10 +2,17 @@
 
 from celery import shared_task
 
-from reporting import rollups
+from reporting import delivery, rollups
 
 
 @shared_task(acks_late=True)
 def snapshots_refresh_task() -> int:
     """Today's snapshots of every measure (hourly from beat, and on demand)."""
     return rollups.snapshots_refresh()
+
+
+@shared_task(acks_late=True)
+def subscriptions_send_task() -> int:
+    """E-mail every subscription that is due (daily from beat). Each is claimed before it
+    is sent, so a retried or overlapping run sends nothing twice."""
+    return delivery.subscriptions_send()
