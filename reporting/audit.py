@@ -101,11 +101,13 @@ def _count(queryset: QuerySet) -> Coalesce:
 
 
 def reports_unread(*, now: dt.datetime) -> QuerySet[Report]:
-    """Reports nobody but their owner opened in the last `UNREAD_DAYS` days (or ever), the
-    longest unread first, with `last_opened` (None: never opened)."""
+    """Reports older than `UNREAD_DAYS` days that nobody but their owner opened in the last
+    `UNREAD_DAYS` days (or ever), the longest unread first, with `last_opened` (None: never
+    opened). A newer report has not had its chance yet."""
     cutoff = now - dt.timedelta(days=UNREAD_DAYS)
     return (
         _reports()
+        .filter(created_at__lt=cutoff)
         .annotate(last_opened=_last_opened())
         .filter(Q(last_opened__isnull=True) | Q(last_opened__lt=cutoff))
         .order_by(F("last_opened").asc(nulls_first=True), "name", "pk")

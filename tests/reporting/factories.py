@@ -58,6 +58,7 @@ class ReportFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     narrative = "What the audience decides with it."
     cadence = "weekly"
+    created_at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)  # long enough to be judged
 
     @factory.post_generation
     def measures(self, create, extracted, **kwargs):

@@ -90,6 +90,13 @@ def test_a_report_is_unread_after_ninety_days_not_before(executive):
     assert unread[1].last_opened == NOW - dt.timedelta(days=91)
 
 
+def test_a_report_younger_than_ninety_days_is_not_yet_judged_unread():
+    ReportFactory(created_at=NOW - dt.timedelta(days=89))
+    old = ReportFactory(created_at=NOW - dt.timedelta(days=91))
+
+    assert list(audit.reports_unread(now=NOW)) == [old]
+
+
 def test_the_owner_opening_their_own_report_is_not_the_audience_reading_it(executive):
     report = ReportFactory(owner=executive)
     _viewed(report, executive, 1)
