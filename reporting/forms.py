@@ -124,6 +124,8 @@ class MeasureForm(forms.ModelForm):
         self.fields["key"].required = False
         self.fields["objective"].empty_label = "No objective yet"
         self.fields["value_factor"].choices = [("", "None"), *Measure.ValueFactor.choices]
+        self.fields["kind"].choices = [("", "Choose a kind..."), *Measure.Kind.choices]
+        self.fields["direction"].choices = Measure.Direction.choices
         if self.instance.pk and self.instance.source_controlled and self.instance.key in REGISTRY:
             self.initial["function"] = self.instance.key
             self.initial["key"] = ""
@@ -262,6 +264,9 @@ class AudienceForm(forms.ModelForm):
             "slug": "Letters, digits and hyphens, unique among audiences.",
             "departments": "For department staff or managers only: narrow the audience to "
             "these departments (none: every department).",
+            "wants_to_know": 'e.g. "What waits on us and which targets are at risk."',
+            "why": 'e.g. "They staff the queues and own the targets."',
+            "acts_by": 'e.g. "Rebalancing work between people; fixing a handoff."',
         }
         widgets = {
             "departments": forms.CheckboxSelectMultiple,
@@ -273,6 +278,7 @@ class AudienceForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["departments"].queryset = Department.objects.order_by("name")
+        self.fields["members"].choices = [("", "Choose who belongs..."), *Audience.Members.choices]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -453,6 +459,8 @@ class ObjectiveForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial.setdefault("level", Objective.Level.OBJECTIVE)
         parent = self.fields["parent"]
         parent.queryset = Objective.objects.all()
         parent.empty_label = "Nothing: it is at the top"

@@ -228,7 +228,7 @@ def report_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _report_form_response(request: HttpRequest, report: Report) -> HttpResponse:
     is_new = report.pk is None
-    measures = list(Measure.objects.order_by("name"))
+    measures = list(selectors.measures_by_name())
     data = request.POST if request.method == "POST" else None
     form = ReportForm(data, instance=report)
     lines = report_line_formset(data=data, report=None if is_new else report, measures=measures)
