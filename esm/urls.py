@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/v1/", include("valuestreams.api.urls")),
     path("api/v1/", include("journeys.api.urls")),
     path("api/v1/", include("services.api.urls")),
+    path("api/v1/", include("reporting.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The apps' pages are named by string: esm, the bottom layer, never imports the apps

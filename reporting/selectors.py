@@ -8,12 +8,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from esm.models import Department, DepartmentRole, Profile
 from esm.permissions import department_ids_with_role, is_executive, staff_department_ids
 from reporting.measures import REGISTRY, Scope
-from reporting.models import Audience, Measure, Report, ReportMeasure, Snapshot
+from reporting.models import (
+    Audience,
+    CostRate,
+    Measure,
+    Objective,
+    Report,
+    ReportMeasure,
+    Snapshot,
+)
 from valuestreams.metrics import SMALL_GROUP
 
 User = AbstractBaseUser | AnonymousUser
@@ -196,3 +204,115 @@ def report_scopes(*, report: Report, viewer: User) -> list[Scope]:
 def scope_label(scope: Scope) -> str:
     thing = scope.department or scope.service or scope.value_stream
     return str(thing) if thing is not None else "Whole enterprise"
+
+
+# --- Reads of the editing pages and the API (definitions, not figures) -----------------------
+
+OBJECTIVE_RANK = {
+    Objective.Level.MISSION: 0,
+    Objective.Level.VISION: 1,
+    Objective.Level.GOAL: 2,
+    Objective.Level.OBJECTIVE: 3,
+}
+"""Mission above vision above goals above objectives: a node's parent ranks lower."""
+
+
+def measures_listed() -> QuerySet[Measure]:
+    """Every measure by name, with its objective, owner and the reports that use it (by
+    name), loaded in a fixed number of queries however the list is sliced."""
+    lines = ReportMeasure.objects.select_related("report").order_by("report__name")
+    return (
+        Measure.objects.select_related("objective", "owner")
+        .prefetch_related(Prefetch("report_lines", queryset=lines))
+        .order_by("name", "pk")
+    )
+
+
+def audiences_listed() -> QuerySet[Audience]:
+    """Every audience by name, with its departments, chosen people and reports loaded."""
+    return (
+        Audience.objects.select_related("owner")
+        .prefetch_related(
+            Prefetch("departments", queryset=Department.objects.order_by("name")),
+            "people",
+            Prefetch("reports", queryset=Report.objects.order_by("name")),
+        )
+        .order_by("name", "pk")
+    )
+
+
+def report_lines_of(report: Report) -> list[ReportMeasure]:
+    """The report's lines in order, each with its measure and that measure's objective."""
+    return list(report_lines(report))
+
+
+@dataclass
+class ObjectiveNode:
+    objective: Objective
+    children: list[ObjectiveNode] = field(default_factory=list)
+    measures: list[Measure] = field(default_factory=list)
+
+
+def objective_tree() -> tuple[list[ObjectiveNode], list[Measure]]:
+    """The MVGO tree (roots first: missions, then whatever hangs from nothing) with the
+    measures serving each node, and the measures serving none: two queries."""
+    objectives = list(Objective.objects.select_related("owner"))
+    nodes = {o.pk: ObjectiveNode(o) for o in objectives}
+    unserved: list[Measure] = []
+    for measure in Measure.objects.only("pk", "key", "name", "kind", "objective_id", "owner_id"):
+        node = nodes.get(measure.objective_id) if measure.objective_id else None
+        (node.measures if node else unserved).append(measure)
+    roots: list[ObjectiveNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.objective.parent_id) if node.objective.parent_id else None
+        (parent.children if parent else roots).append(node)
+
+    def order(siblings: list[ObjectiveNode]) -> None:
+        siblings.sort(key=lambda n: (OBJECTIVE_RANK[n.objective.level], n.objective.title))
+        for sibling in siblings:
+            sibling.measures.sort(key=lambda m: m.name)
+            order(sibling.children)
+
+    order(roots)
+    unserved.sort(key=lambda m: m.name)
+    return roots, unserved
+
+
+def objective_descendant_ids(objective: Objective) -> set[int]:
+    """The ids of everything below `objective` in the tree (one query for the whole tree)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for pk, parent_id in Objective.objects.filter(parent__isnull=False).values_list(
+        "pk", "parent_id"
+    ):
+        children[parent_id].append(pk)
+    found: set[int] = set()
+    waiting = list(children[objective.pk])
+    while waiting:
+        pk = waiting.pop()
+        if pk not in found:
+            found.add(pk)
+            waiting.extend(children[pk])
+    return found
+
+
+def cost_rates_by_department() -> list[tuple[Department, CostRate | None]]:
+    """Every department by name, with its hourly rate if one is set: two queries."""
+    rates = {rate.department_id: rate for rate in CostRate.objects.all()}
+    return [(d, rates.get(d.pk)) for d in Department.objects.order_by("name")]
+
+
+def measure_keys_used() -> set[str]:
+    return set(Measure.objects.values_list("key", flat=True))
+
+
+def measures_by_name() -> QuerySet[Measure]:
+    return Measure.objects.select_related("objective").order_by("name", "pk")
+
+
+def reports_with_lines() -> QuerySet[Report]:
+    """Reports with their audience, owner and lines in order (`ordered_lines`), each line
+    with its measure and the measure's objective."""
+    lines = ReportMeasure.objects.select_related("measure__objective").order_by("position", "id")
+    return Report.objects.select_related("audience", "owner").prefetch_related(
+        Prefetch("lines", queryset=lines, to_attr="ordered_lines")
+    )
