@@ -36,6 +36,19 @@ def _department_filter(audience: Audience, department_ids: frozenset[int]) -> bo
     return bool(department_ids) and (not chosen or bool(chosen & department_ids))
 
 
+_LINE_MANAGER_CACHE = "_reporting_is_line_manager"
+
+
+def is_line_manager(user: User) -> bool:
+    """Whether someone active reports to `user`; asked once per user object (a page asks it
+    of every line-manager audience)."""
+    cached = getattr(user, _LINE_MANAGER_CACHE, None)
+    if cached is None:
+        cached = Profile.objects.filter(manager=user, user__is_active=True).exists()
+        setattr(user, _LINE_MANAGER_CACHE, cached)
+    return cached
+
+
 def audience_includes(audience: Audience, user: User) -> bool:
     """Whether `user` belongs to `audience`, by its `members` rule. Call with the audience's
     `departments` and `people` prefetched to ask for many people or audiences cheaply."""
@@ -50,7 +63,7 @@ def audience_includes(audience: Audience, user: User) -> bool:
             managed = department_ids_with_role(user, DepartmentRole.Role.MANAGER)
             return _department_filter(audience, managed)
         case Audience.Members.LINE_MANAGERS:
-            return Profile.objects.filter(manager=user, user__is_active=True).exists()
+            return is_line_manager(user)
         case Audience.Members.EXECUTIVES:
             return is_executive(user)
         case Audience.Members.CUSTOM:

@@ -190,3 +190,13 @@ def test_opening_a_report_twice_keeps_one_row_counting_both(employee):
     mine = ReportView.objects.get(report=report, viewer=employee)
     assert (mine.count, mine.first_viewed_at, mine.last_viewed_at) == (2, first, second)
     assert ReportView.objects.filter(report=report).count() == 2
+
+
+def test_the_reports_of_a_person_cost_the_same_queries_however_many_line_manager_reports(
+    django_assert_max_num_queries, manager, employee
+):
+    for _ in range(5):
+        ReportFactory(audience__members=MEMBERS.LINE_MANAGERS)
+
+    with django_assert_max_num_queries(4):
+        assert len(reports_for(manager)) == 5
