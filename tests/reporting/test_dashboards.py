@@ -484,3 +484,22 @@ def test_every_dashboard_kind_runs_a_fixed_number_of_queries(
     assert response.status_code == 200
     if members not in (MEMBERS.CUSTOM,):
         assert response.context["panel"] is not None
+
+
+def test_the_list_runs_a_fixed_number_of_queries_as_reports_grow(
+    client, executive, django_assert_max_num_queries
+):
+    def more(count):
+        for members in (MEMBERS.EMPLOYEES, MEMBERS.EXECUTIVES, MEMBERS.DEPARTMENT_STAFF):
+            for _ in range(count):
+                audience = AudienceFactory(members=members)
+                ReportFactory(audience=audience, measures=[])
+
+    client.force_login(executive)
+    more(1)
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("dashboards"))
+    more(10)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("dashboards"))
+    assert len(response.context["reports"]) == 22

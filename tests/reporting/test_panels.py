@@ -521,3 +521,29 @@ class Enterprise:
                 service=service, reviewer=p["executive"], reviewed_on=DAY, needs_met=3, value="Ok"
             )
         Measure.objects.filter(pk=rating.pk).update(value_factor=Measure.ValueFactor.SATISFACTION)
+
+
+def test_the_watermelon_panel_never_shows_a_confidential_comment_to_outsiders(
+    client, executive, hr_agent, hr_department
+):
+    grievances = ServiceFactory(name="Grievances", department=hr_department)
+    standing_snapshots(grievances, attainment=0.95, resolved=20, rating=2.0, ratings=6)
+    for confidential, comment in ((True, "My manager shouted at me."), (False, "Slow reply.")):
+        done = request_in(
+            grievances,
+            requester=UserFactory(),
+            state=ServiceRequest.State.RESOLVED,
+            resolved_at=NOW - dt.timedelta(days=2),
+            is_confidential=confidential,
+        )
+        ExperienceRating.objects.create(
+            service_request=done, score=1, comment=comment, rated_by=done.requester
+        )
+
+    content = rendered(client, executive, MEMBERS.EXECUTIVES).content.decode()
+
+    assert "Watermelons across the enterprise" in content
+    assert "Grievances" in content
+    assert "Slow reply." in content
+    assert "My manager shouted at me." not in content
+    assert "REQ-" not in content  # nor a link to a case the executive may not open
