@@ -42,7 +42,8 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         NavItem("Overview", reverse("department_overviews"), "esm.manage_any_department"),
         NavItem("Value streams", reverse("valuestream_list"), "valuestreams.browse_streams"),
         NavItem("Journeys", reverse("journey_list"), "journeys.browse_journeys"),
-        NavItem("Dashboards", reverse("dashboards"), "esm.view_dashboards"),
+        # Every active person; the list says which reports are theirs (no query: every page).
+        NavItem("Dashboards", reverse("dashboards"), "reporting.browse_reports"),
         NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
     ]
     return [

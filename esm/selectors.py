@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from esm import clock
@@ -46,13 +46,4 @@ def departments_worked_by(user: AbstractBaseUser) -> QuerySet[Department]:
                 "calendar__holidays", queryset=_upcoming_holidays(), to_attr="upcoming_holidays"
             ),
         )
-    )
-
-
-def department_staffing() -> QuerySet[Department]:
-    """Per department: people, agents and managers, counted in SQL."""
-    return Department.objects.select_related("head").annotate(
-        headcount=Count("people", distinct=True),
-        agents=Count("roles", filter=Q(roles__role=DepartmentRole.Role.AGENT), distinct=True),
-        managers=Count("roles", filter=Q(roles__role=DepartmentRole.Role.MANAGER), distinct=True),
     )

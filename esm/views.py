@@ -34,9 +34,3 @@ def workspace(request: HttpRequest) -> HttpResponse:
             "default_calendar": selectors.default_calendar(),
         },
     )
-
-
-@login_required
-def dashboards(request: HttpRequest) -> HttpResponse:
-    _require(request, "esm.view_dashboards")
-    return render(request, "esm/dashboards.html", {"departments": selectors.department_staffing()})

@@ -10,11 +10,22 @@ the settings `WATERMELON_ATTAINMENT_TARGET` and `WATERMELON_RATING_BELOW` stand 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 
-from reporting.models import Measure
+from reporting.measures import Scope
+from reporting.models import Measure, Snapshot
+from reporting.rollups import WINDOW_DAYS
+from reporting.selectors import User, small_group_applies
+from services.models import ExperienceRating, Service, ServiceRequest
+from services.models.requests import reference_for
+from valuestreams.forms import day_period
 from valuestreams.metrics import SMALL_GROUP
 
 ATTAINMENT = "end_to_end_attainment"
@@ -56,3 +67,149 @@ def is_watermelon(
     if attainment is None or rating is None or ratings < SMALL_GROUP:
         return False
     return attainment >= thresholds.attainment_target and rating < thresholds.rating_below
+
+
+# -- detection: which services are watermelons now, and the comments behind them ------------
+
+COMMENTS_PER_SERVICE = 3
+"""The newest low ratings' comments shown beside a watermelon: enough to hear the voice."""
+
+
+@dataclass(frozen=True)
+class RatingComment:
+    """A low rating's comment, shown without who wrote it: the voice behind a watermelon."""
+
+    score: int
+    comment: str
+    rated_at: dt.datetime
+    reference: str
+    """The request's reference when the viewer may open it, else empty."""
+
+
+@dataclass(frozen=True)
+class Watermelon:
+    service: Service
+    day: dt.date
+    attainment: float
+    resolved: int
+    """The resolved requests the attainment rests on."""
+    rating: float
+    ratings: int
+    comments: list[RatingComment] = field(default_factory=list)
+
+
+ServiceFigures = dict[tuple[str, int], tuple[float | None, int]]
+"""(measure key, service id) -> (value, cases)."""
+
+
+def latest_service_snapshots(
+    *, keys: Iterable[str], service_ids: Iterable[int] | None = None
+) -> tuple[dt.date | None, ServiceFigures]:
+    """The service-scope snapshots of the measures `keys` on the latest day any of them was
+    taken (a refresh writes every measure and scope of a day at once): two queries."""
+    keys = list(keys)
+    rows = Snapshot.objects.filter(measure__key__in=keys, service__isnull=False)
+    if service_ids is not None:
+        rows = rows.filter(service_id__in=list(service_ids))
+    day = rows.order_by("-day").values_list("day", flat=True).first()
+    if day is None:
+        return None, {}
+    figures = {
+        (key, service_id): (value, cases)
+        for key, service_id, value, cases in rows.filter(day=day).values_list(
+            "measure__key", "service_id", "value", "cases"
+        )
+    }
+    return day, figures
+
+
+def watermelons(*, viewer: User, services: Iterable[Service] | None = None) -> list[Watermelon]:
+    """The services (all, or those of `services`) that are watermelons by their latest
+    snapshots of `end_to_end_attainment` and `experience_rating`, by name, each with the
+    newest comments of its low ratings (below the rating threshold) on the requests
+    resolved in the snapshot's window. Five queries whatever the number of services.
+
+    A comment is shown without its author. A confidential case's comment is shown only to
+    who may see the case (`ServiceRequest.objects.visible_to`), and the request is linked
+    only for them. Attainment resting on fewer than `SMALL_GROUP` cases is held back from
+    a viewer who is not staff of the service's department (`small_group_applies`), and the
+    rule itself needs `SMALL_GROUP` ratings, so no comment shows behind fewer ratings."""
+    thresholds = watermelon_thresholds()
+    service_ids = None if services is None else [service.pk for service in services]
+    day, figures = latest_service_snapshots(keys=(ATTAINMENT, RATING), service_ids=service_ids)
+    flagged = {}
+    for (key, service_id), (rating, ratings) in figures.items():
+        if key != RATING:
+            continue
+        attainment, resolved = figures.get((ATTAINMENT, service_id), (None, 0))
+        if is_watermelon(
+            attainment=attainment, rating=rating, ratings=ratings, thresholds=thresholds
+        ):
+            flagged[service_id] = (attainment, resolved, rating, ratings)
+    if day is None or not flagged:
+        return []
+    found = Service.objects.filter(pk__in=flagged).select_related("department").order_by("name")
+    shown = [
+        service
+        for service in found
+        if flagged[service.pk][1] >= SMALL_GROUP
+        or not small_group_applies(Scope(service=service), viewer)
+    ]
+    comments = _low_rating_comments(
+        service_ids=[service.pk for service in shown],
+        day=day,
+        below=thresholds.rating_below,
+        viewer=viewer,
+    )
+    return [
+        Watermelon(
+            service,
+            day,
+            *flagged[service.pk],
+            comments=comments.get(service.pk, []),
+        )
+        for service in shown
+    ]
+
+
+def _low_rating_comments(
+    *, service_ids: list[int], day: dt.date, below: float, viewer: User
+) -> dict[int, list[RatingComment]]:
+    """The newest `COMMENTS_PER_SERVICE` comments per service of ratings under `below`, on
+    requests resolved in the window of the snapshot of `day`: one query."""
+    if not service_ids:
+        return {}
+    period = day_period(day - dt.timedelta(days=WINDOW_DAYS - 1), day)
+    visible = ServiceRequest.objects.visible_to(viewer)
+    service = F("service_request__catalog_item__service_id")
+    rows = (
+        ExperienceRating.objects.filter(
+            service_request__catalog_item__service_id__in=service_ids,
+            service_request__resolved_at__gte=period.start,
+            service_request__resolved_at__lt=period.end,
+            score__lt=below,
+        )
+        .exclude(comment="")
+        .filter(
+            Q(service_request__is_confidential=False) | Q(service_request__in=visible.values("pk"))
+        )
+        .annotate(
+            service_key=service,
+            linkable=Exists(visible.filter(pk=OuterRef("service_request_id"))),
+            rank=Window(
+                RowNumber(),
+                partition_by=[service],
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            ),
+        )
+        .filter(rank__lte=COMMENTS_PER_SERVICE)
+        .order_by("service_key", "rank")
+        .values_list(
+            "service_key", "score", "comment", "created_at", "service_request_id", "linkable"
+        )
+    )
+    comments: dict[int, list[RatingComment]] = defaultdict(list)
+    for service_id, score, comment, rated_at, request_id, linkable in rows:
+        reference = reference_for(request_id) if linkable else ""
+        comments[service_id].append(RatingComment(score, comment, rated_at, reference))
+    return comments

@@ -1,10 +1,155 @@
-"""PLACEHOLDER-UNBUILT: the dashboard pages (list, one report, CSV, print, refresh)."""
+"""The dashboards: the reports a person may read, one report's cards and its audience's
+panel, the same as CSV and as a printable page, and the owner's "refresh now".
 
-from django.http import Http404
+A report exists (404 otherwise) but is read only by its audience, its owner and admins
+(403 for anyone else, who at least learns it is not for them). A department audience's
+report reads one department at a time, chosen by `?department=<id>` among those
+`report_scopes` offers; any other id is a 404, as a department one may not read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from esm import clock
+from esm.permissions import can
+from reporting import panels, selectors
+from reporting.actions import report_view_record
+from reporting.exports import cards_csv
+from reporting.measures import Scope
+from reporting.models import Audience, Report
+from reporting.rollups import WINDOW_DAYS
+from reporting.tasks import snapshots_refresh_task
+
+AUDIENCE_ORDER = [choice for choice, _ in Audience.Members.choices]
 
 
-def _unbuilt(*args, **kwargs):
-    raise Http404("PLACEHOLDER-UNBUILT")
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "reporting.browse_reports"):
+        raise PermissionDenied
+    reports = sorted(
+        selectors.reports_for(request.user),
+        key=lambda report: (
+            AUDIENCE_ORDER.index(report.audience.members),
+            report.audience.name,
+            report.name,
+        ),
+    )
+    return render(
+        request,
+        "reporting/dashboard_list.html",
+        {"reports": reports, "may_add": can(request.user, "reporting.add_report")},
+    )
 
 
-report_list = report_dashboard = report_export = report_print = report_refresh = _unbuilt
+def _report_for_viewer(request: HttpRequest, slug: str) -> Report:
+    report = get_object_or_404(
+        Report.objects.select_related("audience", "owner").prefetch_related(
+            "audience__departments", "audience__people"
+        ),
+        slug=slug,
+    )
+    if not can(request.user, "reporting.view_report", report):
+        raise PermissionDenied
+    return report
+
+
+def _scope(request: HttpRequest, report: Report) -> tuple[Scope, list[Scope]]:
+    """The scope chosen by `?department=`, among those offered; the first by default."""
+    offered = selectors.report_scopes(report=report, viewer=request.user)
+    chosen = request.GET.get("department")
+    if chosen is None:
+        return offered[0], offered
+    for scope in offered:
+        if scope.department is not None and str(scope.department.pk) == chosen:
+            return scope, offered
+    raise Http404("This report does not read that department for you.")
+
+
+def _scope_query(scope: Scope, offered: list[Scope]) -> str:
+    """`?department=<id>` for a chosen department, so links keep the reader's choice."""
+    if scope.department is None or len(offered) < 2:
+        return ""
+    return "?" + urlencode({"department": scope.department.pk})
+
+
+def _report_context(request: HttpRequest, report: Report) -> dict[str, Any]:
+    """What the dashboard and its printable page read: the cards in the report's order,
+    each with its drill-down, and the audience's panel."""
+    scope, offered = _scope(request, report)
+    viewer = request.user
+    cards = selectors.report_cards(report=report, scope=scope, viewer=viewer)
+    links = panels.drill_downs(scope=scope, viewer=viewer)
+    return {
+        "report": report,
+        "audience": report.audience,
+        "scope": scope,
+        "scope_label": selectors.scope_label(scope),
+        "scopes": offered,
+        "scope_query": _scope_query(scope, offered),
+        "cards": [(card, links.for_measure(card.measure)) for card in cards],
+        "panel": panels.panel_for(report=report, scope=scope, viewer=viewer),
+        "may_change": can(viewer, "reporting.change_report", report),
+        "window_days": WINDOW_DAYS,
+    }
+
+
+@login_required
+@require_GET
+def report_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    report = _report_for_viewer(request, slug)
+    context = _report_context(request, report)
+    report_view_record(report=report, viewer=request.user)
+    return render(request, "reporting/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def report_print(request: HttpRequest, slug: str) -> HttpResponse:
+    report = _report_for_viewer(request, slug)
+    context = _report_context(request, report)
+    context["printed_at"] = clock.now()
+    return render(request, "reporting/print.html", context)
+
+
+@login_required
+@require_GET
+def report_export(request: HttpRequest, slug: str) -> HttpResponse:
+    report = _report_for_viewer(request, slug)
+    scope, _ = _scope(request, report)
+    cards = selectors.report_cards(report=report, scope=scope, viewer=request.user)
+    body = cards_csv(report=report, scope_label=selectors.scope_label(scope), cards=cards)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    suffix = f"-{scope.department.slug}" if scope.department is not None else ""
+    filename = f"{report.slug}{suffix}-{clock.now():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_POST
+def report_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    """Recompute today's snapshots now: the refresh replaces the day's rows, so pressing it
+    twice costs time, never figures."""
+    report = get_object_or_404(Report, slug=slug)
+    if not can(request.user, "reporting.change_report", report):
+        raise PermissionDenied
+    transaction.on_commit(snapshots_refresh_task.delay)
+    messages.success(request, "Today's figures are being recomputed; reload in a minute.")
+    back = reverse("report_dashboard", args=[report.slug])
+    department = request.POST.get("department", "")
+    if department.isdigit():
+        back += "?" + urlencode({"department": department})
+    return redirect(back)

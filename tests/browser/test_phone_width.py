@@ -155,3 +155,22 @@ def test_measured_pages_fit_a_phone_with_their_drawings_scrolling_in_their_box(
             "/journeys/new-hire-first-90-days/stages/",
         ],
     )
+
+
+def test_dashboards_fit_a_phone_with_their_cards_stacked(
+    browser: Browser, live_server: LiveServer, cases: dict[str, str]
+) -> None:
+    erin = _phone(browser, live_server, "erin")  # an executive, owner of the executive report
+    assert not _too_wide(
+        erin,
+        live_server,
+        [
+            "/dashboards/",
+            "/dashboards/executive-outcomes/",
+            "/dashboards/executive-outcomes/print/",
+        ],
+    )
+    iris = _phone(browser, live_server, "iris")  # manages IT
+    assert not _too_wide(iris, live_server, ["/dashboards/", "/dashboards/department-flow/"])
+    ivan = _phone(browser, live_server, "ivan")  # works IT's queues
+    assert not _too_wide(ivan, live_server, ["/dashboards/queue-activity/"])

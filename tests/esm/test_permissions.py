@@ -52,19 +52,20 @@ def inactive_staff(db):
     return UserFactory(username="inactive_staff", is_staff=True, is_superuser=True, is_active=False)
 
 
-# Columns: use_portal, work_queues, view_dashboards, use_admin.
-GLOBAL_RULES = ["esm.use_portal", "esm.work_queues", "esm.view_dashboards", "esm.use_admin"]
+# Columns: use_portal, work_queues, browse_reports, use_admin. Reporting's rule sits here
+# because the navigation asks it on every page: every active person reads some dashboards.
+GLOBAL_RULES = ["esm.use_portal", "esm.work_queues", "reporting.browse_reports", "esm.use_admin"]
 GLOBAL_MATRIX = {
-    "employee": (True, False, False, False),
-    "manager": (True, False, False, False),  # a line manager, no department role
-    "it_agent": (True, True, False, False),
-    "hr_agent": (True, True, False, False),
-    "facilities_agent": (True, True, False, False),
+    "employee": (True, False, True, False),
+    "manager": (True, False, True, False),  # a line manager, no department role
+    "it_agent": (True, True, True, False),
+    "hr_agent": (True, True, True, False),
+    "facilities_agent": (True, True, True, False),
     "department_manager": (True, True, True, False),
     "executive": (True, False, True, False),
-    "outsider": (True, False, False, False),
-    "superuser": (True, False, False, True),
-    "staff_member": (True, False, False, True),
+    "outsider": (True, False, True, False),
+    "superuser": (True, False, True, True),
+    "staff_member": (True, False, True, True),
     "anonymous": (False, False, False, False),
     "inactive_agent": (False, False, False, False),
     "inactive_manager": (False, False, False, False),
@@ -180,5 +181,5 @@ def test_a_fresh_user_object_sees_roles_granted_since(it_agent, hr_department):
 def test_anonymous_checks_run_no_query(anonymous, it_department, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert not can(anonymous, "esm.work_queues")
-        assert not can(anonymous, "esm.view_dashboards")
+        assert not can(anonymous, "reporting.browse_reports")
         assert not can(anonymous, "esm.work_in_department", it_department)

@@ -181,12 +181,13 @@ def staff_member(db):
 EVERYONE = ["Portal", "My requests"]
 # Approvals only for people who approve: here the employee's manager (direct reports); the
 # other personas approve nothing yet (tests/services/test_views.py covers the other ways).
+# Dashboards for every active person: each reads the reports written for their audiences.
 NAVIGATION = {
-    "employee": EVERYONE,
-    "manager": [*EVERYONE, "Approvals"],
-    "outsider": EVERYONE,
-    "it_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys"],
-    "hr_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys"],
+    "employee": [*EVERYONE, "Dashboards"],
+    "manager": [*EVERYONE, "Approvals", "Dashboards"],
+    "outsider": [*EVERYONE, "Dashboards"],
+    "it_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys", "Dashboards"],
+    "hr_agent": [*EVERYONE, "Queues", "Team", "Value streams", "Journeys", "Dashboards"],
     "department_manager": [
         *EVERYONE,
         "Queues",
@@ -197,8 +198,8 @@ NAVIGATION = {
         "Dashboards",
     ],
     "executive": [*EVERYONE, "Value streams", "Journeys", "Dashboards"],
-    "superuser": [*EVERYONE, "Value streams", "Journeys", "Admin"],
-    "staff_member": [*EVERYONE, "Value streams", "Journeys", "Admin"],
+    "superuser": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Admin"],
+    "staff_member": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Admin"],
 }
 NAV_LINKS = {
     "Approvals": "/approvals/",
@@ -280,34 +281,15 @@ def test_work_page_shows_the_department_own_calendar_and_upcoming_holidays(
 
 
 # -- dashboards -----------------------------------------------------------------------------
+# The dashboards are reporting's pages (tests/reporting/test_dashboards.py); here only that
+# the navigation's entry opens for everyone it is offered to.
 
 
-@pytest.mark.parametrize("persona", ["it_agent", "hr_agent", "employee", "manager", "superuser"])
-def test_dashboards_are_forbidden_to_everyone_but_managers_and_executives(request, client, persona):
-    response = signed_in(client, request.getfixturevalue(persona)).get(reverse("dashboards"))
-
-    assert response.status_code == 403
-
-
-@pytest.mark.parametrize("persona", ["executive", "department_manager"])
-def test_dashboards_show_each_department_staffing(
-    request, client, persona, it_agent, hr_agent, department_manager, executive, employee
-):
-    # IT: it_agent + it_manager; HR: hr_agent; Sales: executive, employee and their manager.
+@pytest.mark.parametrize("persona", ["employee", "it_agent", "executive", "outsider", "superuser"])
+def test_dashboards_open_for_every_active_person(request, client, persona):
     response = signed_in(client, request.getfixturevalue(persona)).get(reverse("dashboards"))
 
     assert response.status_code == 200
-    staffing = {
-        department.name: (department.headcount, department.agents, department.managers)
-        for department in response.context["departments"]
-    }
-    assert staffing == {"HR": (1, 1, 0), "IT": (2, 1, 1), "Sales": (3, 0, 0)}
-    assert re.search(
-        r"<td>IT</td>\s*<td>.*?</td>\s*"
-        r'<td class="num">2</td>\s*<td class="num">1</td>\s*<td class="num">1</td>',
-        response.content.decode(),
-        re.DOTALL,
-    )
 
 
 # -- query counts do not grow with the data -------------------------------------------------
@@ -344,15 +326,14 @@ def agent_of_every_department(db):
 # calendar, periods and holidays are prefetched, not fetched per department).
 # (The portal home has its own query-count tests in tests/services/test_views.py.)
 # The navigation reads the roles and the approvals waiting: two queries on every page.
-QUERY_BUDGET = {"workspace": 12, "dashboards": 6}
+QUERY_BUDGET = {"workspace": 12}
 
 
 @pytest.mark.parametrize("page", list(QUERY_BUDGET))
 def test_page_query_count_does_not_grow_with_the_enterprise(
-    client, page, agent_of_every_department, executive, django_assert_max_num_queries
+    client, page, agent_of_every_department, django_assert_max_num_queries
 ):
-    viewer = executive if page == "dashboards" else agent_of_every_department
-    signed_in(client, viewer)
+    signed_in(client, agent_of_every_department)
 
     _add_departments(3, viewer=agent_of_every_department)
     with django_assert_max_num_queries(QUERY_BUDGET[page]) as small:

@@ -1,0 +1,453 @@
+"""What a dashboard shows after its cards, by the audience it is for: the live reads each
+audience decides with (its queues, its flow, its team's requests, the enterprise's worst
+streams), and the links from a card to the data behind it.
+
+Every panel runs a fixed number of queries whatever the data holds, and shows only what
+its viewer may see: cases through `ServiceRequest.objects.visible_to` and the task
+querysets' `visible_to`, figures on fewer than `SMALL_GROUP` cases held back from people
+who may not see them all (`small_group_applies`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+
+from esm import clock
+from esm.models import Department, DepartmentRole, Event, EventKind
+from esm.permissions import can, department_ids_with_role, staff_department_ids
+from reporting.measures import REGISTRY, Scope
+from reporting.models import Audience, Measure, Report, ServiceReview
+from reporting.rollups import WINDOW_DAYS
+from reporting.selectors import Card, User, measure_cards, small_group_applies
+from reporting.watermelons import (
+    ATTAINMENT,
+    RATING,
+    Watermelon,
+    latest_service_snapshots,
+    watermelons,
+)
+from services import selectors as services_selectors
+from services.models import (
+    ClockState,
+    Consult,
+    EmployeeRecord,
+    FulfilmentTask,
+    Service,
+    ServiceRequest,
+)
+from services.models.tasks import DEPARTMENT_URGENCY
+from valuestreams.forms import day_period, local_today
+from valuestreams.metrics import SMALL_GROUP, Period, StreamSummary
+from valuestreams.models import Stage, ValueStream
+from valuestreams.selectors import value_stream_summaries, value_streams_visible_to
+
+RECENT_USE = dt.timedelta(days=90)
+"""How far back "the services I used" looks."""
+LIST_LENGTH = 8
+"""Rows of a panel's list; the page it links to has the rest."""
+WORST_STREAMS = 3
+ONBOARDING_LOOK_BACK = dt.timedelta(days=14)
+"""New hires who started this recently still show: was everything ready on day one?"""
+ONBOARDING_SOON = dt.timedelta(days=3)
+"""A hire starting within this, with the work not done, is at risk of a bad first day."""
+SERVICE_REVIEWS = 6
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A panel's template (under templates/reporting/) and what it reads."""
+
+    template: str
+    data: Any
+
+
+def window() -> Period:
+    """The period the panels count over: the snapshots' window, ending today."""
+    today = local_today()
+    return day_period(today - dt.timedelta(days=WINDOW_DAYS - 1), today)
+
+
+# -- drill-downs from a card ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrillDowns:
+    """Where a card's data can be read by this viewer, decided once per page (some rules
+    ask the database; a page has many cards)."""
+
+    streams: Link | None
+    work: Link | None
+
+    def for_measure(self, measure: Measure) -> Link | None:
+        registered = REGISTRY.get(measure.key)
+        if registered is not None and "stream" in registered.scopes and self.streams:
+            return self.streams
+        return self.work
+
+
+def drill_downs(*, scope: Scope, viewer: User) -> DrillDowns:
+    """Value-stream measures lead to the value streams; the others to the work behind
+    them: a department's overview for its manager, the queues for its staff."""
+    streams = None
+    if can(viewer, "valuestreams.view_streams"):
+        streams = Link("The value streams behind it", reverse("valuestream_list"))
+    department = scope.department
+    work = None
+    if department is not None:
+        if can(viewer, "esm.manage_department", department):
+            work = Link(
+                f"{department.name}'s overview",
+                reverse("department_overview", args=[department.slug]),
+            )
+        elif can(viewer, "esm.work_in_department", department):
+            work = Link(f"{department.name}'s queues", reverse("queue_list"))
+    elif can(viewer, "esm.manage_any_department"):
+        work = Link("Your departments' overview", reverse("department_overviews"))
+    elif can(viewer, "esm.work_queues"):
+        work = Link("Your queues", reverse("queue_list"))
+    return DrillDowns(streams=streams, work=work)
+
+
+# -- service standings: attainment and rating per service, from snapshots -------------------
+
+
+@dataclass(frozen=True)
+class ServiceStanding:
+    """A service's latest attainment and rating; a figure on too few cases for the viewer
+    is held back (`None` with `held_back`)."""
+
+    service: Service
+    attainment: float | None
+    resolved: int
+    rating: float | None
+    ratings: int
+    attainment_held_back: bool = False
+    rating_held_back: bool = False
+
+
+def service_standings(*, services: Iterable[Service], viewer: User) -> list[ServiceStanding]:
+    """Two queries. `services` come with their department loaded."""
+    services = list(services)
+    _, figures = latest_service_snapshots(
+        keys=(ATTAINMENT, RATING), service_ids=[service.pk for service in services]
+    )
+    standings = []
+    for service in services:
+        holds_back = small_group_applies(Scope(service=service), viewer)
+        attainment, resolved = figures.get((ATTAINMENT, service.pk), (None, 0))
+        rating, ratings = figures.get((RATING, service.pk), (None, 0))
+        hide_attainment = holds_back and 0 < resolved < SMALL_GROUP
+        hide_rating = holds_back and 0 < ratings < SMALL_GROUP
+        standings.append(
+            ServiceStanding(
+                service=service,
+                attainment=None if hide_attainment else attainment,
+                resolved=resolved,
+                rating=None if hide_rating else rating,
+                ratings=ratings,
+                attainment_held_back=hide_attainment,
+                rating_held_back=hide_rating,
+            )
+        )
+    return standings
+
+
+# -- employees ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmployeePanel:
+    services: list[ServiceStanding]
+    open_requests: list[ServiceRequest]
+
+
+def employee_panel(*, viewer: User) -> EmployeePanel:
+    """How the services the viewer used lately perform, and their own open requests: four
+    queries."""
+    since = clock.now() - RECENT_USE
+    used = ServiceRequest.objects.filter(
+        Q(requester=viewer) | Q(raised_by=viewer), submitted_at__gte=since
+    ).values("catalog_item__service")
+    services = (Service.objects.filter(pk__in=used).select_related("department").order_by("name"))[
+        :LIST_LENGTH
+    ]
+    return EmployeePanel(
+        services=service_standings(services=services, viewer=viewer),
+        open_requests=list(services_selectors.my_requests(user=viewer, state="open")[:LIST_LENGTH]),
+    )
+
+
+# -- department staff -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentStaffPanel:
+    department: Department
+    overview: dict[str, Any]
+    """`services.selectors.department_overview`: backlog by age, targets, handoffs."""
+    queues: list[Any]
+    at_risk: list[FulfilmentTask]
+    """Open tasks whose department target is breached or at risk, most urgent first."""
+    waiting: list[FulfilmentTask]
+    """Unclaimed work that another department sent us: consults and handoffs."""
+    consults_waiting: int
+    handoffs_waiting: int
+
+
+def _staff_tasks(viewer: User, department: Department) -> QuerySet[FulfilmentTask]:
+    return (
+        FulfilmentTask.objects.visible_to(viewer)
+        .with_case_hidden(viewer)
+        .filter(department=department)
+        .open()
+        .select_related(*services_selectors.TASK_ROW_RELATIONS, "handed_off_from__department")
+    )
+
+
+def department_staff_panel(*, department: Department, viewer: User) -> DepartmentStaffPanel | None:
+    """Queue health of `department` for its staff (None for anyone else): a fixed number
+    of queries."""
+    if department.pk not in staff_department_ids(viewer):
+        return None
+    open_tasks = _staff_tasks(viewer, department)
+    at_risk = (
+        open_tasks.with_sla_status()
+        .filter(sla_state__in=[ClockState.BREACHED, ClockState.AT_RISK])
+        .order_by(*DEPARTMENT_URGENCY)
+    )
+    handed_over = Q(handed_off_from__isnull=False) & ~Q(handed_off_from__department=department)
+    from_elsewhere = Q(consult__isnull=False) | handed_over
+    waiting = open_tasks.filter(from_elsewhere, assignee__isnull=True)
+    counts = waiting.aggregate(
+        consults=Count("pk", filter=Q(consult__isnull=False)),
+        handoffs=Count("pk", filter=Q(consult__isnull=True)),
+    )
+    return DepartmentStaffPanel(
+        department=department,
+        overview=services_selectors.department_overview(department=department),
+        queues=list(services_selectors.queues_for(user=viewer).filter(department=department)),
+        at_risk=list(at_risk[:LIST_LENGTH]),
+        waiting=list(waiting.order_by("created_at", "pk")[:LIST_LENGTH]),
+        consults_waiting=counts["consults"],
+        handoffs_waiting=counts["handoffs"],
+    )
+
+
+# -- department managers --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentManagerPanel:
+    department: Department
+    period: Period
+    flow: list[StreamSummary]
+    """The value streams the department takes part in, slowest first."""
+    handoffs: dict[str, int]
+    consults: dict[str, int]
+    services: list[ServiceStanding]
+    watermelons: list[Watermelon]
+
+
+def _slowest_first(summaries: list[StreamSummary]) -> list[StreamSummary]:
+    """By median lead time, longest first; streams without a figure (no cases, or held
+    back) last."""
+    return sorted(
+        summaries,
+        key=lambda summary: (summary.lead_time.p50 is None, -(summary.lead_time.p50 or 0)),
+    )
+
+
+def department_manager_panel(
+    *, department: Department, viewer: User
+) -> DepartmentManagerPanel | None:
+    """Flow, handoffs, consults, experience and watermelons of `department`, for its
+    managers (None for anyone else): a fixed number of queries."""
+    if department.pk not in department_ids_with_role(viewer, DepartmentRole.Role.MANAGER):
+        return None
+    period = window()
+    in_period = Q(occurred_at__gte=period.start, occurred_at__lt=period.end)
+    handoffs = Event.objects.filter(
+        in_period, kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK]
+    ).aggregate(
+        handed_in=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, to_department=department)),
+        handed_out=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, from_department=department)),
+        sent_back_in=Count("pk", filter=Q(kind=EventKind.SENT_BACK, to_department=department)),
+        sent_back_out=Count("pk", filter=Q(kind=EventKind.SENT_BACK, from_department=department)),
+    )
+    asked = Q(asked_at__gte=period.start, asked_at__lt=period.end)
+    answered = Q(state=Consult.State.ANSWERED)
+    consults = Consult.objects.filter(asked).aggregate(
+        asked_by_us=Count("pk", filter=Q(from_department=department)),
+        answered_for_us=Count("pk", filter=Q(from_department=department) & answered),
+        asked_of_us=Count("pk", filter=Q(to_department=department)),
+        answered_by_us=Count("pk", filter=Q(to_department=department) & answered),
+    )
+    consults["open_of_us"] = Consult.objects.open().filter(to_department=department).count()
+    streams = value_streams_visible_to(viewer).filter(
+        Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
+        status=ValueStream.Status.LIVE,
+    )
+    services = list(
+        Service.objects.filter(department=department).select_related("department").order_by("name")
+    )
+    return DepartmentManagerPanel(
+        department=department,
+        period=period,
+        flow=_slowest_first(value_stream_summaries(streams=streams, period=period, viewer=viewer)),
+        handoffs=handoffs,
+        consults=consults,
+        services=service_standings(services=services, viewer=viewer),
+        watermelons=watermelons(viewer=viewer, services=services),
+    )
+
+
+# -- line managers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewHire:
+    record: EmployeeRecord
+    service_request: ServiceRequest | None
+    """The onboarding request, when the viewer may see it."""
+    days_to_start: int
+
+    @property
+    def at_risk(self) -> bool:
+        """Starting soon (or started) while the onboarding request is not done."""
+        done = self.service_request is not None and not self.service_request.is_open
+        return not done and self.days_to_start <= ONBOARDING_SOON.days
+
+
+@dataclass(frozen=True)
+class LineManagerPanel:
+    team_requests: list[ServiceRequest]
+    team_open: int
+    """All the team's open requests the viewer may see."""
+    team_hidden: int | None
+    """The team's open requests the viewer may not open; None under `SMALL_GROUP`."""
+    new_hires: list[NewHire] = field(default_factory=list)
+
+
+def line_manager_panel(*, viewer: User) -> LineManagerPanel:
+    """What the viewer's direct reports asked for and is still open, and the onboarding of
+    the people they hire: four queries."""
+    team = ServiceRequest.objects.open().filter(requester__profile__manager=viewer)
+    visible = team.visible_to(viewer)
+    counts = team.aggregate(
+        total=Count("pk"), seen=Count("pk", filter=Q(pk__in=visible.values("pk")))
+    )
+    hidden = counts["total"] - counts["seen"]
+    today = local_today()
+    records = (
+        EmployeeRecord.objects.filter(
+            hiring_manager=viewer, start_date__gte=today - ONBOARDING_LOOK_BACK
+        )
+        .select_related("service_request__catalog_item")
+        .annotate(
+            request_visible=Exists(
+                ServiceRequest.objects.visible_to(viewer).filter(pk=OuterRef("service_request_id"))
+            )
+        )
+        .order_by("start_date", "pk")[:LIST_LENGTH]
+    )
+    return LineManagerPanel(
+        team_requests=list(
+            visible.select_related("catalog_item", "requester").order_by("submitted_at", "pk")[
+                :LIST_LENGTH
+            ]
+        ),
+        team_open=counts["seen"],
+        team_hidden=hidden if hidden >= SMALL_GROUP else None,
+        new_hires=[
+            NewHire(
+                record=record,
+                service_request=record.service_request if record.request_visible else None,
+                days_to_start=(record.start_date - today).days,
+            )
+            for record in records
+        ],
+    )
+
+
+# -- executives -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueFactor:
+    value: str
+    label: str
+    cards: list[Card]
+
+
+@dataclass(frozen=True)
+class ExecutivePanel:
+    period: Period
+    worst_streams: list[StreamSummary]
+    watermelons: list[Watermelon]
+    value_factors: list[ValueFactor]
+    reviews: list[ServiceReview]
+
+
+def executive_panel(*, viewer: User) -> ExecutivePanel:
+    """The worst value streams, the watermelons across the enterprise, the five
+    business-value factors with their measures' latest values, and the accountable
+    customers' service reviews: a fixed number of queries."""
+    period = window()
+    streams = value_streams_visible_to(viewer).filter(status=ValueStream.Status.LIVE)
+    summaries = value_stream_summaries(streams=streams, period=period, viewer=viewer)
+    worst = [s for s in _slowest_first(summaries) if s.lead_time.p50 is not None]
+    measures = list(
+        Measure.objects.exclude(value_factor="").select_related("objective").order_by("name")
+    )
+    cards = measure_cards(measures=measures, scope=Scope(), viewer=viewer)
+    factors = [
+        ValueFactor(value, label, [card for card in cards if card.measure.value_factor == value])
+        for value, label in Measure.ValueFactor.choices
+    ]
+    return ExecutivePanel(
+        period=period,
+        worst_streams=worst[:WORST_STREAMS],
+        watermelons=watermelons(viewer=viewer),
+        value_factors=factors,
+        reviews=list(
+            ServiceReview.objects.select_related("service", "reviewer").order_by(
+                "-reviewed_on", "-pk"
+            )[:SERVICE_REVIEWS]
+        ),
+    )
+
+
+# -- which panel a report shows -------------------------------------------------------------
+
+
+def panel_for(*, report: Report, scope: Scope, viewer: User) -> Panel | None:
+    """The panel of the report's audience, read for `viewer` in `scope`; None when the
+    audience has none (chosen people), or the viewer is not among the staff it is for."""
+    members = report.audience.members
+    department = scope.department
+    match members:
+        case Audience.Members.EMPLOYEES:
+            return Panel("reporting/_panel_employees.html", employee_panel(viewer=viewer))
+        case Audience.Members.DEPARTMENT_STAFF if department is not None:
+            data = department_staff_panel(department=department, viewer=viewer)
+            return Panel("reporting/_panel_department_staff.html", data) if data else None
+        case Audience.Members.DEPARTMENT_MANAGERS if department is not None:
+            data = department_manager_panel(department=department, viewer=viewer)
+            return Panel("reporting/_panel_department_managers.html", data) if data else None
+        case Audience.Members.LINE_MANAGERS:
+            return Panel("reporting/_panel_line_managers.html", line_manager_panel(viewer=viewer))
+        case Audience.Members.EXECUTIVES:
+            return Panel("reporting/_panel_executives.html", executive_panel(viewer=viewer))
+    return None
