@@ -29,6 +29,7 @@ from django.utils import timezone
 from esm import clock
 from esm.permissions import can
 from reporting.exports import cards_csv
+from reporting.formatting import STATUS_WORDS, measure_value_text
 from reporting.models import Measure, Subscription
 from reporting.selectors import Card, report_cards, report_scopes, scope_label
 
@@ -37,17 +38,6 @@ logger = logging.getLogger(__name__)
 WEEK_DAYS = 7
 SEND_BATCH = 200
 """Subscriptions read from the database at a time while sending."""
-
-STATUS_WORDS = {
-    "met": "Target met",
-    "watch": "Missed: watching",
-    "act": "Past the point of acting",
-    "no-target": "No target set",
-    "no-data": "No data yet",
-    "too-few": "Too few cases to show",
-    "no-function": "Not computed",
-    "not-held": "The portal does not hold this data",
-}
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -87,16 +77,6 @@ def subscription_next_day(subscription: Subscription, *, now: dt.datetime) -> dt
 
 
 # --- The message --------------------------------------------------------------------------
-
-
-def measure_value_text(value: float | None, unit: str) -> str:
-    """A value as a reader says it: shares as percentages, other units after the number."""
-    if value is None:
-        return ""
-    if unit == "%":
-        return f"{value * 100:.0f}%"
-    number = f"{value:,.1f}".removesuffix(".0")
-    return f"{number} {unit}".strip()
 
 
 def _target_text(measure: Measure) -> str:

@@ -1,55 +1,13 @@
-"""A measure's number in the words of its unit, and a card's status in words, so a figure
-reads the same on the dashboard, the printable page and in e-mails.
-
-Shares (unit "%") are stored as 0-1 and shown as percentages; amounts of money (unit "EUR",
-"GBP", "USD" or a currency sign) with their sign; anything else as the number and its unit.
-"""
+"""The filters of reporting's pages: a measure's value in its unit's words and a card's
+status in words (`reporting.formatting`, shared with the e-mails)."""
 
 from __future__ import annotations
 
 from django import template
 
+from reporting.formatting import STATUS_WORDS, measure_value_text
+
 register = template.Library()
-
-CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$", "€": "€", "£": "£", "$": "$"}
-
-STATUS_WORDS = {
-    "met": "met",
-    "watch": "watch",
-    "act": "act",
-    "no-target": "no target",
-    "too-few": "too few cases to show",
-    "no-data": "no data yet",
-    "not-held": "not held by the portal",
-    "no-function": "not computed: no function has its key",
-}
-
-
-def _number(value: float, decimals: int) -> str:
-    """Thousands grouped with commas, as the rest of the portal writes numbers."""
-    return f"{value:,.{decimals}f}"
-
-
-def _plain(value: float) -> str:
-    """Whole numbers as such; one decimal under 100 where it says something."""
-    if float(value).is_integer() or abs(value) >= 100:
-        return _number(value, 0)
-    return _number(value, 1).removesuffix(".0")
-
-
-def measure_value_text(value: float | None, unit: str) -> str:
-    """`value` in `unit`'s words; '' when there is none."""
-    if value is None:
-        return ""
-    unit = unit.strip()
-    if unit == "%":
-        share = value * 100
-        return f"{_number(share, 1 if abs(share) < 10 else 0).removesuffix('.0')}%"
-    if unit in CURRENCY_SIGNS:
-        return f"{CURRENCY_SIGNS[unit]}{_number(value, 0 if abs(value) >= 1000 else 2)}"
-    if unit.startswith("of "):
-        return f"{_number(value, 1)} {unit}"
-    return f"{_plain(value)} {unit}".strip()
 
 
 @register.filter

@@ -27,7 +27,7 @@ from reporting import panels, selectors
 from reporting.actions import report_view_record
 from reporting.exports import cards_csv
 from reporting.measures import Scope
-from reporting.models import Audience, Report
+from reporting.models import Audience, Report, Subscription
 from reporting.rollups import WINDOW_DAYS
 from reporting.tasks import snapshots_refresh_task
 
@@ -50,7 +50,11 @@ def report_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reporting/dashboard_list.html",
-        {"reports": reports, "may_add": can(request.user, "reporting.add_report")},
+        {
+            "reports": reports,
+            "may_add": can(request.user, "reporting.add_report"),
+            "may_audit": can(request.user, "reporting.audit_reports"),
+        },
     )
 
 
@@ -111,6 +115,9 @@ def _report_context(request: HttpRequest, report: Report) -> dict[str, Any]:
 def report_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     report = _report_for_viewer(request, slug)
     context = _report_context(request, report)
+    context["subscription"] = Subscription.objects.filter(
+        report=report, subscriber=request.user
+    ).first()
     report_view_record(report=report, viewer=request.user)
     return render(request, "reporting/dashboard.html", context)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from esm import clock
 from esm.models import DepartmentRole
 from esm.permissions import can
-from reporting.models import Audience, Measure, ReportView, Snapshot
+from reporting.models import Audience, Measure, ReportView, Snapshot, Subscription
 from tests.esm.factories import DepartmentRoleFactory, UserFactory
 from tests.reporting.factories import (
     AudienceFactory,
@@ -221,7 +221,7 @@ def test_cards_follow_the_report_order_with_values_and_statuses(client, executiv
     assert "4.2 of 5" in content
     assert "75%" in content
     assert "target at least 90%" in content
-    for word in ("no target", "met", "act"):
+    for word in ("no target", "met", "past the point of acting"):
         assert f">{word}</span>" in content
     # The kind tells outcomes from outputs; the decision and its maker are named.
     assert "Outcome" in content
@@ -381,6 +381,17 @@ def test_every_dashboard_offers_csv_print_feedback_and_subscription(client, exec
 
     for name in ("report_export", "report_print", "report_feedback", "report_subscription"):
         assert reverse(name, args=[report.slug]) in content
+    assert "Get it by e-mail" in content
+
+
+def test_a_subscriber_reads_how_often_the_report_is_mailed_to_them(client, executive):
+    report = report_for(MEMBERS.EXECUTIVES)
+    Subscription.objects.create(report=report, subscriber=executive, frequency="monthly")
+
+    content = page(client, executive, "report_dashboard", report).content.decode()
+
+    assert "E-mailed to you monthly" in content
+    assert "Get it by e-mail" not in content
 
 
 # -- refresh now ----------------------------------------------------------------------------
