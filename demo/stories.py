@@ -284,8 +284,8 @@ def task_story(
         return  # nobody has picked it up yet
 
     watermelon = item.slug in _texts("watermelon_items")
-    # The watermelon's team works to the clock (its targets are green) while employees
-    # stay unhappy with what they get.
+    # The watermelon's team works to the clock (its targets are green: it looks at new
+    # work at once and closes it quickly) while employees stay unhappy with what they get.
     factor = rng.uniform(0.05, 0.5) if watermelon else _resolution_factor(rng)
     # Work is acknowledged at the first look, with a canned reply (the first response),
     # then waits in the queue until someone has the time, and is done in one sitting:
