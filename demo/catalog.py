@@ -92,6 +92,7 @@ def _catalog(departments: dict[str, Department], users: dict[str, Any]) -> None:
                 "description": spec["description"],
                 "department": departments[spec["department"]],
                 "expected_days": spec.get("expected_days", 3),
+                "end_to_end_hours": spec.get("end_to_end_hours"),
                 "default_priority": spec.get("priority", "normal"),
                 "sla_policy": policy_of[spec["department"]],
                 "is_confidential": spec.get("is_confidential", False),

@@ -1,44 +1,68 @@
-"""The demo's audiences, objectives, measures and reports (`demo/data/reporting.toml`).
+"""The demo's reporting (`demo/data/reporting.toml`): objectives, audiences, measures and
+reports, what readers did with the reports (views, feedback, a subscription), the service
+owners' reviews, and the departments' cost rates.
 
-Keyed by slug or key: seeding again changes nothing.
+Keyed by slug, key, username or department: seeding again changes nothing. Views are
+recorded through the portal's own action at their moments on the demo clock, once per
+reader and report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from demo.data import load
-from reporting.models import Audience, Measure, Objective, Report, ReportMeasure
+from esm import clock
+from esm.models import Department
+from reporting.actions import report_view_record
+from reporting.models import (
+    Audience,
+    CostRate,
+    Measure,
+    Objective,
+    Report,
+    ReportFeedback,
+    ReportMeasure,
+    ReportView,
+    ServiceReview,
+    Subscription,
+)
+from services.models import Service
 
 User = get_user_model()
+
+# Views and feedback "N days ago" happen at this time of day (UTC): office hours in London.
+READ_AT = dt.time(9, 30)
 
 
 def seed() -> None:
     data = load("reporting")
-    objectives: dict[str, Objective] = {}
-    for spec in data["objectives"]:
-        objectives[spec["key"]], _ = Objective.objects.get_or_create(
-            title=spec["title"],
-            defaults={"level": spec["level"], "parent": objectives.get(spec.get("parent", ""))},
-        )
+    users = {user.username: user for user in User.objects.all()}
+    objectives = _objectives(data["objectives"], users)
     audiences = {}
     for spec in data["audiences"]:
-        fields = {key: value for key, value in spec.items() if key != "slug"}
+        fields = _with_people(spec, users, "owner")
         audiences[spec["slug"]], _ = Audience.objects.get_or_create(
             slug=spec["slug"], defaults=fields
         )
     measures = {}
     for spec in data["measures"]:
-        fields = {key: value for key, value in spec.items() if key not in ("key", "objective")}
+        fields = _with_people(spec, users, "owner")
         fields["objective"] = objectives.get(spec.get("objective", ""))
         measures[spec["key"]], _ = Measure.objects.get_or_create(key=spec["key"], defaults=fields)
+    reports = {}
     for spec in data["reports"]:
         report, created = Report.objects.get_or_create(
             slug=spec["slug"],
             defaults={
                 "name": spec["name"],
                 "audience": audiences[spec["audience"]],
-                "owner": User.objects.get(username=spec["owner"]),
+                "owner": users[spec["owner"]],
                 "cadence": spec["cadence"],
                 "narrative": spec["narrative"],
             },
@@ -48,3 +72,82 @@ def seed() -> None:
                 ReportMeasure(report=report, measure=measures[key], position=position)
                 for position, key in enumerate(spec["measures"])
             )
+        reports[spec["slug"]] = report
+    _readers(data, reports, users)
+    _reviews(data["reviews"], users)
+    for slug, rate in data["cost_rates"].items():
+        CostRate.objects.get_or_create(
+            department=Department.objects.get(slug=slug),
+            defaults={"hourly_rate": Decimal(str(rate))},
+        )
+
+
+def _with_people(spec: dict[str, Any], users: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The spec's fields for a model, its key left out and people named by username."""
+    fields = {k: v for k, v in spec.items() if k not in ("key", "slug", "objective", "parent")}
+    for name in names:
+        if name in fields:
+            fields[name] = users[fields[name]]
+    return fields
+
+
+def _objectives(specs: list[dict[str, Any]], users: dict[str, Any]) -> dict[str, Objective]:
+    objectives: dict[str, Objective] = {}
+    for spec in specs:
+        objectives[spec["key"]], _ = Objective.objects.get_or_create(
+            title=spec["title"],
+            defaults={
+                "level": spec["level"],
+                "parent": objectives.get(spec.get("parent", "")),
+                "owner": users.get(spec.get("owner", "")),
+            },
+        )
+    return objectives
+
+
+def _moment(days_ago: int) -> dt.datetime:
+    day = timezone.localdate(clock.now()) - dt.timedelta(days=days_ago)
+    return min(dt.datetime.combine(day, READ_AT, tzinfo=dt.UTC), clock.now())
+
+
+def _readers(data: dict[str, Any], reports: dict[str, Report], users: dict[str, Any]) -> None:
+    """Who opened which report when, what they answered, who subscribed."""
+    for spec in data["views"]:
+        report, viewer = reports[spec["report"]], users[spec["viewer"]]
+        if ReportView.objects.filter(report=report, viewer=viewer).exists():
+            continue
+        for days_ago in sorted(spec["days_ago"], reverse=True):
+            with clock.travel(_moment(days_ago)):
+                report_view_record(report=report, viewer=viewer)
+    for spec in data["feedback"]:
+        ReportFeedback.objects.get_or_create(
+            report=reports[spec["report"]],
+            author=users[spec["author"]],
+            defaults={
+                "helped": spec["helped"],
+                "decision": spec["decision"],
+                "missing": spec["missing"],
+                "created_at": _moment(spec["days_ago"]),
+            },
+        )
+    for spec in data["subscriptions"]:
+        Subscription.objects.get_or_create(
+            report=reports[spec["report"]],
+            subscriber=users[spec["subscriber"]],
+            defaults={"frequency": spec["frequency"]},
+        )
+
+
+def _reviews(specs: list[dict[str, Any]], users: dict[str, Any]) -> None:
+    """The accountable owners' reviews of their services, one each."""
+    for spec in specs:
+        ServiceReview.objects.get_or_create(
+            service=Service.objects.get(slug=spec["service"]),
+            reviewer=users[spec["reviewer"]],
+            defaults={
+                "reviewed_on": _moment(spec["days_ago"]).date(),
+                "needs_met": spec["needs_met"],
+                "value": spec["value"],
+                "changes": spec["changes"],
+            },
+        )

@@ -4,23 +4,50 @@ its number comes only from here (never a typed value).
 Each function takes a period and a scope (the whole enterprise, one department, one
 service or one value stream) and returns the value and how many cases it rests on,
 aggregated in SQL. A function is registered for the kinds of scope it means something for
-(`KINDS` by default: a request count per value stream would repeat the service's).
+(`KINDS` by default: a request count per value stream would repeat the service's). Its
+docstring says in plain words how it computes: the editing form shows it.
+
+Measures another app already defines are computed by that app's code, never a second
+formula: lead time and flow efficiency by the value-stream map's aggregation of its
+rollups, the experience score by the journeys' emotion score.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Avg, CharField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
 from django.db.models import Value as SqlValue
-from django.db.models.functions import Cast, Concat, Greatest, Length, LPad
+from django.db.models.functions import Cast, Concat, Greatest, Lead, Length, LPad, TruncDate
+from django.utils import timezone
 
 from esm import clock
-from esm.models import Department, Event, EventKind
+from esm.calendars import NoWorkingTime, Schedule
+from esm.models import BusinessCalendar, Department, Event, EventKind
+from journeys.metrics import TouchpointSignals
+from journeys.models import FrictionWeight
+from journeys.scores import emotion_score, score_weights
+from journeys.sentiment import sentiment
+from reporting.models import CostRate
 from services.models import (
     ArticleView,
+    Comment,
+    EmployeeRecord,
     ExperienceRating,
     FulfilmentTask,
     PlanStep,
@@ -28,10 +55,15 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
-from services.models.requests import REFERENCE_PREFIX
+from services.models.requests import REFERENCE_PREFIX, pk_from_reference
 from services.selectors import DEFLECTION_WINDOW, deflections
-from valuestreams.metrics import Period
-from valuestreams.models import ValueStream
+from services.sla import schedule_for
+from valuestreams.metrics import SMALL_GROUP, Distribution, Period
+from valuestreams.models import CaseFlow, ValueStream
+from valuestreams.selectors.flow import distributions
+
+REQUEST = "services.servicerequest"
+TASK = "services.fulfilmenttask"
 
 
 @dataclass(frozen=True)
@@ -269,3 +301,280 @@ def staff_hours_saved(period: Period, scope: Scope) -> Value:
         .count()
     )
     return Value(automated * settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60, automated)
+
+
+# --- Value streams -------------------------------------------------------------------------
+# Read from the value-stream rollups (`CaseFlow`, one row per case and stream), aggregated as
+# the value-stream map aggregates them, so a stream's figure here is the map's figure.
+
+
+def _stream_cases(period: Period, scope: Scope) -> QuerySet[CaseFlow]:
+    """The cases resolved in the period of the streams in scope: one stream; for a
+    department, the streams in which it owns a stage (the flows its work is part of, which
+    is what its manager can change); for the enterprise, every stream. Draft streams are
+    left out of the wider scopes: their model is not agreed yet."""
+    cases = CaseFlow.objects.filter(resolved_at__gte=period.start, resolved_at__lt=period.end)
+    if scope.value_stream is not None:
+        return cases.filter(stream=scope.value_stream)
+    streams = ValueStream.objects.exclude(status=ValueStream.Status.DRAFT)
+    if scope.department is not None:
+        streams = streams.filter(stages__department=scope.department)
+    return cases.filter(stream__in=streams.values("pk"))
+
+
+@measure("lead_time", scopes=frozenset({"all", "department", "stream"}))
+def lead_time(period: Period, scope: Scope) -> Value:
+    """The median (nearest-rank p50) lead time in hours, submitted to resolved, of the
+    value-stream cases resolved in the period: a stream's own, a department's (the streams
+    in which it owns a stage) or every live stream's. The value-stream map's p50."""
+    lead = distributions(_stream_cases(period, scope), "lead_minutes").get((), Distribution(0))
+    return Value(lead.p50, lead.count)
+
+
+@measure("flow_efficiency", scopes=frozenset({"all", "department", "stream"}))
+def flow_efficiency(period: Period, scope: Scope) -> Value:
+    """Of the lead time of the value-stream cases resolved in the period, the share spent
+    working on the critical path: process time on the critical path summed over the
+    cases, over their lead time summed (the value-stream map's flow efficiency)."""
+    totals = _stream_cases(period, scope).aggregate(
+        critical=Sum("critical_process_minutes"), lead=Sum("lead_minutes"), cases=Count("pk")
+    )
+    lead = totals["lead"]
+    value = float(totals["critical"] or 0) / float(lead) if lead else None
+    return Value(value, totals["cases"])
+
+
+# --- Experience ----------------------------------------------------------------------------
+
+
+def _bounces(references: QuerySet) -> int:
+    """Work that bounced on the requests of `references` (a subquery of their references):
+    sent back as incomplete, or handed off to a department the case had already handed
+    work away from, the journeys' definition (`journeys.rollups`)."""
+    left_before = Event.objects.filter(
+        reference=OuterRef("reference"),
+        subject_type=TASK,
+        kind=EventKind.HANDED_OFF,
+        from_department=OuterRef("to_department"),
+    ).filter(
+        Q(occurred_at__lt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk"))
+    )
+    return (
+        Event.objects.filter(reference__in=references, subject_type=TASK)
+        .filter(Q(kind=EventKind.SENT_BACK) | (Q(kind=EventKind.HANDED_OFF) & Exists(left_before)))
+        .count()
+    )
+
+
+def _comment_sentiment(requests: QuerySet[ServiceRequest]) -> float | None:
+    """The mean over the requests of the mean sentiment of each requester's own public
+    comments (those with a scorable word), as journeys reads it. The lexicon runs in
+    Python, so the bodies are read: one column of one query."""
+    by_request: dict[int, list[float]] = defaultdict(list)
+    comments = Comment.objects.filter(
+        service_request__in=requests.values("pk"),
+        is_internal=False,
+        author=F("service_request__requester"),
+    ).values_list("service_request_id", "body")
+    for request_id, body in comments:
+        score = sentiment(body)
+        if score is not None:
+            by_request[request_id].append(score)
+    if not by_request:
+        return None
+    return sum(sum(s) / len(s) for s in by_request.values()) / len(by_request)
+
+
+@measure("experience_score")
+def experience_score(period: Period, scope: Scope) -> Value:
+    """How the requests resolved in the period felt, -1 (bad) to 1 (good): the journeys'
+    emotion score (`journeys.scores.emotion_score`, its weights included) over them,
+    combining what employees say (mean rating, sentiment of their own comments) with what
+    they met (reopens, bounces, waits past the end-to-end target); the ratings' weight
+    shrinks when few rate. Cases: the resolved requests (its confidence); read it beside
+    `rating_response_rate`."""
+    resolved = _resolved_in(period, scope)
+    reopened = Event.objects.filter(
+        subject_type=REQUEST, subject_id=OuterRef("pk"), kind=EventKind.REOPENED
+    )
+    counts = resolved.annotate(was_reopened=Exists(reopened)).aggregate(
+        cases=Count("pk"),
+        reopened=Count("pk", filter=Q(was_reopened=True)),
+        breached=Count("pk", filter=Q(end_to_end_breached=True)),
+        ratings=Count("rating"),
+        rating_mean=Avg("rating__score"),
+    )
+    cases = counts["cases"]
+    if not cases:
+        return Value(None, 0)
+    signals = TouchpointSignals(
+        # The score reads signals, not the touchpoint: here they are a scope's, not one.
+        touchpoint=None,  # type: ignore[arg-type]
+        cases=cases,
+        resolution=Distribution(cases),
+        ratings=counts["ratings"],
+        response_rate=counts["ratings"] / cases,
+        rating_mean=counts["rating_mean"],
+        reopen_rate=counts["reopened"] / cases,
+        bounces_per_request=_bounces(resolved.annotate(ref=_reference()).values("ref")) / cases,
+        breach_rate=counts["breached"] / cases,
+        sentiment=_comment_sentiment(resolved),
+    )
+    weights = score_weights().get(FrictionWeight.Score.EMOTION.value, {})
+    score = emotion_score(signals, weights)
+    return Value(score.value, score.confidence)
+
+
+# --- Backlog and onboarding ----------------------------------------------------------------
+
+
+def _median_rank(count: int) -> int:
+    """The nearest-rank position of the median among `count` ordered values (1-based),
+    as `valuestreams.selectors.flow.distributions` ranks its p50."""
+    return (50 * count + 99) // 100
+
+
+@measure("backlog_age")
+def backlog_age(period: Period, scope: Scope) -> Value:
+    """The median age in days (nearest rank) of the requests still open at the end of the
+    period: submitted before it ended, and neither resolved nor closed (cancelled,
+    rejected) by then, as their timestamps say now. The oldest half of the backlog is at
+    least this old."""
+    end = period.end
+    backlog = (
+        _requests(scope)
+        .filter(submitted_at__lt=end)
+        .exclude(resolved_at__lt=end)
+        .exclude(closed_at__lt=end)
+    )
+    count = backlog.count()
+    if not count:
+        return Value(None, 0)
+    # The median age is the age of the request at the median rank, youngest first: the
+    # database orders and picks that one row, portably.
+    submitted = backlog.order_by("-submitted_at", "-pk").values_list("submitted_at", flat=True)
+    median_submitted = submitted[_median_rank(count) - 1]
+    return Value((end - median_submitted) / dt.timedelta(days=1), count)
+
+
+@measure("onboarding_ready_on_day_one", scopes=frozenset({*KINDS, "stream"}))
+def onboarding_ready_on_day_one(period: Period, scope: Scope) -> Value:
+    """Of the new hires whose start date fell in the period (up to today), the share whose
+    onboarding request was resolved before that day began, in the portal's time zone:
+    everything ready on day one. A new hire is an employee record (HR's, made by the
+    onboarding plan, with the start date HR holds) and its request; requests cancelled
+    or rejected are left out (nobody started), one still open counts as not ready."""
+    zone = timezone.get_current_timezone()
+    first_day = timezone.localtime(period.start, zone).date()
+    last_day = min(
+        timezone.localtime(period.end - dt.timedelta(microseconds=1), zone).date(),
+        timezone.localtime(clock.now(), zone).date(),
+    )
+    records = EmployeeRecord.objects.filter(
+        start_date__gte=first_day,
+        start_date__lte=last_day,
+        service_request__in=_requests(scope).exclude(state__in=ServiceRequest.VOID_STATES),
+    )
+    if scope.value_stream is not None:
+        records = records.filter(service_request__catalog_item__value_streams=scope.value_stream)
+    counts = records.annotate(
+        resolved_on=TruncDate("service_request__resolved_at", tzinfo=zone)
+    ).aggregate(whole=Count("pk"), ready=Count("pk", filter=Q(resolved_on__lt=F("start_date"))))
+    return _share(counts["ready"], counts["whole"])
+
+
+# --- Cost ----------------------------------------------------------------------------------
+
+STATE_NOISE = (EventKind.PRIORITY_CHANGED, EventKind.SLA_BREACHED)
+"""Task events that carry a state but do not change it (`docs/events.md`, stage_times)."""
+
+
+def _worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, float]]:
+    """Staff hours worked on each of `requests`, by department: the time their tasks
+    (consults' too) spent in progress, each stint opened by a task's state change and
+    closed by its next one, counted in the working hours of the task's department (an
+    evening with a task left in progress is nobody's work). The stints come from one query;
+    calendars are not SQL, so their working time is summed here."""
+    changes = (
+        Event.objects.filter(
+            subject_type=TASK, reference__in=requests.annotate(ref=_reference()).values("ref")
+        )
+        .exclude(to_value="")
+        .exclude(kind__in=STATE_NOISE)
+        .annotate(
+            left_at=Window(
+                Lead("occurred_at"),
+                partition_by=[F("subject_id")],
+                order_by=[F("occurred_at").asc(), F("pk").asc()],
+            )
+        )
+        .values_list("reference", "department_id", "to_value", "occurred_at", "left_at")
+    )
+    schedules: dict[int, Schedule | None] = {}
+    hours: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    for reference, department_id, state, entered_at, left_at in changes:
+        if state != FulfilmentTask.State.IN_PROGRESS or left_at is None:
+            continue
+        if department_id not in schedules:
+            schedules[department_id] = _schedule(department_id)
+        schedule = schedules[department_id]
+        spent = schedule.between(entered_at, left_at) if schedule else left_at - entered_at
+        request_id = pk_from_reference(reference)
+        if request_id is not None:
+            hours[request_id][department_id] += spent / dt.timedelta(hours=1)
+    return hours
+
+
+def _schedule(department_id: int | None) -> Schedule | None:
+    """The department's working hours; None when no calendar says (elapsed time counts)."""
+    department = Department.objects.select_related("calendar").filter(pk=department_id).first()
+    try:
+        return schedule_for(department) if department else None
+    except (BusinessCalendar.DoesNotExist, NoWorkingTime):
+        return None
+
+
+@measure("cost_per_request")
+def cost_per_request(period: Period, scope: Scope) -> Value:
+    """The mean staff cost, in `REPORTING_CURRENCY`, of the requests resolved in the
+    period: the hours their tasks spent in progress, in each department's working hours,
+    times that department's `CostRate`, summed per request (a request done by automation
+    alone costs nothing). A request worked by a department without a rate has an unknown
+    cost and is left out: the value rests on the requests whose cost is known (its cases);
+    with no rates at all there is no value."""
+    rates = {rate.department_id: float(rate.hourly_rate) for rate in CostRate.objects.all()}
+    if not rates:
+        return Value(None, 0)
+    resolved = _resolved_in(period, scope)
+    worked = _worked_hours(resolved)
+    priced = {
+        request_id: by_department
+        for request_id, by_department in worked.items()
+        if all(department_id in rates for department_id in by_department)
+    }
+    known = resolved.count() - (len(worked) - len(priced))
+    total = sum(
+        hours * rates[department_id]
+        for by_department in priced.values()
+        for department_id, hours in by_department.items()
+    )
+    return Value(total / known if known else None, known)
+
+
+# --- Watermelons ---------------------------------------------------------------------------
+
+
+@measure("watermelon_index", scopes=frozenset({"service"}))
+def watermelon_index(period: Period, scope: Scope) -> Value:
+    """How much greener a service looks outside than inside: its end-to-end target
+    attainment (0-1) minus its mean rating put on the same scale, (mean - 1) / 4, over the
+    requests resolved in the period. Positive when the targets look better than people
+    feel; at the watermelon thresholds (attainment 0.9, rating 3.5) it is 0.275. Cases:
+    the ratings; under `SMALL_GROUP` of them there is no value, as the watermelon rule
+    (`reporting.watermelons`) does not call one on fewer."""
+    attainment = end_to_end_attainment(period, scope)
+    rating = experience_rating(period, scope)
+    if attainment.value is None or rating.value is None or rating.cases < SMALL_GROUP:
+        return Value(None, rating.cases)
+    return Value(attainment.value - (rating.value - 1) / 4, rating.cases)

@@ -1,33 +1,49 @@
 """Built-in measures on hand-built data, with the answers worked out by hand.
 
-The period is the week of Mon 2 Nov 2026; "before" is the week before it.
+The period is the week of Mon 2 Nov 2026; "before" is the week before it. All times are
+UTC, which is London time in November (the portal's time zone); the company calendar is
+Mon-Fri 09:00-17:00.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
 
 from esm import clock
 from esm.events import event_record
-from esm.models import EventKind
-from reporting.measures import REGISTRY, Scope
-from reporting.models import Measure, Snapshot
+from esm.models import Department, EventKind
+from reporting.measures import REGISTRY, Scope, Value
+from reporting.models import CostRate, Measure, Snapshot
 from reporting.rollups import scopes, snapshots_refresh
+from services import actions
 from services.models import (
     ArticleView,
     AutomationRun,
+    Comment,
+    EmployeeRecord,
     ExperienceRating,
+    FulfilmentTask,
+    Service,
     ServiceRequest,
     StepRun,
 )
+from tests.esm.factories import BusinessCalendarFactory, DepartmentFactory
+from tests.services.automation_doubles import plan_step
 from tests.services.factories import (
     ArticleFactory,
     CatalogItemFactory,
     FulfilmentTaskFactory,
+    QueueFactory,
     ServiceRequestFactory,
 )
+from tests.valuestreams.factories import StageFactory, ValueStreamFactory
+from valuestreams.forms import day_period
 from valuestreams.metrics import Period
+from valuestreams.models import CaseFlow, StageStep, ValueStream
+from valuestreams.rollups import value_stream_refresh
+from valuestreams.selectors import value_stream_metrics
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +212,353 @@ def test_automation_rate_and_the_staff_hours_it_saved(hr_item, settings):
     assert value("automation_rate").value == 0.5  # two of four steps done by automation alone
     saved = value("staff_hours_saved")
     assert (saved.value, saved.cases) == (1.0, 2)  # two steps of 30 minutes
+
+
+def at(day, hour, minute=0):
+    return day.replace(hour=hour, minute=minute)
+
+
+TUE, WED = MON + dt.timedelta(days=1), MON + dt.timedelta(days=2)
+
+
+# --- Value streams ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flow(employee, hr_agent, facilities_agent, hr_department, facilities_department, test_actions):
+    """A live stream: Record (HR, step hr-record) then Desk (Facilities, step desk), and three
+    cases worked through the real actions:
+
+      A  Mon 09:00 submitted, HR 10:00-12:00, Desk 13:00-14:00: lead 5 h, critical path 3 h
+      B  Tue 09:00 submitted, HR 09:30-10:00, Desk 11:00-12:00: lead 3 h, critical 1.5 h
+      C  Wed 09:00 submitted, HR 10:00-11:00, Desk 15:00-17:00: lead 8 h, critical 3 h
+
+    Lead times 3, 5, 8: nearest-rank p50 5 h. Flow efficiency (3 + 1.5 + 3) / 16 = 0.46875.
+    """
+    BusinessCalendarFactory(name="Company", is_default=True)
+    for department in (hr_department, facilities_department):
+        QueueFactory(department=department, slug=f"{department.slug}-queue", is_default=True)
+    item = CatalogItemFactory(department=hr_department, service__department=hr_department)
+    record_step = plan_step(item, "hr-record", kind="human")
+    desk_step = plan_step(
+        item, "desk", kind="human", department=facilities_department, after=[record_step]
+    )
+    stream = ValueStreamFactory(owner=hr_agent)
+    stream.items.add(item)
+    record = StageFactory(stream=stream, name="Record", department=hr_department)
+    desk = StageFactory(
+        stream=stream, name="Desk", department=facilities_department, parallel_group=2
+    )
+    StageStep.objects.create(stage=record, plan_step=record_step)
+    StageStep.objects.create(stage=desk, plan_step=desk_step)
+
+    def task(service_request, step):
+        return FulfilmentTask.objects.filter(service_request=service_request, step_key=step).get()
+
+    hours = {MON: ((10, 12), (13, 14)), TUE: ((9.5, 10), (11, 12)), WED: ((10, 11), (15, 17))}
+    with clock.travel(at(MON, 9)) as now:
+        for day, stints in hours.items():
+            now.to(at(day, 9))
+            case, _ = actions.service_request_submit(
+                item=item,
+                raised_by=employee,
+                subject="Onboard",
+                answers=[],
+                submission_key=day.isoformat(),
+            )
+            for (start, end), step, agent in zip(
+                stints, ("hr-record", "desk"), (hr_agent, facilities_agent), strict=True
+            ):
+                now.to(day + dt.timedelta(hours=start - 9))
+                actions.task_claim(task=task(case, step), agent=agent)
+                now.to(day + dt.timedelta(hours=end - 9))
+                actions.task_resolve(task=task(case, step), agent=agent, resolution="Done")
+    value_stream_refresh(stream=stream, full=True)
+    return stream
+
+
+def test_lead_time_of_a_stream_is_its_maps_median(flow):
+    lead = value("lead_time", Scope(value_stream=flow))
+    metrics = value_stream_metrics(stream=flow, period=WEEK, viewer=flow.owner)
+
+    assert (lead.value, lead.cases) == (pytest.approx(5), 3)
+    assert lead.value == metrics.lead_time.p50
+
+
+def test_flow_efficiency_of_a_stream_is_its_maps(flow):
+    efficiency = value("flow_efficiency", Scope(value_stream=flow))
+    metrics = value_stream_metrics(stream=flow, period=WEEK, viewer=flow.owner)
+
+    assert efficiency.value == pytest.approx(7.5 / 16)
+    assert efficiency.value == pytest.approx(metrics.flow_efficiency)
+
+
+def test_stream_measures_of_a_department_cover_the_streams_it_owns_a_stage_in(
+    flow, facilities_department, it_department
+):
+    # Facilities owns the Desk stage; IT owns none; a draft stream counts for nobody.
+    draft = ValueStreamFactory(status=ValueStream.Status.DRAFT)
+    StageFactory(stream=draft, department=it_department)
+    CaseFlow.objects.create(
+        stream=draft,
+        service_request=ServiceRequestFactory(),
+        reference="REQ-999999",
+        submitted_at=MON,
+        resolved_at=MON + dt.timedelta(hours=100),
+        lead_minutes=6000,
+        critical_process_minutes=6000,
+        refreshed_at=MON,
+    )
+
+    assert value("lead_time", Scope(department=facilities_department)).value == pytest.approx(5)
+    assert value("lead_time", Scope(department=it_department)) == Value(None, 0)
+    assert value("flow_efficiency", Scope(department=it_department)) == Value(None, 0)
+    assert value("lead_time").value == pytest.approx(5)
+    assert value("flow_efficiency").value == pytest.approx(7.5 / 16)
+
+
+# --- Experience ------------------------------------------------------------------------------
+
+
+def test_experience_score_is_the_journeys_emotion_score_over_the_scopes_requests(
+    hr_item, employee, hr_agent, it_department
+):
+    """Four resolved: R1 reopened, rated 2, "too long" (-2/3); R2 rated 5, "Great, thank
+    you" (+2/3); R3 past its end-to-end target, its work sent back once; R4 handed from HR
+    to IT and back (a bounce: HR had handed work away already).
+
+    Parts (0-1, 1 best) and weights: rating (3.5 - 1) / 4 = 0.625, weight 3 (response rate
+    50% is past 30%); sentiment (0 + 1) / 2 = 0.5, weight 2; reopens 1 - min(0.25 / 0.2, 1)
+    = 0; bounces 1 - 2/4 = 0.5; breaches 1 - 1/4 = 0.75, weight 1 each.
+    Mean 4.125 / 8 = 0.515625, so the score is 2 * 0.515625 - 1 = 0.03125, on 4 cases.
+    """
+    r1, r2, r3, r4 = (
+        resolved(hr_item, MON, requester=employee, end_to_end_breached=n == 2) for n in range(4)
+    )
+    for service_request, body, author in (
+        (r1, "Took too long.", employee),
+        (r1, "Thanks for waiting, all sorted.", hr_agent),  # not the employee's own words
+        (r2, "Great, thank you", employee),
+    ):
+        Comment.objects.create(service_request=service_request, author=author, body=body)
+    ExperienceRating.objects.create(service_request=r1, score=2, rated_by=employee)
+    ExperienceRating.objects.create(service_request=r2, score=5, rated_by=employee)
+    r3_task = FulfilmentTaskFactory(service_request=r3)
+    r4_task = FulfilmentTaskFactory(service_request=r4)
+    with transaction.atomic():
+        event_record(subject=r1, kind=EventKind.REOPENED, reference=r1.reference)
+        event_record(subject=r3_task, kind=EventKind.SENT_BACK, reference=r3.reference)
+        for from_department, to_department in (
+            (hr_item.department, it_department),
+            (it_department, hr_item.department),
+        ):
+            event_record(
+                subject=r4_task,
+                kind=EventKind.HANDED_OFF,
+                reference=r4.reference,
+                from_department=from_department,
+                to_department=to_department,
+            )
+
+    score = value("experience_score")
+    assert (score.value, score.cases) == (pytest.approx(0.03125), 4)
+    assert value("experience_score", Scope(department=it_department)) == Value(None, 0)
+
+
+# --- Backlog and onboarding ------------------------------------------------------------------
+
+
+def test_backlog_age_is_the_median_age_of_what_is_open_when_the_period_ends(hr_item, it_item):
+    end = WEEK.end
+    days = dt.timedelta(days=1)
+    for submitted, fields in (
+        (1, {}),  # open: 1 day old
+        (3, {}),  # open: 3 days
+        (5, {"resolved_at": end + days}),  # resolved only after the period: open then, 5 days
+        (20, {}),  # open: 20 days
+        (10, {"resolved_at": end - 2 * days}),  # resolved in time: not in the backlog
+        (7, {"closed_at": end - 6 * days, "state": "cancelled"}),  # cancelled: not either
+        (-1, {}),  # raised after the period
+    ):
+        ServiceRequestFactory(catalog_item=hr_item, submitted_at=end - submitted * days, **fields)
+    ServiceRequestFactory(catalog_item=it_item, submitted_at=end - 2 * days)
+
+    # Ages 1, 3, 5 and 20 days: the nearest-rank median is the second, 3 days.
+    backlog = value("backlog_age", Scope(department=hr_item.department))
+    assert (backlog.value, backlog.cases) == (pytest.approx(3), 4)
+    # With IT's request of 2 days: 1, 2, 3, 5, 20, median 3 again, on 5.
+    assert value("backlog_age") == Value(pytest.approx(3), 5)
+    assert value("backlog_age", Scope(service=it_item.service)) == Value(pytest.approx(2), 1)
+
+
+def new_hire(item, starts, *, resolved_at=None, state="in_progress"):
+    service_request = ServiceRequestFactory(
+        catalog_item=item, submitted_at=starts - dt.timedelta(days=20), resolved_at=resolved_at
+    )
+    service_request.state = state
+    service_request.save(update_fields=["state"])
+    return EmployeeRecord.objects.create(
+        first_name="Kim", last_name="Lee", start_date=starts.date(), service_request=service_request
+    )
+
+
+def test_onboarding_ready_on_day_one_counts_hires_resolved_before_their_start_date(hr_item):
+    """Start dates in the week of Mon 2 Nov: Tue's hire was resolved the evening before
+    (ready); Wed's at 08:00 on the day (not ready); Thu's is still open (not ready); Fri's
+    hire was cancelled (no one started). Last week's and next week's hires are not this
+    week's."""
+    thu, fri = MON + dt.timedelta(days=3), MON + dt.timedelta(days=4)
+    new_hire(hr_item, TUE, resolved_at=at(MON, 23, 30), state="resolved")
+    new_hire(hr_item, WED, resolved_at=at(WED, 8), state="resolved")
+    new_hire(hr_item, thu)
+    new_hire(hr_item, fri, state="cancelled")
+    new_hire(hr_item, BEFORE, resolved_at=BEFORE - dt.timedelta(days=3), state="resolved")
+    new_hire(hr_item, MON + dt.timedelta(days=8), resolved_at=MON, state="resolved")
+    week = day_period(MON.date(), MON.date() + dt.timedelta(days=6))
+
+    with clock.travel(MON + dt.timedelta(days=10)):
+        ready = value("onboarding_ready_on_day_one", period=week)
+        assert (ready.value, ready.cases) == (pytest.approx(1 / 3), 3)
+    with clock.travel(at(WED, 12)):
+        # Up to today: Thursday's hire has not started yet.
+        assert value("onboarding_ready_on_day_one", period=week) == Value(0.5, 2)
+    with clock.travel(MON + dt.timedelta(days=10)):
+        other = Scope(department=DepartmentFactory())
+        assert value("onboarding_ready_on_day_one", other, period=week) == Value(None, 0)
+
+
+def test_onboarding_of_a_stream_counts_the_hires_of_its_items(hr_item, it_item):
+    stream = ValueStreamFactory()
+    stream.items.add(hr_item)
+    new_hire(hr_item, TUE, resolved_at=MON, state="resolved")
+    new_hire(it_item, TUE)
+    week = day_period(MON.date(), MON.date() + dt.timedelta(days=6))
+
+    with clock.travel(MON + dt.timedelta(days=10)):
+        assert value("onboarding_ready_on_day_one", period=week) == Value(0.5, 2)
+        in_stream = value("onboarding_ready_on_day_one", Scope(value_stream=stream), period=week)
+    assert in_stream == Value(1.0, 1)
+
+
+# --- Cost ------------------------------------------------------------------------------------
+
+
+def test_cost_per_request_prices_the_working_hours_tasks_spent_in_progress(
+    hr_item, employee, hr_agent, it_agent, facilities_agent, it_department, facilities_department
+):
+    """R1: HR works it Mon 10:00-12:00 (2 h), IT Mon 16:00 to Tue 10:00 (2 working hours,
+    not the 18 elapsed). R2: HR from Tue 09:00, asks the employee at 09:30, who answers at
+    13:00, resolved 13:30: 1 h in progress, the wait is not work. R3: done by automation
+    alone, no staff time. R4: Facilities worked it, and Facilities has no rate: its cost is
+    unknown. At HR 40 and IT 60 an hour: R1 200, R2 40, R3 0, a mean of 80 on 3 requests.
+    """
+    BusinessCalendarFactory(name="Company", is_default=True)
+    CostRate.objects.create(department=hr_item.department, hourly_rate=Decimal("40.00"))
+    CostRate.objects.create(department=it_department, hourly_rate=Decimal("60.00"))
+    r1, r2, r4 = (
+        ServiceRequestFactory(catalog_item=hr_item, requester=employee, state="in_progress")
+        for _ in range(3)
+    )
+    resolved(hr_item, at(TUE, 15))  # R3
+    stints = [
+        (FulfilmentTaskFactory(service_request=r1), hr_agent, at(MON, 10), at(MON, 12)),
+        (
+            FulfilmentTaskFactory(service_request=r1, queue__department=it_department),
+            it_agent,
+            at(MON, 16),
+            at(TUE, 10),
+        ),
+        (
+            FulfilmentTaskFactory(service_request=r4, queue__department=facilities_department),
+            facilities_agent,
+            at(MON, 9),
+            at(MON, 10),
+        ),
+    ]
+    with clock.travel(MON) as now:
+        for task, agent, start, end in stints:
+            now.to(start)
+            actions.task_claim(task=task, agent=agent)
+            now.to(end)
+            actions.task_resolve(task=task, agent=agent, resolution="Done")
+        r2_task = FulfilmentTaskFactory(service_request=r2)
+        now.to(at(TUE, 9))
+        actions.task_claim(task=r2_task, agent=hr_agent)
+        now.to(at(TUE, 9, 30))
+        actions.task_ask(task=r2_task, agent=hr_agent, question="Which account?")
+        now.to(at(TUE, 13))
+        actions.comment_add(service_request=r2, author=employee, body="The payroll one.")
+        now.to(at(TUE, 13, 30))
+        actions.task_resolve(
+            task=FulfilmentTask.objects.get(pk=r2_task.pk), agent=hr_agent, resolution="Done"
+        )
+
+    cost = value("cost_per_request")
+    assert (cost.value, cost.cases) == (pytest.approx(80), 3)
+    CostRate.objects.all().delete()
+    assert value("cost_per_request") == Value(None, 0)
+
+
+# --- Watermelons -----------------------------------------------------------------------------
+
+
+def test_watermelon_index_is_attainment_minus_the_rating_on_the_same_scale(hr_item, employee):
+    # Ten resolved, nine within their target: attainment 0.9. Rated 2, 2, 3, 3, 4: a mean
+    # of 2.8, which is (2.8 - 1) / 4 = 0.45 on the attainment's scale. Index 0.9 - 0.45.
+    requests = [resolved(hr_item, MON, end_to_end_breached=n == 0) for n in range(10)]
+    for service_request, score in zip(requests, (2, 2, 3, 3, 4), strict=False):
+        ExperienceRating.objects.create(
+            service_request=service_request, score=score, rated_by=employee
+        )
+    service = Scope(service=hr_item.service)
+
+    assert value("watermelon_index", service) == Value(pytest.approx(0.45), 5)
+    ExperienceRating.objects.filter(score=4).delete()
+    # Four ratings are too few to call a watermelon, as the rule says.
+    assert value("watermelon_index", service) == Value(None, 4)
+
+
+def measure_row(key):
+    return Measure.objects.create(
+        key=key,
+        name=key,
+        definition=REGISTRY[key].description,
+        kind=Measure.Kind.OUTCOME,
+        unit="",
+        direction=Measure.Direction.HIGHER,
+        data_source="The event log",
+    )
+
+
+def test_refresh_computes_every_scope_a_measure_is_registered_for_once(flow):
+    for key in ("request_volume", "lead_time", "watermelon_index", "onboarding_ready_on_day_one"):
+        measure_row(key)
+    day = WED.date()
+    departments, services, streams = (
+        model.objects.count() for model in (Department, Service, ValueStream)
+    )
+
+    with clock.travel(at(WED, 18)):
+        written = snapshots_refresh(day=day)
+        assert snapshots_refresh(day=day) == written
+    rows = Snapshot.objects.filter(day=day)
+    by_key = {
+        key: set(rows.filter(measure__key=key).values_list("scope", flat=True))
+        for key in (
+            "request_volume",
+            "lead_time",
+            "watermelon_index",
+            "onboarding_ready_on_day_one",
+        )
+    }
+    assert written == rows.count() == sum(len(scopes) for scopes in by_key.values())
+    assert len(by_key["request_volume"]) == 1 + departments + services
+    assert len(by_key["lead_time"]) == 1 + departments + streams
+    assert len(by_key["watermelon_index"]) == services
+    assert len(by_key["onboarding_ready_on_day_one"]) == 1 + departments + services + streams
+    stream_rows = rows.filter(scope__startswith="stream:")
+    assert set(stream_rows.values_list("measure__key", flat=True)) == {
+        "lead_time",
+        "onboarding_ready_on_day_one",
+    }
+    assert stream_rows.get(measure__key="lead_time", value_stream=flow).value == pytest.approx(5)
