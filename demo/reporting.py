@@ -65,6 +65,7 @@ def seed() -> None:
                 "owner": users[spec["owner"]],
                 "cadence": spec["cadence"],
                 "narrative": spec["narrative"],
+                "created_at": _moment(spec["made_days_ago"]),
             },
         )
         if created:

@@ -5,9 +5,8 @@ providing the right measures to the right people." Each question is one queryset
 and counted in SQL, so the audit page runs the same number of queries whatever the number
 of measures, reports, views and answers.
 
-A report's owner opening it is not the audience reading it: views by the owner are left out
-of "last opened" and of the readers counted, or a conscientious owner would hide an unread
-report.
+Every opening of a report counts as reading it, its owner's too: an owner is often one of
+its audience (the executive who owns the executives' report).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from reporting.measures import REGISTRY
 from reporting.models import Measure, Report, ReportFeedback, ReportMeasure, ReportView
 
 UNREAD_DAYS = 90
-"""A report nobody but its owner opened for this long is flagged (the issue's 90 days)."""
+"""A report nobody opened for this long is flagged (the issue's 90 days)."""
 
 LATEST_COMMENTS = 3
 """Answers with words shown beside each report; the counts cover all of them."""
@@ -83,13 +82,13 @@ def reports_only_outputs() -> QuerySet[Report]:
     )
 
 
-def _audience_views() -> QuerySet[ReportView]:
-    """A report's views by anyone but its owner (in a subquery on reports)."""
-    return ReportView.objects.filter(report=OuterRef("pk")).exclude(viewer=OuterRef("owner"))
+def _views() -> QuerySet[ReportView]:
+    """A report's views (in a subquery on reports)."""
+    return ReportView.objects.filter(report=OuterRef("pk"))
 
 
 def _last_opened() -> Subquery:
-    latest = _audience_views().order_by("-last_viewed_at").values("last_viewed_at")[:1]
+    latest = _views().order_by("-last_viewed_at").values("last_viewed_at")[:1]
     return Subquery(latest)
 
 
@@ -101,7 +100,7 @@ def _count(queryset: QuerySet) -> Coalesce:
 
 
 def reports_unread(*, now: dt.datetime) -> QuerySet[Report]:
-    """Reports older than `UNREAD_DAYS` days that nobody but their owner opened in the last
+    """Reports older than `UNREAD_DAYS` days that nobody opened in the last
     `UNREAD_DAYS` days (or ever), the longest unread first, with `last_opened` (None: never
     opened). A newer report has not had its chance yet."""
     cutoff = now - dt.timedelta(days=UNREAD_DAYS)
@@ -115,14 +114,14 @@ def reports_unread(*, now: dt.datetime) -> QuerySet[Report]:
 
 
 def reports_engagement(*, now: dt.datetime) -> QuerySet[Report]:
-    """Every report with how its audience uses it: `readers` (people other than its owner
-    who opened it in the last `UNREAD_DAYS` days), `opens` (their opens in all),
-    `last_opened`, and the answers `helped_yes` / `helped_no`."""
+    """Every report with how its audience uses it: `readers` (the people who opened it in
+    the last `UNREAD_DAYS` days), `opens` (their opens in all), `last_opened`, and the
+    answers `helped_yes` / `helped_no`."""
     cutoff = now - dt.timedelta(days=UNREAD_DAYS)
-    opens = _audience_views().order_by().values("report").annotate(n=Sum("count")).values("n")
+    opens = _views().order_by().values("report").annotate(n=Sum("count")).values("n")
     feedback = ReportFeedback.objects.filter(report=OuterRef("pk"))
     return _reports().annotate(
-        readers=_count(_audience_views().filter(last_viewed_at__gte=cutoff)),
+        readers=_count(_views().filter(last_viewed_at__gte=cutoff)),
         opens=Coalesce(Subquery(opens, output_field=IntegerField()), Value(0)),
         last_opened=_last_opened(),
         helped_yes=_count(feedback.filter(helped=True)),

@@ -20,6 +20,7 @@ from demo.history import KEY_PREFIX
 from esm.models import Department, Event, EventKind
 from journeys.models import Finding, JourneyMap
 from journeys.selectors import journey_metrics
+from reporting import audit
 from reporting.measures import REGISTRY
 from reporting.models import (
     Audience,
@@ -529,11 +530,11 @@ def test_a_service_meets_its_targets_while_its_employees_are_unhappy(seeded):
     }
 
 
-def test_one_report_nobody_opened_for_ninety_days_and_the_rest_are_read(seeded):
-    recent = timezone.now() - dt.timedelta(days=90)
-    unread = Report.objects.exclude(views__last_viewed_at__gte=recent)
+def test_the_audit_flags_one_report_as_unread_and_only_outputs_the_rest_are_read(seeded):
+    unread = audit.reports_unread(now=timezone.now())
 
     assert list(unread.values_list("slug", flat=True)) == ["queue-activity"]
+    assert list(audit.reports_only_outputs().values_list("slug", flat=True)) == ["queue-activity"]
     assert ReportView.objects.filter(report__slug="queue-activity").exists()  # once, long ago
     assert ReportFeedback.objects.filter(report__slug="queue-activity", helped=False).exists()
 

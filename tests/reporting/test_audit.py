@@ -97,11 +97,11 @@ def test_a_report_younger_than_ninety_days_is_not_yet_judged_unread():
     assert list(audit.reports_unread(now=NOW)) == [old]
 
 
-def test_the_owner_opening_their_own_report_is_not_the_audience_reading_it(executive):
+def test_the_owner_reading_their_own_report_counts_as_reading_it(executive):
     report = ReportFactory(owner=executive)
     _viewed(report, executive, 1)
 
-    assert list(audit.reports_unread(now=NOW)) == [report]
+    assert list(audit.reports_unread(now=NOW)) == []
 
 
 def test_every_report_shows_its_readers_and_the_feedback_beside_it(executive, manager, employee):
@@ -130,7 +130,8 @@ def test_every_report_shows_its_readers_and_the_feedback_beside_it(executive, ma
     [row] = audit.reports_engagement(now=NOW)
     latest = audit.feedback_latest([row])[report.pk]
 
-    assert (row.readers, row.opens, row.last_opened) == (1, 2, NOW - dt.timedelta(days=3))
+    # The owner opened it today: they read it too.
+    assert (row.readers, row.opens, row.last_opened) == (2, 3, NOW)
     assert (row.helped_yes, row.helped_no) == (3, 2)
     assert [answer.decision or answer.missing for answer in latest] == [
         "Funded the laptop pool",
