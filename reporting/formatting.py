@@ -7,6 +7,11 @@ Shares (unit "%") are stored as 0-1 and shown as percentages; amounts of money (
 
 from __future__ import annotations
 
+import re
+
+SCALE = re.compile(r"-\d+(\.\d+)? to \d+(\.\d+)?")
+"""A unit naming a scale that runs from below zero, such as "-1 to 1"."""
+
 CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$", "€": "€", "£": "£", "$": "$"}
 
 STATUS_WORDS = {
@@ -45,4 +50,7 @@ def measure_value_text(value: float | None, unit: str) -> str:
         return f"{CURRENCY_SIGNS[unit]}{_number(value, 0 if abs(value) >= 1000 else 2)}"
     if unit.startswith("of "):
         return f"{_number(value, 1)} {unit}"
+    if SCALE.fullmatch(unit):
+        # A score on a scale around zero ("-1 to 1"): the sign matters, and so do hundredths.
+        return f"{value:+.2f} ({unit})"
     return f"{_plain(value)} {unit}".strip()

@@ -408,9 +408,14 @@ def executive_panel(*, viewer: User) -> ExecutivePanel:
     streams = value_streams_visible_to(viewer).filter(status=ValueStream.Status.LIVE)
     summaries = value_stream_summaries(streams=streams, period=period, viewer=viewer)
     worst = [s for s in _slowest_first(summaries) if s.lead_time.p50 is not None]
-    measures = list(
-        Measure.objects.exclude(value_factor="").select_related("objective").order_by("name")
-    )
+    # A measure computed only per service (the watermelon index) has no enterprise figure.
+    measures = [
+        measure
+        for measure in Measure.objects.exclude(value_factor="")
+        .select_related("objective")
+        .order_by("name")
+        if measure.key not in REGISTRY or "all" in REGISTRY[measure.key].scopes
+    ]
     cards = measure_cards(measures=measures, scope=Scope(), viewer=viewer)
     factors = [
         ValueFactor(value, label, [card for card in cards if card.measure.value_factor == value])

@@ -289,7 +289,13 @@ def test_line_managers_see_their_team_requests_they_may_see_and_their_new_hires(
 ):
     laptops = ServiceFactory(name="Laptops", department=it_department)
     grievances = ServiceFactory(name="Grievances", department=hr_department)
-    waiting = request_in(laptops, requester=employee, raised_by=manager, subject="Team laptop")
+    waiting = request_in(
+        laptops,
+        requester=employee,
+        raised_by=manager,
+        subject="Team laptop",
+        state=ServiceRequest.State.WAITING_ON_EMPLOYEE,
+    )
     request_in(
         grievances,
         requester=employee,
@@ -331,6 +337,9 @@ def test_line_managers_see_their_team_requests_they_may_see_and_their_new_hires(
 
     content = rendered(client, manager, MEMBERS.LINE_MANAGERS).content.decode()
     assert "Team laptop" in content
+    # Waiting on the employee is not waiting on the manager reading it.
+    assert "Waiting on the requester" in content
+    assert "Waiting on you" not in content
     assert "A confidential matter" not in content
     assert "Not the team&#x27;s" not in content
     assert "Jordan Lee" in content
