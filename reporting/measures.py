@@ -565,14 +565,14 @@ def cost_per_request(period: Period, scope: Scope) -> Value:
 # --- Watermelons ---------------------------------------------------------------------------
 
 
-@measure("watermelon_index", scopes=frozenset({"service"}))
+@measure("watermelon_index")
 def watermelon_index(period: Period, scope: Scope) -> Value:
-    """How much greener a service looks outside than inside: its end-to-end target
-    attainment (0-1) minus its mean rating put on the same scale, (mean - 1) / 4, over the
-    requests resolved in the period. Positive when the targets look better than people
-    feel; at the watermelon thresholds (attainment 0.9, rating 3.5) it is 0.275. Cases:
-    the ratings; under `SMALL_GROUP` of them there is no value, as the watermelon rule
-    (`reporting.watermelons`) does not call one on fewer."""
+    """How much greener a service (a department, the enterprise) looks outside than
+    inside: its end-to-end target attainment (0-1) minus its mean rating put on the same
+    scale, (mean - 1) / 4, over the requests resolved in the period. Positive when the
+    targets look better than people feel; at the watermelon thresholds (attainment 0.9,
+    rating 3.5) it is 0.275. Cases: the ratings; under `SMALL_GROUP` of them there is no
+    value, as the watermelon rule (`reporting.watermelons`) does not call one on fewer."""
     attainment = end_to_end_attainment(period, scope)
     rating = experience_rating(period, scope)
     if attainment.value is None or rating.value is None or rating.cases < SMALL_GROUP:

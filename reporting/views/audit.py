@@ -117,7 +117,7 @@ def report_audit(request: HttpRequest) -> HttpResponse:
         (
             "unread",
             f"Reports nobody opened in {audit.UNREAD_DAYS} days",
-            "Nobody in the audience opened them (their owner's own visits do not count). "
+            "Nobody opened them, their owner included. "
             "Ask the audience what they need, change the report, or retire it.",
             f"Every report was opened by its audience in the last {audit.UNREAD_DAYS} days.",
             audit.reports_unread(now=now),

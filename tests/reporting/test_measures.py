@@ -554,7 +554,7 @@ def test_refresh_computes_every_scope_a_measure_is_registered_for_once(flow):
     assert written == rows.count() == sum(len(scopes) for scopes in by_key.values())
     assert len(by_key["request_volume"]) == 1 + departments + services
     assert len(by_key["lead_time"]) == 1 + departments + streams
-    assert len(by_key["watermelon_index"]) == services
+    assert len(by_key["watermelon_index"]) == 1 + departments + services
     assert len(by_key["onboarding_ready_on_day_one"]) == 1 + departments + services + streams
     stream_rows = rows.filter(scope__startswith="stream:")
     assert set(stream_rows.values_list("measure__key", flat=True)) == {
