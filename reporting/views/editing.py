@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from esm.permissions import User, can
 from reporting import selectors
+from reporting.formatting import measure_value_text
 from reporting.forms import (
-    SHARE_UNITS,
     AudienceForm,
     CostRatesForm,
     MeasureForm,
@@ -52,15 +52,6 @@ def _require(user: User, permission: str, obj: Model | None = None, *, why: str)
         raise PermissionDenied(why)
 
 
-def figure(measure: Measure, value: float | None) -> str:
-    """A value in the measure's unit: a share as a percentage, anything else with its unit."""
-    if value is None:
-        return ""
-    if measure.unit.strip() in SHARE_UNITS:
-        return f"{value * 100:.3g}%"
-    return f"{value:g} {measure.unit}".strip()
-
-
 # --- Measures ---------------------------------------------------------------------------------
 
 
@@ -74,11 +65,11 @@ class MeasureRow:
         if self.measure.target is None:
             return ""
         word = "at least" if self.measure.direction == Measure.Direction.HIGHER else "at most"
-        return f"{word} {figure(self.measure, self.measure.target)}"
+        return f"{word} {measure_value_text(self.measure.target, self.measure.unit)}"
 
     @property
     def act_at(self) -> str:
-        return figure(self.measure, self.measure.act_at)
+        return measure_value_text(self.measure.act_at, self.measure.unit)
 
     @property
     def computed(self) -> bool:
