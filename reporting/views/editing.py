@@ -118,17 +118,39 @@ def measure_edit(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _measure_form_response(request: HttpRequest, measure: Measure) -> HttpResponse:
-    is_new = measure.pk is None
-    used = selectors.measure_keys_used()
+    return _definition_form_response(
+        request,
+        measure,
+        form_class=MeasureForm,
+        name="measure",
+        done="measure_list",
+        used_keys=selectors.measure_keys_used(),
+    )
+
+
+def _definition_form_response(
+    request: HttpRequest,
+    instance: Model,
+    *,
+    form_class: type,
+    name: str,
+    done: str,
+    **form_options: Any,
+) -> HttpResponse:
+    """The page of a definition's form (`reporting/<name>_form.html`, the instance in the
+    context as `name`): saved by `form.save_as` (which makes the creator owner of a new
+    one), then back to the `done` list; invalid input is shown again with a 400."""
+    is_new = instance.pk is None
+    template = f"reporting/{name}_form.html"
     if request.method == "GET":
-        form = MeasureForm(instance=measure, used_keys=used)
-        return _page(request, "reporting/measure_form.html", form=form, measure=measure)
-    form = MeasureForm(request.POST, instance=measure, used_keys=used)
+        form = form_class(instance=instance, **form_options)
+        return _page(request, template, form=form, **{name: instance})
+    form = form_class(request.POST, instance=instance, **form_options)
     if form.is_valid():
         saved = form.save_as(creator=request.user)
-        messages.success(request, f"{saved.name} is {'added' if is_new else 'saved'}.")
-        return redirect("measure_list")
-    return _page(request, "reporting/measure_form.html", form=form, measure=measure, status=400)
+        messages.success(request, f"{saved} is {'added' if is_new else 'saved'}.")
+        return redirect(done)
+    return _page(request, template, form=form, status=400, **{name: instance})
 
 
 def _page(
@@ -181,16 +203,9 @@ def audience_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _audience_form_response(request: HttpRequest, audience: Audience) -> HttpResponse:
-    is_new = audience.pk is None
-    if request.method == "GET":
-        form = AudienceForm(instance=audience)
-        return _page(request, "reporting/audience_form.html", form=form, audience=audience)
-    form = AudienceForm(request.POST, instance=audience)
-    if form.is_valid():
-        saved = form.save_as(creator=request.user)
-        messages.success(request, f"{saved.name} is {'added' if is_new else 'saved'}.")
-        return redirect("audience_list")
-    return _page(request, "reporting/audience_form.html", form=form, audience=audience, status=400)
+    return _definition_form_response(
+        request, audience, form_class=AudienceForm, name="audience", done="audience_list"
+    )
 
 
 # --- Reports ----------------------------------------------------------------------------------
@@ -301,17 +316,8 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _objective_form_response(request: HttpRequest, objective: Objective) -> HttpResponse:
-    is_new = objective.pk is None
-    if request.method == "GET":
-        form = ObjectiveForm(instance=objective)
-        return _page(request, "reporting/objective_form.html", form=form, objective=objective)
-    form = ObjectiveForm(request.POST, instance=objective)
-    if form.is_valid():
-        saved = form.save_as(creator=request.user)
-        messages.success(request, f"{saved.title} is {'added' if is_new else 'saved'}.")
-        return redirect("objective_list")
-    return _page(
-        request, "reporting/objective_form.html", form=form, objective=objective, status=400
+    return _definition_form_response(
+        request, objective, form_class=ObjectiveForm, name="objective", done="objective_list"
     )
 
 
