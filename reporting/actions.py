@@ -3,13 +3,17 @@ are the writes the audience makes by reading, answering and subscribing."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from esm import clock
-from reporting.models import Report, ReportFeedback, ReportView, Subscription
+from reporting.models import Report, ReportFeedback, ReportView, ServiceReview, Subscription
+from services.models import Service
 
 
 def report_view_record(*, report: Report, viewer: AbstractBaseUser) -> None:
@@ -83,3 +87,28 @@ def subscription_cancel(*, report: Report, subscriber: AbstractBaseUser) -> bool
     """Stop e-mailing `report` to `subscriber`; whether there was a subscription to stop."""
     deleted, _ = Subscription.objects.filter(report=report, subscriber=subscriber).delete()
     return bool(deleted)
+
+
+def service_review_record(
+    *,
+    service: Service,
+    reviewer: AbstractBaseUser,
+    reviewed_on: dt.date,
+    needs_met: int,
+    value: str,
+    changes: str = "",
+) -> ServiceReview:
+    """The accountable customer's review of `service`: did it meet the business's needs (1-5),
+    what value it brought and what should change. Kept apart from requester ratings."""
+    if not 1 <= needs_met <= 5:
+        raise ValidationError({"needs_met": "Give 1 (not at all) to 5 (fully)."})
+    if reviewed_on > timezone.localdate(clock.now()):
+        raise ValidationError({"reviewed_on": "A review cannot be dated in the future."})
+    return ServiceReview.objects.create(
+        service=service,
+        reviewer=reviewer,
+        reviewed_on=reviewed_on,
+        needs_met=needs_met,
+        value=value.strip(),
+        changes=changes.strip(),
+    )

@@ -573,3 +573,33 @@ class CostRatesForm(forms.Form):
                 )
             changed.append(department)
         return changed
+
+
+# --- Service reviews --------------------------------------------------------------------------
+
+
+class ServiceReviewForm(forms.Form):
+    """The accountable customer's periodic review: the questions a business owner answers,
+    not a requester's star rating."""
+
+    NEEDS = [
+        (1, "1: not at all"),
+        (2, "2: poorly"),
+        (3, "3: partly"),
+        (4, "4: mostly"),
+        (5, "5: fully"),
+    ]
+
+    reviewed_on = forms.DateField(
+        label="Reviewed on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    needs_met = forms.TypedChoiceField(
+        label="Did the service meet the business's needs?",
+        choices=NEEDS,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    value = forms.CharField(label="What value did it bring?", max_length=2000, widget=_text(4))
+    changes = forms.CharField(
+        label="What should change?", required=False, max_length=2000, widget=_text(4)
+    )

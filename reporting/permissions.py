@@ -3,7 +3,8 @@
 A report is read by its audience (`selectors.audience_includes`), its owner and admins;
 anyone else gets 403. Measures, audiences, objectives and reports are shaped by their
 owners and admins, and added by the people who decide with them: department managers and
-executives. The audit is for the same people.
+executives. The audit is for the same people. A service's accountable customer (its
+owner) reviews it.
 """
 
 from typing import Any
@@ -13,6 +14,7 @@ import rules
 from esm.permissions import User, is_active_person, is_admin, is_department_manager, is_executive
 from reporting.models import Report
 from reporting.selectors import audience_includes
+from services.models import Service
 
 
 @rules.predicate
@@ -33,7 +35,22 @@ def owns_a_report(user: User) -> bool:
 deciders = is_active_person & (is_admin | is_department_manager | is_executive)
 shapes = is_active_person & (is_owner | is_admin)
 
+
+@rules.predicate
+def is_accountable_for(user: User, service: Any) -> bool:
+    return service is not None and user.is_authenticated and service.owner_id == user.pk
+
+
+@rules.predicate
+def owns_a_service(user: User) -> bool:
+    return user.is_authenticated and Service.objects.filter(owner=user).exists()
+
+
 rules.add_rule("reporting.browse_reports", is_active_person)
+# Service reviews: the accountable customer (the service's owner) writes them; whoever
+# audits reports reads them all, as does an owner their own services'.
+rules.add_rule("reporting.review_service", is_active_person & (is_accountable_for | is_admin))
+rules.add_rule("reporting.view_service_reviews", deciders | (is_active_person & owns_a_service))
 rules.add_rule("reporting.view_report", is_active_person & (is_owner | is_admin | in_audience))
 rules.add_rule("reporting.audit_reports", deciders | (is_active_person & owns_a_report))
 for thing in ("report", "measure", "audience", "objective"):

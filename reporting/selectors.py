@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from esm.models import Department, DepartmentRole, Profile
 from esm.permissions import department_ids_with_role, is_executive, staff_department_ids
@@ -20,8 +20,10 @@ from reporting.models import (
     Objective,
     Report,
     ReportMeasure,
+    ServiceReview,
     Snapshot,
 )
+from services.models import Service
 from valuestreams.metrics import SMALL_GROUP
 
 User = AbstractBaseUser | AnonymousUser
@@ -329,3 +331,58 @@ def reports_with_lines() -> QuerySet[Report]:
     return Report.objects.select_related("audience", "owner").prefetch_related(
         Prefetch("lines", queryset=lines, to_attr="ordered_lines")
     )
+
+
+# --- Service reviews ------------------------------------------------------------------------
+
+REQUESTER_FIGURES = ("end_to_end_attainment", "experience_rating")
+"""What the requesters' side of a service review shows: promises kept and their rating."""
+
+
+def services_reviewable_by(viewer: User) -> QuerySet[Service]:
+    """The live services `viewer` is the accountable customer of (every one, for admins),
+    each with the id of its latest review as `last_review_id`."""
+    services = Service.objects.filter(status=Service.Status.LIVE)
+    if not (viewer.is_active and viewer.is_staff):
+        services = services.filter(owner=viewer)
+    latest = ServiceReview.objects.filter(service=OuterRef("pk")).order_by("-reviewed_on", "-pk")
+    return (
+        services.select_related("department", "owner")
+        .annotate(last_review_id=Subquery(latest.values("pk")[:1]))
+        .order_by("name")
+    )
+
+
+@dataclass(frozen=True)
+class ServiceStanding:
+    """A service as its accountable customer reviews it: their last review, and apart from
+    it what the requesters' figures say (held back under the small-group rule)."""
+
+    service: Service
+    last_review: ServiceReview | None
+    figures: dict[str, Snapshot | None]
+
+
+def service_standings(*, services: list[Service], viewer: User) -> list[ServiceStanding]:
+    """`services` (from `services_reviewable_by`) with their last review and the latest
+    snapshots of `REQUESTER_FIGURES`: three queries whatever their number."""
+    reviews = ServiceReview.objects.select_related("reviewer").in_bulk(
+        [s.last_review_id for s in services if s.last_review_id]
+    )
+    scopes = {f"service:{s.pk}": s for s in services}
+    snapshots = Snapshot.objects.filter(measure__key__in=REQUESTER_FIGURES, scope__in=scopes)
+    latest = snapshots.order_by("-day").values_list("day", flat=True).first()
+    figures: dict[int, dict[str, Snapshot | None]] = defaultdict(dict)
+    for row in snapshots.filter(day=latest).select_related("measure"):
+        service = scopes[row.scope]
+        if row.cases < SMALL_GROUP and small_group_applies(Scope(service=service), viewer):
+            row.value = None
+        figures[service.pk][row.measure.key] = row
+    return [
+        ServiceStanding(
+            service=s,
+            last_review=reviews.get(s.last_review_id),
+            figures={key: figures[s.pk].get(key) for key in REQUESTER_FIGURES},
+        )
+        for s in services
+    ]

@@ -3,7 +3,7 @@ the editing of definitions under /reporting/ (included by esm.urls, by name)."""
 
 from django.urls import path
 
-from reporting.views import audit, dashboards, editing, engagement
+from reporting.views import audit, dashboards, editing, engagement, reviews
 
 urlpatterns = [
     path("dashboards/", dashboards.report_list, name="dashboards"),
@@ -30,4 +30,10 @@ urlpatterns = [
     path("reporting/objectives/new/", editing.objective_new, name="objective_new"),
     path("reporting/objectives/<int:pk>/", editing.objective_edit, name="objective_edit"),
     path("reporting/cost-rates/", editing.cost_rates, name="cost_rates"),
+    path("reporting/reviews/", reviews.service_reviews, name="service_reviews"),
+    path(
+        "reporting/reviews/<slug:slug>/new/",
+        reviews.service_review_new,
+        name="service_review_new",
+    ),
 ]

@@ -54,6 +54,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
             "reports": reports,
             "may_add": can(request.user, "reporting.add_report"),
             "may_audit": can(request.user, "reporting.audit_reports"),
+            "may_review": can(request.user, "reporting.view_service_reviews"),
         },
     )
 
