@@ -591,7 +591,7 @@ class ServiceReviewForm(forms.Form):
     ]
 
     reviewed_on = forms.DateField(
-        label="Reviewed on", widget=forms.DateInput(attrs={"type": "date"})
+        label="Reviewed on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     needs_met = forms.TypedChoiceField(
         label="Did the service meet the business's needs?",
