@@ -54,7 +54,7 @@ def card_rows(*, report: Report, scope_label: str, cards: Iterable[Card]) -> Ite
             measure.unit,
             card.day.isoformat() if card.day else "",
             "" if card.value is None else card.value,
-            card.cases,
+            "" if card.cases is None else card.cases,
             "" if measure.target is None else measure.target,
             measure.get_direction_display(),
             card.status,

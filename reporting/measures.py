@@ -55,7 +55,9 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
+from services.models.clocks import ClockState
 from services.models.requests import REFERENCE_PREFIX, pk_from_reference
+from services.models.tasks import department_target_sql, end_to_end_target_sql
 from services.selectors import DEFLECTION_WINDOW, deflections
 from services.sla import schedule_for
 from valuestreams.metrics import SMALL_GROUP, Distribution, Period
@@ -154,26 +156,39 @@ def request_volume(period: Period, scope: Scope) -> Value:
     return Value(float(count), count)
 
 
+MET, MISSED = ClockState.MET.value, ClockState.MISSED.value
+
+
+def _kept(states: QuerySet) -> Value:
+    """The share of met among met and missed targets of `states` (annotated `target`): a
+    case with no target, or no longer done (reopened), counts neither way."""
+    counts = states.aggregate(
+        met=Count("pk", filter=Q(target=MET)),
+        missed=Count("pk", filter=Q(target=MISSED)),
+    )
+    return _share(counts["met"], counts["met"] + counts["missed"])
+
+
 @measure("end_to_end_attainment")
 def end_to_end_attainment(period: Period, scope: Scope) -> Value:
     """Of the requests resolved in the period, the share resolved within the employee's
-    end-to-end target."""
-    counts = _resolved_in(period, scope).aggregate(
-        whole=Count("pk"), met=Count("pk", filter=Q(end_to_end_breached=False))
+    end-to-end target, by the one clock function every badge uses (a request resolved
+    after its due time is missed even if no sweep flagged it)."""
+    return _kept(
+        _resolved_in(period, scope).annotate(target=end_to_end_target_sql(now=clock.now()))
     )
-    return _share(counts["met"], counts["whole"])
 
 
 @measure("department_target_attainment")
 def department_target_attainment(period: Period, scope: Scope) -> Value:
-    """Of the tasks done in the period, the share done within their department's target."""
+    """Of the tasks done in the period, the share done within their department's target,
+    by the one clock function (a cancelled task has no target and counts neither way)."""
     tasks = FulfilmentTask.objects.filter(done_at__gte=period.start, done_at__lt=period.end)
     if scope.department is not None:
         tasks = tasks.filter(department=scope.department)
     if scope.service is not None:
         tasks = tasks.filter(service_request__catalog_item__service=scope.service)
-    counts = tasks.aggregate(whole=Count("pk"), met=Count("pk", filter=Q(sla_breached=False)))
-    return _share(counts["met"], counts["whole"])
+    return _kept(tasks.annotate(target=department_target_sql(now=clock.now())))
 
 
 @measure("reopen_rate")
@@ -398,10 +413,12 @@ def experience_score(period: Period, scope: Scope) -> Value:
     reopened = Event.objects.filter(
         subject_type=REQUEST, subject_id=OuterRef("pk"), kind=EventKind.REOPENED
     )
-    counts = resolved.annotate(was_reopened=Exists(reopened)).aggregate(
+    counts = resolved.annotate(
+        was_reopened=Exists(reopened), target=end_to_end_target_sql(now=clock.now())
+    ).aggregate(
         cases=Count("pk"),
         reopened=Count("pk", filter=Q(was_reopened=True)),
-        breached=Count("pk", filter=Q(end_to_end_breached=True)),
+        breached=Count("pk", filter=Q(target=MISSED)),
         ratings=Count("rating"),
         rating_mean=Avg("rating__score"),
     )
@@ -441,7 +458,8 @@ def backlog_age(period: Period, scope: Scope) -> Value:
     period: submitted before it ended, and neither resolved nor closed (cancelled,
     rejected) by then, as their timestamps say now. The oldest half of the backlog is at
     least this old."""
-    end = period.end
+    # Today's period ends at midnight tonight: ages are measured to now, not to then.
+    end = min(period.end, clock.now())
     backlog = (
         _requests(scope)
         .filter(submitted_at__lt=end)

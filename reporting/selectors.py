@@ -97,7 +97,8 @@ class Card:
 
     measure: Measure
     value: float | None = None
-    cases: int = 0
+    cases: int | None = 0
+    """None when held back."""
     day: dt.date | None = None
     series: list[Point] = field(default_factory=list)
     held_back: bool = False
@@ -136,12 +137,20 @@ def measure_status(measure: Measure, value: float) -> str:
     return "watch"
 
 
-def small_group_applies(scope: Scope, viewer: User) -> bool:
+def small_group_applies(scope: Scope, viewer: User, measure: Measure | None = None) -> bool:
     """Whether a figure of fewer than `SMALL_GROUP` cases must be held back from `viewer`:
     always, unless the scope is a department (or one of its services) whose cases the
-    viewer may all see as its staff."""
+    viewer may all see as its staff. A measure over value streams reads other departments'
+    cases too (a stream crosses them), so it is held back from everyone."""
+    if measure is not None and _crosses_departments(measure):
+        return True
     owner = scope.department or (scope.service.department if scope.service else None)
     return owner is None or owner.pk not in staff_department_ids(viewer)
+
+
+def _crosses_departments(measure: Measure) -> bool:
+    registered = REGISTRY.get(measure.key)
+    return registered is not None and "stream" in registered.scopes
 
 
 def report_lines(report: Report) -> QuerySet[ReportMeasure]:
@@ -150,13 +159,15 @@ def report_lines(report: Report) -> QuerySet[ReportMeasure]:
 
 def report_cards(*, report: Report, scope: Scope, viewer: User) -> list[Card]:
     """The report's measures in order, each with its latest snapshot in `scope` and its
-    weekly series ending there: two queries whatever the history's size."""
+    weekly series ending there: three queries whatever the history's size."""
     measures = [line.measure for line in report_lines(report)]
     return measure_cards(measures=measures, scope=scope, viewer=viewer)
 
 
 def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> list[Card]:
-    """Cards for `measures` in `scope` (one query for the snapshots of them all)."""
+    """Cards for `measures` in `scope` (two queries for the snapshots of them all). A value
+    held back under the small-group rule loses its count of cases too: for a count (requests
+    raised) the cases are the value."""
     latest = (
         Snapshot.objects.filter(measure__in=measures, scope=scope.key)
         .order_by("-day")
@@ -173,8 +184,8 @@ def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> lis
     by_measure: dict[int, dict[dt.date, tuple[float | None, int]]] = defaultdict(dict)
     for measure_id, day, value, cases in rows:
         by_measure[measure_id][day] = (value, cases)
-    holds_back = small_group_applies(scope, viewer)
     for measure_id, card in cards.items():
+        holds_back = small_group_applies(scope, viewer, card.measure)
         points = by_measure.get(measure_id, {})
         hidden = {day for day, (_, cases) in points.items() if holds_back and cases < SMALL_GROUP}
         card.series = [
@@ -185,7 +196,7 @@ def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> lis
             card.day = latest
             card.held_back = latest in hidden
             if card.held_back:
-                card.value = None
+                card.value, card.cases = None, None
     return list(cards.values())
 
 

@@ -71,7 +71,9 @@ class CurrentOutputSerializer(serializers.Serializer):
     """A measure's latest snapshot in one scope (a `selectors.Card`)."""
 
     value = serializers.FloatField(allow_null=True)
-    cases = serializers.IntegerField(help_text="How many cases the value rests on.")
+    cases = serializers.IntegerField(
+        allow_null=True, help_text="How many cases the value rests on; null when held back."
+    )
     day = serializers.DateField(allow_null=True, help_text="The snapshot's day.")
     status = serializers.CharField(help_text=STATUS_HELP)
     held_back = serializers.BooleanField(

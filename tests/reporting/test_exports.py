@@ -108,6 +108,7 @@ def test_a_held_back_figure_is_an_empty_cell_with_its_reason(client, superuser, 
     header, line = rows(export(client, superuser, report, department=it_department.pk))
 
     assert line[header.index("value")] == ""
+    assert line[header.index("cases")] == ""  # for a count, the cases are the figure
     assert line[header.index("status")] == "too-few"
     assert "0.67" not in line
 

@@ -56,7 +56,13 @@ def value(key, scope=None, period=WEEK):
     return REGISTRY[key](period, scope or Scope())
 
 
-def resolved(item, at, **fields):
+def resolved(item, at, *, late=False, **fields):
+    """A request resolved at `at`, an hour inside its end-to-end target (or, `late`, an
+    hour past it, flagged breached as the sweep would)."""
+    fields = {
+        "end_to_end_due_at": at + dt.timedelta(hours=-1 if late else 1),
+        "end_to_end_breached": late,
+    } | fields
     return ServiceRequestFactory(
         catalog_item=item,
         submitted_at=at - dt.timedelta(hours=5),
@@ -90,22 +96,32 @@ def test_request_volume_counts_what_was_raised_in_the_period_by_scope(
 
 def test_end_to_end_attainment_is_the_share_resolved_within_the_promise(hr_item):
     for n in range(4):
-        resolved(hr_item, MON + dt.timedelta(hours=n), end_to_end_breached=n == 0)
-    resolved(hr_item, BEFORE, end_to_end_breached=True)  # another period's
+        resolved(hr_item, MON + dt.timedelta(hours=n), late=n == 0)
+    resolved(hr_item, BEFORE, late=True)  # another period's
+    # Resolved past its due time before any sweep flagged it: still a promise missed.
+    resolved(hr_item, MON, end_to_end_due_at=MON - dt.timedelta(minutes=5))
+    # No target at all (an item without one): counts neither way.
+    resolved(hr_item, MON, end_to_end_due_at=None)
 
     attainment = value("end_to_end_attainment")
-    assert (attainment.value, attainment.cases) == (0.75, 4)
+    assert (attainment.value, attainment.cases) == (0.6, 5)
     assert value("end_to_end_attainment", period=Period(BEFORE, BEFORE)).value is None
 
 
 def test_department_target_attainment_reads_the_tasks_done_in_the_period(hr_item):
-    for breached in (False, False, True):
+    for due in (MON + dt.timedelta(hours=1), MON + dt.timedelta(hours=2), MON):
         FulfilmentTaskFactory(
-            service_request__catalog_item=hr_item, done_at=MON, sla_breached=breached, state="done"
-        )
+            service_request__catalog_item=hr_item, done_at=MON, resolution_due_at=due, state="done"
+        )  # the last done exactly at its due time: missed, as the clock says
     FulfilmentTaskFactory(service_request__catalog_item=hr_item, done_at=None)
+    FulfilmentTaskFactory(  # cancelled: its target means nothing
+        service_request__catalog_item=hr_item,
+        done_at=MON,
+        resolution_due_at=MON + dt.timedelta(hours=1),
+        state="cancelled",
+    )
 
-    assert value("department_target_attainment").value == pytest.approx(2 / 3)
+    assert value("department_target_attainment") == Value(pytest.approx(2 / 3), 3)
 
 
 def test_reopen_rate_and_experience_with_its_response_rate(hr_item, employee):
@@ -332,9 +348,7 @@ def test_experience_score_is_the_journeys_emotion_score_over_the_scopes_requests
     = 0; bounces 1 - 2/4 = 0.5; breaches 1 - 1/4 = 0.75, weight 1 each.
     Mean 4.125 / 8 = 0.515625, so the score is 2 * 0.515625 - 1 = 0.03125, on 4 cases.
     """
-    r1, r2, r3, r4 = (
-        resolved(hr_item, MON, requester=employee, end_to_end_breached=n == 2) for n in range(4)
-    )
+    r1, r2, r3, r4 = (resolved(hr_item, MON, requester=employee, late=n == 2) for n in range(4))
     for service_request, body, author in (
         (r1, "Took too long.", employee),
         (r1, "Thanks for waiting, all sorted.", hr_agent),  # not the employee's own words
@@ -505,7 +519,7 @@ def test_cost_per_request_prices_the_working_hours_tasks_spent_in_progress(
 def test_watermelon_index_is_attainment_minus_the_rating_on_the_same_scale(hr_item, employee):
     # Ten resolved, nine within their target: attainment 0.9. Rated 2, 2, 3, 3, 4: a mean
     # of 2.8, which is (2.8 - 1) / 4 = 0.45 on the attainment's scale. Index 0.9 - 0.45.
-    requests = [resolved(hr_item, MON, end_to_end_breached=n == 0) for n in range(10)]
+    requests = [resolved(hr_item, MON, late=n == 0) for n in range(10)]
     for service_request, score in zip(requests, (2, 2, 3, 3, 4), strict=False):
         ExperienceRating.objects.create(
             service_request=service_request, score=score, rated_by=employee

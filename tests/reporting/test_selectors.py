@@ -146,7 +146,8 @@ def test_a_small_group_is_held_back_except_from_staff_of_its_department(
     (hidden,) = report_cards(report=report, scope=scope, viewer=executive)
     (shown,) = report_cards(report=report, scope=scope, viewer=it_agent)
 
-    assert (hidden.value, hidden.status, hidden.series[0].value) == (None, "too-few", None)
+    assert (hidden.value, hidden.cases, hidden.status) == (None, None, "too-few")
+    assert hidden.series[0].value is None
     assert (shown.value, shown.status) == (0.5, "watch")
 
 
@@ -200,3 +201,14 @@ def test_the_reports_of_a_person_cost_the_same_queries_however_many_line_manager
 
     with django_assert_max_num_queries(4):
         assert len(reports_for(manager)) == 5
+
+
+def test_a_stream_measure_is_held_back_from_the_departments_own_staff_too(it_agent, it_department):
+    # Lead time reads every stream the department has a stage in: other departments' cases.
+    lead_time = MeasureFactory(key="lead_time", unit="hours", target=None)
+    scope = Scope(department=it_department)
+    SnapshotFactory(measure=lead_time, day=DAY, scope=scope.key, department=it_department, cases=3)
+
+    (card,) = report_cards(report=ReportFactory(measures=[lead_time]), scope=scope, viewer=it_agent)
+
+    assert (card.value, card.status) == (None, "too-few")
