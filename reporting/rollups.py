@@ -1,16 +1,18 @@
-"""Daily snapshots of every measure, for the whole enterprise, each department and each
-service: what dashboards read, a fixed number of rows whatever the history holds.
+"""Daily snapshots of every measure, for the whole enterprise, each department, service
+and value stream: what dashboards read, a fixed number of rows whatever the history holds.
 
 A day's snapshot is the measure over the `WINDOW_DAYS` days ending that day, so a line of
 snapshots is a rolling trend and the latest one is "how we stand now". Refreshing a day
-replaces its rows: safe to run twice, or again for a day whose late events arrived since.
+overwrites its rows in place (an upsert on measure, day and scope): safe to run twice, or
+again for a day whose late events arrived since, and safe when two runs overlap (the hourly
+beat and an owner's "refresh now"): the later write wins, neither fails. A scope that goes
+away takes its snapshots with it (they cascade).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 
 from esm import clock
@@ -64,9 +66,12 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
                     refreshed_at=now,
                 )
             )
-    with transaction.atomic():
-        Snapshot.objects.filter(day=day, measure__in=measures).delete()
-        Snapshot.objects.bulk_create(rows)
+    Snapshot.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["measure", "day", "scope"],
+        update_fields=["value", "cases", "department", "service", "value_stream", "refreshed_at"],
+    )
     return len(rows)
 
 

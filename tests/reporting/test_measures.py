@@ -576,3 +576,17 @@ def test_refresh_computes_every_scope_a_measure_is_registered_for_once(flow):
         "onboarding_ready_on_day_one",
     }
     assert stream_rows.get(measure__key="lead_time", value_stream=flow).value == pytest.approx(5)
+
+
+def test_refresh_overwrites_a_days_row_in_place_whoever_wrote_it_first(hr_item):
+    # What an overlapping run leaves behind: the day's row already there, with old figures.
+    volume = measure_row("request_volume")
+    day = MON.date()
+    Snapshot.objects.create(measure=volume, day=day, scope="all", value=99, cases=99)
+    resolved(hr_item, MON)
+
+    with clock.travel(MON + dt.timedelta(hours=1)):
+        snapshots_refresh(day=day)
+
+    row = Snapshot.objects.get(measure=volume, day=day, scope="all")
+    assert (row.value, row.cases) == (1, 1)
