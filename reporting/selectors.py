@@ -346,9 +346,6 @@ def reports_with_lines() -> QuerySet[Report]:
 
 # --- Service reviews ------------------------------------------------------------------------
 
-REQUESTER_FIGURES = ("end_to_end_attainment", "experience_rating")
-"""What the requesters' side of a service review shows: promises kept and their rating."""
-
 
 def services_reviewable_by(viewer: User) -> QuerySet[Service]:
     """The live services `viewer` is the accountable customer of (every one, for admins),
@@ -362,38 +359,3 @@ def services_reviewable_by(viewer: User) -> QuerySet[Service]:
         .annotate(last_review_id=Subquery(latest.values("pk")[:1]))
         .order_by("name")
     )
-
-
-@dataclass(frozen=True)
-class ServiceStanding:
-    """A service as its accountable customer reviews it: their last review, and apart from
-    it what the requesters' figures say (held back under the small-group rule)."""
-
-    service: Service
-    last_review: ServiceReview | None
-    figures: dict[str, Snapshot | None]
-
-
-def service_standings(*, services: list[Service], viewer: User) -> list[ServiceStanding]:
-    """`services` (from `services_reviewable_by`) with their last review and the latest
-    snapshots of `REQUESTER_FIGURES`: three queries whatever their number."""
-    reviews = ServiceReview.objects.select_related("reviewer").in_bulk(
-        [s.last_review_id for s in services if s.last_review_id]
-    )
-    scopes = {f"service:{s.pk}": s for s in services}
-    snapshots = Snapshot.objects.filter(measure__key__in=REQUESTER_FIGURES, scope__in=scopes)
-    latest = snapshots.order_by("-day").values_list("day", flat=True).first()
-    figures: dict[int, dict[str, Snapshot | None]] = defaultdict(dict)
-    for row in snapshots.filter(day=latest).select_related("measure"):
-        service = scopes[row.scope]
-        if row.cases < SMALL_GROUP and small_group_applies(Scope(service=service), viewer):
-            row.value = None
-        figures[service.pk][row.measure.key] = row
-    return [
-        ServiceStanding(
-            service=s,
-            last_review=reviews.get(s.last_review_id),
-            figures={key: figures[s.pk].get(key) for key in REQUESTER_FIGURES},
-        )
-        for s in services
-    ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from esm import clock
 from esm.permissions import can
-from reporting import selectors
+from reporting import panels, selectors
 from reporting.actions import service_review_record
 from reporting.forms import ServiceReviewForm
 from reporting.models import ServiceReview
@@ -37,12 +37,18 @@ def service_reviews(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.services_reviewable_by(request.user), SERVICES_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    reviews = ServiceReview.objects.select_related("reviewer").in_bulk(
+        [service.last_review_id for service in page if service.last_review_id]
+    )
+    standings = panels.service_standings(services=page, viewer=request.user)
     return render(
         request,
         "reporting/service_reviews.html",
         {
             "page": page,
-            "standings": selectors.service_standings(services=list(page), viewer=request.user),
+            "rows": [
+                (standing, reviews.get(standing.service.last_review_id)) for standing in standings
+            ],
             "recent": ServiceReview.objects.select_related("service", "reviewer")[:HISTORY],
             "may_audit": can(request.user, "reporting.audit_reports"),
         },

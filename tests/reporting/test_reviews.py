@@ -108,11 +108,11 @@ def test_the_list_shows_the_owners_services_with_requester_figures_apart(
     response = client.get(reverse("service_reviews"))
 
     assert response.status_code == 200
-    (standing,) = response.context["standings"]
+    ((standing, review),) = response.context["rows"]
     assert standing.service == mine
-    assert standing.last_review.needs_met == 2
-    assert standing.figures["end_to_end_attainment"].value == 0.94
-    assert standing.figures["experience_rating"].value is None
+    assert review.needs_met == 2
+    assert standing.attainment == 0.94
+    assert (standing.rating, standing.rating_held_back) == (None, True)
     content = response.content.decode()
     assert "needs met 2 of 5" in content
     assert "94%" in content
@@ -147,4 +147,4 @@ def test_the_list_runs_a_fixed_number_of_queries_as_services_grow(
     grow(8)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("service_reviews"))
-    assert len(response.context["standings"]) == 10
+    assert len(response.context["rows"]) == 10
