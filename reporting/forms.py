@@ -20,7 +20,15 @@ from django.db.models import Q
 
 from esm.models import Department
 from reporting.measures import REGISTRY
-from reporting.models import Audience, CostRate, Measure, Objective, Report, ReportMeasure
+from reporting.models import (
+    Audience,
+    CostRate,
+    Measure,
+    Objective,
+    Report,
+    ReportMeasure,
+    Snapshot,
+)
 from reporting.selectors import OBJECTIVE_RANK, objective_descendant_ids
 
 User = get_user_model()
@@ -116,6 +124,7 @@ class MeasureForm(forms.ModelForm):
         """`used_keys`: the keys other measures hold, whose functions are not offered."""
         super().__init__(*args, **kwargs)
         taken = set(used_keys) - {self.instance.key}
+        self.computed_as = (self.instance.key, self.instance.source_controlled)
         self.fields["function"].choices = [("", "None: the data is held outside the portal")] + [
             (key, f"{key}: {registered.description}")
             for key, registered in sorted(REGISTRY.items())
@@ -185,10 +194,20 @@ class MeasureForm(forms.ModelForm):
             )
 
     def save_as(self, *, creator: AbstractBaseUser) -> Measure:
-        """Save, a new measure owned by `creator` (an existing one keeps its owner)."""
+        """Save, a new measure owned by `creator` (an existing one keeps its owner). A
+        measure given another function, or whose data leaves the portal, loses the
+        snapshots the old one computed: its line must not join two different numbers."""
         if self.instance.pk is None:
             self.instance.owner = creator
-        return self.save()
+        recomputed = self.instance.pk is not None and self.computed_as != (
+            self.instance.key,
+            self.instance.source_controlled,
+        )
+        with transaction.atomic():
+            measure = self.save()
+            if recomputed:
+                Snapshot.objects.filter(measure=measure).delete()
+        return measure
 
 
 # --- Audiences --------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from reporting.models import Audience, CostRate, Measure, Objective, Report
+from reporting.models import Audience, CostRate, Measure, Objective, Report, Snapshot
 from tests.esm.factories import DepartmentFactory, UserFactory
 from tests.reporting.factories import (
     AudienceFactory,
     MeasureFactory,
     ObjectiveFactory,
     ReportFactory,
+    SnapshotFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +231,33 @@ def test_the_owner_edits_a_measure_and_its_key_follows_its_function(client, depa
         "end_to_end_attainment",
         department_manager,
     )
+
+
+def test_a_measure_given_another_function_loses_the_old_functions_snapshots(
+    client, department_manager
+):
+    kept = MeasureFactory(key="reopen_rate", owner=department_manager, direction="lower")
+    moved = MeasureFactory(key="end_to_end_attainment", owner=department_manager)
+    SnapshotFactory(measure=kept)
+    SnapshotFactory(measure=moved)
+    client.force_login(department_manager)
+
+    client.post(
+        reverse("measure_edit", args=[kept.key]),
+        measure_form(
+            function="reopen_rate",
+            direction="lower",
+            target="0.05",
+            act_at="0.1",
+            name="Reopened, renamed",
+        ),
+    )
+    client.post(
+        reverse("measure_edit", args=[moved.key]), measure_form(function="first_touch_resolution")
+    )
+
+    assert Snapshot.objects.filter(measure=kept).exists()  # renamed: the same number
+    assert not Snapshot.objects.filter(measure=moved).exists()  # another number now
 
 
 def test_a_non_owner_is_refused_a_measure_and_nothing_changes(client, department_manager):
