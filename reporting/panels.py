@@ -322,12 +322,14 @@ class NewHire:
     service_request: ServiceRequest | None
     """The onboarding request, when the viewer may see it."""
     days_to_start: int
+    request_done: bool
+    """Whether the onboarding request is done, told even when the viewer may not open it:
+    a hiring manager learns whether their hire is ready, never what the case says."""
 
     @property
     def at_risk(self) -> bool:
         """Starting soon (or started) while the onboarding request is not done."""
-        done = self.service_request is not None and not self.service_request.is_open
-        return not done and self.days_to_start <= ONBOARDING_SOON.days
+        return not self.request_done and self.days_to_start <= ONBOARDING_SOON.days
 
 
 @dataclass(frozen=True)
@@ -375,6 +377,9 @@ def line_manager_panel(*, viewer: User) -> LineManagerPanel:
                 record=record,
                 service_request=record.service_request if record.request_visible else None,
                 days_to_start=(record.start_date - today).days,
+                request_done=(
+                    record.service_request is not None and not record.service_request.is_open
+                ),
             )
             for record in records
         ],

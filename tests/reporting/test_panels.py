@@ -346,6 +346,33 @@ def test_line_managers_see_their_team_requests_they_may_see_and_their_new_hires(
     assert "not ready for day one yet" in content
 
 
+def test_a_hire_whose_onboarding_is_done_is_ready_though_the_manager_may_not_open_it(
+    manager, hr_department
+):
+    hiring = ServiceFactory(name="Hiring", department=hr_department)
+    # HR raised it, confidentially: the hiring manager may not open the case.
+    onboarding = request_in(
+        hiring,
+        requester=UserFactory(),
+        state=ServiceRequest.State.RESOLVED,
+        is_confidential=True,
+    )
+    EmployeeRecord.objects.create(
+        first_name="Ada",
+        last_name="Byrne",
+        start_date=DAY + dt.timedelta(days=2),
+        hiring_manager=manager,
+        service_request=onboarding,
+        created_by_key="test-ready",
+    )
+
+    (hire,) = panels.line_manager_panel(viewer=manager).new_hires
+
+    assert hire.service_request is None  # nothing of the case shows
+    assert hire.request_done
+    assert not hire.at_risk
+
+
 def test_the_team_requests_the_manager_may_not_open_are_counted_from_five(
     manager, employee, it_department
 ):
