@@ -11,7 +11,15 @@ from typing import Any
 
 import rules
 
-from esm.permissions import User, is_active_person, is_admin, is_department_manager, is_executive
+from esm.permissions import (
+    User,
+    can,
+    is_active_person,
+    is_admin,
+    is_department_manager,
+    is_executive,
+)
+from reporting.measures import Scope
 from reporting.models import Report
 from reporting.selectors import audience_includes
 from services.models import Service
@@ -46,6 +54,21 @@ def owns_a_service(user: User) -> bool:
     return user.is_authenticated and Service.objects.filter(owner=user).exists()
 
 
+@rules.predicate
+def may_read_scope(user: User, scope: Scope | None) -> bool:
+    """Whose figures one may read beyond the whole enterprise's: a department's (or one of
+    its services') for its staff, executives and admins; a value stream's for who may read
+    that stream. The small-group rule still applies to what they read."""
+    if scope is None:
+        return False
+    if scope.kind == "all" or can(user, "esm.use_admin") or is_executive(user):
+        return True
+    if scope.value_stream is not None:
+        return can(user, "valuestreams.view_stream", scope.value_stream)
+    department = scope.department or (scope.service.department if scope.service else None)
+    return can(user, "esm.work_in_department", department)
+
+
 rules.add_rule("reporting.browse_reports", is_active_person)
 # Service reviews: the accountable customer (the service's owner) writes them; whoever
 # audits reports reads them all, as does an owner their own services'.
@@ -53,6 +76,8 @@ rules.add_rule("reporting.review_service", is_active_person & (is_accountable_fo
 rules.add_rule("reporting.view_service_reviews", deciders | (is_active_person & owns_a_service))
 rules.add_rule("reporting.view_report", is_active_person & (is_owner | is_admin | in_audience))
 rules.add_rule("reporting.audit_reports", deciders | (is_active_person & owns_a_report))
+# The scopes whose figures one may read (the API's question; the pages offer only these).
+rules.add_rule("reporting.read_scope", is_active_person & may_read_scope)
 for thing in ("report", "measure", "audience", "objective"):
     rules.add_rule(f"reporting.add_{thing}", deciders)
     rules.add_rule(f"reporting.change_{thing}", shapes)

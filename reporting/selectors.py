@@ -11,7 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from esm.models import Department, DepartmentRole, Profile
-from esm.permissions import department_ids_with_role, is_executive, staff_department_ids
+from esm.permissions import (
+    can,
+    department_ids_with_role,
+    is_executive,
+    staff_department_ids,
+)
 from reporting.measures import REGISTRY, Scope
 from reporting.models import (
     Audience,
@@ -351,7 +356,7 @@ def services_reviewable_by(viewer: User) -> QuerySet[Service]:
     """The live services `viewer` is the accountable customer of (every one, for admins),
     each with the id of its latest review as `last_review_id`."""
     services = Service.objects.filter(status=Service.Status.LIVE)
-    if not (viewer.is_active and viewer.is_staff):
+    if not can(viewer, "esm.use_admin"):
         services = services.filter(owner=viewer)
     latest = ServiceReview.objects.filter(service=OuterRef("pk")).order_by("-reviewed_on", "-pk")
     return (

@@ -2,9 +2,10 @@
 reports the caller may read, and a report's dashboard.
 
 Thin, like the pages: check permission (`can`), parse the input, call one selector,
-render. The same rules as the pages answer: measures are for who may audit reports or add
-measures; a report is for its audience, its owner and admins (anyone else gets 403, an
-unknown one 404); figures under five cases are held back from who may not see them all.
+render. The same rules as the pages answer (`reporting.permissions`): measures are for who
+may audit reports, in the scopes they may read; a report is for its audience, its owner
+and admins (anyone else gets 403, an unknown one 404); figures under five cases are held
+back from who may not see them all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from esm.permissions import User, can, is_executive
+from esm.permissions import User, can
 from reporting import selectors
 from reporting.api import serializers as s
 from reporting.measures import Scope
@@ -34,20 +35,8 @@ INVALID = OpenApiResponse(description="Invalid input, with a message per field."
 
 
 def _require_measure_reader(user: User) -> None:
-    if not (can(user, "reporting.audit_reports") or can(user, "reporting.add_measure")):
+    if not can(user, "reporting.audit_reports"):
         raise PermissionDenied("Measures are for who decides with reports or audits them.")
-
-
-def may_read_scope(user: User, scope: Scope) -> bool:
-    """Whose figures a caller may read beyond the whole enterprise's: a department's (or
-    one of its services') for its staff, executives and admins; a value stream's for who
-    may read that stream. The small-group rule still applies to what they read."""
-    if scope.kind == "all" or can(user, "esm.use_admin") or is_executive(user):
-        return True
-    if scope.value_stream is not None:
-        return can(user, "valuestreams.view_stream", scope.value_stream)
-    department = scope.department or scope.service.department  # type: ignore[union-attr]
-    return can(user, "esm.work_in_department", department)
 
 
 def _with_current(measures: list[Measure], *, scope: Scope, viewer: User) -> list[Measure]:
@@ -112,7 +101,7 @@ class MeasureDetailApi(APIView):
         )
         query.is_valid(raise_exception=True)
         scope: Scope = query.validated_data["scope"]
-        if not may_read_scope(request.user, scope):
+        if not can(request.user, "reporting.read_scope", scope):
             raise PermissionDenied("You may not read that scope's figures.")
         _with_current([measure], scope=scope, viewer=request.user)
         measure.scope = {"key": scope.key, "label": selectors.scope_label(scope)}  # type: ignore[attr-defined]

@@ -51,6 +51,7 @@ def service_reviews(request: HttpRequest) -> HttpResponse:
             ],
             "recent": ServiceReview.objects.select_related("service", "reviewer")[:HISTORY],
             "may_audit": can(request.user, "reporting.audit_reports"),
+            "sees_all": can(request.user, "esm.use_admin"),
         },
     )
 
