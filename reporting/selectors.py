@@ -8,7 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 
 from esm.models import Department, DepartmentRole, Profile
 from esm.permissions import (
@@ -88,6 +90,22 @@ def reports_for(user: User) -> list[Report]:
         .order_by("name")
     )
     return [r for r in reports if r.owner_id == user.pk or audience_includes(r.audience, user)]
+
+
+def report_for_reader(*, user: User, slug: str, reports: QuerySet[Report] | None = None) -> Report:
+    """The report (from `reports`, to load more with it), for someone in its audience (or
+    its owner, or an admin), with what `audience_includes` asks loaded: 404 for an unknown
+    slug, 403 for anyone else (that a report exists is no secret; what it shows is)."""
+    reports = Report.objects.all() if reports is None else reports
+    report = get_object_or_404(
+        reports.select_related("audience", "owner").prefetch_related(
+            "audience__departments", "audience__people"
+        ),
+        slug=slug,
+    )
+    if not can(user, "reporting.view_report", report):
+        raise PermissionDenied("This report is for its audience, its owner and admins.")
+    return report
 
 
 @dataclass(frozen=True)

@@ -129,10 +129,9 @@ NOT_FOUND = OpenApiResponse(description="No such report.")
 
 
 def _readable_report(request: Request, slug: str) -> Report:
-    report = get_object_or_404(selectors.reports_with_lines(), slug=slug)
-    if not can(request.user, "reporting.view_report", report):
-        raise PermissionDenied("This report is for its audience.")
-    return report
+    return selectors.report_for_reader(
+        user=request.user, slug=slug, reports=selectors.reports_with_lines()
+    )
 
 
 @extend_schema(tags=REPORTS, parameters=[SLUG])

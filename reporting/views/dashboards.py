@@ -59,18 +59,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _report_for_viewer(request: HttpRequest, slug: str) -> Report:
-    report = get_object_or_404(
-        Report.objects.select_related("audience", "owner").prefetch_related(
-            "audience__departments", "audience__people"
-        ),
-        slug=slug,
-    )
-    if not can(request.user, "reporting.view_report", report):
-        raise PermissionDenied
-    return report
-
-
 def _scope(request: HttpRequest, report: Report) -> tuple[Scope, list[Scope]]:
     """The scope chosen by `?department=`, among those offered; the first by default."""
     offered = selectors.report_scopes(report=report, viewer=request.user)
@@ -114,7 +102,7 @@ def _report_context(request: HttpRequest, report: Report) -> dict[str, Any]:
 @login_required
 @require_GET
 def report_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    report = _report_for_viewer(request, slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     context = _report_context(request, report)
     context["subscription"] = Subscription.objects.filter(
         report=report, subscriber=request.user
@@ -126,7 +114,7 @@ def report_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def report_print(request: HttpRequest, slug: str) -> HttpResponse:
-    report = _report_for_viewer(request, slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     context = _report_context(request, report)
     context["printed_at"] = clock.now()
     return render(request, "reporting/print.html", context)
@@ -135,7 +123,7 @@ def report_print(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def report_export(request: HttpRequest, slug: str) -> HttpResponse:
-    report = _report_for_viewer(request, slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     scope, _ = _scope(request, report)
     cards = selectors.report_cards(report=report, scope=scope, viewer=request.user)
     body = cards_csv(report=report, scope_label=selectors.scope_label(scope), cards=cards)

@@ -10,33 +10,20 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from esm import clock
-from esm.permissions import User, can
-from reporting import actions, delivery
+from reporting import actions, delivery, selectors
 from reporting.engagement_forms import FeedbackForm, SubscriptionForm
 from reporting.models import Report, ReportFeedback, Subscription
 from reporting.selectors import report_scopes, scope_label
 
 OWN_FEEDBACK_SHOWN = 10
 """The reader's latest answers shown under the form; the count says how many in all."""
-
-
-def _report_for_reader(user: User, slug: str) -> Report:
-    report = get_object_or_404(
-        Report.objects.select_related("audience", "owner").prefetch_related(
-            "audience__departments", "audience__people"
-        ),
-        slug=slug,
-    )
-    if not can(user, "reporting.view_report", report):
-        raise PermissionDenied("Only the report's audience, its owner and admins read it.")
-    return report
 
 
 def _add_errors(form: forms.Form, error: ValidationError) -> None:
@@ -51,7 +38,7 @@ def _add_errors(form: forms.Form, error: ValidationError) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_feedback(request: HttpRequest, slug: str) -> HttpResponse:
-    report = _report_for_reader(request.user, slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     if request.method == "GET":
         return _feedback_page(request, report, FeedbackForm())
     form = FeedbackForm(request.POST)
@@ -90,7 +77,7 @@ def _feedback_page(
 def report_subscription(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: whether the reader receives the report by e-mail, and how often. POST: subscribe
     or change how often (`frequency`), or stop (`cancel`)."""
-    report = _report_for_reader(request.user, slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     subscription = Subscription.objects.filter(report=report, subscriber=request.user).first()
     if request.method == "GET":
         initial = {"frequency": subscription.frequency if subscription else _suggested(report)}
