@@ -290,11 +290,6 @@ def audiences_listed() -> QuerySet[Audience]:
     )
 
 
-def report_lines_of(report: Report) -> list[ReportMeasure]:
-    """The report's lines in order, each with its measure and that measure's objective."""
-    return list(report_lines(report))
-
-
 @dataclass
 class ObjectiveNode:
     objective: Objective
