@@ -16,6 +16,7 @@ from esm.permissions import (
     can,
     is_active_person,
     is_admin,
+    is_agent,
     is_department_manager,
     is_executive,
 )
@@ -81,3 +82,9 @@ rules.add_rule("reporting.read_scope", is_active_person & may_read_scope)
 for thing in ("report", "measure", "audience", "objective"):
     rules.add_rule(f"reporting.add_{thing}", deciders)
     rules.add_rule(f"reporting.change_{thing}", shapes)
+# The collaboration map: departments' staff, their managers and executives read how work
+# crosses departments (the cases behind it stay under their own rules).
+rules.add_rule(
+    "reporting.view_collaboration",
+    is_active_person & (is_admin | is_agent | is_department_manager | is_executive),
+)

@@ -3,7 +3,7 @@ the editing of definitions under /reporting/ (included by esm.urls, by name)."""
 
 from django.urls import path
 
-from reporting.views import audit, dashboards, editing, engagement, reviews
+from reporting.views import audit, collaboration, dashboards, editing, engagement, reviews
 
 urlpatterns = [
     path("dashboards/", dashboards.report_list, name="dashboards"),
@@ -18,6 +18,16 @@ urlpatterns = [
         name="report_subscription",
     ),
     path("reporting/audit/", audit.report_audit, name="report_audit"),
+    path(
+        "reporting/collaboration/",
+        collaboration.collaboration_map_page,
+        name="collaboration_map",
+    ),
+    path(
+        "reporting/collaboration/<slug:from_slug>/<slug:to_slug>/",
+        collaboration.collaboration_edge_page,
+        name="collaboration_edge",
+    ),
     path("reporting/measures/", editing.measure_list, name="measure_list"),
     path("reporting/measures/new/", editing.measure_new, name="measure_new"),
     path("reporting/measures/<slug:key>/", editing.measure_edit, name="measure_edit"),

@@ -1,13 +1,15 @@
 """/api/v1/measures/ and /api/v1/reports/: measures with their values and history, reports
-and their dashboards."""
+and their dashboards; /api/v1/collaboration/: the collaboration map."""
 
 from django.urls import path
 
 from reporting.api import views
+from reporting.api.collaboration import CollaborationApi
 
 app_name = "reporting-api"
 
 urlpatterns = [
+    path("collaboration/", CollaborationApi.as_view(), name="collaboration"),
     path("measures/", views.MeasureListApi.as_view(), name="measures"),
     path("measures/<slug:key>/", views.MeasureDetailApi.as_view(), name="measure"),
     path("reports/", views.ReportListApi.as_view(), name="reports"),

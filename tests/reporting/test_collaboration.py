@@ -4,14 +4,17 @@ their volume, median pick-up delay and send-back rate, worked out by hand on bui
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from django.db import transaction
+from django.urls import reverse, reverse_lazy
 
 from esm import clock
 from esm.events import event_record
 from esm.models import EventKind
-from reporting.collaboration import collaboration_map
+from reporting.collaboration import collaboration_edge_cases, collaboration_map
+from reporting.collaboration_map import collaboration_drawing
 from services.models import Consult
 from tests.services.factories import (
     CatalogItemFactory,
@@ -156,3 +159,172 @@ def test_figures_of_a_small_edge_held_back_from_who_may_not_see_its_cases(
     assert (for_hr.handoffs.median, for_hr.handoffs.send_back_rate) == (None, None)
     assert for_it.handoffs.median == pytest.approx(5.0)
     assert for_it.handoffs.send_back_rate == 0.0
+
+
+def test_edge_cases_list_only_what_the_viewer_may_open(
+    worked_example, hr_department, it_department, hr_agent, it_agent
+):
+    """A confidential HR case handed to IT counts on the edge for IT's agent, but is listed
+    only to HR, whose case it is."""
+    secret = handoff(hr_department, it_department, claimed_after=HOUR, confidential=True)
+
+    def listed(viewer):
+        events = collaboration_edge_cases(
+            source=hr_department, target=it_department, period=PERIOD, viewer=viewer
+        )
+        return {event.case_id for event in events}
+
+    assert secret.pk in listed(hr_agent)
+    assert secret.pk not in listed(it_agent)
+    edge = _edges(collaboration_map(period=PERIOD, viewer=it_agent))[("hr", "it")]
+    assert edge.handoffs.volume == 5
+    assert edge.handoffs.hidden == 5
+
+
+def test_drawing_puts_departments_on_a_circle_and_widens_busy_edges(worked_example, hr_agent):
+    found = collaboration_map(period=PERIOD, viewer=hr_agent)
+
+    drawing = collaboration_drawing(found, edge_href=lambda e: f"/{e.from_department.slug}")
+
+    centre = drawing.width / 2
+    radii = {round(math.hypot(n.x - centre, n.y - centre)) for n in drawing.nodes}
+    assert len(radii) == 1
+    busy, quiet = drawing.arrows
+    assert busy.stroke > quiet.stroke
+    assert busy.href == "/hr"
+    assert [label.text for label in busy.labels] == [
+        "4 handed, pick-up 2 h",
+        "sent back 25%",
+        "1 consulted, answer 30 min",
+    ]
+    assert [label.text for label in quiet.labels] == [
+        "1 handed, pick-up fewer than 5",
+        "sent back fewer than 5",
+    ]
+
+
+# Pages ---------------------------------------------------------------------------------
+
+MAP = reverse_lazy("collaboration_map")
+QUERY = {"start": "2026-11-14", "end": "2026-11-20"}
+
+
+def test_map_page_shows_the_svg_and_the_table_of_edges(client, worked_example, hr_agent):
+    client.force_login(hr_agent)
+
+    response = client.get(MAP, QUERY)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<svg" in page
+    assert "4 handed, pick-up 2 h" in page
+    edge = reverse("collaboration_edge", args=["hr", "it"])
+    assert f'href="{edge}?start=2026-11-14&amp;end=2026-11-20"' in page
+    assert "25%" in page
+
+
+def test_map_page_explains_an_empty_period(client, hr_agent):
+    client.force_login(hr_agent)
+
+    response = client.get(MAP, QUERY)
+
+    assert "No department handed work to another" in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["employee", "outsider", "manager"])
+def test_map_and_edge_refused_to_people_outside_service_work(
+    client, persona, request, hr_department, it_department
+):
+    client.force_login(request.getfixturevalue(persona))
+    edge = reverse("collaboration_edge", args=["hr", "it"])
+
+    assert client.get(MAP).status_code == 403
+    assert client.get(edge).status_code == 403
+    assert client.get("/api/v1/collaboration/").status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["executive", "department_manager", "it_agent"])
+def test_map_open_to_staff_managers_and_executives(client, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+
+    assert client.get(MAP).status_code == 200
+
+
+def test_edge_page_lists_visible_cases_and_counts_the_others(
+    client, worked_example, hr_department, it_department, it_agent
+):
+    secret = handoff(hr_department, it_department, claimed_after=HOUR, confidential=True)
+    client.force_login(it_agent)
+
+    response = client.get(reverse("collaboration_edge", args=["hr", "it"]), QUERY)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert secret.reference not in page
+    # Five handoffs and one consult, all HR's cases: five handoffs are enough for the
+    # figures to stand; the one consult's answer time is held back.
+    assert "6 of them are cases you may not open" in " ".join(page.split())
+    assert page.count("fewer than 5") == 1
+
+
+def test_edge_page_of_an_unknown_department_is_404(client, hr_department, it_agent):
+    client.force_login(it_agent)
+
+    assert client.get(reverse("collaboration_edge", args=["hr", "nowhere"])).status_code == 404
+
+
+def test_map_and_edge_pages_run_a_constant_number_of_queries(
+    client,
+    worked_example,
+    hr_department,
+    it_department,
+    facilities_department,
+    hr_agent,
+    django_assert_max_num_queries,
+):
+    client.force_login(hr_agent)
+    edge = reverse("collaboration_edge", args=["hr", "it"])
+    with django_assert_max_num_queries(12) as small:
+        client.get(MAP, QUERY)
+    for _ in range(4):
+        handoff(hr_department, facilities_department, claimed_after=HOUR)
+        handoff(it_department, facilities_department, claimed_after=HOUR, sent_back=True)
+        handoff(hr_department, it_department, claimed_after=HOUR)
+
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(MAP, QUERY)
+    with django_assert_max_num_queries(14):
+        client.get(edge, QUERY)
+
+
+# API -----------------------------------------------------------------------------------
+
+API = "/api/v1/collaboration/"
+
+
+def test_api_gives_nodes_and_edges_with_their_figures(client, worked_example, hr_agent):
+    client.force_login(hr_agent)
+
+    body = client.get(API, QUERY).json()
+
+    assert (body["start"], body["end"]) == ("2026-11-14", "2026-11-20")
+    assert {"slug": "hr", "name": "HR"} in body["nodes"]
+    first = body["edges"][0]
+    assert (first["source"], first["target"], first["volume"]) == ("hr", "it", 5)
+    assert first["handoffs"]["median_pickup_hours"] == pytest.approx(2.0)
+    assert first["handoffs"]["send_back_rate"] == pytest.approx(0.25)
+    assert first["handoffs"]["sent_back"] == 1
+    assert first["consults"]["median_pickup_hours"] == pytest.approx(0.5)
+    back = body["edges"][1]
+    assert back["handoffs"]["held_back"] is True
+    assert back["handoffs"]["median_pickup_hours"] is None
+    assert back["handoffs"]["sent_back"] is None
+
+
+def test_api_refuses_a_bad_period_with_the_field_named(client, hr_agent):
+    client.force_login(hr_agent)
+
+    response = client.get(API, {"start": "2026-11-20", "end": "2026-11-01"})
+
+    assert response.status_code == 400
+    assert "start" in response.json()
