@@ -7,7 +7,8 @@ different things:
 - **Handoffs**: `handed_off` events whose moment falls in the period, from the event's
   `from_department` to its `to_department`. Their *pick-up delay* runs from the handoff to
   the first `claimed` or `assigned` event of the receiving task (the event's
-  `payload.to_task`), whenever that came; a handoff nobody has claimed yet counts in the
+  `payload.to_task`), whenever that came; a handoff between two queues of one department
+  is not collaboration and is left out; a handoff nobody has claimed yet counts in the
   volume and not in the delay. A handoff was *sent back* when its receiving task has a
   `sent_back` event; the *send-back rate* is sent back / handoffs on the edge.
 - **Consults**: `consult_asked` events in the period, from the asking department to the
@@ -179,6 +180,8 @@ def collaboration_events(*, period: Period, viewer: User) -> QuerySet[Event]:
             from_department__isnull=False,
             to_department__isnull=False,
         )
+        # Between two queues of one department: work that never left it.
+        .exclude(from_department=F("to_department"))
         .annotate(
             to_task=Case(When(kind=HANDOFF, then=to_task), default=Value(None)),
             picked_at=Case(

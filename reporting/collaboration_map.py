@@ -25,21 +25,25 @@ from reporting.collaboration import CollaborationMap, Edge, Work
 from valuestreams.formatting import duration, percent
 from valuestreams.metrics import SMALL_GROUP
 
-MARGIN = 120
+MARGIN = 190
 """Round the circle: room for the labels of the edges that bow outwards."""
 NODE_RADIUS = 46
 NAME_CHARS = 11
 NAME_LINE = 15
-MIN_RING = 150
-RING_PER_NODE = 34
+MIN_RING = 190
+RING_PER_NODE = 44
 """The circle grows with the departments so neighbours keep apart."""
 MIN_STROKE, MAX_STROKE = 1.5, 9.0
 BOW = 0.18
 """How far an arrow's middle leaves the straight line, as a share of its length."""
 LABEL_LINE = 14
+VERTICAL_ROOM = 60
+"""Above the highest department and below the lowest: room for the figures of a flat edge."""
+LABEL_GAP = 6
+"""Between an arrow's middle and its figures."""
 LEGIBLE_SCALE = 0.8
 """The smallest scale the map is drawn at: on a phone it scrolls sideways instead."""
-HIDDEN = f"fewer than {SMALL_GROUP}"
+HIDDEN = f"held back (under {SMALL_GROUP} cases)"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class Arrow:
 class Drawing:
     width: int
     height: int
+    top: int
+    """Where the view box starts: the circle's empty top and bottom are cut away."""
     nodes: list[Node]
     arrows: list[Arrow]
     title: str
@@ -98,11 +104,12 @@ def _hours(work: Work) -> str:
 def edge_lines(edge: Edge) -> list[str]:
     """The edge's figures in words, one line each (the map's labels, the table's cells)."""
     lines = []
-    if edge.handoffs.volume:
-        handoffs = edge.handoffs
-        rate = HIDDEN if handoffs.held_back else percent(handoffs.send_back_rate)
+    handoffs = edge.handoffs
+    if handoffs.volume and handoffs.held_back:
+        lines.append(f"{handoffs.volume} handed, figures {HIDDEN}")
+    elif handoffs.volume:
         lines.append(f"{handoffs.volume} handed, pick-up {_hours(handoffs)}")
-        lines.append(f"sent back {rate}")
+        lines.append(f"sent back {percent(handoffs.send_back_rate)}")
     if edge.consults.volume:
         lines.append(f"{edge.consults.volume} consulted, answer {_hours(edge.consults)}")
     return lines
@@ -118,6 +125,21 @@ def edge_cells(edge: Edge) -> dict[str, str]:
         else "",
         "answer": _hours(consults) if consults.volume else "",
     }
+
+
+def _beside(x: float, y: float, nx: float, ny: float, lines: list[str]) -> list[Label]:
+    """The lines of an edge's figures on the outer side of its bow, starting at (x, y):
+    beside a steep arrow, above or below a flat one, so two arrows between the same pair
+    keep their figures apart."""
+    height = (len(lines) - 1) * LABEL_LINE
+    if abs(nx) >= abs(ny):
+        anchor, top = ("start" if nx > 0 else "end"), y - height / 2 + 4
+    else:
+        anchor, top = "middle", (y + 10 if ny > 0 else y - height - 2)
+    return [
+        Label(_round(x), _round(top + k * LABEL_LINE), line, anchor=anchor)
+        for k, line in enumerate(lines)
+    ]
 
 
 def _round(value: float) -> float:
@@ -154,9 +176,13 @@ def collaboration_drawing(found: CollaborationMap, *, edge_href: Callable[[Edge]
     busiest = max((edge.volume for edge in found.edges), default=1)
     arrows = [_arrow(edge, places, busiest, edge_href(edge)) for edge in found.edges]
     names = ", ".join(department.name for department in found.departments)
+    ys = [y for _, y in places.values()] or [centre]
+    top = max(0, round(min(ys) - NODE_RADIUS - VERTICAL_ROOM))
+    bottom = min(size, round(max(ys) + NODE_RADIUS + VERTICAL_ROOM))
     return Drawing(
         width=size,
-        height=size,
+        height=bottom - top,
+        top=top,
         nodes=nodes,
         arrows=arrows,
         title="Collaboration between departments",
@@ -177,17 +203,14 @@ def _arrow(edge: Edge, places: dict[int, tuple[float, float]], busiest: int, hre
     end = (bx - ux * (NODE_RADIUS + 2), by - uy * (NODE_RADIUS + 2))
     bow = BOW * length
     control = ((ax + bx) / 2 + nx * bow, (ay + by) / 2 + ny * bow)
-    middle = [0.25 * s + 0.5 * c + 0.25 * e for s, c, e in zip(start, control, end, strict=True)]
+    mx, my = (0.25 * s + 0.5 * c + 0.25 * e for s, c, e in zip(start, control, end, strict=True))
     lines = edge_lines(edge)
-    top = middle[1] - (len(lines) - 1) * LABEL_LINE / 2 + 4
+    labels = _beside(mx + nx * LABEL_GAP, my + ny * LABEL_GAP, nx, ny, lines)
     (sx, sy), (cx, cy), (ex, ey) = ((_round(x), _round(y)) for x, y in (start, control, end))
     return Arrow(
         path=f"M {sx} {sy} Q {cx} {cy} {ex} {ey}",
         stroke=_round(MIN_STROKE + (MAX_STROKE - MIN_STROKE) * edge.volume / busiest),
-        labels=[
-            Label(_round(middle[0]), _round(top + k * LABEL_LINE), line)
-            for k, line in enumerate(lines)
-        ],
+        labels=labels,
         href=href,
         title=f"{edge.from_department.name} to {edge.to_department.name}: " + "; ".join(lines),
     )

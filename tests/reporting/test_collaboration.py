@@ -119,7 +119,9 @@ def worked_example(hr_department, it_department, hr_agent):
         handoff(it_department, hr_department, claimed_after=5 * HOUR),
     ]
     consult(hr_department, it_department, answered_after=HOUR / 2, asked_by=hr_agent)
-    # Outside the period: must not count.
+    # Within one department (between two of its queues), and outside the period: neither
+    # counts.
+    handoff(it_department, it_department, claimed_after=HOUR)
     handoff(hr_department, it_department, claimed_after=HOUR, at=NOW - dt.timedelta(days=30))
     return cases
 
@@ -197,10 +199,7 @@ def test_drawing_puts_departments_on_a_circle_and_widens_busy_edges(worked_examp
         "sent back 25%",
         "1 consulted, answer 30 min",
     ]
-    assert [label.text for label in quiet.labels] == [
-        "1 handed, pick-up fewer than 5",
-        "sent back fewer than 5",
-    ]
+    assert [label.text for label in quiet.labels] == ["1 handed, figures held back (under 5 cases)"]
 
 
 # Pages ---------------------------------------------------------------------------------
@@ -264,7 +263,7 @@ def test_edge_page_lists_visible_cases_and_counts_the_others(
     # Five handoffs and one consult, all HR's cases: five handoffs are enough for the
     # figures to stand; the one consult's answer time is held back.
     assert "6 of them are cases you may not open" in " ".join(page.split())
-    assert page.count("fewer than 5") == 1
+    assert page.count("held back (under 5 cases)") == 1
 
 
 def test_edge_page_of_an_unknown_department_is_404(client, hr_department, it_agent):
