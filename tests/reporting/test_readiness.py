@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from esm import clock
 from esm.models import DepartmentRole
 from journeys.models import Finding
 from reporting import readiness
-from reporting.models import Measure, ReadinessAssessment, ReportMeasure
+from reporting.models import (
+    Measure,
+    ReadinessAssessment,
+    ReportMeasure,
+    RolloutStep,
+    TribalGroup,
+)
 from services.models import Article
 from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
 from tests.journeys.factories import TouchpointFactory
@@ -223,3 +230,185 @@ def test_readiness_costs_the_same_queries_for_more_departments(django_assert_max
         ServiceFactory(department=department, owner=UserFactory())
     with django_assert_max_num_queries(7):
         readiness.department_readiness(departments)
+
+
+# Pages, the API and the writes behind them ------------------------------------------------
+
+
+def _assessment_form(**overrides):
+    return {
+        "sign": "business_sponsor",
+        "answer": "yes",
+        "evidence": "The CFO chairs the steering group.",
+        "assessed_on": "2026-11-18",
+        **overrides,
+    }
+
+
+@pytest.mark.django_db
+def test_a_department_manager_assesses_a_sign_of_their_department(
+    client, department_manager, it_department
+):
+    client.force_login(department_manager)
+    response = client.post(
+        reverse("readiness_department", args=[it_department.slug]), _assessment_form()
+    )
+    assert response.status_code == 302
+    (assessment,) = ReadinessAssessment.objects.all()
+    assert (assessment.department, assessment.answer, assessment.assessed_by) == (
+        it_department,
+        "yes",
+        department_manager,
+    )
+    page = client.get(reverse("readiness_department", args=[it_department.slug]))
+    assert "The CFO chairs the steering group." in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_manager_of_another_department_may_read_but_not_assess(
+    client, department_manager, hr_department
+):
+    client.force_login(department_manager)
+    url = reverse("readiness_department", args=[hr_department.slug])
+    assert client.get(url).status_code == 200
+    assert client.post(url, _assessment_form()).status_code == 403
+    assert not ReadinessAssessment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_assessment_without_evidence_is_refused_beside_the_field(
+    client, executive, it_department
+):
+    client.force_login(executive)
+    response = client.post(
+        reverse("readiness_department", args=[it_department.slug]), _assessment_form(evidence=" ")
+    )
+    assert response.status_code == 400
+    assert "Say what the answer rests on." in response.content.decode()
+    assert not ReadinessAssessment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_readiness_pages_are_refused_to_agents_and_unknown_departments_404(
+    client, it_agent, executive
+):
+    client.force_login(it_agent)
+    assert client.get(reverse("readiness")).status_code == 403
+    assert client.get(reverse("tribes")).status_code == 403
+    assert client.get(reverse("rollout")).status_code == 403
+    client.force_login(executive)
+    assert client.get(reverse("readiness_department", args=["nowhere"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_overview_runs_constant_queries_as_departments_grow(
+    client, executive, django_assert_max_num_queries
+):
+    client.force_login(executive)
+    DepartmentFactory()
+    client.get(reverse("readiness"))
+    with django_assert_max_num_queries(25) as first:
+        assert client.get(reverse("readiness")).status_code == 200
+    for _ in range(6):
+        department = DepartmentFactory()
+        _report(department, Measure.Kind.OUTCOME)
+        ServiceFactory(department=department, owner=UserFactory())
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        response = client.get(reverse("readiness"))
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_tribes_are_recorded_anew_so_change_over_time_shows(client, executive, department_manager):
+    client.force_login(executive)
+    for day, openness in (("2026-06-01", 2), ("2026-11-01", 4)):
+        response = client.post(
+            reverse("tribes"),
+            {
+                "name": "Field engineers",
+                "preferred_tools": "Radio, WhatsApp",
+                "preferred_channels": "Phone",
+                "openness": openness,
+                "recorded_on": day,
+            },
+        )
+        assert response.status_code == 302
+    assert list(TribalGroup.objects.values_list("openness", flat=True)) == [4, 2]
+    page = client.get(reverse("tribes")).content.decode()
+    assert "Field engineers, earlier" in page
+
+    client.force_login(department_manager)
+    refused = client.post(
+        reverse("tribes"), {"name": "X", "openness": 3, "recorded_on": "2026-11-01"}
+    )
+    assert refused.status_code == 403
+    assert TribalGroup.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_tribe_openness_out_of_range_is_refused(client, executive):
+    client.force_login(executive)
+    response = client.post(
+        reverse("tribes"), {"name": "Sales", "openness": 9, "recorded_on": "2026-11-01"}
+    )
+    assert response.status_code == 400
+    assert not TribalGroup.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_rollout_plan_is_added_to_at_the_end_and_reordered(client, executive):
+    client.force_login(executive)
+    for title in ("Onboarding", "Office moves", "Leavers"):
+        response = client.post(reverse("rollout_step_new"), {"title": title, "status": "planned"})
+        assert response.status_code == 302
+    leavers = RolloutStep.objects.get(title="Leavers")
+    client.post(reverse("rollout_step_move", args=[leavers.pk]), {"direction": "up"})
+    assert list(RolloutStep.objects.values_list("title", flat=True)) == [
+        "Onboarding",
+        "Leavers",
+        "Office moves",
+    ]
+    onboarding = RolloutStep.objects.get(title="Onboarding")
+    client.post(reverse("rollout_step_move", args=[onboarding.pk]), {"direction": "up"})
+    assert RolloutStep.objects.order_by("position").first() == onboarding  # already first
+    client.post(
+        reverse("rollout_step_edit", args=[onboarding.pk]),
+        {"title": "Onboarding", "status": "done", "lessons_learned": "Map before automating."},
+    )
+    onboarding.refresh_from_db()
+    assert (onboarding.status, onboarding.lessons_learned) == ("done", "Map before automating.")
+
+
+@pytest.mark.django_db
+def test_only_the_esm_lead_changes_the_rollout_plan(client, department_manager):
+    client.force_login(department_manager)
+    assert client.get(reverse("rollout")).status_code == 200
+    assert (
+        client.post(reverse("rollout_step_new"), {"title": "X", "status": "planned"}).status_code
+        == 403
+    )
+    assert not RolloutStep.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_api_reads_signs_and_adoption_with_the_same_rules(
+    client, executive, it_agent, it_department
+):
+    ServiceFactory(department=it_department, owner=UserFactory())
+    client.force_login(executive)
+    listing = client.get("/api/v1/readiness/").json()
+    row = next(row for row in listing["results"] if row["department"] == it_department.slug)
+    assert {sign["key"] for sign in row["signs"]} == set(readiness.SIGN_KEYS)
+    owned = next(sign for sign in row["signs"] if sign["key"] == "owned_by_business")
+    assert (owned["answer"], owned["from_data"]) == ("yes", True)
+
+    detail = client.get(f"/api/v1/readiness/{it_department.slug}/").json()
+    assert len(detail["adoption"]["months"]) == 6
+    adoption = client.get("/api/v1/adoption/").json()
+    it_adoption = next(a for a in adoption["results"] if a["department"] == it_department.slug)
+    assert it_adoption["services"] == 1
+    assert client.get("/api/v1/readiness/nowhere/").status_code == 404
+
+    client.force_login(it_agent)
+    assert client.get("/api/v1/readiness/").status_code == 403
+    assert client.get("/api/v1/adoption/").status_code == 403
