@@ -412,3 +412,21 @@ def test_the_api_reads_signs_and_adoption_with_the_same_rules(
     client.force_login(it_agent)
     assert client.get("/api/v1/readiness/").status_code == 403
     assert client.get("/api/v1/adoption/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_readiness_admin_pages_open(client, superuser, it_department, executive):
+    assessment = ReadinessAssessment.objects.create(
+        department=it_department,
+        sign="business_sponsor",
+        answer="no",
+        evidence="Nobody yet.",
+        assessed_by=executive,
+        assessed_on=dt.date(2026, 11, 1),
+    )
+    client.force_login(superuser)
+    for model in ("readinessassessment", "tribalgroup", "rolloutstep"):
+        assert client.get(reverse(f"admin:reporting_{model}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:reporting_{model}_add")).status_code == 200
+    change = reverse("admin:reporting_readinessassessment_change", args=[assessment.pk])
+    assert client.get(change).status_code == 200
