@@ -6,9 +6,9 @@ culture). A data-drawn sign with no data to judge falls back to the latest asses
 and says so. Every answer carries its evidence, shown beside it. The rules:
 
 1. ``outcome_reports``: *Do the department's reports show business outcomes, not only
-   outputs?* Its reports are those whose audience names the department. Yes when one of
-   them holds an outcome or experience measure; partly when it has reports of outputs
-   only; no when no report is read for it.
+   outputs?* Its reports are those whose audience names the department or whose owner is
+   its staff (agent or manager). Yes when one of them holds an outcome or experience
+   measure; partly when it has reports of outputs only; no when it has none.
 2. ``owned_by_business``: *Are its services owned by someone outside its own staff?* Of
    its live services with an owner, those whose owner holds no role (agent or manager) in
    the department. Yes at half or more, partly for some, no for none.
@@ -32,7 +32,8 @@ and says so. Every answer carries its evidence, shown beside it. The rules:
 9. ``capacity_to_change`` (assessed): *Has it the people and time to change how it works?*
 
 Every sign costs a fixed number of queries whatever the number of departments: each
-data-drawn rule is one grouped query over all departments, the assessments one more.
+data-drawn rule is one or two grouped queries over all departments, the assessments one
+more.
 """
 
 from __future__ import annotations
@@ -99,39 +100,36 @@ def _since() -> dt.datetime:
 
 
 def outcome_reports(department_ids: list[int]) -> dict[int, Answer]:
-    reports = (
-        Report.objects.filter(audience__departments__in=department_ids)
-        .values("audience__departments")
-        .annotate(
-            reports=Count("pk", distinct=True),
-            with_outcomes=Count(
-                "pk",
-                distinct=True,
-                filter=Q(
-                    Exists(
-                        ReportMeasure.objects.filter(
-                            report=OuterRef("pk"), measure__kind__in=OUTCOME_KINDS
-                        )
-                    )
-                ),
-            ),
-        )
+    has_outcome = Exists(
+        ReportMeasure.objects.filter(report=OuterRef("pk"), measure__kind__in=OUTCOME_KINDS)
     )
-    found = {row["audience__departments"]: row for row in reports}
+    reports = Report.objects.annotate(has_outcome=has_outcome)
+    # A report is the department's when its audience names the department or its owner
+    # works there: two paths, so two small queries of (department, report) pairs.
+    pairs = {
+        (department, pk, outcome)
+        for path in ("audience__departments", "owner__department_roles__department")
+        for department, pk, outcome in reports.filter(
+            **{f"{path}__in": department_ids}
+        ).values_list(path, "pk", "has_outcome")
+    }
+    counted: dict[int, dict[int, bool]] = defaultdict(dict)
+    for department, pk, outcome in pairs:
+        counted[department][pk] = outcome
     answers = {}
     for pk in department_ids:
-        row = found.get(pk)
-        if row is None:
-            answers[pk] = Answer(NO, "No report is read for this department.", True)
-        elif row["with_outcomes"]:
+        found = counted.get(pk, {})
+        with_outcomes = sum(found.values())
+        if not found:
+            answers[pk] = Answer(NO, "No report is read for it or kept by its staff.", True)
+        elif with_outcomes:
             answers[pk] = Answer(
                 YES,
-                f"{row['with_outcomes']} of its {row['reports']} reports show outcome or "
-                "experience measures.",
+                f"{with_outcomes} of its {len(found)} reports show outcome or experience measures.",
                 True,
             )
         else:
-            answers[pk] = Answer(PARTLY, f"Its {row['reports']} reports show outputs only.", True)
+            answers[pk] = Answer(PARTLY, f"Its {len(found)} reports show outputs only.", True)
     return answers
 
 

@@ -222,13 +222,13 @@ def test_assessed_signs_read_the_latest_assessment(executive):
 @pytest.mark.django_db
 def test_readiness_costs_the_same_queries_for_more_departments(django_assert_max_num_queries):
     departments = [DepartmentFactory() for _ in range(2)]
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         readiness.department_readiness(departments)
     departments += [DepartmentFactory() for _ in range(6)]
     for department in departments:
         _report(department, Measure.Kind.OUTCOME)
         ServiceFactory(department=department, owner=UserFactory())
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         readiness.department_readiness(departments)
 
 
@@ -430,3 +430,16 @@ def test_the_readiness_admin_pages_open(client, superuser, it_department, execut
         assert client.get(reverse(f"admin:reporting_{model}_add")).status_code == 200
     change = reverse("admin:reporting_readinessassessment_change", args=[assessment.pk])
     assert client.get(change).status_code == 200
+
+
+@pytest.mark.django_db
+def test_outcome_reports_include_the_reports_its_staff_keep():
+    department = DepartmentFactory()
+    keeper = UserFactory()
+    DepartmentRoleFactory(user=keeper, department=department, role=DepartmentRole.Role.MANAGER)
+    report = _report(DepartmentFactory(), Measure.Kind.OUTCOME)  # read by another department
+    report.owner = keeper
+    report.save()
+    answer = _answers(department)["outcome_reports"]
+    assert answer.answer == "yes"
+    assert answer.evidence.startswith("1 of its 1 reports")
