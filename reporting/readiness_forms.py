@@ -29,7 +29,7 @@ class AssessmentForm(forms.Form):
         error_messages={"required": "Say what the answer rests on."},
     )
     assessed_on = forms.DateField(
-        label="Assessed on", widget=forms.DateInput(attrs={"type": "date"})
+        label="Assessed on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 
@@ -47,7 +47,7 @@ class TribalGroupForm(forms.ModelForm):
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "openness": forms.NumberInput(attrs={"min": 1, "max": 5}),
-            "recorded_on": forms.DateInput(attrs={"type": "date"}),
+            "recorded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
 

@@ -25,7 +25,7 @@ from reporting.actions import (
 )
 from reporting.adoption import department_adoption
 from reporting.models import ReadinessAssessment, RolloutStep, TribalGroup
-from reporting.readiness import SIGNS, department_readiness, signs_yes
+from reporting.readiness import SIGN_KEYS, SIGNS, department_readiness, signs_yes
 from reporting.readiness_forms import AssessmentForm, RolloutStepForm, TribalGroupForm
 
 DEPARTMENTS_PER_PAGE = 25
@@ -105,9 +105,12 @@ def readiness_department(request: HttpRequest, slug: str) -> HttpResponse:
             "yes": signs_yes(answers),
             "adoption": adoption[department.pk],
             "form": form if may_assess else None,
-            "earlier": ReadinessAssessment.objects.filter(department=department).select_related(
-                "assessed_by"
-            )[:HISTORY],
+            "earlier": [
+                (assessment, SIGN_KEYS[assessment.sign].question)
+                for assessment in ReadinessAssessment.objects.filter(
+                    department=department, sign__in=SIGN_KEYS
+                ).select_related("assessed_by")[:HISTORY]
+            ],
             "may_audit": True,
         },
         status=400 if form.is_bound and form.errors else 200,
