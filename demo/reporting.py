@@ -1,6 +1,8 @@
 """The demo's reporting (`demo/data/reporting.toml`): objectives, audiences, measures and
 reports, what readers did with the reports (views, feedback, a subscription), the service
-owners' reviews, and the departments' cost rates.
+owners' reviews, the departments' cost rates, and the ESM lead's readiness work:
+owners' assessments of the signs the data cannot answer, the tribal audit (each group
+recorded twice, months apart) and the roll-out plan.
 
 Keyed by slug, key, username or department: seeding again changes nothing. Views are
 recorded through the portal's own action at their moments on the demo clock, once per
@@ -19,20 +21,29 @@ from django.utils import timezone
 from demo.data import load
 from esm import clock
 from esm.models import Department
-from reporting.actions import report_view_record
+from reporting.actions import (
+    readiness_assess,
+    report_view_record,
+    rollout_step_save,
+    tribal_group_record,
+)
 from reporting.models import (
     Audience,
     CostRate,
     Measure,
     Objective,
+    ReadinessAssessment,
     Report,
     ReportFeedback,
     ReportMeasure,
     ReportView,
+    RolloutStep,
     ServiceReview,
     Subscription,
+    TribalGroup,
 )
 from services.models import Service
+from valuestreams.models import ValueStream
 
 User = get_user_model()
 
@@ -81,6 +92,7 @@ def seed() -> None:
             department=Department.objects.get(slug=slug),
             defaults={"hourly_rate": Decimal(str(rate))},
         )
+    _readiness(data, users)
 
 
 def _with_people(spec: dict[str, Any], users: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -152,3 +164,42 @@ def _reviews(specs: list[dict[str, Any]], users: dict[str, Any]) -> None:
                 "changes": spec["changes"],
             },
         )
+
+
+def _readiness(data: dict[str, Any], users: dict[str, Any]) -> None:
+    """Assessments, the tribal audit and the roll-out plan, through the portal's actions;
+    each table is seeded once (its rows have no natural key, and the ESM lead may have
+    changed them since)."""
+    if not ReadinessAssessment.objects.exists():
+        departments = {d.slug: d for d in Department.objects.all()}
+        for spec in data["assessments"]:
+            readiness_assess(
+                department=departments[spec["department"]],
+                sign=spec["sign"],
+                answer=spec["answer"],
+                evidence=spec["evidence"],
+                assessed_by=users[spec["assessed_by"]],
+                assessed_on=_moment(spec["days_ago"]).date(),
+            )
+    if not TribalGroup.objects.exists():
+        for spec in data["tribes"]:
+            for recording in spec["recordings"]:
+                tribal_group_record(
+                    recorded_by=users[recording["recorded_by"]],
+                    recorded_on=_moment(recording["days_ago"]).date(),
+                    name=spec["name"],
+                    description=spec["description"],
+                    preferred_tools=recording["preferred_tools"],
+                    preferred_channels=recording["preferred_channels"],
+                    openness=recording["openness"],
+                )
+    if not RolloutStep.objects.exists():
+        streams = {stream.slug: stream for stream in ValueStream.objects.all()}
+        for spec in data["rollout"]:
+            rollout_step_save(
+                title=spec["title"],
+                value_stream=streams.get(spec.get("value_stream", "")),
+                status=spec["status"],
+                lessons_learned=spec.get("lessons_learned", ""),
+                owner=users[spec["owner"]],
+            )

@@ -12,7 +12,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from esm import clock
-from reporting.models import Report, ReportFeedback, ReportView, ServiceReview, Subscription
+from esm.models import Department
+from reporting.models import (
+    ReadinessAssessment,
+    Report,
+    ReportFeedback,
+    ReportView,
+    RolloutStep,
+    ServiceReview,
+    Subscription,
+    TribalGroup,
+)
+from reporting.readiness import SIGN_KEYS
 from services.models import Service
 
 
@@ -112,3 +123,82 @@ def service_review_record(
         value=value.strip(),
         changes=changes.strip(),
     )
+
+
+def readiness_assess(
+    *,
+    department: Department,
+    sign: str,
+    answer: str,
+    evidence: str,
+    assessed_by: AbstractBaseUser,
+    assessed_on: dt.date,
+) -> ReadinessAssessment:
+    """Record an owner's answer to one readiness sign. A new row every time (the latest
+    counts), so how the department moved stays readable; the caller has checked that
+    `assessed_by` may assess `department`.
+
+    Raises `ValidationError` (by field) for an unknown sign or answer, or empty evidence:
+    an answer nobody can check is no sign at all."""
+    errors = {}
+    if sign not in SIGN_KEYS:
+        errors["sign"] = "Pick one of the nine signs."
+    if answer not in ReadinessAssessment.Answer.values:
+        errors["answer"] = "Answer yes, partly or no."
+    if not evidence.strip():
+        errors["evidence"] = "Say what the answer rests on."
+    if errors:
+        raise ValidationError(errors)
+    return ReadinessAssessment.objects.create(
+        department=department,
+        sign=sign,
+        answer=answer,
+        evidence=evidence.strip(),
+        assessed_by=assessed_by,
+        assessed_on=assessed_on,
+    )
+
+
+def tribal_group_record(*, recorded_by: AbstractBaseUser, **facts: object) -> TribalGroup:
+    """Record a group of the organisation as the ESM lead sees it today. Never an edit: a
+    recording of a known name is a new row beside the old ones, so the audit shows change."""
+    group = TribalGroup(recorded_by=recorded_by, **facts)
+    group.full_clean()
+    group.save()
+    return group
+
+
+@transaction.atomic
+def rollout_step_save(*, step: RolloutStep | None = None, **fields: object) -> RolloutStep:
+    """Add a step at the end of the plan, or change one. The last position is read under a
+    lock so two steps added at once do not share it."""
+    if step is None:
+        last = (
+            RolloutStep.objects.select_for_update()
+            .order_by("-position")
+            .values_list("position", flat=True)
+        ).first()
+        step = RolloutStep(position=(last or 0) + 1)
+    for name, value in fields.items():
+        setattr(step, name, value)
+    step.full_clean()
+    step.save()
+    return step
+
+
+@transaction.atomic
+def rollout_step_move(*, step: RolloutStep, up: bool) -> None:
+    """Swap `step` with its neighbour above (or below); at either end nothing changes. The
+    plan is locked whole: it is a short list and two editors must not interleave swaps."""
+    steps = list(RolloutStep.objects.select_for_update().order_by("position", "pk"))
+    at = next((index for index, candidate in enumerate(steps) if candidate.pk == step.pk), None)
+    if at is None:
+        return
+    other = at - 1 if up else at + 1
+    if not 0 <= other < len(steps):
+        return
+    steps[at], steps[other] = steps[other], steps[at]
+    for position, candidate in enumerate(steps, start=1):
+        if candidate.position != position:
+            candidate.position = position
+            candidate.save(update_fields=["position"])

@@ -16,12 +16,15 @@ from reporting.models import (
     CostRate,
     Measure,
     Objective,
+    ReadinessAssessment,
     Report,
     ReportFeedback,
     ReportMeasure,
     ReportView,
+    RolloutStep,
     ServiceReview,
     Subscription,
+    TribalGroup,
 )
 from reporting.selectors import measure_keys_used
 
@@ -159,3 +162,29 @@ class CostRateAdmin(admin.ModelAdmin):
     list_display = ["department", "hourly_rate"]
     list_select_related = ["department"]
     autocomplete_fields = ["department"]
+
+
+@admin.register(ReadinessAssessment)
+class ReadinessAssessmentAdmin(admin.ModelAdmin):
+    list_display = ["department", "sign", "answer", "assessed_by", "assessed_on"]
+    list_filter = ["answer", "sign", "department"]
+    list_select_related = ["department", "assessed_by"]
+    search_fields = ["evidence"]
+    autocomplete_fields = ["department", "assessed_by"]
+
+
+@admin.register(TribalGroup)
+class TribalGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "openness", "recorded_on", "recorded_by"]
+    list_select_related = ["recorded_by"]
+    search_fields = ["name", "preferred_tools", "preferred_channels"]
+    autocomplete_fields = ["recorded_by"]
+
+
+@admin.register(RolloutStep)
+class RolloutStepAdmin(admin.ModelAdmin):
+    list_display = ["position", "title", "value_stream", "status", "owner"]
+    list_display_links = ["title"]
+    list_filter = ["status"]
+    list_select_related = ["value_stream", "owner"]
+    autocomplete_fields = ["owner"]

@@ -331,3 +331,90 @@ class CostRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department}: {self.hourly_rate}/hour"
+
+
+class ReadinessAssessment(models.Model):
+    """An owner's answer to one of the nine readiness signs for a department, where the
+    portal has no data to answer it (`reporting.readiness`). Every answer is a row of its
+    own: the latest counts, the earlier ones show how the department moved."""
+
+    class Answer(models.TextChoices):
+        YES = "yes", "Yes"
+        PARTLY = "partly", "Partly"
+        NO = "no", "No"
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    sign = models.CharField(max_length=40, help_text="A key of `reporting.readiness.SIGNS`.")
+    answer = models.CharField(max_length=8, choices=Answer.choices)
+    evidence = models.TextField(help_text="What the answer rests on.")
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assessed_on = models.DateField()
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["department", "sign", "-assessed_on", "-created_at"]
+        indexes = [
+            models.Index(fields=["department", "sign", "assessed_on"], name="assessment_by_sign")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department} {self.sign}: {self.answer} ({self.assessed_on})"
+
+
+class TribalGroup(models.Model):
+    """One recording of a group of the organisation (the tribal audit): the tools and
+    channels it prefers and how open it is to working with others. A group is recorded
+    anew each time, never edited, so its change over time shows; the rows share `name`."""
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    preferred_tools = models.CharField(max_length=300, blank=True)
+    preferred_channels = models.CharField(max_length=300, blank=True)
+    openness = models.PositiveSmallIntegerField(
+        help_text="1 (keeps to itself) to 5 (seeks out collaboration)."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_on = models.DateField()
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "-recorded_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(openness__gte=1, openness__lte=5), name="openness_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.recorded_on})"
+
+
+class RolloutStep(models.Model):
+    """One step of the ESM roll-out plan, value stream by value stream: an ordered list the
+    ESM lead keeps, with what each finished step taught."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    position = models.PositiveIntegerField(default=0)
+    value_stream = models.ForeignKey(
+        ValueStream, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
+    lessons_learned = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"

@@ -19,6 +19,7 @@ from esm.permissions import (
     is_agent,
     is_department_manager,
     is_executive,
+    is_manager_of_department,
 )
 from reporting.measures import Scope
 from reporting.models import Report
@@ -88,3 +89,14 @@ rules.add_rule(
     "reporting.view_collaboration",
     is_active_person & (is_admin | is_agent | is_department_manager | is_executive),
 )
+
+# Readiness and adoption are read by the people who decide the roll-out; a department's
+# signs are assessed by its own managers, and the tribal audit and the roll-out plan are
+# kept by the ESM lead (executives and admins).
+esm_lead = is_active_person & (is_admin | is_executive)
+rules.add_rule("reporting.view_readiness", deciders)
+rules.add_rule(
+    "reporting.assess_readiness", esm_lead | (is_active_person & is_manager_of_department)
+)
+rules.add_rule("reporting.record_tribes", esm_lead)
+rules.add_rule("reporting.plan_rollout", esm_lead)

@@ -3,7 +3,15 @@ the editing of definitions under /reporting/ (included by esm.urls, by name)."""
 
 from django.urls import path
 
-from reporting.views import audit, collaboration, dashboards, editing, engagement, reviews
+from reporting.views import (
+    audit,
+    collaboration,
+    dashboards,
+    editing,
+    engagement,
+    readiness,
+    reviews,
+)
 
 urlpatterns = [
     path("dashboards/", dashboards.report_list, name="dashboards"),
@@ -45,5 +53,20 @@ urlpatterns = [
         "reporting/reviews/<slug:slug>/new/",
         reviews.service_review_new,
         name="service_review_new",
+    ),
+    path("reporting/readiness/", readiness.readiness_overview, name="readiness"),
+    path(
+        "reporting/readiness/<slug:slug>/",
+        readiness.readiness_department,
+        name="readiness_department",
+    ),
+    path("reporting/tribes/", readiness.tribes, name="tribes"),
+    path("reporting/rollout/", readiness.rollout, name="rollout"),
+    path("reporting/rollout/new/", readiness.rollout_step_edit, name="rollout_step_new"),
+    path("reporting/rollout/<int:pk>/", readiness.rollout_step_edit, name="rollout_step_edit"),
+    path(
+        "reporting/rollout/<int:pk>/move/",
+        readiness.rollout_step_reorder,
+        name="rollout_step_move",
     ),
 ]

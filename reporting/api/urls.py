@@ -1,9 +1,10 @@
 """/api/v1/measures/ and /api/v1/reports/: measures with their values and history, reports
-and their dashboards; /api/v1/collaboration/: the collaboration map."""
+and their dashboards; /api/v1/collaboration/: the collaboration map; /api/v1/readiness/
+and /api/v1/adoption/: departments' readiness and adoption."""
 
 from django.urls import path
 
-from reporting.api import views
+from reporting.api import readiness, views
 from reporting.api.collaboration import CollaborationApi
 
 app_name = "reporting-api"
@@ -19,4 +20,11 @@ urlpatterns = [
         views.ReportDashboardApi.as_view(),
         name="report-dashboard",
     ),
+    path("readiness/", readiness.ReadinessListApi.as_view(), name="readiness"),
+    path(
+        "readiness/<slug:slug>/",
+        readiness.ReadinessDetailApi.as_view(),
+        name="readiness-department",
+    ),
+    path("adoption/", readiness.AdoptionListApi.as_view(), name="adoption"),
 ]

@@ -34,6 +34,7 @@ from reporting.models import (
     Snapshot,
     Subscription,
 )
+from reporting.readiness import department_readiness, signs_yes
 from reporting.watermelons import is_watermelon, watermelon_thresholds
 from services.models import (
     CannedReply,
@@ -571,3 +572,17 @@ def test_seeding_reporting_again_changes_nothing(seeded):
 
     assert {model: model.objects.count() for model in models} == before
     assert list(ReportView.objects.order_by("pk").values_list("count", "last_viewed_at")) == views
+
+
+def test_one_department_is_clearly_ready_and_one_clearly_not(seeded):
+    departments = {department.slug: department for department in Department.objects.all()}
+    readiness = department_readiness(departments.values())
+    ready = signs_yes(readiness[departments["hr"].pk])
+    not_ready = signs_yes(readiness[departments["sales"].pk])
+    assert ready >= 5, readiness[departments["hr"].pk]
+    assert not_ready <= 1, readiness[departments["sales"].pk]
+    # Every sign of both is answered, from data or an assessment, with its evidence.
+    for slug in ("hr", "sales"):
+        assert all(
+            item.answer.answer and item.answer.evidence for item in readiness[departments[slug].pk]
+        )
