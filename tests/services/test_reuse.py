@@ -1,0 +1,359 @@
+"""Reuse across departments: copying an item as a starting point, its open parts, publishing
+it, and what its origin changed since."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from esm.models import DepartmentRole
+from services.actions import (
+    ActionRefused,
+    catalog_item_copy,
+    catalog_item_publish,
+    open_parts_resolve,
+)
+from services.models import ApprovalStep, CatalogItem, FormField, OpenPart, PlanStep
+from services.reuse import origin_changes, specific_parts
+from tests.conftest import _person
+from tests.esm.factories import DepartmentFactory
+from tests.services.factories import (
+    ApprovalStepFactory,
+    CatalogItemFactory,
+    EntitlementFactory,
+    FormFieldFactory,
+    QueueFactory,
+    ServiceFactory,
+    SlaPolicyFactory,
+)
+
+MANAGER = DepartmentRole.Role.MANAGER
+
+
+@pytest.fixture
+def finance(db):
+    return DepartmentFactory(name="Finance", slug="finance")
+
+
+@pytest.fixture
+def finance_manager(finance):
+    return _person("finance_manager", department=finance, roles=[(finance, MANAGER)])
+
+
+@pytest.fixture
+def finance_queue(finance):
+    ServiceFactory(name="Finance office", slug="finance-office", department=finance)
+    return QueueFactory(department=finance, name="Finance desk", slug="finance-desk")
+
+
+@pytest.fixture
+def facilities_manager(facilities_department):
+    return _person(
+        "facilities_manager",
+        department=facilities_department,
+        roles=[(facilities_department, MANAGER)],
+    )
+
+
+@pytest.fixture
+def origin(facilities_department, facilities_agent, it_department):
+    """Facilities' "report an issue": a form with a conditional field, three approvals (one
+    a Facilities person), and a plan mixing Facilities' queue, a Facilities system action,
+    a generic e-mail and a step IT does."""
+    item = CatalogItemFactory(
+        name="Report an issue",
+        slug="report-an-issue",
+        service=ServiceFactory(department=facilities_department),
+        sla_policy=SlaPolicyFactory(),
+        end_to_end_hours=24,
+        is_published=True,
+    )
+    urgency = FormFieldFactory(
+        item=item, key="urgency", kind=FormField.Kind.CHOICE, choices="Low\nHigh"
+    )
+    FormFieldFactory(item=item, key="where", label="Where is it?", required=True)
+    FormFieldFactory(
+        item=item,
+        key="photo",
+        kind=FormField.Kind.ATTACHMENT,
+        show_when_field=urgency,
+        show_when_value="High",
+    )
+    EntitlementFactory(item=item, department=facilities_department)
+    ApprovalStepFactory(item=item, position=0)
+    ApprovalStepFactory(
+        item=item,
+        position=1,
+        approver=ApprovalStep.Approver.DEPARTMENT_ROLE,
+        department=facilities_department,
+        role=MANAGER,
+    )
+    ApprovalStepFactory(
+        item=item, position=2, approver=ApprovalStep.Approver.PERSON, person=facilities_agent
+    )
+    queue = QueueFactory(department=facilities_department, name="Facilities helpdesk")
+    triage = PlanStep.objects.create(
+        item=item,
+        key="triage",
+        name="Look at it",
+        kind=PlanStep.Kind.HUMAN,
+        department=facilities_department,
+        queue=queue,
+        position=0,
+    )
+    desk = PlanStep.objects.create(
+        item=item,
+        key="desk",
+        name="Book a spare desk",
+        kind=PlanStep.Kind.AUTOMATED,
+        department=facilities_department,
+        action="facilities.book_desk",
+        position=1,
+        condition_field="urgency",
+        condition_value="High",
+    )
+    desk.after.add(triage)
+    mail = PlanStep.objects.create(
+        item=item,
+        key="mail",
+        name="Tell the requester",
+        kind=PlanStep.Kind.AUTOMATED,
+        department=facilities_department,
+        action="generic.send_email",
+        params={"template": "done"},
+        position=2,
+    )
+    mail.after.add(triage, desk)
+    laptop = PlanStep.objects.create(
+        item=item,
+        key="laptop",
+        name="Check the laptop",
+        kind=PlanStep.Kind.HUMAN,
+        department=it_department,
+        position=3,
+    )
+    laptop.after.add(triage)
+    return item
+
+
+def snapshot_of(item: CatalogItem) -> dict:
+    """Everything a copy must reproduce, in department-neutral terms."""
+    return {
+        "fields": sorted(
+            (
+                f.key,
+                f.label,
+                f.kind,
+                f.required,
+                f.choices,
+                f.show_when_value,
+                f.show_when_field.key if f.show_when_field else None,
+            )
+            for f in item.fields.all()
+        ),
+        "approvals": [(a.position, a.approver, a.role) for a in item.approval_steps.all()],
+        "plan": sorted(
+            (
+                s.key,
+                s.name,
+                s.kind,
+                s.condition_field,
+                s.condition_value,
+                str(s.params),
+                tuple(sorted(e.key for e in s.after.all())),
+            )
+            for s in item.plan_steps.all()
+        ),
+        "targets": (item.sla_policy_id, item.end_to_end_hours, item.expected_days),
+    }
+
+
+def database_rows() -> tuple:
+    return (
+        CatalogItem.objects.count(),
+        FormField.objects.count(),
+        ApprovalStep.objects.count(),
+        PlanStep.objects.count(),
+        OpenPart.objects.count(),
+    )
+
+
+# --- Copying ------------------------------------------------------------------------
+
+
+def test_copy_duplicates_form_approvals_plan_and_targets_unpublished(
+    origin, finance, finance_manager, finance_queue
+):
+    before = snapshot_of(origin)
+
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+
+    assert snapshot_of(copy) == before
+    assert copy.department == finance
+    assert copy.service.department == finance
+    assert copy.copied_from == origin
+    assert not copy.is_published
+    assert copy.slug == "report-an-issue-finance"
+    assert snapshot_of(CatalogItem.objects.get(pk=origin.pk)) == before
+    assert origin.fields.count() == 3
+    assert origin.plan_steps.count() == 4
+
+
+def test_copy_moves_the_origin_departments_roles_and_steps_to_the_new_department(
+    origin, finance, finance_manager, finance_queue, it_department
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+
+    role_step = copy.approval_steps.get(position=1)
+    assert role_step.department == finance
+    assert role_step.role == MANAGER
+    owners = dict(copy.plan_steps.values_list("key", "department"))
+    assert owners == {
+        "triage": finance.pk,
+        "desk": finance.pk,
+        "mail": finance.pk,
+        "laptop": it_department.pk,
+    }
+    assert copy.entitlements.get().department == finance
+
+
+def test_copy_flags_each_department_specific_part(
+    origin, finance, finance_manager, finance_queue, facilities_agent
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+
+    parts = {(p.kind, p.origin_value) for p in copy.open_parts.all()}
+    assert parts == {
+        (OpenPart.Kind.APPROVER, str(facilities_agent)),
+        (OpenPart.Kind.QUEUE, "Facilities helpdesk"),
+        (OpenPart.Kind.ACTION, "facilities.book_desk (Facilities)"),
+    }
+    # The placeholder queue is cleared: the origin's queue never takes the copy's work.
+    assert copy.plan_steps.get(key="triage").queue is None
+
+
+def test_copy_into_its_own_department_is_refused(origin, facilities_department, superuser):
+    rows = database_rows()
+
+    with pytest.raises(ActionRefused):
+        catalog_item_copy(item=origin, department=facilities_department, by=superuser)
+
+    assert database_rows() == rows
+
+
+def test_copy_with_resolutions_leaves_nothing_open(origin, finance, finance_manager, finance_queue):
+    keys = {part.kind: part.key for part in specific_parts(origin)}
+
+    copy = catalog_item_copy(
+        item=origin,
+        department=finance,
+        by=finance_manager,
+        resolutions={
+            keys[OpenPart.Kind.QUEUE]: str(finance_queue.pk),
+            keys[OpenPart.Kind.APPROVER]: f"person:{finance_manager.pk}",
+            keys[OpenPart.Kind.ACTION]: "human",
+        },
+    )
+
+    assert not copy.open_parts.exists()
+    assert copy.plan_steps.get(key="triage").queue == finance_queue
+    assert copy.approval_steps.get(position=2).person == finance_manager
+    desk = copy.plan_steps.get(key="desk")
+    assert (desk.kind, desk.action) == (PlanStep.Kind.HUMAN, "")
+
+
+# --- Publishing ---------------------------------------------------------------------
+
+
+def test_publishing_a_copy_with_open_parts_is_refused_and_changes_nothing(
+    origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+
+    with pytest.raises(ActionRefused, match="department-specific parts to resolve"):
+        catalog_item_publish(item=copy, by=finance_manager)
+
+    copy.refresh_from_db()
+    assert not copy.is_published
+    assert copy.open_parts.count() == 3
+
+
+def test_publishing_succeeds_once_every_part_is_resolved(
+    origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    values = {
+        OpenPart.Kind.QUEUE: str(finance_queue.pk),
+        OpenPart.Kind.APPROVER: "role:manager",
+        OpenPart.Kind.ACTION: "keep",
+    }
+
+    resolved = open_parts_resolve(
+        item=copy,
+        by=finance_manager,
+        resolutions={part.pk: values[part.kind] for part in copy.open_parts.all()},
+    )
+    catalog_item_publish(item=copy, by=finance_manager)
+
+    copy.refresh_from_db()
+    assert resolved == 3
+    assert copy.is_published
+    approver = copy.approval_steps.get(position=2)
+    assert (approver.approver, approver.department, approver.role) == (
+        ApprovalStep.Approver.DEPARTMENT_ROLE,
+        finance,
+        MANAGER,
+    )
+
+
+def test_a_bad_resolution_refuses_them_all(origin, finance, finance_manager, finance_queue):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    facilities_queue = origin.plan_steps.get(key="triage").queue
+    parts = {part.kind: part.pk for part in copy.open_parts.all()}
+
+    with pytest.raises(ActionRefused, match="queue of Finance"):
+        open_parts_resolve(
+            item=copy,
+            by=finance_manager,
+            resolutions={
+                parts[OpenPart.Kind.ACTION]: "keep",
+                parts[OpenPart.Kind.QUEUE]: str(facilities_queue.pk),
+            },
+        )
+
+    assert copy.open_parts.count() == 3
+    assert copy.plan_steps.get(key="triage").queue is None
+
+
+# --- What the origin changed --------------------------------------------------------
+
+
+def test_comparison_shows_what_the_origin_changed_since_the_copy(
+    origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    # The copy's own adaptation is not the origin's improvement.
+    copy.fields.filter(key="where").update(label="Which office?")
+    FormFieldFactory(item=origin, key="since", label="Since when?", kind=FormField.Kind.DATE)
+    origin.fields.filter(key="where").update(required=False)
+    origin.plan_steps.filter(key="laptop").delete()
+
+    changes = {
+        (c.part, c.key, c.change) for c in origin_changes(CatalogItem.objects.get(pk=copy.pk))
+    }
+
+    assert changes == {
+        ("form field", "since", "added"),
+        ("form field", "where", "changed"),
+        ("plan step", "laptop", "removed"),
+    }
+
+
+def test_the_admin_cannot_publish_a_copy_with_open_parts_either(
+    origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    copy.is_published = True
+
+    with pytest.raises(ValidationError) as refused:
+        copy.full_clean()
+
+    assert "is_published" in refused.value.message_dict
