@@ -63,8 +63,9 @@ def items_visible_for_reuse(user: Any) -> QuerySet[CatalogItem]:
 
 def copies_visible_to(user: Any) -> QuerySet[CatalogItem]:
     """Copies a person may follow: those of the departments they manage."""
+    # `copied_at`, not `copied_from`: a copy stays a copy after its origin is deleted.
     return CatalogItem.objects.filter(
-        copied_from__isnull=False, department__in=departments_to_copy_into(user)
+        copied_at__isnull=False, department__in=departments_to_copy_into(user)
     ).select_related("department", "service", "copied_from__department")
 
 
@@ -220,7 +221,7 @@ def copies_with_changes(origin: CatalogItem, copies: Iterable[CatalogItem]) -> l
 def copy_for_page(*, slug: str) -> CatalogItem:
     """A copy with what its page shows loaded; raises CatalogItem.DoesNotExist."""
     return (
-        CatalogItem.objects.filter(copied_from__isnull=False)
+        CatalogItem.objects.filter(copied_at__isnull=False)
         .select_related("department", "service", "copied_from__department")
         .prefetch_related(
             "copied_from__fields",

@@ -3,6 +3,7 @@ it, and what its origin changed since."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from esm.models import DepartmentRole
 from services.actions import (
@@ -357,3 +358,177 @@ def test_the_admin_cannot_publish_a_copy_with_open_parts_either(
         copy.full_clean()
 
     assert "is_published" in refused.value.message_dict
+
+
+# --- Pages --------------------------------------------------------------------------
+
+
+def test_a_manager_copies_an_item_through_the_page_choosing_its_parts(
+    client, origin, finance, finance_manager, finance_queue
+):
+    client.force_login(finance_manager)
+    url = reverse("reuse_copy")
+    parts = {part.kind: part.key for part in specific_parts(origin)}
+
+    page = client.get(url, {"item": origin.slug, "department": finance.slug})
+    answer = client.post(
+        url,
+        {
+            "item": origin.slug,
+            "department": finance.slug,
+            "service": finance_queue.department.services.get().pk,
+            parts[OpenPart.Kind.QUEUE]: str(finance_queue.pk),
+        },
+    )
+
+    assert page.status_code == 200
+    assert "Facilities helpdesk" in page.text
+    copy = CatalogItem.objects.get(copied_from=origin)
+    assert answer.status_code == 302
+    assert answer.url == reverse("reuse_detail", args=[copy.slug])
+    assert {part.kind for part in copy.open_parts.all()} == {
+        OpenPart.Kind.APPROVER,
+        OpenPart.Kind.ACTION,
+    }
+
+
+def test_copying_into_a_department_one_does_not_manage_is_refused(
+    client, origin, finance, finance_queue, facilities_manager
+):
+    client.force_login(facilities_manager)
+    rows = database_rows()
+
+    answer = client.post(
+        reverse("reuse_copy"),
+        {"item": origin.slug, "department": finance.slug, "service": "1"},
+    )
+
+    assert answer.status_code == 403
+    assert database_rows() == rows
+
+
+def test_an_origin_one_cannot_see_cannot_be_copied(
+    client, origin, finance, finance_manager, finance_queue
+):
+    CatalogItem.objects.filter(pk=origin.pk).update(is_published=False)
+    client.force_login(finance_manager)
+    rows = database_rows()
+
+    answer = client.get(reverse("reuse_copy"), {"item": origin.slug, "department": finance.slug})
+
+    assert answer.status_code == 404
+    assert database_rows() == rows
+
+
+def test_people_who_manage_no_department_are_refused_the_reuse_pages(
+    client, outsider, facilities_agent, origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+
+    for person in (outsider, facilities_agent):
+        client.force_login(person)
+        assert client.get(reverse("reuse_home")).status_code == 403
+        assert client.get(reverse("reuse_detail", args=[copy.slug])).status_code == 403
+        answer = client.post(reverse("reuse_publish", args=[copy.slug]))
+        assert answer.status_code == 403
+
+    copy.refresh_from_db()
+    assert not copy.is_published
+
+
+def test_the_copy_page_resolves_parts_and_publishing_waits_for_the_last(
+    client, origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    client.force_login(finance_manager)
+    page_url = reverse("reuse_detail", args=[copy.slug])
+    parts = {part.kind: f"part-{part.pk}" for part in copy.open_parts.all()}
+
+    client.post(page_url, {parts[OpenPart.Kind.QUEUE]: str(finance_queue.pk)})
+    refused = client.post(reverse("reuse_publish", args=[copy.slug]), follow=True)
+    copy.refresh_from_db()
+
+    assert "Not published" in refused.text
+    assert "department-specific parts to resolve" in refused.text
+    assert not copy.is_published
+    assert copy.open_parts.count() == 2
+
+    client.post(
+        page_url,
+        {parts[OpenPart.Kind.APPROVER]: "role:manager", parts[OpenPart.Kind.ACTION]: "keep"},
+    )
+    client.post(reverse("reuse_publish", args=[copy.slug]))
+    copy.refresh_from_db()
+
+    assert copy.is_published
+
+
+def test_a_bad_choice_is_shown_beside_its_field_and_changes_nothing(
+    client, origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    client.force_login(finance_manager)
+    queue_part = copy.open_parts.get(kind=OpenPart.Kind.QUEUE)
+
+    answer = client.post(
+        reverse("reuse_detail", args=[copy.slug]), {f"part-{queue_part.pk}": "999999"}
+    )
+
+    assert answer.status_code == 400
+    assert "Select a valid choice" in answer.text
+    assert copy.open_parts.count() == 3
+
+
+def test_the_copy_page_shows_a_field_the_origin_added_since(
+    client, origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    FormFieldFactory(item=origin, key="since", label="Since when?", kind=FormField.Kind.DATE)
+    client.force_login(finance_manager)
+
+    page = client.get(reverse("reuse_detail", args=[copy.slug]))
+
+    assert "Since when?" in page.text
+    assert "Added" in page.text
+
+
+def _grow(origin, finance, finance_manager, facilities_agent, n: int) -> CatalogItem:
+    """Give the origin `n` more fields and Facilities approvers, and Finance `n` more
+    copies of it: more rows on every reuse page, and more open parts on the last copy."""
+    for _ in range(n):
+        FormFieldFactory(item=origin)
+        ApprovalStepFactory(
+            item=origin, approver=ApprovalStep.Approver.PERSON, person=facilities_agent
+        )
+    copies = [
+        catalog_item_copy(item=origin, department=finance, by=finance_manager) for _ in range(n)
+    ]
+    # And a change of the origin since, so the comparison has rows.
+    FormFieldFactory(item=origin)
+    return copies[-1]
+
+
+def test_reuse_pages_run_a_constant_number_of_queries(
+    client,
+    origin,
+    finance,
+    finance_manager,
+    finance_queue,
+    facilities_agent,
+    django_assert_max_num_queries,
+):
+    client.force_login(finance_manager)
+    counts = []
+    for n in (1, 5):
+        copy = _grow(origin, finance, finance_manager, facilities_agent, n)
+        pages = [
+            (reverse("reuse_home"), {}),
+            (reverse("reuse_detail", args=[copy.slug]), {}),
+            (reverse("reuse_copy"), {"item": origin.slug, "department": finance.slug}),
+        ]
+        with django_assert_max_num_queries(60) as captured:
+            for url, params in pages:
+                assert client.get(url, params).status_code == 200
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1]
