@@ -61,6 +61,17 @@ def items_visible_for_reuse(user: Any) -> QuerySet[CatalogItem]:
     )
 
 
+def copies_of(origin: CatalogItem, user: Any) -> QuerySet[CatalogItem]:
+    """The copies of `origin` a person may list: all of them for admins and the origin
+    department's staff (whose work is being reused), else those of departments they manage."""
+    copies = CatalogItem.objects.filter(copied_from=origin).select_related("department")
+    if is_admin(user) or origin.department_id in staff_department_ids(user):
+        return copies.order_by("department__name", "slug")
+    return copies.filter(department__in=departments_to_copy_into(user)).order_by(
+        "department__name", "slug"
+    )
+
+
 def copies_visible_to(user: Any) -> QuerySet[CatalogItem]:
     """Copies a person may follow: those of the departments they manage."""
     # `copied_at`, not `copied_from`: a copy stays a copy after its origin is deleted.

@@ -532,3 +532,64 @@ def test_reuse_pages_run_a_constant_number_of_queries(
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+# --- API ----------------------------------------------------------------------------
+
+
+def test_api_lists_an_items_copies_with_what_the_origin_changed_since(
+    client, origin, finance, finance_manager, finance_queue, facilities_manager
+):
+    catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    FormFieldFactory(item=origin, key="since", label="Since when?", kind=FormField.Kind.DATE)
+    client.force_login(facilities_manager)
+
+    answer = client.get(reverse("api:catalog-item-copies", args=[origin.slug]))
+
+    assert answer.status_code == 200
+    [copy] = answer.json()["results"]
+    assert copy["department"] == "Finance"
+    assert copy["open_parts"] == 3
+    assert copy["is_published"] is False
+    assert copy["origin_changes"] == [
+        {
+            "part": "form field",
+            "key": "since",
+            "label": "Since when?",
+            "change": "added",
+            "detail": "date",
+        }
+    ]
+
+
+def test_api_hides_copies_of_other_departments_and_unseen_origins(
+    client, origin, finance, finance_manager, finance_queue, outsider
+):
+    catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    url = reverse("api:catalog-item-copies", args=[origin.slug])
+    client.force_login(outsider)
+
+    assert client.get(url).json()["results"] == []
+    CatalogItem.objects.filter(pk=origin.pk).update(is_published=False)
+    assert client.get(url).status_code == 404
+
+
+def test_api_copies_run_a_constant_number_of_queries(
+    client,
+    origin,
+    finance,
+    finance_manager,
+    finance_queue,
+    facilities_agent,
+    django_assert_max_num_queries,
+):
+    client.force_login(finance_manager)
+    url = reverse("api:catalog-item-copies", args=[origin.slug])
+    counts = []
+    for n in (1, 5):
+        _grow(origin, finance, finance_manager, facilities_agent, n)
+        with django_assert_max_num_queries(20) as captured:
+            assert client.get(url).status_code == 200
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1]
