@@ -132,9 +132,8 @@ def specific_parts(item: CatalogItem) -> list[SpecificPart]:
     parts = []
     for step in item.approval_steps.select_related("person"):
         if step.approver == ApprovalStep.Approver.PERSON and step.person_id in person_ids:
-            parts.append(
-                SpecificPart(f"approval-{step.pk}", OpenPart.Kind.APPROVER, step, str(step))
-            )
+            person = step.person.get_full_name() or step.person.username
+            parts.append(SpecificPart(f"approval-{step.pk}", OpenPart.Kind.APPROVER, step, person))
     for step in item.plan_steps.select_related("queue", "department"):
         if step.department_id != origin:
             continue

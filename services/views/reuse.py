@@ -29,7 +29,7 @@ from services.actions import (
 from services.models import CatalogItem, OpenPart, PlanStep, Service
 
 COPIES_PER_PAGE = 25
-DECIDE_LATER = ("", "Decide later (the copy stays unpublished)")
+DECIDE_LATER = ("", "Decide later")
 
 
 class CopyStartForm(forms.Form):
@@ -46,7 +46,10 @@ class CopyStartForm(forms.Form):
             "department__name", "name"
         )
         self.fields["item"].label_from_instance = lambda item: f"{item.department}: {item.name}"
-        self.fields["department"].queryset = reuse.departments_to_copy_into(user)
+        departments = reuse.departments_to_copy_into(user)
+        self.fields["department"].queryset = departments
+        if len(departments) == 1:
+            self.fields["department"].initial = departments[0]
 
 
 class OpenPartsForm(forms.Form):
@@ -77,7 +80,10 @@ class CopyForm(OpenPartsForm):
 
     def __init__(self, *args: Any, department: Department, **kw: Any) -> None:
         super().__init__(*args, department=department, **kw)
-        self.fields["service"].queryset = department.services.filter(status=Service.Status.LIVE)
+        services = department.services.filter(status=Service.Status.LIVE)
+        self.fields["service"].queryset = services
+        if len(services) == 1:
+            self.fields["service"].initial = services[0]
         self.order_fields(["service"])
 
 
@@ -97,26 +103,38 @@ def _require_manager(user: Any, department: Department) -> None:
         raise PermissionDenied
 
 
-@login_required
-@require_GET
-def reuse_home(request: HttpRequest) -> HttpResponse:
-    if not reuse.departments_to_copy_into(request.user).exists():
-        raise PermissionDenied
+def _home(request: HttpRequest, form: CopyStartForm, *, status: int = 200) -> HttpResponse:
     copies = reuse.copies_visible_to(request.user).order_by("department__name", "name")
     return render(
         request,
         "services/reuse_home.html",
         {
-            "form": CopyStartForm(user=request.user),
+            "form": form,
             "page": Paginator(copies, COPIES_PER_PAGE).get_page(request.GET.get("page")),
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def reuse_home(request: HttpRequest) -> HttpResponse:
+    if not reuse.departments_to_copy_into(request.user).exists():
+        raise PermissionDenied
+    return _home(request, CopyStartForm(user=request.user))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def reuse_copy(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET":
+        # The choice made on the reuse page: a missing or unknown one is said beside it.
+        if not reuse.departments_to_copy_into(request.user).exists():
+            raise PermissionDenied
+        start = CopyStartForm(request.GET, user=request.user)
+        if not start.is_valid():
+            return _home(request, start, status=400)
     department = get_object_or_404(Department, slug=params.get("department", ""))
     _require_manager(request.user, department)
     item = get_object_or_404(

@@ -223,7 +223,7 @@ def test_copy_flags_each_department_specific_part(
 
     parts = {(p.kind, p.origin_value) for p in copy.open_parts.all()}
     assert parts == {
-        (OpenPart.Kind.APPROVER, str(facilities_agent)),
+        (OpenPart.Kind.APPROVER, facilities_agent.get_full_name()),
         (OpenPart.Kind.QUEUE, "Facilities helpdesk"),
         (OpenPart.Kind.ACTION, "facilities.book_desk (Facilities)"),
     }
@@ -414,8 +414,13 @@ def test_an_origin_one_cannot_see_cannot_be_copied(
     client.force_login(finance_manager)
     rows = database_rows()
 
-    answer = client.get(reverse("reuse_copy"), {"item": origin.slug, "department": finance.slug})
+    chosen = {"item": origin.slug, "department": finance.slug}
 
+    page = client.get(reverse("reuse_copy"), chosen)
+    answer = client.post(reverse("reuse_copy"), {**chosen, "service": "1"})
+
+    assert page.status_code == 400
+    assert "Select a valid choice" in page.text
     assert answer.status_code == 404
     assert database_rows() == rows
 
