@@ -4,10 +4,15 @@ Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services.views import directory, knowledge, portal, workspace
+from services.views import directory, knowledge, portal, reuse, workspace
 
 urlpatterns = [
     path("", portal.portal_home, name="home"),
+    # Reuse across departments: under its own prefix, clear of catalog/<slug>/.
+    path("reuse/", reuse.reuse_home, name="reuse_home"),
+    path("reuse/copy/", reuse.reuse_copy, name="reuse_copy"),
+    path("reuse/copies/<slug:slug>/", reuse.reuse_detail, name="reuse_detail"),
+    path("reuse/copies/<slug:slug>/publish/", reuse.reuse_publish, name="reuse_publish"),
     path("catalog/<slug:slug>/", portal.catalog_item, name="catalog_item"),
     path(
         "catalog/<slug:slug>/suggestions/",

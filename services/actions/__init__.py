@@ -26,6 +26,11 @@ from services.actions.requests import (
     service_request_submit,
     service_requests_close_sweep,
 )
+from services.actions.reuse import (
+    catalog_item_copy,
+    catalog_item_publish,
+    open_parts_resolve,
+)
 from services.actions.tasks import (
     sla_breach_sweep,
     task_ask,
@@ -52,10 +57,13 @@ __all__ = [
     "article_feedback_record",
     "article_update",
     "article_view_record",
+    "catalog_item_copy",
+    "catalog_item_publish",
     "comment_add",
     "consult_answer",
     "consult_withdraw",
     "form_start_record",
+    "open_parts_resolve",
     "reopen_deadline",
     "run_start",
     "service_request_cancel",

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import APIRootView
 
-from services.api import task_views, views
+from services.api import reuse, task_views, views
 
 app_name = "api"
 
@@ -21,6 +21,11 @@ urlpatterns = [
     path("catalog/services/", views.CatalogServiceListApi.as_view(), name="catalog-services"),
     path("catalog/items/", views.CatalogItemListApi.as_view(), name="catalog-items"),
     path("catalog/items/<slug:slug>/", views.CatalogItemDetailApi.as_view(), name="catalog-item"),
+    path(
+        "catalog/items/<slug:slug>/copies/",
+        reuse.CatalogItemCopyListApi.as_view(),
+        name="catalog-item-copies",
+    ),
     path("requests/", views.ServiceRequestListCreateApi.as_view(), name="requests"),
     path("requests/<str:reference>/", views.ServiceRequestDetailApi.as_view(), name="request"),
     path(

@@ -193,6 +193,25 @@ class CatalogItem(models.Model):
         default=False, help_text="May be raised on behalf of someone else."
     )
     is_published = models.BooleanField(default=True)
+    # A copy made in another department as a starting point ("see the function as an
+    # abstract"): kept to compare with the origin's later improvements. SET_NULL, because
+    # retiring the origin must not take its copies with it.
+    copied_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text="The item this one was copied from, in another department.",
+    )
+    copied_at = models.DateTimeField(null=True, blank=True, editable=False)
+    copied_snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The origin's form and plan when copied: what its later changes are read "
+        "against, so the copy's own edits are not mistaken for the origin's improvements.",
+    )
 
     objects = CatalogItemQuerySet.as_manager()
 
@@ -215,6 +234,15 @@ class CatalogItem(models.Model):
         return self.name
 
     def clean(self) -> None:
+        # A copy goes live only once its department has named its own queues, approvers and
+        # actions: published early, it would route cases to the origin department's people.
+        if self.is_published and self.pk is not None and self.open_parts.exists():
+            raise ValidationError(
+                {
+                    "is_published": "This copy still has department-specific parts to "
+                    "resolve: " + "; ".join(str(part) for part in self.open_parts.all()) + "."
+                }
+            )
         if self.is_confidential and self.pk is not None:
             outside = [
                 str(step)
@@ -444,3 +472,46 @@ class ApprovalStep(models.Model):
                     "fulfilling department."
                 }
             )
+
+
+class OpenPart(models.Model):
+    """A department-specific part of a copied item that its new department must still name.
+
+    Copying leaves the origin's value in place as a placeholder (the constraints of the
+    steps need one) and records it here; the copy cannot be published while any row is
+    left. Resolving a part deletes its row; deleting the step deletes it too.
+    """
+
+    class Kind(models.TextChoices):
+        QUEUE = "queue", "Queue of a human step"
+        APPROVER = "approver", "Approver who is a person of the origin department"
+        ACTION = "action", "Automated action bound to the origin department"
+
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="open_parts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    approval_step = models.ForeignKey(
+        ApprovalStep, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    plan_step = models.ForeignKey(
+        "services.PlanStep", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    origin_value = models.CharField(
+        max_length=255, help_text="What the origin had, in words: the starting point to replace."
+    )
+
+    class Meta:
+        ordering = ["item", "kind", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="approver", approval_step__isnull=False, plan_step__isnull=True)
+                | Q(
+                    kind__in=["queue", "action"],
+                    approval_step__isnull=True,
+                    plan_step__isnull=False,
+                ),
+                name="open_part_names_its_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.origin_value}"
