@@ -29,8 +29,8 @@ from django.utils import timezone
 from esm import clock
 from esm.permissions import can
 from reporting.exports import cards_csv
-from reporting.formatting import STATUS_WORDS, measure_value_text
-from reporting.models import Measure, Subscription
+from reporting.formatting import STATUS_WORDS, measure_value_text, target_text
+from reporting.models import Subscription
 from reporting.selectors import Card, report_cards, report_scopes, scope_label
 
 logger = logging.getLogger(__name__)
@@ -79,13 +79,6 @@ def subscription_next_day(subscription: Subscription, *, now: dt.datetime) -> dt
 # --- The message --------------------------------------------------------------------------
 
 
-def _target_text(measure: Measure) -> str:
-    if measure.target is None:
-        return ""
-    sign = "≥" if measure.direction == Measure.Direction.HIGHER else "≤"
-    return f"{sign} {measure_value_text(measure.target, measure.unit)}"
-
-
 @dataclass(frozen=True)
 class SummaryLine:
     """One card as the e-mail shows it: words, never a bare status code."""
@@ -104,7 +97,7 @@ def summary_lines(cards: list[Card]) -> list[SummaryLine]:
         SummaryLine(
             name=card.measure.name,
             value=measure_value_text(card.value, card.measure.unit),
-            target=_target_text(card.measure),
+            target=target_text(card.measure.target, card.measure.unit, card.measure.direction),
             status=card.status,
             status_text=STATUS_WORDS.get(card.status, card.status),
             decision=card.measure.decision,

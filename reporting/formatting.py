@@ -38,6 +38,15 @@ def _plain(value: float) -> str:
     return _number(value, 1).removesuffix(".0")
 
 
+def target_text(target: float | None, unit: str, direction: str) -> str:
+    """A target in words, "at least 90%" (higher is better) or "at most 5%"; '' if none.
+    `direction` is a `Measure.Direction` value."""
+    if target is None:
+        return ""
+    word = "at least" if direction == "higher" else "at most"
+    return f"{word} {measure_value_text(target, unit)}"
+
+
 def measure_value_text(value: float | None, unit: str) -> str:
     """`value` in `unit`'s words; '' when there is none."""
     if value is None:

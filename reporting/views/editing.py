@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from esm.permissions import User, can
 from reporting import selectors
-from reporting.formatting import measure_value_text
+from reporting.formatting import measure_value_text, target_text
 from reporting.forms import (
     AudienceForm,
     CostRatesForm,
@@ -62,10 +62,7 @@ class MeasureRow:
 
     @property
     def target(self) -> str:
-        if self.measure.target is None:
-            return ""
-        word = "at least" if self.measure.direction == Measure.Direction.HIGHER else "at most"
-        return f"{word} {measure_value_text(self.measure.target, self.measure.unit)}"
+        return target_text(self.measure.target, self.measure.unit, self.measure.direction)
 
     @property
     def act_at(self) -> str:

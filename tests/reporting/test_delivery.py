@@ -128,7 +128,7 @@ def test_the_task_sends_one_e_mail_with_the_summary_and_the_csv(report, executiv
     [message] = mail.outbox
     assert message.to == [executive.email]
     assert message.subject == "Outcomes: your weekly summary, 16 Nov 2026"
-    assert "End-to-end attainment: 84% (target ≥ 90%). Missed, watching." in message.body
+    assert "End-to-end attainment: 84% (target at least 90%). Missed, watching." in message.body
     assert "https://portal.example.com/dashboards/outcomes/" in message.body
     [(html, mimetype)] = message.alternatives
     assert mimetype == "text/html"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reporting.formatting import measure_value_text
+from reporting.formatting import measure_value_text, target_text
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,16 @@ from reporting.formatting import measure_value_text
 )
 def test_a_value_reads_in_its_units_words(value, unit, text):
     assert measure_value_text(value, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("target", "unit", "direction", "text"),
+    [
+        (0.9, "%", "higher", "at least 90%"),
+        (0.05, "%", "lower", "at most 5%"),
+        (60, "EUR", "lower", "at most €60.00"),
+        (None, "%", "higher", ""),
+    ],
+)
+def test_a_target_reads_the_same_words_everywhere(target, unit, direction, text):
+    assert target_text(target, unit, direction) == text
