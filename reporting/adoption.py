@@ -31,16 +31,14 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from esm import clock
-from esm.models import Event, EventKind
 from esm.permissions import User, staff_department_ids
+from reporting.measures import AUTOMATED_ALONE, steps_finished
 from services.models import (
     Article,
     CatalogItem,
     Consult,
-    PlanStep,
     Service,
     ServiceRequest,
-    StepRun,
 )
 from services.selectors import deflections
 from valuestreams.metrics import SMALL_GROUP
@@ -159,21 +157,12 @@ def department_adoption(
             )
             found.other = row["whole"] - row["on_behalf"] - row["portal"]
 
-    with_people = Event.objects.filter(
-        subject_type="services.steprun", subject_id=OuterRef("pk"), kind=EventKind.STEP_WITH_PEOPLE
-    )
     steps = (
-        StepRun.objects.filter(
-            department__in=department_ids,
-            state=StepRun.State.SUCCEEDED,
-            finished_at__gte=since,
-        )
-        .annotate(month=TruncMonth("finished_at"), with_people=Exists(with_people))
+        steps_finished(since=since)
+        .filter(department__in=department_ids)
+        .annotate(month=TruncMonth("finished_at"))
         .values("department", "month")
-        .annotate(
-            whole=Count("pk"),
-            automated=Count("pk", filter=Q(kind=PlanStep.Kind.AUTOMATED, with_people=False)),
-        )
+        .annotate(whole=Count("pk"), automated=Count("pk", filter=AUTOMATED_ALONE))
     )
     for pk, month, row in _by_month(steps, "department"):
         if (found := cell(pk, month)) is not None:

@@ -281,19 +281,30 @@ def first_touch_resolution(period: Period, scope: Scope) -> Value:
     return _share(counts["first"], counts["whole"])
 
 
-def _automated_steps(period: Period, scope: Scope) -> QuerySet[StepRun]:
-    """Steps finished in the period by automation alone (never given to people)."""
+AUTOMATED_ALONE = Q(kind=PlanStep.Kind.AUTOMATED, with_people=False)
+"""Of the steps `steps_finished` gives: done by automation, never handed to people."""
+
+
+def steps_finished(*, since: dt.datetime, until: dt.datetime | None = None) -> QuerySet[StepRun]:
+    """Plan steps that succeeded from `since` (until `until`), each annotated `with_people`:
+    whether the automation gave it to people. What the automation rate counts, here and in
+    each department's adoption."""
     given_to_people = Event.objects.filter(
         subject_type="services.steprun", subject_id=OuterRef("pk"), kind=EventKind.STEP_WITH_PEOPLE
     )
-    steps = StepRun.objects.filter(
-        state=StepRun.State.SUCCEEDED, finished_at__gte=period.start, finished_at__lt=period.end
-    )
+    steps = StepRun.objects.filter(state=StepRun.State.SUCCEEDED, finished_at__gte=since)
+    if until is not None:
+        steps = steps.filter(finished_at__lt=until)
+    return steps.annotate(with_people=Exists(given_to_people))
+
+
+def _automated_steps(period: Period, scope: Scope) -> QuerySet[StepRun]:
+    steps = steps_finished(since=period.start, until=period.end)
     if scope.department is not None:
         steps = steps.filter(department=scope.department)
     if scope.service is not None:
         steps = steps.filter(run__service_request__catalog_item__service=scope.service)
-    return steps.annotate(with_people=Exists(given_to_people))
+    return steps
 
 
 @measure("automation_rate")
@@ -301,7 +312,7 @@ def automation_rate(period: Period, scope: Scope) -> Value:
     """Of the plan steps finished in the period, the share done by automation alone."""
     counts = _automated_steps(period, scope).aggregate(
         whole=Count("pk"),
-        automated=Count("pk", filter=Q(kind=PlanStep.Kind.AUTOMATED, with_people=False)),
+        automated=Count("pk", filter=AUTOMATED_ALONE),
     )
     return _share(counts["automated"], counts["whole"])
 
@@ -310,11 +321,7 @@ def automation_rate(period: Period, scope: Scope) -> Value:
 def staff_hours_saved(period: Period, scope: Scope) -> Value:
     """Hours of staff work the automated steps of the period saved, at
     `AUTOMATION_MINUTES_SAVED_PER_STEP` minutes each (a setting: what a person would take)."""
-    automated = (
-        _automated_steps(period, scope)
-        .filter(kind=PlanStep.Kind.AUTOMATED, with_people=False)
-        .count()
-    )
+    automated = _automated_steps(period, scope).filter(AUTOMATED_ALONE).count()
     return Value(automated * settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60, automated)
 
 
