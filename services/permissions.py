@@ -12,6 +12,7 @@ import rules
 from esm.permissions import (
     can,
     is_active_person,
+    is_admin,
     is_manager_of_department,
     is_staff_of_department,
 )
@@ -160,6 +161,10 @@ rules.add_rule("services.view_consult", is_active_person & is_party_to_consult)
 # staff (`selectors.article_for_reader`); employees only ever see published articles.
 rules.add_rule("services.edit_article", is_active_person & is_staff_of_article_department)
 rules.add_rule("services.publish_article", is_active_person & is_manager_of_article_department)
+
+# Reuse: a department's managers (and admins) copy another department's catalog item into
+# it, resolve the copy's department-specific parts and publish it.
+rules.add_rule("services.copy_item_into", is_active_person & (is_admin | is_manager_of_department))
 
 
 def article_statuses(user: Any, article: Article) -> list[str]:

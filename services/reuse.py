@@ -37,16 +37,13 @@ ACTION_HUMAN = "human"
 
 
 def departments_to_copy_into(user: Any) -> QuerySet[Department]:
-    """Managers copy into the departments they manage; admins into any."""
+    """The departments `user` may copy into (`services.copy_item_into`, as a list):
+    managers the departments they manage, admins any."""
     if is_admin(user):
         return Department.objects.all()
     return Department.objects.filter(
         pk__in=department_ids_with_role(user, DepartmentRole.Role.MANAGER)
     )
-
-
-def may_copy_into(user: Any, department: Department) -> bool:
-    return departments_to_copy_into(user).filter(pk=department.pk).exists()
 
 
 def items_visible_for_reuse(user: Any) -> QuerySet[CatalogItem]:

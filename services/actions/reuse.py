@@ -69,7 +69,7 @@ def catalog_item_copy(
     and SLA policy are copied; what is the origin department's own (its people as
     approvers, its queues, its systems' actions) is left as it was and recorded as an
     open part, unless `resolutions` (keyed by `services.reuse.SpecificPart.key`) names the
-    new department's own. The origin is not changed. Callers check `may_copy_into`.
+    new department's own. The origin is not changed. Callers check `services.copy_item_into`.
     """
     if department.pk == item.department_id:
         raise ActionRefused(f"{item} already belongs to {department}.")

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from esm.models import Department
+from esm.permissions import can
 from services import reuse
 from services.actions import (
     ActionRefused,
@@ -99,7 +100,7 @@ def _part_label(part: reuse.SpecificPart | OpenPart) -> str:
 
 
 def _require_manager(user: Any, department: Department) -> None:
-    if not reuse.may_copy_into(user, department):
+    if not can(user, "services.copy_item_into", department):
         raise PermissionDenied
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from esm.models import DepartmentRole
+from esm.permissions import can
 from services.actions import (
     ActionRefused,
     catalog_item_copy,
@@ -598,3 +599,12 @@ def test_api_copies_run_a_constant_number_of_queries(
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+def test_only_a_departments_managers_and_admins_may_copy_into_it(
+    it_agent, department_manager, superuser, it_department, hr_department
+):
+    assert can(department_manager, "services.copy_item_into", it_department)
+    assert not can(department_manager, "services.copy_item_into", hr_department)
+    assert not can(it_agent, "services.copy_item_into", it_department)
+    assert can(superuser, "services.copy_item_into", hr_department)
