@@ -16,6 +16,8 @@ from django.utils.text import slugify
 
 from demo.data import load
 from esm.models import Department, Location
+from services.actions import service_portfolio_update
+from services.actions.portfolio import PORTFOLIO_FIELDS
 from services.models import (
     ApprovalStep,
     Article,
@@ -53,17 +55,7 @@ def _catalog(departments: dict[str, Department], users: dict[str, Any]) -> None:
         for slug, name in data["categories"].items()
     }
     services = {
-        spec["slug"]: Service.objects.get_or_create(
-            slug=spec["slug"],
-            defaults={
-                "name": spec["name"],
-                "outcome": spec["outcome"],
-                "department": departments[spec["department"]],
-                "owner": users[spec["owner"]],
-                "category": categories[spec["category"]],
-            },
-        )[0]
-        for spec in data["services"]
+        spec["slug"]: _service(spec, departments, users, categories) for spec in data["services"]
     }
     policy_of = {}
     for spec in data["sla_policies"]:
@@ -119,6 +111,36 @@ def _catalog(departments: dict[str, Department], users: dict[str, Any]) -> None:
                 location=locations[value] if kind == "location" else None,
                 role=value if kind == "role" else "",
             )
+
+
+def _service(
+    spec: dict[str, Any],
+    departments: dict[str, Department],
+    users: dict[str, Any],
+    categories: dict[str, Category],
+) -> Service:
+    """A service and, the first time, its portfolio entry through the portal's action."""
+    service, created = Service.objects.get_or_create(
+        slug=spec["slug"],
+        defaults={
+            "name": spec["name"],
+            "outcome": spec["outcome"],
+            "department": departments[spec["department"]],
+            "owner": users[spec["owner"]],
+            "category": categories[spec["category"]],
+        },
+    )
+    if created:
+        # Name, outcome and owner went in above; the rest of the entry is the portfolio's.
+        entry = {
+            name: spec[name] for name in PORTFOLIO_FIELDS - {"outcome", "owner"} if name in spec
+        }
+        if "fixed_yearly_cost" in entry:
+            entry["fixed_yearly_cost"] = Decimal(entry["fixed_yearly_cost"])
+        service = service_portfolio_update(
+            service=service, changes=entry, claims=spec.get("claims", {})
+        )
+    return service
 
 
 def _decimal(value: Any) -> Decimal | None:

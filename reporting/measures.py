@@ -515,7 +515,7 @@ STATE_NOISE = (EventKind.PRIORITY_CHANGED, EventKind.SLA_BREACHED)
 """Task events that carry a state but do not change it (`docs/events.md`, stage_times)."""
 
 
-def _worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, float]]:
+def worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, float]]:
     """Staff hours worked on each of `requests`, by department: the time their tasks
     (consults' too) spent in progress, each stint opened by a task's state change and
     closed by its next one, counted in the working hours of the task's department (an
@@ -572,7 +572,7 @@ def cost_per_request(period: Period, scope: Scope) -> Value:
     if not rates:
         return Value(None, 0)
     resolved = _resolved_in(period, scope)
-    worked = _worked_hours(resolved)
+    worked = worked_hours(resolved)
     priced = {
         request_id: by_department
         for request_id, by_department in worked.items()

@@ -12,7 +12,7 @@ from django.db import models
 
 from esm import clock
 from esm.models import Department
-from services.models import Service
+from services.models import Service, ValueFactor
 from valuestreams.models import ValueStream
 
 
@@ -98,12 +98,8 @@ class Measure(models.Model):
         HIGHER = "higher", "Higher is better"
         LOWER = "lower", "Lower is better"
 
-    class ValueFactor(models.TextChoices):
-        REVENUE = "revenue", "Revenue"
-        COST = "cost", "Cost"
-        PRODUCTIVITY = "productivity", "Productivity"
-        DIFFERENTIATION = "differentiation", "Differentiation"
-        SATISFACTION = "satisfaction", "Customer or employee satisfaction"
+    # The same five factors a service's value claims name (the portfolio reads both).
+    ValueFactor = ValueFactor
 
     key = models.SlugField(
         max_length=60, unique=True, help_text="The function in reporting.measures that computes it."

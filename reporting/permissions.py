@@ -76,6 +76,9 @@ rules.add_rule("reporting.browse_reports", is_active_person)
 # audits reports reads them all, as does an owner their own services'.
 rules.add_rule("reporting.review_service", is_active_person & (is_accountable_for | is_admin))
 rules.add_rule("reporting.view_service_reviews", deciders | (is_active_person & owns_a_service))
+# The service portfolio: what every service costs and delivers, for who decides on services
+# (department managers, executives) and who is accountable for one.
+rules.add_rule("reporting.view_portfolio", deciders | (is_active_person & owns_a_service))
 rules.add_rule("reporting.view_report", is_active_person & (is_owner | is_admin | in_audience))
 rules.add_rule("reporting.audit_reports", deciders | (is_active_person & owns_a_report))
 # The scopes whose figures one may read (the API's question; the pages offer only these).

@@ -9,6 +9,7 @@ from reporting.views import (
     dashboards,
     editing,
     engagement,
+    portfolio,
     readiness,
     reviews,
 )
@@ -48,6 +49,12 @@ urlpatterns = [
     path("reporting/objectives/new/", editing.objective_new, name="objective_new"),
     path("reporting/objectives/<int:pk>/", editing.objective_edit, name="objective_edit"),
     path("reporting/cost-rates/", editing.cost_rates, name="cost_rates"),
+    path("reporting/portfolio/", portfolio.portfolio_page, name="portfolio"),
+    path(
+        "reporting/portfolio/<slug:slug>/",
+        portfolio.portfolio_service_page,
+        name="portfolio_service",
+    ),
     path("reporting/reviews/", reviews.service_reviews, name="service_reviews"),
     path(
         "reporting/reviews/<slug:slug>/new/",

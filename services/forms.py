@@ -18,7 +18,16 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
-from services.models import CatalogItem, Consult, FormField, FulfilmentTask, Priority, Queue
+from services.models import (
+    CatalogItem,
+    Consult,
+    FormField,
+    FulfilmentTask,
+    Priority,
+    Queue,
+    Service,
+    ValueFactor,
+)
 
 User = get_user_model()
 
@@ -409,3 +418,60 @@ class ArticleForm(forms.Form):
             lambda item: f"{item.name} ({item.department.name})"
         )
         self.fields["status"].choices = [(status, labels[status]) for status in statuses]  # type: ignore[attr-defined]
+
+
+class ServicePortfolioForm(forms.ModelForm):
+    """A service's portfolio entry and its value claims, one box per value factor."""
+
+    owner = PersonField(
+        required=False,
+        label="Accountable owner",
+        help_text="Username or e-mail address; they need not work in the department.",
+    )
+
+    class Meta:
+        model = Service
+        fields = [
+            "status",
+            "outcome",
+            "owner",
+            "activities_before",
+            "activities_after",
+            "fixed_yearly_cost",
+            "decision_pending",
+            "decision_note",
+            "review_every_months",
+        ]
+        labels = {
+            "status": "Lifecycle",
+            "activities_before": "Before the department's part",
+            "activities_after": "After the department's part",
+            "decision_pending": "Decision waited for",
+            "fixed_yearly_cost": f"Fixed costs a year ({settings.REPORTING_CURRENCY})",
+            "review_every_months": "Review every (months)",
+        }
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 3})
+            for name in ("outcome", "activities_before", "activities_after", "decision_note")
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service = self.instance
+        if service.owner_id and not self.is_bound:
+            self.initial["owner"] = service.owner.username
+        claims = {claim.factor: claim.claim for claim in service.value_claims.all()}
+        for factor, label in ValueFactor.choices:
+            self.fields[f"claim_{factor}"] = forms.CharField(
+                label=f"Value claim: {label.lower()}",
+                required=False,
+                max_length=2000,
+                initial=claims.get(factor, ""),
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def claims(self) -> dict[str, str]:
+        return {factor: self.cleaned_data[f"claim_{factor}"] for factor in ValueFactor.values}

@@ -23,6 +23,7 @@ from services.models import (
     CatalogItem,
     Consult,
     FulfilmentTask,
+    Service,
     ServiceRequest,
 )
 from services.models.requests import approvals_for
@@ -125,6 +126,16 @@ def is_party_to_consult(user: Any, consult: Consult | None) -> bool:
     )
 
 
+@rules.predicate
+def is_accountable_for_service(user: Any, service: Service | None) -> bool:
+    return service is not None and user.is_authenticated and service.owner_id == user.pk
+
+
+@rules.predicate
+def is_manager_of_service_department(user: Any, service: Service | None) -> bool:
+    return service is not None and is_manager_of_department(user, service.department)
+
+
 rules.add_rule("services.request_item", is_active_person & is_entitled_to_item)
 rules.add_rule(
     "services.view_service_request",
@@ -165,6 +176,14 @@ rules.add_rule("services.publish_article", is_active_person & is_manager_of_arti
 # Reuse: a department's managers (and admins) copy another department's catalog item into
 # it, resolve the copy's department-specific parts and publish it.
 rules.add_rule("services.copy_item_into", is_active_person & (is_admin | is_manager_of_department))
+
+# The portfolio entry of a service (lifecycle, the work around it, fixed costs, value
+# claims, the decision it waits for) is kept by its accountable owner, the managers of the
+# department that provides it, and admins.
+rules.add_rule(
+    "services.change_service_portfolio",
+    is_active_person & (is_admin | is_accountable_for_service | is_manager_of_service_department),
+)
 
 
 def article_statuses(user: Any, article: Article) -> list[str]:

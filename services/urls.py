@@ -4,11 +4,16 @@ Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services.views import directory, knowledge, portal, reuse, workspace
+from services.views import directory, knowledge, portal, portfolio, reuse, workspace
 
 urlpatterns = [
     path("", portal.portal_home, name="home"),
     # Reuse across departments: under its own prefix, clear of catalog/<slug>/.
+    path(
+        "services/<slug:slug>/portfolio/",
+        portfolio.service_portfolio_edit,
+        name="service_portfolio_edit",
+    ),
     path("reuse/", reuse.reuse_home, name="reuse_home"),
     path("reuse/copy/", reuse.reuse_copy, name="reuse_copy"),
     path("reuse/copies/<slug:slug>/", reuse.reuse_detail, name="reuse_detail"),

@@ -1,10 +1,11 @@
 """/api/v1/measures/ and /api/v1/reports/: measures with their values and history, reports
 and their dashboards; /api/v1/collaboration/: the collaboration map; /api/v1/readiness/
-and /api/v1/adoption/: departments' readiness and adoption."""
+and /api/v1/adoption/: departments' readiness and adoption; /api/v1/portfolio/: the service
+portfolio."""
 
 from django.urls import path
 
-from reporting.api import readiness, views
+from reporting.api import portfolio, readiness, views
 from reporting.api.collaboration import CollaborationApi
 
 app_name = "reporting-api"
@@ -19,6 +20,12 @@ urlpatterns = [
         "reports/<slug:slug>/dashboard/",
         views.ReportDashboardApi.as_view(),
         name="report-dashboard",
+    ),
+    path("portfolio/", portfolio.PortfolioListApi.as_view(), name="portfolio"),
+    path(
+        "portfolio/<slug:slug>/",
+        portfolio.PortfolioServiceApi.as_view(),
+        name="portfolio-service",
     ),
     path("readiness/", readiness.ReadinessListApi.as_view(), name="readiness"),
     path(

@@ -15,6 +15,7 @@ from services.actions.knowledge import (
     article_view_record,
     form_start_record,
 )
+from services.actions.portfolio import service_portfolio_update
 from services.actions.requests import (
     approval_decide,
     comment_add,
@@ -66,6 +67,7 @@ __all__ = [
     "open_parts_resolve",
     "reopen_deadline",
     "run_start",
+    "service_portfolio_update",
     "service_request_cancel",
     "service_request_rate",
     "service_request_reopen",

@@ -8,8 +8,10 @@ from services.models.catalog import (
     OpenPart,
     Priority,
     Service,
+    ServiceValueClaim,
     SlaPolicy,
     SlaTarget,
+    ValueFactor,
 )
 from services.models.clocks import ClockState
 from services.models.consults import Consult
@@ -83,9 +85,11 @@ __all__ = [
     "SentMessage",
     "Service",
     "ServiceRequest",
+    "ServiceValueClaim",
     "SlaPolicy",
     "SlaTarget",
     "StepRun",
+    "ValueFactor",
     "WebhookDelivery",
     "WebhookEndpoint",
     "pk_from_reference",

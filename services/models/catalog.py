@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from esm.permissions import department_roles
 BUSINESS_DAY_HOURS = 8
 # A year of working days: anything longer is a typing mistake, not a promise.
 END_TO_END_HOURS_MAX = 8 * 250
+# Three years between reviews of a service at most: longer is no review at all.
+REVIEW_EVERY_MONTHS_MAX = 36
 
 
 class Priority(models.TextChoices):
@@ -40,12 +43,30 @@ class Category(models.Model):
         return self.name
 
 
+class ValueFactor(models.TextChoices):
+    """The five ways a service or a measure can add business value."""
+
+    REVENUE = "revenue", "Revenue"
+    COST = "cost", "Cost"
+    PRODUCTIVITY = "productivity", "Productivity"
+    DIFFERENTIATION = "differentiation", "Differentiation"
+    SATISFACTION = "satisfaction", "Customer or employee satisfaction"
+
+
 class Service(models.Model):
-    """Something a department provides to the enterprise, named for the outcome it delivers."""
+    """Something a department provides to the enterprise, named for the outcome it delivers,
+    and its entry in the service portfolio: where it is in its lifecycle, the business's
+    work around the department's part, its fixed costs and the value it claims."""
 
     class Status(models.TextChoices):
+        PIPELINE = "pipeline", "Pipeline"
         LIVE = "live", "Live"
         RETIRED = "retired", "Retired"
+
+    class Decision(models.TextChoices):
+        INVEST = "invest", "Invest"
+        CHANGE = "change", "Change"
+        RETIRE = "retire", "Retire"
 
     name = models.CharField(max_length=150, unique=True)
     slug = models.SlugField(max_length=150, unique=True)
@@ -66,12 +87,83 @@ class Service(models.Model):
         Category, on_delete=models.PROTECT, related_name="services", null=True, blank=True
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.LIVE)
+    activities_before = models.TextField(
+        blank=True,
+        help_text="What the business does before the department's part "
+        "(e.g. 'the hiring manager agrees a start date with the candidate').",
+    )
+    activities_after = models.TextField(
+        blank=True,
+        help_text="What the business does with the result "
+        "(e.g. 'the new hire's team plans their first week').",
+    )
+    fixed_yearly_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="What the owner pays each year whatever the demand: licences, contracts, "
+        "rent. Staff time is counted from the log, not typed here.",
+    )
+    decision_pending = models.CharField(
+        max_length=16,
+        choices=Decision.choices,
+        blank=True,
+        help_text="The decision the portfolio waits for about this service, if any.",
+    )
+    decision_note = models.TextField(
+        blank=True, help_text="What the decision turns on, for who makes it."
+    )
+    review_every_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(REVIEW_EVERY_MONTHS_MAX)],
+        help_text="How often its accountable owner reviews it: the next review is due this "
+        "many months after the last.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fixed_yearly_cost__gte=0), name="service_fixed_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="retired") | Q(decision_pending=""),
+                name="retired_service_waits_for_no_decision",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_every_months__gte=1)
+                & Q(review_every_months__lte=REVIEW_EVERY_MONTHS_MAX),
+                name="service_review_interval_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.status == self.Status.RETIRED and self.decision_pending:
+            raise ValidationError({"decision_pending": "A retired service waits for no decision."})
+
+
+class ServiceValueClaim(models.Model):
+    """What the service's owner claims it adds in one of the five value factors; the
+    portfolio shows the log's figures beside each claim."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="value_claims")
+    factor = models.CharField(max_length=16, choices=ValueFactor.choices)
+    claim = models.TextField()
+
+    class Meta:
+        ordering = ["service", "factor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "factor"], name="one_value_claim_per_service_factor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.get_factor_display()}"
 
 
 class SlaPolicy(models.Model):

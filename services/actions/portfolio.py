@@ -1,0 +1,57 @@
+"""The service portfolio, the write: a service's entry (lifecycle, outcome, accountable
+owner, the business's work around the department's part, fixed costs, the decision it
+waits for, review interval) and its value claims change together.
+
+Catalog configuration is not part of the event log (the admin edits it without events
+too); the portfolio's figures are read from the log in `reporting.portfolio`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from services.models import Service, ServiceValueClaim, ValueFactor
+
+PORTFOLIO_FIELDS = frozenset(
+    {
+        "status",
+        "outcome",
+        "owner",
+        "activities_before",
+        "activities_after",
+        "fixed_yearly_cost",
+        "decision_pending",
+        "decision_note",
+        "review_every_months",
+    }
+)
+
+
+@transaction.atomic
+def service_portfolio_update(
+    *, service: Service, changes: Mapping[str, Any], claims: Mapping[str, str]
+) -> Service:
+    """Set the entry's `changes` (names of `PORTFOLIO_FIELDS`) and its value claims: a
+    factor with text claims it, one left empty or out withdraws its claim. Raises
+    `ValidationError` (by field) and changes nothing when the entry would be invalid, such
+    as a retired service still waiting for a decision."""
+    unknown = set(changes) - PORTFOLIO_FIELDS
+    if unknown:
+        raise ValueError(f"Not part of a portfolio entry: {', '.join(sorted(unknown))}")
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    for name, value in changes.items():
+        setattr(service, name, value)
+    service.full_clean()
+    service.save(update_fields=list(changes))
+    for factor in ValueFactor.values:
+        text = claims.get(factor, "").strip()
+        if text:
+            ServiceValueClaim.objects.update_or_create(
+                service=service, factor=factor, defaults={"claim": text}
+            )
+        else:
+            ServiceValueClaim.objects.filter(service=service, factor=factor).delete()
+    return service
