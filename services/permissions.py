@@ -13,6 +13,9 @@ from esm.permissions import (
     can,
     is_active_person,
     is_admin,
+    is_agent,
+    is_department_manager,
+    is_executive,
     is_manager_of_department,
     is_staff_of_department,
 )
@@ -165,6 +168,18 @@ rules.add_rule("services.publish_article", is_active_person & is_manager_of_arti
 # Reuse: a department's managers (and admins) copy another department's catalog item into
 # it, resolve the copy's department-specific parts and publish it.
 rules.add_rule("services.copy_item_into", is_active_person & (is_admin | is_manager_of_department))
+
+# Knowledge sharing (`services.knowledge_sharing`): a department's figures and the people it
+# thanks are read by its staff and managers, executives and admins. Browsing asks whether
+# the person reads any department's (the navigation's and the API's question: no query).
+rules.add_rule(
+    "services.view_knowledge_sharing",
+    is_active_person & (is_executive | is_admin | is_staff_of_department),
+)
+rules.add_rule(
+    "services.browse_knowledge_sharing",
+    is_active_person & (is_executive | is_admin | is_agent | is_department_manager),
+)
 
 
 def article_statuses(user: Any, article: Article) -> list[str]:
