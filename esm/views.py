@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from esm import selectors
 from esm.permissions import can
+from esm.workspace import workspace_sections
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -32,5 +33,6 @@ def workspace(request: HttpRequest) -> HttpResponse:
         {
             "departments": selectors.departments_worked_by(request.user),
             "default_calendar": selectors.default_calendar(),
+            "sections": workspace_sections(request.user),
         },
     )

@@ -8,7 +8,8 @@ everything else:
   department never becomes a request and counts as none of these.
 - **automation rate**: of the plan steps of the department finished in the month, the
   share done by automation alone (as the `automation_rate` measure counts).
-- **knowledge**: articles of the department written in the month, and the deflections
+- **knowledge**: published articles of the department written in the month (as knowledge
+  sharing counts them: `services.knowledge_sharing.articles_written`), and the deflections
   its articles earned (`services.selectors.deflections`, judged by the month they were
   read in).
 - **consults answered**: questions other departments asked it, answered in the month.
@@ -33,8 +34,8 @@ from django.utils import timezone
 from esm import clock
 from esm.permissions import User, staff_department_ids
 from reporting.measures import AUTOMATED_ALONE, steps_finished
+from services.knowledge_sharing import articles_written
 from services.models import (
-    Article,
     CatalogItem,
     Consult,
     Service,
@@ -169,7 +170,8 @@ def department_adoption(
             found.steps, found.automated = row["whole"], row["automated"]
 
     written = (
-        Article.objects.filter(department__in=department_ids, created_at__gte=since)
+        articles_written(since=since)
+        .filter(department__in=department_ids)
         .annotate(month=TruncMonth("created_at"))
         .values("department", "month")
         .annotate(count=Count("pk"))

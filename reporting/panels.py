@@ -32,7 +32,9 @@ from reporting.watermelons import (
     latest_service_snapshots,
     watermelons,
 )
+from services import knowledge_sharing
 from services import selectors as services_selectors
+from services.knowledge_sharing import Contributor, KnowledgeSharing
 from services.models import (
     ClockState,
     Consult,
@@ -57,6 +59,8 @@ ONBOARDING_LOOK_BACK = dt.timedelta(days=14)
 ONBOARDING_SOON = dt.timedelta(days=3)
 """A hire starting within this, with the work not done, is at risk of a bad first day."""
 SERVICE_REVIEWS = 6
+TOP_CONTRIBUTORS = 5
+"""People thanked by name on the managers' panel; the department's page has everyone."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,35 @@ class DepartmentManagerPanel:
     consults: dict[str, int]
     services: list[ServiceStanding]
     watermelons: list[Watermelon]
+    knowledge_sharing: DepartmentKnowledgeSharing | None = None
+
+
+@dataclass(frozen=True)
+class DepartmentKnowledgeSharing:
+    """The department's knowledge sharing totals over the last `days` days, and the people
+    who gave most (only people who shared something)."""
+
+    since: dt.datetime
+    days: int
+    totals: KnowledgeSharing
+    top: list[Contributor]
+
+
+def department_knowledge_sharing(*, department: Department) -> DepartmentKnowledgeSharing:
+    """Seven queries."""
+    since, until = knowledge_sharing.recent()
+    totals = knowledge_sharing.knowledge_sharing_by_department(
+        department_ids=[department.pk], since=since, until=until
+    )[department.pk]
+    people = knowledge_sharing.knowledge_sharing_people(department_ids=[department.pk])
+    ranking = knowledge_sharing.knowledge_sharing_ranking(people=people, since=since, until=until)
+    top = [contributor for contributor in ranking if contributor.sharing.shared_anything]
+    return DepartmentKnowledgeSharing(
+        since=since,
+        days=knowledge_sharing.RECENT_DAYS,
+        totals=totals,
+        top=top[:TOP_CONTRIBUTORS],
+    )
 
 
 def _slowest_first(summaries: list[StreamSummary]) -> list[StreamSummary]:
@@ -272,8 +305,8 @@ def _slowest_first(summaries: list[StreamSummary]) -> list[StreamSummary]:
 def department_manager_panel(
     *, department: Department, viewer: User
 ) -> DepartmentManagerPanel | None:
-    """Flow, handoffs, consults, experience and watermelons of `department`, for its
-    managers (None for anyone else): a fixed number of queries."""
+    """Flow, handoffs, consults, experience, watermelons and knowledge sharing of
+    `department`, for its managers (None for anyone else): a fixed number of queries."""
     if department.pk not in department_ids_with_role(viewer, DepartmentRole.Role.MANAGER):
         return None
     period = window()
@@ -310,6 +343,7 @@ def department_manager_panel(
         consults=consults,
         services=service_standings(services=services, viewer=viewer),
         watermelons=watermelons(viewer=viewer, services=services),
+        knowledge_sharing=department_knowledge_sharing(department=department),
     )
 
 

@@ -9,8 +9,12 @@ class ServicesConfig(AppConfig):
         # The rules register themselves; the Celery tasks must be registered in every
         # process (web too), because actions publish them by name (`services.enqueue`).
         from esm.navigation import nav_counter_register
+        from esm.workspace import workspace_section_register
         from services import permissions, selectors, tasks  # noqa: F401
+        from services.views import knowledge_sharing
 
         nav_counter_register(
             "Approvals", lambda user: selectors.approval_summary_for(user=user).waiting
         )
+        # "Your knowledge sharing" on the workspace (esm's page, which cannot import us).
+        workspace_section_register(knowledge_sharing.workspace_section)

@@ -13,6 +13,9 @@ from esm.permissions import (
     can,
     is_active_person,
     is_admin,
+    is_agent,
+    is_department_manager,
+    is_executive,
     is_manager_of_department,
     is_staff_of_department,
 )
@@ -183,6 +186,18 @@ rules.add_rule("services.copy_item_into", is_active_person & (is_admin | is_mana
 rules.add_rule(
     "services.change_service_portfolio",
     is_active_person & (is_admin | is_accountable_for_service | is_manager_of_service_department),
+)
+
+# Knowledge sharing (`services.knowledge_sharing`): a department's figures and the people it
+# thanks are read by its staff and managers, executives and admins. Browsing asks whether
+# the person reads any department's (the navigation's and the API's question: no query).
+rules.add_rule(
+    "services.view_knowledge_sharing",
+    is_active_person & (is_executive | is_admin | is_staff_of_department),
+)
+rules.add_rule(
+    "services.browse_knowledge_sharing",
+    is_active_person & (is_executive | is_admin | is_agent | is_department_manager),
 )
 
 

@@ -4,7 +4,15 @@ Included at the site root by esm.urls (by name, not import)."""
 
 from django.urls import path
 
-from services.views import directory, knowledge, portal, portfolio, reuse, workspace
+from services.views import (
+    directory,
+    knowledge,
+    knowledge_sharing,
+    portal,
+    portfolio,
+    reuse,
+    workspace,
+)
 
 urlpatterns = [
     path("", portal.portal_home, name="home"),
@@ -49,6 +57,17 @@ urlpatterns = [
     # The built-in directory: choosing a password through a one-time link.
     path("directory/links/<str:token>/", directory.one_time_link, name="one_time_link"),
     path("departments/overview/", workspace.department_overview_mine, name="department_overviews"),
+    # Knowledge sharing: under departments/, clear of knowledge/<slug>/ (an article).
+    path(
+        "departments/knowledge-sharing/",
+        knowledge_sharing.knowledge_sharing_home,
+        name="knowledge_sharing",
+    ),
+    path(
+        "departments/<slug:slug>/knowledge-sharing/",
+        knowledge_sharing.knowledge_sharing_department,
+        name="knowledge_sharing_department",
+    ),
     path(
         "departments/<slug:slug>/overview/",
         workspace.department_overview,

@@ -1,9 +1,10 @@
-"""/api/v1/: the service catalog (read), the employee's own requests, queues and tasks."""
+"""/api/v1/: the service catalog (read), the employee's own requests, queues and tasks, and
+knowledge sharing."""
 
 from django.urls import path
 from rest_framework.routers import APIRootView
 
-from services.api import reuse, task_views, views
+from services.api import knowledge_sharing, reuse, task_views, views
 
 app_name = "api"
 
@@ -14,6 +15,7 @@ API_ROOT = {
     "catalog-items": "catalog-items",
     "requests": "requests",
     "queues": "queues",
+    "knowledge-sharing": "knowledge-sharing",
 }
 
 urlpatterns = [
@@ -40,6 +42,16 @@ urlpatterns = [
     ),
     path(
         "requests/<str:reference>/rate/", views.ServiceRequestRateApi.as_view(), name="request-rate"
+    ),
+    path(
+        "knowledge-sharing/",
+        knowledge_sharing.KnowledgeSharingListApi.as_view(),
+        name="knowledge-sharing",
+    ),
+    path(
+        "knowledge-sharing/people/",
+        knowledge_sharing.KnowledgeSharingPeopleApi.as_view(),
+        name="knowledge-sharing-people",
     ),
     path("queues/", task_views.QueueListApi.as_view(), name="queues"),
     path("queues/<slug:slug>/tasks/", task_views.QueueTaskListApi.as_view(), name="queue-tasks"),

@@ -12,6 +12,7 @@ from esm.events import event_record
 from esm.models import EventKind
 from reporting.adoption import department_adoption, month_starts
 from services.models import (
+    Article,
     ArticleView,
     AutomationRun,
     Consult,
@@ -146,6 +147,7 @@ def test_articles_written_and_the_deflections_they_earned(executive):
     with clock.travel(NOV):
         ArticleFactory(department=department)
         ArticleFactory(department=department)
+        ArticleFactory(department=department, status=Article.Status.DRAFT)  # not shared yet
         reader, follower = UserFactory(), UserFactory()
         ArticleView.objects.create(article=article, user=reader, catalog_item=item)
         ArticleView.objects.create(article=article, user=follower, catalog_item=item)

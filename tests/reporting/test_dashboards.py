@@ -481,7 +481,8 @@ def test_every_dashboard_kind_runs_a_fixed_number_of_queries(
     viewer = request.getfixturevalue(VIEWERS[members])
 
     enterprise.grow(2, measures=three_measures)
-    with django_assert_max_num_queries(100) as few:
+    # The managers' panel reads the most: knowledge sharing alone is seven queries a render.
+    with django_assert_max_num_queries(120) as few:
         assert page(client, viewer, "report_dashboard", report).status_code == 200
         assert page(client, viewer, "report_print", report).status_code == 200
         assert page(client, viewer, "report_export", report).status_code == 200

@@ -19,13 +19,14 @@ from reporting.models import Audience, Measure, ServiceReview
 from reporting.selectors import SERIES_WEEKS
 from reporting.watermelons import ATTAINMENT, RATING
 from services.models import (
+    ArticleView,
     Consult,
     EmployeeRecord,
     ExperienceRating,
     FulfilmentTask,
     ServiceRequest,
 )
-from tests.esm.factories import ProfileFactory, UserFactory
+from tests.esm.factories import DepartmentRoleFactory, ProfileFactory, UserFactory
 from tests.reporting.factories import (
     AudienceFactory,
     MeasureFactory,
@@ -33,6 +34,7 @@ from tests.reporting.factories import (
     SnapshotFactory,
 )
 from tests.services.factories import (
+    ArticleFactory,
     CatalogItemFactory,
     FulfilmentTaskFactory,
     QueueFactory,
@@ -279,6 +281,33 @@ def test_department_managers_see_flow_handoffs_consults_experience_and_watermelo
 
 def test_the_manager_panel_is_for_the_department_managers_only(it_agent, it_department):
     assert panels.department_manager_panel(department=it_department, viewer=it_agent) is None
+
+
+def test_department_managers_see_knowledge_sharing_and_its_top_contributors(
+    client, department_manager, it_department, it_agent, hr_agent, employee
+):
+    """it_agent's two articles: one read by an HR agent and by the (Sales) employee without
+    a request after, one never read; IT's totals: 2 articles, 2 deflections, 2 colleagues
+    helped in other departments. The manager wrote nothing: not thanked."""
+    quiet = UserFactory(username="quiet")
+    DepartmentRoleFactory(user=quiet, department=it_department)
+    item = CatalogItemFactory(department=it_department)
+    with clock.travel(NOW - dt.timedelta(days=5)):
+        read = ArticleFactory(author=it_agent, department=it_department)
+        ArticleFactory(author=it_agent, department=it_department)
+        for reader in (hr_agent, employee):
+            ArticleView.objects.create(article=read, user=reader, catalog_item=item)
+
+    sharing = panels.department_manager_panel(
+        department=it_department, viewer=department_manager
+    ).knowledge_sharing
+
+    totals = sharing.totals
+    assert (totals.articles_written, totals.deflections, totals.colleagues_helped) == (2, 2, 2)
+    assert [contributor.person for contributor in sharing.top] == [it_agent]
+    content = rendered(client, department_manager, MEMBERS.DEPARTMENT_MANAGERS).content.decode()
+    assert "Knowledge sharing, last 90 days" in content
+    assert reverse("knowledge_sharing_department", args=[it_department.slug]) in content
 
 
 # -- line managers --------------------------------------------------------------------------

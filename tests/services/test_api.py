@@ -808,6 +808,7 @@ def test_api_root_lists_the_endpoints_to_start_from(employee):
         "catalog-items": "http://testserver/api/v1/catalog/items/",
         "requests": "http://testserver/api/v1/requests/",
         "queues": "http://testserver/api/v1/queues/",
+        "knowledge-sharing": "http://testserver/api/v1/knowledge-sharing/",
     }
 
 

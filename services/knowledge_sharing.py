@@ -1,0 +1,260 @@
+"""Knowledge sharing, recognised: what a person, or a department, gave the rest of the
+enterprise over a period [since, until).
+
+- **articles written**: published articles created in the period (`articles_written`), by
+  the person (their author) or of the department. The same definition as a department's
+  adoption month by month (`reporting.adoption`).
+- **deflections**: suggested reads of those people's (that department's) articles, made in
+  the period, that were not followed by a request for the item (`selectors.deflections`,
+  judged by when the article was read, whoever read it).
+- **consults answered**: questions another department asked, answered in the period by the
+  person (`answered_by`) or by the department (`to_department`).
+- **colleagues helped in other departments**: distinct people, counted once however often
+  they were helped, who either were deflected by one of the articles counted above or
+  asked one of the consults counted above, and who are *outside*:
+  for a person, they share no department with the person (a person's departments are their
+  home department, `Profile.department`, and those they hold a role in); for a department,
+  they are not in it (neither home department nor a role there). A colleague in the
+  same department reading your article is a deflection, not help across departments;
+  people with no department at all count as outside. Nobody helps themselves.
+
+Each figure is one grouped query over every person (department) asked for, so a page costs
+the same number of queries whatever the data holds. The figures count articles, reads and
+consults, never requests or cases, so the small-group rule has nothing to hold back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+
+from esm import clock
+from esm.models import Department, DepartmentRole, Profile
+from esm.permissions import User, can, staff_department_ids
+from services.models import Article, Consult
+from services.selectors import deflections
+
+RECENT_DAYS = 90
+"""The period the workspace, the department page and the managers' panel recognise."""
+
+Ids = Collection[int] | QuerySet[Any]
+"""Primary keys, or a queryset of `values("pk")` (kept in SQL)."""
+
+
+@dataclass
+class KnowledgeSharing:
+    """One person's or one department's figures over a period (see the module docstring)."""
+
+    articles_written: int = 0
+    deflections: int = 0
+    consults_answered: int = 0
+    colleagues_helped: int = 0
+
+    @property
+    def shared_anything(self) -> bool:
+        return bool(self.articles_written or self.deflections or self.consults_answered)
+
+    @property
+    def rank_key(self) -> tuple[int, int, int, int]:
+        """Contribution, biggest first when sorted descending: colleagues helped across
+        departments first (the point of sharing), then deflections, articles, consults."""
+        return (
+            self.colleagues_helped,
+            self.deflections,
+            self.articles_written,
+            self.consults_answered,
+        )
+
+
+@dataclass(frozen=True)
+class Contributor:
+    person: Any
+    sharing: KnowledgeSharing
+
+
+def recent(days: int = RECENT_DAYS) -> tuple[dt.datetime, dt.datetime]:
+    """(since, until) of the last `days` days, ending now."""
+    until = clock.now()
+    return until - dt.timedelta(days=days), until
+
+
+def articles_written(*, since: dt.datetime, until: dt.datetime | None = None) -> QuerySet[Article]:
+    """Published articles created in [since, until): what "articles written" counts."""
+    written = Article.objects.published().filter(created_at__gte=since)
+    return written if until is None else written.filter(created_at__lt=until)
+
+
+def _pks(ids: Ids) -> list[int]:
+    return list(ids.values_list("pk", flat=True)) if isinstance(ids, QuerySet) else list(ids)
+
+
+def _deflected(since: dt.datetime, until: dt.datetime) -> QuerySet[Any]:
+    return deflections(since=since).filter(viewed_at__lt=until)
+
+
+def _answered(since: dt.datetime, until: dt.datetime) -> QuerySet[Consult]:
+    return Consult.objects.filter(
+        state=Consult.State.ANSWERED, answered_at__gte=since, answered_at__lt=until
+    )
+
+
+def _member(person: Any) -> Q:
+    """A department `person` belongs to (home department or a role), for Department rows."""
+    return Q(people__user=person) | Q(roles__user=person)
+
+
+def _share_a_department(one: Any, other: Any) -> Exists:
+    # Two filter() calls, so each person gets joins of their own: one department both are in.
+    return Exists(Department.objects.filter(_member(one)).filter(_member(other)))
+
+
+def _in_department(person: Any, department: Any) -> Q:
+    return Q(Exists(Profile.objects.filter(user=person, department=department))) | Q(
+        Exists(DepartmentRole.objects.filter(user=person, department=department))
+    )
+
+
+def knowledge_sharing_by_person(
+    *, people: Ids, since: dt.datetime, until: dt.datetime
+) -> dict[int, KnowledgeSharing]:
+    """The figures of each of `people` (everyone asked for has an entry): three queries
+    (four when `people` is a queryset)."""
+    sharing = {pk: KnowledgeSharing() for pk in _pks(people)}
+
+    written = (
+        articles_written(since=since, until=until)
+        .filter(author__in=people)
+        .values("author")
+        .annotate(count=Count("pk"))
+    )
+    for row in written:
+        sharing[row["author"]].articles_written = row["count"]
+
+    answered = _answered(since, until).filter(answered_by__in=people)
+    asker_outside = ~Q(asked_by=F("answered_by")) & ~Q(
+        _share_a_department(OuterRef("asked_by"), OuterRef("answered_by"))
+    )
+    for row in answered.values("answered_by").annotate(
+        count=Count("pk"), askers=Count("asked_by", distinct=True, filter=asker_outside)
+    ):
+        found = sharing[row["answered_by"]]
+        found.consults_answered = row["count"]
+        found.colleagues_helped += row["askers"]
+
+    # A reader helped both ways is one colleague: count the readers who also asked the
+    # author a consult counted above, and take them off the sum.
+    also_asked = _answered(since, until).filter(
+        answered_by=OuterRef("article__author"), asked_by=OuterRef("user")
+    )
+    reader_outside = ~Q(user=F("article__author")) & ~Q(
+        _share_a_department(OuterRef("user"), OuterRef("article__author"))
+    )
+    deflected = (
+        _deflected(since, until)
+        .filter(article__author__in=people)
+        .values("article__author")
+        .annotate(
+            count=Count("pk"),
+            readers=Count("user", distinct=True, filter=reader_outside),
+            both=Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
+        )
+    )
+    for row in deflected:
+        found = sharing[row["article__author"]]
+        found.deflections = row["count"]
+        found.colleagues_helped += row["readers"] - row["both"]
+    return sharing
+
+
+def knowledge_sharing_by_department(
+    *, department_ids: Ids, since: dt.datetime, until: dt.datetime
+) -> dict[int, KnowledgeSharing]:
+    """The figures of each department asked for (everyone asked for has an entry): three
+    queries (four when `department_ids` is a queryset)."""
+    sharing = {pk: KnowledgeSharing() for pk in _pks(department_ids)}
+
+    written = (
+        articles_written(since=since, until=until)
+        .filter(department__in=department_ids)
+        .values("department")
+        .annotate(count=Count("pk"))
+    )
+    for row in written:
+        sharing[row["department"]].articles_written = row["count"]
+
+    asker_outside = ~_in_department(OuterRef("asked_by"), OuterRef("to_department"))
+    answered = (
+        _answered(since, until)
+        .filter(to_department__in=department_ids)
+        .values("to_department")
+        .annotate(count=Count("pk"), askers=Count("asked_by", distinct=True, filter=asker_outside))
+    )
+    for row in answered:
+        found = sharing[row["to_department"]]
+        found.consults_answered = row["count"]
+        found.colleagues_helped += row["askers"]
+
+    # The reader's outside test is the asker's: the same person against the same department.
+    also_asked = _answered(since, until).filter(
+        to_department=OuterRef("article__department"), asked_by=OuterRef("user")
+    )
+    reader_outside = ~_in_department(OuterRef("user"), OuterRef("article__department"))
+    deflected = (
+        _deflected(since, until)
+        .filter(article__department__in=department_ids)
+        .values("article__department")
+        .annotate(
+            count=Count("pk"),
+            readers=Count("user", distinct=True, filter=reader_outside),
+            both=Count(
+                "user",
+                distinct=True,
+                filter=reader_outside & Q(Exists(also_asked)),
+            ),
+        )
+    )
+    for row in deflected:
+        found = sharing[row["article__department"]]
+        found.deflections = row["count"]
+        found.colleagues_helped += row["readers"] - row["both"]
+    return sharing
+
+
+def knowledge_sharing_departments_visible_to(user: User) -> QuerySet[Department]:
+    """The departments whose knowledge sharing `user` may read
+    (`services.view_knowledge_sharing`): every one for executives and admins, else those
+    the user is staff of."""
+    # Asked without a department, the rule answers for the readers of every department.
+    if can(user, "services.view_knowledge_sharing", None):
+        return Department.objects.order_by("name")
+    return Department.objects.filter(pk__in=staff_department_ids(user)).order_by("name")
+
+
+def knowledge_sharing_people(*, department_ids: Ids) -> QuerySet[Any]:
+    """The staff (agents and managers) of the departments, who write and answer for them."""
+    return (
+        get_user_model()
+        .objects.filter(department_roles__department__in=department_ids)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def knowledge_sharing_ranking(
+    *, people: QuerySet[Any], since: dt.datetime, until: dt.datetime
+) -> list[Contributor]:
+    """`people` with their figures, the biggest contribution first (`rank_key`), ties by
+    name: four queries."""
+    people = list(people)
+    sharing = knowledge_sharing_by_person(
+        people=[person.pk for person in people], since=since, until=until
+    )
+    contributors = [Contributor(person, sharing[person.pk]) for person in people]
+    # Stable: people already come by name, so equal contributions keep that order.
+    contributors.sort(key=lambda contributor: contributor.sharing.rank_key, reverse=True)
+    return contributors
