@@ -66,6 +66,14 @@ NO_DATA_FACTORS = frozenset({ValueFactor.REVENUE, ValueFactor.DIFFERENTIATION})
 """Value factors the portal holds no figures for: their claims stand on the owner's word."""
 
 
+def review_due_on(service: Service, last_reviewed_on: dt.date | None, *, today: dt.date) -> dt.date:
+    """When the service's accountable owner is next to review it: its review interval after
+    the last review; today, when it was never reviewed."""
+    if last_reviewed_on is None:
+        return today
+    return last_reviewed_on + relativedelta(months=service.review_every_months)
+
+
 def portfolio_window(now: dt.datetime | None = None) -> Period:
     """The last `WINDOW`, starting no earlier than the first request the log holds."""
     now = now or clock.now()
@@ -241,10 +249,8 @@ class PortfolioEntry:
 
     @property
     def next_review_on(self) -> dt.date:
-        today = timezone.localdate(self.window.end)
-        if self.last_review is None:
-            return today
-        return self.last_review.reviewed_on + relativedelta(months=self.service.review_every_months)
+        last = self.last_review.reviewed_on if self.last_review else None
+        return review_due_on(self.service, last, today=timezone.localdate(self.window.end))
 
     @property
     def review_overdue(self) -> bool:

@@ -5,6 +5,8 @@ never in it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,11 +22,21 @@ from reporting import panels, selectors
 from reporting.actions import service_review_record
 from reporting.forms import ServiceReviewForm
 from reporting.models import ServiceReview
+from reporting.portfolio import review_due_on
 from services.models import Service
 
 SERVICES_PER_PAGE = 25
 HISTORY = 10
 """Earlier reviews shown beside the form."""
+
+
+def _row(
+    standing: panels.ServiceStanding, reviews: dict[int, ServiceReview], today: dt.date
+) -> tuple[panels.ServiceStanding, ServiceReview | None, dt.date]:
+    """A service's standing, its last review and when the next is due."""
+    review = reviews.get(standing.service.last_review_id)
+    last = review.reviewed_on if review else None
+    return standing, review, review_due_on(standing.service, last, today=today)
 
 
 @login_required
@@ -41,14 +53,14 @@ def service_reviews(request: HttpRequest) -> HttpResponse:
         [service.last_review_id for service in page if service.last_review_id]
     )
     standings = panels.service_standings(services=page, viewer=request.user)
+    today = timezone.localdate(clock.now())
     return render(
         request,
         "reporting/service_reviews.html",
         {
             "page": page,
-            "rows": [
-                (standing, reviews.get(standing.service.last_review_id)) for standing in standings
-            ],
+            "rows": [_row(standing, reviews, today) for standing in standings],
+            "today": today,
             "recent": ServiceReview.objects.select_related("service", "reviewer")[:HISTORY],
             "may_audit": can(request.user, "reporting.audit_reports"),
             "sees_all": can(request.user, "esm.use_admin"),

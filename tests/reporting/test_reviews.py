@@ -4,6 +4,7 @@ requesters' ratings; others may not; the page reads a fixed number of queries.""
 import datetime as dt
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.urls import reverse
 
 from esm import clock
@@ -108,9 +109,10 @@ def test_the_list_shows_the_owners_services_with_requester_figures_apart(
     response = client.get(reverse("service_reviews"))
 
     assert response.status_code == 200
-    ((standing, review),) = response.context["rows"]
+    ((standing, review, due_on),) = response.context["rows"]
     assert standing.service == mine
     assert review.needs_met == 2
+    assert due_on == TODAY + relativedelta(months=12)  # the service's review interval
     assert standing.attainment == 0.94
     assert (standing.rating, standing.rating_held_back) == (None, True)
     content = response.content.decode()
