@@ -9,9 +9,25 @@ them out, so the layout rules live (and are tested) here and the page needs no J
   bowed to its left: the two directions between a pair run side by side, not on top of
   each other. Its width grows with the volume (handoffs and consults), relative to the
   busiest edge.
-- Each edge's figures sit at the middle of its curve, on a halo so crossing arrows do not
-  hide them, and link (like the arrow) to the edge's page. The table under the map carries
-  the same figures for who cannot read the picture.
+- Each edge's figures sit beside its curve, on a halo so an arrow that still crosses them
+  does not hide them, and link (like the arrow) to the edge's page. A figure longer than
+  `LABEL_CHARS` wraps. Where the block goes is chosen among candidates: points along the
+  middle of the curve (`ALONG`), each pushed away from the curve along its normal in
+  `OUTWARD_STEP`s, on the outer side of the bow (where the way back does not run) or, at a
+  cost of `INNER_PENALTY`, the inner side. The block's box is estimated from its text
+  (`CHAR_WIDTH`, `LINE_ASCENT`, `LINE_DESCENT`): the server cannot measure fonts.
+  A candidate whose box comes within `NODE_CLEARANCE` of any department's circle, or leaves
+  the drawing, is never taken. Of the others the edge takes the one that
+  1. overlaps (or comes within `LABEL_SPACING` of) the fewest blocks already placed,
+  2. then sits on the fewest arrows (its own included),
+  3. then strays least from the curve's middle (distance along plus distance out),
+  4. then comes first in `ALONG`.
+  Edges are placed busiest first, so the busiest get the best places; the same map always
+  gives the same drawing. Only when no candidate clears every circle (a ring too crowded)
+  does an edge take the one that comes least into a circle.
+- The view box keeps `PADDING` round the outermost circle or figure, above and below; the
+  empty rest of the circle's square is cut away.
+- The table under the map carries the same figures for who cannot read the picture.
 """
 
 from __future__ import annotations
@@ -37,10 +53,28 @@ MIN_STROKE, MAX_STROKE = 1.5, 9.0
 BOW = 0.18
 """How far an arrow's middle leaves the straight line, as a share of its length."""
 LABEL_LINE = 14
-VERTICAL_ROOM = 60
-"""Above the highest department and below the lowest: room for the figures of a flat edge."""
+PADDING = 20
+"""Above the highest circle or figure and below the lowest."""
 LABEL_GAP = 6
-"""Between an arrow's middle and its figures."""
+"""Between an arrow and its figures, at the nearest."""
+CHAR_WIDTH = 6.6
+"""A generous average width of one character of the figures (11.5 px sans-serif text)."""
+LINE_ASCENT, LINE_DESCENT = 10, 4
+"""How far a line of figures reaches above and below its baseline."""
+NODE_CLEARANCE = 8
+"""How close any figure may come to a department's circle."""
+LABEL_SPACING = 12
+"""How close two edges' figures may come before they count as overlapping (read as one)."""
+ALONG = (0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7, 0.25, 0.75)
+"""Where along its curve (0 its start, 1 its end) an edge's figures may sit, the preferred first."""
+OUTWARD_STEP, OUTWARD_STEPS = 8, 16
+"""How far, and how many times, the figures may be pushed away from their curve."""
+INNER_PENALTY = 24
+"""What sitting inside the bow costs, in SVG units of straying: there the way back runs."""
+LABEL_CHARS = 30
+"""A figure longer than this wraps onto a second line: narrow boxes find room more easily."""
+CURVE_SAMPLES = 48
+"""Points per curve when counting the arrows a candidate place sits on."""
 LEGIBLE_SCALE = 0.8
 """The smallest scale the map is drawn at: on a phone it scrolls sideways instead."""
 HIDDEN = f"held back (under {SMALL_GROUP} cases)"
@@ -53,6 +87,50 @@ class Label:
     text: str
     css: str = "vsm-handoff"
     anchor: str = "middle"
+
+
+@dataclass(frozen=True)
+class Box:
+    """The rectangle a group of figures covers, in SVG units (y grows downwards)."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlaps(self, other: Box, pad: float = 0.0) -> bool:
+        """Whether the boxes meet, or come closer than `pad`."""
+        return (
+            self.left < other.right + pad
+            and other.left < self.right + pad
+            and self.top < other.bottom + pad
+            and other.top < self.bottom + pad
+        )
+
+    def intrusion(self, x: float, y: float, r: float) -> float:
+        """How far into the circle of centre (x, y) and radius `r` the box reaches (0 or
+        less: clear of it)."""
+        nearest_x = min(max(x, self.left), self.right)
+        nearest_y = min(max(y, self.top), self.bottom)
+        return r - math.hypot(x - nearest_x, y - nearest_y)
+
+
+def labels_box(labels: list[Label]) -> Box:
+    """The box `labels` (one text block, as `_beside` lays it out) cover, by estimate."""
+    width = max(len(label.text) for label in labels) * CHAR_WIDTH
+    first = labels[0]
+    if first.anchor == "start":
+        left = first.x
+    elif first.anchor == "end":
+        left = first.x - width
+    else:
+        left = first.x - width / 2
+    return Box(
+        left=left,
+        top=first.y - LINE_ASCENT,
+        right=left + width,
+        bottom=labels[-1].y + LINE_DESCENT,
+    )
 
 
 @dataclass(frozen=True)
@@ -72,6 +150,11 @@ class Arrow:
     labels: list[Label]
     href: str
     title: str
+
+    @property
+    def box(self) -> Box | None:
+        """Where the edge's figures are, by estimate (None without figures)."""
+        return labels_box(self.labels) if self.labels else None
 
 
 @dataclass(frozen=True)
@@ -146,8 +229,37 @@ def _round(value: float) -> float:
     return round(value, 1)
 
 
+@dataclass(frozen=True)
+class _Curve:
+    """An edge's arrow as a quadratic Bézier curve, before its figures are placed."""
+
+    edge: Edge
+    start: tuple[float, float]
+    control: tuple[float, float]
+    end: tuple[float, float]
+    stroke: float
+
+    def point(self, t: float) -> tuple[float, float]:
+        a, b, c = (1 - t) ** 2, 2 * (1 - t) * t, t**2
+        (sx, sy), (cx, cy), (ex, ey) = self.start, self.control, self.end
+        return a * sx + b * cx + c * ex, a * sy + b * cy + c * ey
+
+    def normal(self, t: float) -> tuple[float, float]:
+        """The unit normal at `t` on the side the curve bows to (left of its travel)."""
+        (sx, sy), (cx, cy), (ex, ey) = self.start, self.control, self.end
+        tx = 2 * (1 - t) * (cx - sx) + 2 * t * (ex - cx)
+        ty = 2 * (1 - t) * (cy - sy) + 2 * t * (ey - cy)
+        length = math.hypot(tx, ty) or 1.0
+        return ty / length, -tx / length
+
+    def samples(self) -> list[tuple[float, float]]:
+        return [self.point(k / (CURVE_SAMPLES - 1)) for k in range(CURVE_SAMPLES)]
+
+
 def collaboration_drawing(found: CollaborationMap, *, edge_href: Callable[[Edge], str]) -> Drawing:
-    """The map of `found`; each edge links to `edge_href(edge)`."""
+    """The map of `found`; each edge links to `edge_href(edge)`. No edge's figures come
+    within `NODE_CLEARANCE` of a department's circle while the ring leaves room (see the
+    module's docstring)."""
     count = len(found.departments)
     ring = max(MIN_RING, RING_PER_NODE * count)
     centre = MARGIN + ring
@@ -174,11 +286,17 @@ def collaboration_drawing(found: CollaborationMap, *, edge_href: Callable[[Edge]
             )
         )
     busiest = max((edge.volume for edge in found.edges), default=1)
-    arrows = [_arrow(edge, places, busiest, edge_href(edge)) for edge in found.edges]
+    curves = [_curve(edge, places, busiest) for edge in found.edges]
+    arrows = _arrows(curves, list(places.values()), size, edge_href)
     names = ", ".join(department.name for department in found.departments)
-    ys = [y for _, y in places.values()] or [centre]
-    top = max(0, round(min(ys) - NODE_RADIUS - VERTICAL_ROOM))
-    bottom = min(size, round(max(ys) + NODE_RADIUS + VERTICAL_ROOM))
+    tops = [y - NODE_RADIUS for _, y in places.values()] or [centre]
+    bottoms = [y + NODE_RADIUS for _, y in places.values()] or [centre]
+    for box in (arrow.box for arrow in arrows):
+        if box is not None:
+            tops.append(box.top)
+            bottoms.append(box.bottom)
+    top = max(0, math.floor(min(tops) - PADDING))
+    bottom = min(size, math.ceil(max(bottoms) + PADDING))
     return Drawing(
         width=size,
         height=bottom - top,
@@ -193,24 +311,126 @@ def collaboration_drawing(found: CollaborationMap, *, edge_href: Callable[[Edge]
     )
 
 
-def _arrow(edge: Edge, places: dict[int, tuple[float, float]], busiest: int, href: str) -> Arrow:
+def _curve(edge: Edge, places: dict[int, tuple[float, float]], busiest: int) -> _Curve:
     (ax, ay), (bx, by) = places[edge.from_department.pk], places[edge.to_department.pk]
     length = math.hypot(bx - ax, by - ay) or 1.0
     ux, uy = (bx - ax) / length, (by - ay) / length
     # Left of the direction of travel, so the way back bows to the other side.
     nx, ny = uy, -ux
-    start = (ax + ux * NODE_RADIUS, ay + uy * NODE_RADIUS)
-    end = (bx - ux * (NODE_RADIUS + 2), by - uy * (NODE_RADIUS + 2))
     bow = BOW * length
-    control = ((ax + bx) / 2 + nx * bow, (ay + by) / 2 + ny * bow)
-    mx, my = (0.25 * s + 0.5 * c + 0.25 * e for s, c, e in zip(start, control, end, strict=True))
-    lines = edge_lines(edge)
-    labels = _beside(mx + nx * LABEL_GAP, my + ny * LABEL_GAP, nx, ny, lines)
-    (sx, sy), (cx, cy), (ex, ey) = ((_round(x), _round(y)) for x, y in (start, control, end))
-    return Arrow(
-        path=f"M {sx} {sy} Q {cx} {cy} {ex} {ey}",
+    return _Curve(
+        edge=edge,
+        start=(ax + ux * NODE_RADIUS, ay + uy * NODE_RADIUS),
+        control=((ax + bx) / 2 + nx * bow, (ay + by) / 2 + ny * bow),
+        end=(bx - ux * (NODE_RADIUS + 2), by - uy * (NODE_RADIUS + 2)),
         stroke=_round(MIN_STROKE + (MAX_STROKE - MIN_STROKE) * edge.volume / busiest),
-        labels=labels,
-        href=href,
-        title=f"{edge.from_department.name} to {edge.to_department.name}: " + "; ".join(lines),
     )
+
+
+def _arrows(
+    curves: list[_Curve],
+    centres: list[tuple[float, float]],
+    size: int,
+    edge_href: Callable[[Edge], str],
+) -> list[Arrow]:
+    """The arrows of `curves`, each with its figures placed (in the curves' order)."""
+    samples = []
+    for curve in curves:
+        points, pad = curve.samples(), curve.stroke / 2 + 1
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        bounds = Box(min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+        samples.append((points, pad, bounds))
+    placed: list[Box] = []
+    arrows = []
+    for curve in curves:
+        lines = edge_lines(curve.edge)
+        labels = _place(curve, lines, centres, size, samples, placed) if lines else []
+        if labels:
+            placed.append(labels_box(labels))
+        (sx, sy), (cx, cy), (ex, ey) = (
+            (_round(x), _round(y)) for x, y in (curve.start, curve.control, curve.end)
+        )
+        names = f"{curve.edge.from_department.name} to {curve.edge.to_department.name}"
+        arrows.append(
+            Arrow(
+                path=f"M {sx} {sy} Q {cx} {cy} {ex} {ey}",
+                stroke=curve.stroke,
+                labels=labels,
+                href=edge_href(curve.edge),
+                title=f"{names}: " + "; ".join(lines),
+            )
+        )
+    return arrows
+
+
+def _place(
+    curve: _Curve,
+    lines: list[str],
+    centres: list[tuple[float, float]],
+    size: int,
+    samples: list[tuple[list[tuple[float, float]], float, Box]],
+    placed: list[Box],
+) -> list[Label]:
+    """The labels of `lines` at the best candidate place beside `curve` (module docstring)."""
+    lines = [part for line in lines for part in wrap(line, LABEL_CHARS)]
+    middle = curve.point(0.5)
+    candidates = []
+    for order, t in enumerate(ALONG):
+        x, y = curve.point(t)
+        along = math.hypot(x - middle[0], y - middle[1])
+        for side, penalty in ((1, 0), (-1, INNER_PENALTY)):
+            nx, ny = (side * n for n in curve.normal(t))
+            for step in range(OUTWARD_STEPS):
+                gap = LABEL_GAP + step * OUTWARD_STEP
+                labels = _beside(x + nx * gap, y + ny * gap, nx, ny, lines)
+                candidates.append((along + gap + penalty, order, labels))
+    candidates.sort(key=lambda candidate: candidate[:2])
+    # Candidates come in order of straying, so a later one wins only with fewer overlaps, or
+    # as few and fewer arrows sat on: counting stops once it cannot.
+    best: tuple[tuple[int, int], list[Label]] | None = None
+    crowded: tuple[float, list[Label]] | None = None
+    for _, _, labels in candidates:
+        box = labels_box(labels)
+        if box.left < 0 or box.right > size or box.top < 0 or box.bottom > size:
+            continue
+        intrusion = max(
+            (box.intrusion(x, y, NODE_RADIUS + NODE_CLEARANCE) for x, y in centres),
+            default=-1.0,
+        )
+        if intrusion > 0:
+            if crowded is None or intrusion < crowded[0]:
+                crowded = (intrusion, labels)
+            continue
+        overlaps = sum(box.overlaps(other, LABEL_SPACING) for other in placed)
+        if best is not None and overlaps > best[0][0]:
+            continue
+        limit = best[0][1] if best is not None and overlaps == best[0][0] else len(samples) + 1
+        crossed = _arrows_sat_on(box, samples, limit)
+        if best is None or (overlaps, crossed) < best[0]:
+            best = ((overlaps, crossed), labels)
+        if best[0] == (0, 0):
+            break
+    if best is not None:
+        return best[1]
+    if crowded is not None:
+        return crowded[1]
+    x, y = middle
+    nx, ny = curve.normal(0.5)
+    return _beside(x + nx * LABEL_GAP, y + ny * LABEL_GAP, nx, ny, lines)
+
+
+def _arrows_sat_on(
+    box: Box, samples: list[tuple[list[tuple[float, float]], float, Box]], limit: int
+) -> int:
+    """How many arrows have a point (widened by half their stroke) in `box`, counted up to
+    `limit`."""
+    crossed = 0
+    for points, pad, bounds in samples:
+        if not bounds.overlaps(box):
+            continue
+        left, top, right, bottom = box.left - pad, box.top - pad, box.right + pad, box.bottom + pad
+        if any(left <= x <= right and top <= y <= bottom for x, y in points):
+            crossed += 1
+            if crossed >= limit:
+                break
+    return crossed

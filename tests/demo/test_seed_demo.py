@@ -1,5 +1,6 @@
 """`manage.py seed_demo` loads the demo enterprise once, and is safe to run again."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
@@ -7,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from esm import clock
 from esm.models import (
     BusinessCalendar,
     Department,
@@ -16,6 +18,8 @@ from esm.models import (
     Profile,
     WorkingPeriod,
 )
+from services.models import CatalogItem
+from services.reuse import origin_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +164,36 @@ def test_running_seed_demo_again_after_renaming_the_default_calendar_keeps_it(se
 
     assert BusinessCalendar.objects.get(is_default=True).name == "Company calendar"
     assert counts() == before
+
+
+def test_the_demo_has_a_copy_published_weeks_ago_that_its_origin_improved_since(seeded):
+    published = CatalogItem.objects.get(copied_at__isnull=False, is_published=True)
+
+    assert published.department.slug == "facilities"
+    assert published.copied_from.department.slug == "it"
+    assert published.copied_at < clock.now() - dt.timedelta(weeks=4)
+    assert not published.open_parts.exists()
+    assert [(c.key, c.change) for c in origin_changes(published)] == [("needed_by", "added")]
+
+
+def test_the_demo_has_a_copy_still_waiting_for_its_department_to_name_its_parts(seeded):
+    draft = CatalogItem.objects.get(copied_at__isnull=False, is_published=False)
+
+    assert draft.department.slug == "facilities"
+    assert draft.copied_from.department.slug == "finance"
+    assert draft.open_parts.count() == 1
+
+
+def test_running_seed_demo_again_copies_and_improves_nothing_twice(seeded):
+    before = (
+        CatalogItem.objects.count(),
+        CatalogItem.objects.filter(fields__key="needed_by").count(),
+    )
+
+    seed_demo()
+
+    after = (
+        CatalogItem.objects.count(),
+        CatalogItem.objects.filter(fields__key="needed_by").count(),
+    )
+    assert after == before

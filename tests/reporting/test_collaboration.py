@@ -12,8 +12,14 @@ from django.urls import reverse, reverse_lazy
 
 from esm import clock
 from esm.events import event_record
-from esm.models import EventKind
-from reporting.collaboration import collaboration_edge_cases, collaboration_map
+from esm.models import Department, EventKind
+from reporting.collaboration import (
+    CollaborationMap,
+    Edge,
+    Work,
+    collaboration_edge_cases,
+    collaboration_map,
+)
 from reporting.collaboration_map import collaboration_drawing
 from services.models import Consult
 from tests.services.factories import (
@@ -199,7 +205,92 @@ def test_drawing_puts_departments_on_a_circle_and_widens_busy_edges(worked_examp
         "sent back 25%",
         "1 consulted, answer 30 min",
     ]
-    assert [label.text for label in quiet.labels] == ["1 handed, figures held back (under 5 cases)"]
+    assert [label.text for label in quiet.labels] == [
+        "1 handed, figures held back",
+        "(under 5 cases)",
+    ]
+
+
+def _built_map(names, edges):
+    """A map of unsaved departments named `names` and `edges` as (from, to, handoffs,
+    consults) name pairs with their `Work`: the drawing needs no database."""
+    departments = {
+        name: Department(pk=pk, name=name, slug=name.lower())
+        for pk, name in enumerate(sorted(names), start=1)
+    }
+    built = [
+        Edge(departments[source], departments[target], handoffs, consults)
+        for source, target, handoffs, consults in edges
+    ]
+    built.sort(key=lambda e: (-e.volume, e.from_department.name, e.to_department.name))
+    return CollaborationMap(period=PERIOD, departments=list(departments.values()), edges=built)
+
+
+def _clashes(drawing):
+    boxes = [arrow.box for arrow in drawing.arrows if arrow.box]
+    into_nodes = [
+        (box, node.name)
+        for box in boxes
+        for node in drawing.nodes
+        if box.intrusion(node.x, node.y, node.r) > 0
+    ]
+    into_boxes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
+    return into_nodes, into_boxes
+
+
+def test_figures_clear_every_department_and_each_other_on_the_demo_shape():
+    # The shape that put the busiest edge's figures over Sales: IT and Facilities both
+    # ways, long held-back figures between HR, Finance and IT.
+    held = Work(volume=2, hidden=2)
+    drawing = collaboration_drawing(
+        _built_map(
+            ["Facilities", "Finance", "HR", "IT", "Sales"],
+            [
+                ("IT", "Facilities", Work(10, 10, 18.2, 3), Work(10, 10, 1.5)),
+                ("Facilities", "IT", Work(7, 7, 0.7), Work(3, 1, hidden=1)),
+                ("HR", "Finance", held, Work()),
+                ("HR", "IT", Work(), Work(1, hidden=1)),
+            ],
+        ),
+        edge_href=lambda e: "/",
+    )
+
+    assert _clashes(drawing) == ([], [])
+    # The long held-back line wraps rather than reaching across the map.
+    hr_finance = drawing.arrows[2]
+    assert [label.text for label in hr_finance.labels] == [
+        "2 handed, figures held back",
+        "(under 5 cases)",
+    ]
+    # Every figure is inside the view box.
+    assert all(
+        drawing.top <= arrow.box.top and arrow.box.bottom <= drawing.top + drawing.height
+        for arrow in drawing.arrows
+    )
+
+
+def test_figures_clear_every_department_when_every_pair_works_together_both_ways():
+    names = ["Facilities", "Finance", "HR", "IT", "Legal", "Marketing", "Sales"]
+    edges = [
+        (a, b, Work(n % 9 + 1, n % 9 + 1, 1.5, n % 3), Work(n % 4, n % 4, 2.0))
+        for n, (a, b) in enumerate((a, b) for a in names for b in names if a != b)
+    ]
+
+    drawing = collaboration_drawing(_built_map(names, edges), edge_href=lambda e: "/")
+
+    into_nodes, _ = _clashes(drawing)
+    assert into_nodes == []
+
+
+def test_same_map_gives_the_same_drawing():
+    found = _built_map(
+        ["HR", "IT", "Sales"],
+        [("IT", "HR", Work(5, 5, 2.0), Work()), ("HR", "IT", Work(5, 5, 1.0), Work())],
+    )
+
+    first = collaboration_drawing(found, edge_href=lambda e: "/")
+
+    assert collaboration_drawing(found, edge_href=lambda e: "/") == first
 
 
 # Pages ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Reuse across departments: copying an item as a starting point, its open parts, publishing
 it, and what its origin changed since."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -496,6 +498,32 @@ def test_the_copy_page_shows_a_field_the_origin_added_since(
 
     assert "Since when?" in page.text
     assert "Added" in page.text
+
+
+def _crumbs(html: str) -> list[str]:
+    """The steps of a page's breadcrumb, in words."""
+    nav = re.search(r'<nav class="crumbs".*?</nav>', html, re.S).group(0)
+    words = " ".join(re.sub(r"<[^>]+>", " ", nav).split())
+    return re.split(r"\s*\u203a\s*", words)
+
+
+def test_each_reuse_page_has_a_breadcrumb_back_to_the_queues_and_the_reuse_page(
+    client, origin, finance, finance_manager, finance_queue
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    client.force_login(finance_manager)
+
+    home = client.get(reverse("reuse_home")).text
+    copying = client.get(
+        reverse("reuse_copy"), {"item": origin.slug, "department": finance.slug}
+    ).text
+    detail = client.get(reverse("reuse_detail", args=[copy.slug])).text
+
+    assert _crumbs(home) == ["Queues", "Reuse an item"]
+    assert _crumbs(copying) == ["Queues", "Reuse an item", "Copy into Finance"]
+    assert _crumbs(detail) == ["Queues", "Reuse an item", f"{copy.name} (Finance)"]
+    assert f'href="{reverse("queue_list")}"' in detail
+    assert f'href="{reverse("reuse_home")}"' in detail
 
 
 def _grow(origin, finance, finance_manager, facilities_agent, n: int) -> CatalogItem:

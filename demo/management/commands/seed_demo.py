@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from demo import catalog, enterprise, history, journeys, reporting, valuestreams
+from demo import catalog, enterprise, history, journeys, reporting, reuse, valuestreams
 from demo.enterprise import SeededAccount
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
@@ -55,6 +55,9 @@ class Command(BaseCommand):
         journeys_refresh(full=True)
         journeys_suggest()
         snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
+        # Last: catalog items copied between departments, made weeks ago through the real
+        # actions; after the history so its random draws stay as they were.
+        reuse.seed()
         self._print_accounts(accounts)
 
     def _print_accounts(self, accounts: list[SeededAccount]) -> None:
