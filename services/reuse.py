@@ -95,9 +95,17 @@ class SpecificPart:
 
     @property
     def label(self) -> str:
-        if isinstance(self.step, PlanStep):
-            return f"Step “{self.step.name}”"
-        return f"Approval {self.step.position + 1}"
+        return step_label(self.step)
+
+
+def step_label(step: ApprovalStep | PlanStep) -> str:
+    """A plan step by its name; an approval by who gives it (positions only order steps,
+    they do not count them)."""
+    if isinstance(step, PlanStep):
+        return f"Step “{step.name}”"
+    if step.approver == ApprovalStep.Approver.PERSON and step.person is not None:
+        return f"Approval by {step.person.get_full_name() or step.person.username}"
+    return f"Approval by {step}"
 
 
 def people_of_department(department_id: int) -> QuerySet[Any]:
@@ -127,7 +135,7 @@ def specific_parts(item: CatalogItem) -> list[SpecificPart]:
     origin = item.department_id
     person_ids = set(people_of_department(origin).values_list("pk", flat=True))
     parts = []
-    for step in item.approval_steps.select_related("person"):
+    for step in item.approval_steps.select_related("person", "department"):
         if step.approver == ApprovalStep.Approver.PERSON and step.person_id in person_ids:
             person = step.person.get_full_name() or step.person.username
             parts.append(SpecificPart(f"approval-{step.pk}", OpenPart.Kind.APPROVER, step, person))
@@ -234,6 +242,7 @@ def copy_for_page(*, slug: str) -> CatalogItem:
             "copied_from__fields",
             "copied_from__plan_steps",
             "open_parts__approval_step__person",
+            "open_parts__approval_step__department",
             "open_parts__plan_step",
         )
         .get(slug=slug)

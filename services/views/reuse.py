@@ -27,7 +27,7 @@ from services.actions import (
     catalog_item_publish,
     open_parts_resolve,
 )
-from services.models import CatalogItem, OpenPart, PlanStep, Service
+from services.models import CatalogItem, OpenPart, Service
 
 COPIES_PER_PAGE = 25
 DECIDE_LATER = ("", "Decide later")
@@ -94,9 +94,7 @@ def _part_label(part: reuse.SpecificPart | OpenPart) -> str:
         if isinstance(part, reuse.SpecificPart)
         else (part.plan_step or part.approval_step)
     )
-    if isinstance(step, PlanStep):
-        return f"Step “{step.name}”"
-    return f"Approval {step.position + 1}"
+    return reuse.step_label(step)
 
 
 def _require_manager(user: Any, department: Department) -> None:

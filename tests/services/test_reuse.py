@@ -487,6 +487,19 @@ def test_a_bad_choice_is_shown_beside_its_field_and_changes_nothing(
     assert copy.open_parts.count() == 3
 
 
+def test_an_approval_to_name_is_labelled_by_who_gives_it_not_by_its_position(
+    client, origin, finance, finance_manager, finance_queue, facilities_agent
+):
+    copy = catalog_item_copy(item=origin, department=finance, by=finance_manager)
+    client.force_login(finance_manager)
+
+    page = client.get(reverse("reuse_detail", args=[copy.slug])).text
+
+    name = facilities_agent.get_full_name() or facilities_agent.username
+    assert f"Approval by {name}" in page
+    assert "Approval 3" not in page
+
+
 def test_the_copy_page_shows_a_field_the_origin_added_since(
     client, origin, finance, finance_manager, finance_queue
 ):
