@@ -103,11 +103,17 @@ def review(service, *, needs_met=4, on=dt.date(2026, 10, 1)):
 
 @pytest.fixture
 def laptops(it_department, owner):
-    """An IT service owned from Sales: 3 requests (under the small group), reviewed."""
+    return build_laptops(it_department, owner)
+
+
+def build_laptops(department, owner):
+    """A service of `department` owned by `owner`: 3 requests (under the small group), all
+    within target and rated 4, fixed costs of 1,200 a year, reviewed on 1 Oct 2026 (needs
+    met 4 of 5), claiming a cost."""
     service = ServiceFactory(
         name="Laptops",
         slug="laptops",
-        department=it_department,
+        department=department,
         owner=owner,
         fixed_yearly_cost=Decimal("1200"),
     )
