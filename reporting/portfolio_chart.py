@@ -8,9 +8,10 @@ live (and are tested) here and the page needs no JavaScript.
 - A dashed line across at the middle of the value scale and one down at the median cost
   cut the chart in four; each quarter names the question it puts to an owner.
 - A service's name goes to the first of a few places around its circle (right, left,
-  above, below, then a line or two up or down) that stays inside the chart and covers no
-  circle and no name placed before it; the most asked-for services are named first. A
-  name that had to move away from its circle gets a thin line back to it.
+  above, below, then a line or two up or down, then further out sideways past a crowd)
+  that stays inside the chart and covers no circle and no name placed before it; the most
+  asked-for services are named first. A name that had to move away from its circle gets a
+  thin line back to it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ LABEL_CHAR = 6.6
 """A label's width per character at the chart's type size: enough to keep names apart."""
 LABEL_GAP = 5
 """Between a circle and its name."""
+DESCENT = 3
+"""How far a name's letters reach below its baseline."""
 LABEL_RINGS = 6
 """How many lines out from its circle a name may move to find a free place."""
+LABEL_PUSHES = 2
+"""How many circles' widths sideways a name may move past a crowd to find one."""
 TICKS = 4
 
 
@@ -206,27 +211,36 @@ class Box:
 def _box(label: Text) -> Box:
     width = len(label.text) * LABEL_CHAR
     left = {"start": label.x, "end": label.x - width}.get(label.anchor, label.x - width / 2)
-    return Box(left, label.y - LABEL_LINE + 3, left + width, label.y + 3)
+    return Box(left, label.y - LABEL_LINE + DESCENT, left + width, label.y + DESCENT)
 
 
 def _candidates(circle: Circle, name: str) -> list[Text]:
     """Where a name may go, best first: beside its circle (right, then left), above, below,
-    then each of those moved further out a line at a time."""
+    then each of those moved further out a line at a time; then beside it again, pushed
+    out sideways past a crowd of circles around it, a line at a time up and down."""
     x, y, r = circle.x, circle.y, circle.r
+    # A name's box reaches DESCENT below its baseline (see `_box`): above and below, the
+    # baseline sits so that the box, not the text, keeps LABEL_GAP from the circle, or the
+    # place above would always cover its own circle.
+    above, below = y - r - LABEL_GAP - DESCENT, y + r + LABEL_GAP + LABEL_LINE - DESCENT
     places = []
-    for away in range(LABEL_RINGS):
-        shift = away * LABEL_LINE
-        places += [
-            Text(x + r + LABEL_GAP, y + 4 - shift, name, "start"),
-            Text(x - r - LABEL_GAP, y + 4 - shift, name, "end"),
-            Text(x, y - r - LABEL_GAP - shift, name),
-            Text(x, y + r + LABEL_LINE + shift, name),
-        ]
-        if away:
+    for aside in range(LABEL_PUSHES + 1):
+        # In a cluster the places right beside a circle cover its neighbours' circles
+        # whatever the line, so a name may also stand a circle's width or two further out.
+        side = r + LABEL_GAP + aside * 2 * MAX_RADIUS
+        for away in range(LABEL_RINGS):
+            shift = away * LABEL_LINE
             places += [
-                Text(x + r + LABEL_GAP, y + 4 + shift, name, "start"),
-                Text(x - r - LABEL_GAP, y + 4 + shift, name, "end"),
+                Text(x + side, y + 4 - shift, name, "start"),
+                Text(x - side, y + 4 - shift, name, "end"),
             ]
+            if not aside:
+                places += [Text(x, above - shift, name), Text(x, below + shift, name)]
+            if away:
+                places += [
+                    Text(x + side, y + 4 + shift, name, "start"),
+                    Text(x - side, y + 4 + shift, name, "end"),
+                ]
     return places
 
 

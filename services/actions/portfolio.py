@@ -37,10 +37,16 @@ def service_portfolio_update(
     """Set the entry's `changes` (names of `PORTFOLIO_FIELDS`) and its value claims: a
     factor with text claims it, one left empty or out withdraws its claim. Raises
     `ValidationError` (by field) and changes nothing when the entry would be invalid, such
-    as a retired service still waiting for a decision."""
+    as a retired service still waiting for a decision; `ValueError` for a field or value
+    factor that is not part of an entry."""
     unknown = set(changes) - PORTFOLIO_FIELDS
     if unknown:
         raise ValueError(f"Not part of a portfolio entry: {', '.join(sorted(unknown))}")
+    # A claim under a misspelt factor would otherwise be dropped without a word, and the
+    # factor's real claim withdrawn with it.
+    unknown = set(claims) - set(ValueFactor.values)
+    if unknown:
+        raise ValueError(f"Not a value factor: {', '.join(sorted(unknown))}")
     service = Service.objects.select_for_update().get(pk=service.pk)
     for name, value in changes.items():
         setattr(service, name, value)

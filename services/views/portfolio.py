@@ -26,7 +26,11 @@ def service_portfolio_edit(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if not can(request.user, "services.change_service_portfolio", service):
         raise PermissionDenied("A service's owner and its department's managers keep its entry.")
-    form = ServicePortfolioForm(request.POST or None, instance=service)
+    # Bound on every POST, even an empty one: `request.POST or None` would read an empty
+    # POST as a first visit and save nothing without saying why.
+    form = ServicePortfolioForm(
+        request.POST if request.method == "POST" else None, instance=service
+    )
     if request.method == "POST" and form.is_valid():
         try:
             service_portfolio_update(service=service, changes=form.changes(), claims=form.claims())
