@@ -220,9 +220,12 @@ class PeopleField(forms.CharField):
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, (list, tuple)):
+            # By name: the relation's own order is whatever the database returns.
             return "\n".join(
-                person.get_username() if hasattr(person, "get_username") else str(person)
-                for person in value
+                sorted(
+                    person.get_username() if hasattr(person, "get_username") else str(person)
+                    for person in value
+                )
             )
         return value
 
