@@ -143,7 +143,9 @@ class SignInBackend(OIDCAuthenticationBackend):
         return provider_setting("OIDC_OP_JWKS_ENDPOINT")
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
-        if not oidc_enabled():
+        # Only from the callback, which has checked the state and hands over the nonce and
+        # PKCE verifier; a password form posted with `?code=...&state=...` is not a sign-in.
+        if not oidc_enabled() or "nonce" not in kwargs:
             return None
         return super().authenticate(request, **kwargs)
 

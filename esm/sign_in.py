@@ -4,8 +4,9 @@ map to.
 
 The claims have been verified before they reach here (signature, issuer, audience,
 expiry, nonce: `esm.oidc`); this module decides what they mean for the enterprise.
-Neither the admin nor anything else in esm records people changes in the event log (its
-kinds describe cases, not people), so a sign-in records none either.
+The event log's kinds describe cases, not people: people and their roles are changed in the
+admin, which keeps their history (`LogEntry`). A sign-in that creates a person or changes
+their department, manager, job title or roles writes that history too, as the person.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
@@ -28,8 +30,6 @@ from esm.models import Department, DepartmentRole, Profile, SignInIdentity
 logger = logging.getLogger(__name__)
 
 User = get_user_model()
-
-LINK_CLAIMS = ("sub", "email")
 
 
 class SignInRefused(Exception):
@@ -85,17 +85,34 @@ def person_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> AbstractUser:
         .filter(issuer=issuer, subject=subject)
         .first()
     )
+    created = False
     if identity is not None:
         user = identity.user
     else:
-        user = _person_linked_by_claim(claims) or _person_created(claims, subject)
+        user = _person_linked_by_claim(claims)
+        if user is None:
+            user, created = _person_created(claims, subject), True
+        elif SignInIdentity.objects.filter(user=user, issuer=issuer).exists():
+            # Their address now names another account at the provider: never two ways in.
+            raise SignInRefused(
+                "Your portal account is linked to another account at the identity provider. "
+                "Ask the service desk."
+            )
         identity = SignInIdentity.objects.create(user=user, issuer=issuer, subject=subject)
     if not user.is_active:
         raise SignInRefused("Your account in the portal is switched off. Ask the service desk.")
 
     _person_details_update(user, claims)
-    _profile_update(user, issuer, claims)
-    _roles_reconcile(user, claims)
+    changes = _profile_update(user, issuer, claims) + _roles_reconcile(user, claims)
+    if created or changes:
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=[user],
+            action_flag=ADDITION if created else CHANGE,
+            change_message="; ".join(
+                [f"Single sign-on: {'created' if created else 'changed'} at {issuer}", *changes]
+            ),
+        )
     identity.last_signed_in_at = clock.now()
     identity.save(update_fields=["last_signed_in_at"])
     return user
@@ -158,9 +175,10 @@ def _person_details_update(user: AbstractUser, claims: Mapping[str, Any]) -> Non
         user.save(update_fields=changed)
 
 
-def _profile_update(user: AbstractUser, issuer: str, claims: Mapping[str, Any]) -> None:
+def _profile_update(user: AbstractUser, issuer: str, claims: Mapping[str, Any]) -> list[str]:
     """Department, manager and job title from the claims the provider sends; a claim it
-    does not send (or that names nobody known here) leaves the profile as it is."""
+    does not send (or that names nobody known here) leaves the profile as it is. Answers
+    the changes, in words."""
     profile, _ = Profile.objects.get_or_create(user=user)
     changed = []
     department_name = _claim_text(claims, settings.OIDC_CLAIM_DEPARTMENT)
@@ -189,6 +207,7 @@ def _profile_update(user: AbstractUser, issuer: str, claims: Mapping[str, Any]) 
         changed.append("job_title")
     if changed:
         profile.save(update_fields=changed)
+    return [f"{field.replace('_', ' ')} {getattr(profile, field)}" for field in changed]
 
 
 def _person_named(issuer: str, name: str) -> AbstractUser | None:
@@ -211,16 +230,17 @@ def _groups(claims: Mapping[str, Any]) -> set[str] | None:
     return {group for group in value if isinstance(group, str)}
 
 
-def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> None:
+def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> list[str]:
     """Add the roles the person's groups map to and remove those they no longer map to,
     among the roles sign-in granted; roles given by hand are never touched.
 
     A provider that sends no groups claim at all (Entra ID past its group limit, a scope
-    not granted) says nothing about groups: the roles stay as they are.
+    not granted) says nothing about groups: the roles stay as they are. Answers the
+    changes, in words.
     """
     groups = _groups(claims)
     if groups is None:
-        return
+        return []
     mapping = group_roles_parse(settings.OIDC_GROUP_ROLES)
     grants = {grant for group in groups for grant in mapping.get(group, [])}
     departments = {
@@ -252,13 +272,13 @@ def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> None:
         for role in DepartmentRole.objects.select_for_update().filter(user=user)
     }
     stale = [
-        role.pk
+        role
         for key, role in held.items()
         if role.source == DepartmentRole.Source.SIGN_IN_GROUPS and key not in wanted
     ]
     if stale:
-        DepartmentRole.objects.filter(pk__in=stale).delete()
-    DepartmentRole.objects.bulk_create(
+        DepartmentRole.objects.filter(pk__in=[role.pk for role in stale]).delete()
+    added = DepartmentRole.objects.bulk_create(
         DepartmentRole(
             user=user,
             department_id=department_id,
@@ -267,3 +287,11 @@ def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> None:
         )
         for department_id, role in sorted(wanted - held.keys())
     )
+    names = dict(
+        Department.objects.filter(
+            pk__in={role.department_id for role in [*stale, *added]}
+        ).values_list("pk", "name")
+    )
+    return [
+        f"role removed: {role.get_role_display()} of {names[role.department_id]}" for role in stale
+    ] + [f"role added: {role.get_role_display()} of {names[role.department_id]}" for role in added]

@@ -124,6 +124,7 @@ class OidcProvider:
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.authorize_requests: list[dict[str, str]] = []
         self.end_session_requests: list[dict[str, str]] = []
+        self.token_requests = 0
         # Misbehaviour switches.
         self.id_token_lifetime = 300
         self.nonce_override: str | None = None
@@ -138,7 +139,9 @@ class OidcProvider:
     def start(self) -> OidcProvider:
         self._httpd = make_server("127.0.0.1", 0, self.wsgi, handler_class=_QuietHandler)
         self.issuer = f"http://127.0.0.1:{self._httpd.server_port}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -264,6 +267,7 @@ class OidcProvider:
         elif path == "/authorize" and method == "GET":
             status, payload, extra = self._authorize(_Request(method, uri, headers, query))
         elif path == "/token" and method == "POST":
+            self.token_requests += 1
             status, payload, extra = self.server.create_token_response(
                 _Request(method, uri, headers, form)
             )

@@ -3,6 +3,7 @@ client talks to it over HTTP, through the authorization code flow with PKCE, and
 what a careful client must (a wrong state or nonce, a forged or expired ID token)."""
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core import mail
 from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from esm.models import DepartmentRole, Profile, SignInIdentity
@@ -90,6 +93,7 @@ def back_from_provider(client, provider, *, next_url=""):
 
 def people_records():
     return (
+        LogEntry.objects.count(),
         User.objects.count(),
         Profile.objects.count(),
         DepartmentRole.objects.count(),
@@ -140,6 +144,14 @@ def test_first_sign_in_with_pkce_creates_the_person_with_claims_and_roles(
     assert asked["state"]
     assert asked["nonce"]
     assert asked["scope"] == "openid email profile"
+    # The person's history in the admin says where they came from.
+    entry = LogEntry.objects.get(object_id=str(person.pk))
+    assert entry.action_flag == ADDITION
+    assert entry.user == person
+    assert entry.change_message == (
+        f"Single sign-on: created at {provider.issuer}; department Sales; manager manager; "
+        "job title Account executive; role added: Agent of IT"
+    )
 
 
 def test_sign_in_returns_to_the_page_asked_for(client, oidc, provider, alex):
@@ -158,7 +170,7 @@ def test_an_existing_person_is_linked_by_email_and_kept_up_to_date_at_each_sign_
     client.get(back_from_provider(client, provider))
 
     assert client.session[SESSION_KEY] == str(existing.pk)
-    assert User.objects.count() == people_records()[0]
+    assert User.objects.filter(email__iexact="alex@example.com").count() == 1
     assert SignInIdentity.objects.get(subject="00u-alex-7f3a").user == existing
     assert set(existing.department_roles.values_list("department__slug", "role", "source")) == {
         ("facilities", AGENT, BY_HAND),
@@ -166,7 +178,7 @@ def test_an_existing_person_is_linked_by_email_and_kept_up_to_date_at_each_sign_
         ("it", MANAGER, FROM_GROUPS),
     }
 
-    # They leave the IT leads and move to HR; the provider's e-mail address changes too.
+    # They leave the IT leads; their e-mail address and job title change at the provider.
     client.logout()
     alex.update(groups=["it-agents"], email="alex.rivera@example.com", job_title="Recruiter")
     client.get(back_from_provider(client, provider))
@@ -179,6 +191,18 @@ def test_an_existing_person_is_linked_by_email_and_kept_up_to_date_at_each_sign_
         ("facilities", AGENT, BY_HAND),
         ("it", AGENT, FROM_GROUPS),
     }
+    assert LogEntry.objects.filter(object_id=str(existing.pk)).latest("pk").change_message == (
+        f"Single sign-on: changed at {provider.issuer}; job title Recruiter; "
+        "role removed: Manager of IT"
+    )
+
+    # Nothing changed since: nothing to write in their history.
+    client.logout()
+    entries = LogEntry.objects.count()
+    client.get(back_from_provider(client, provider))
+
+    assert client.session[SESSION_KEY] == str(existing.pk)
+    assert LogEntry.objects.count() == entries
 
 
 def test_a_role_given_by_hand_survives_groups_that_no_longer_map_to_it(
@@ -229,6 +253,19 @@ def test_an_unverified_email_never_links_an_existing_person(client, oidc, provid
     assert response.url == reverse("login")
     assert SESSION_KEY not in client.session
     assert "not verified" in client.get(response.url).content.decode()
+    assert people_records() == before
+
+
+def test_a_second_provider_account_with_the_same_email_is_refused(client, oidc, provider, alex):
+    client.get(back_from_provider(client, provider))
+    client.logout()
+    alex["sub"] = "00u-someone-new"
+    before = people_records()
+
+    response = client.get(back_from_provider(client, provider))
+
+    assert SESSION_KEY not in client.session
+    assert "linked to another account" in client.get(response.url).content.decode()
     assert people_records() == before
 
 
@@ -298,6 +335,21 @@ def test_an_id_token_meant_for_another_client_is_refused(client, oidc, provider,
 
     assert_refused(client, response, caplog, "Audience doesn't match")
     assert people_records() == before
+
+
+def test_a_password_form_posted_with_a_code_is_no_sign_in_with_the_provider(
+    client, oidc, provider, alex, employee
+):
+    callback = back_from_provider(client, provider)
+    query = urlsplit(callback).query
+
+    response = client.post(
+        f"{reverse('login')}?{query}", {"username": "employee", "password": "wrong"}
+    )
+
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+    assert provider.token_requests == 0
 
 
 # -- confidential departments ----------------------------------------------------------------
@@ -491,6 +543,50 @@ def test_a_password_sign_out_stays_in_the_portal(client, oidc, superuser):
 
 
 # -- configuration ---------------------------------------------------------------------------
+
+
+def _settings_from(monkeypatch, **environment):
+    for name in [name for name in os.environ if name.startswith("OIDC_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"DEBUG": "1", **environment}.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "esm" / "settings.py"))
+
+
+def test_without_an_issuer_the_sign_in_backends_are_djangos(monkeypatch):
+    loaded = _settings_from(monkeypatch)
+
+    assert loaded["AUTHENTICATION_BACKENDS"] == [
+        "rules.permissions.ObjectPermissionBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+
+
+def test_an_issuer_and_a_client_switch_single_sign_on_on(monkeypatch):
+    loaded = _settings_from(
+        monkeypatch,
+        OIDC_ISSUER="https://login.example.com",
+        OIDC_CLIENT_ID="esm-portal",
+        OIDC_GROUP_ROLES="it-agents=it:agent,it-leads=it:agent;it:manager",
+        LOCAL_PASSWORDS="off",
+        BREAK_GLASS_USERNAMES="root,second-root",
+    )
+
+    assert loaded["AUTHENTICATION_BACKENDS"][1:] == [
+        "esm.oidc.LocalPasswordBackend",
+        "esm.oidc.SignInBackend",
+    ]
+    assert loaded["OIDC_GROUP_ROLES"] == {
+        "it-agents": "it:agent",
+        "it-leads": "it:agent;it:manager",
+    }
+    assert loaded["LOCAL_PASSWORDS"] is False
+    assert loaded["BREAK_GLASS_USERNAMES"] == ["root", "second-root"]
+
+
+def test_a_link_claim_other_than_sub_or_email_stops_the_start(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="OIDC_LINK_CLAIM"):
+        _settings_from(monkeypatch, OIDC_LINK_CLAIM="upn")
 
 
 def test_check_deploy_is_clean_with_single_sign_on_configured():
