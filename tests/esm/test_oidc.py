@@ -13,10 +13,13 @@ import pytest
 import requests
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from esm.models import DepartmentRole, Profile, SignInIdentity
 from tests.esm.factories import TEST_PASSWORD, DepartmentRoleFactory, UserFactory
@@ -411,8 +414,11 @@ def passwords_off(oidc):
     return oidc
 
 
-def test_the_sign_in_page_offers_the_provider_beside_passwords(client, oidc):
-    page = client.get(reverse("login")).content.decode()
+def test_the_sign_in_page_offers_the_provider_beside_passwords(
+    client, oidc, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(2):
+        page = client.get(reverse("login")).content.decode()
 
     assert "Sign in with Acme ID" in page
     assert "Sign in with a password" in page
@@ -475,6 +481,20 @@ def test_with_passwords_off_only_the_break_glass_admin_gets_a_reset_link(
 
     assert "Passwords are switched off: sign in with Acme ID" in page
     assert [message.to for message in mail.outbox] == [[superuser.email]]
+
+
+def test_with_passwords_off_a_reset_link_sent_before_no_longer_works(
+    client, passwords_off, employee
+):
+    uid = urlsafe_base64_encode(force_bytes(employee.pk))
+    link = reverse(
+        "password_reset_confirm", args=[uid, default_token_generator.make_token(employee)]
+    )
+
+    page = client.get(link, follow=True)
+
+    assert "This link no longer works" in page.content.decode()
+    assert employee.password == User.objects.get(pk=employee.pk).password
 
 
 def test_with_passwords_off_nobody_else_changes_a_password(client, passwords_off, employee):
