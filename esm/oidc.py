@@ -149,6 +149,11 @@ class SignInBackend(OIDCAuthenticationBackend):
             return None
         return super().authenticate(request, **kwargs)
 
+    def get_user(self, user_id: Any) -> Any:
+        # The library's answers switched-off people too: their session must end with them.
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
         """The ID token's claims, once its signature, issuer, audience and validity
         period check out (the library checks only the signature and expiry, and lets an

@@ -283,6 +283,16 @@ def test_a_person_switched_off_in_the_portal_cannot_sign_in(client, oidc, provid
     assert people_records() == before
 
 
+def test_switching_a_person_off_ends_their_single_sign_on_session(client, oidc, provider, alex):
+    client.get(back_from_provider(client, provider))
+    User.objects.filter(username="alex").update(is_active=False)
+
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
 # -- refusals: nothing is created ------------------------------------------------------------
 
 
