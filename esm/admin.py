@@ -13,6 +13,7 @@ from esm.models import (
     Holiday,
     Location,
     Profile,
+    SignInIdentity,
     WorkingPeriod,
 )
 from esm.permissions import staff_department_ids
@@ -31,6 +32,19 @@ class DepartmentRoleInline(admin.TabularInline):
     model = DepartmentRole
     extra = 0
     autocomplete_fields = ["department"]
+    fields = ["department", "role", "source"]
+
+
+class SignInIdentityInline(admin.TabularInline):
+    """Who the identity provider says this person is; written by single sign-on only."""
+
+    model = SignInIdentity
+    extra = 0
+    fields = ["issuer", "subject", "linked_at", "last_signed_in_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 admin.site.unregister(User)
@@ -38,7 +52,7 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class UserAdmin(MaskedRelationsMixin, DjangoUserAdmin):
-    inlines = [ProfileInline, DepartmentRoleInline]
+    inlines = [ProfileInline, DepartmentRoleInline, SignInIdentityInline]
     list_select_related = ["profile__department"]
     list_display = ["username", "first_name", "last_name", "email", "department", "is_staff"]
     list_filter = [*DjangoUserAdmin.list_filter, "profile__department", "department_roles__role"]

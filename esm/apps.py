@@ -6,4 +6,4 @@ class EsmConfig(AppConfig):
     verbose_name = "Enterprise"
 
     def ready(self) -> None:
-        from esm import permissions  # noqa: F401  (registers the rules)
+        from esm import checks, permissions  # noqa: F401  (register the checks and rules)

@@ -174,11 +174,24 @@ class DepartmentRole(models.Model):
         AGENT = "agent", "Agent"
         MANAGER = "manager", "Manager"
 
+    class Source(models.TextChoices):
+        BY_HAND = "by_hand", "Given by hand"
+        SIGN_IN_GROUPS = "sign_in_groups", "From the identity provider's groups"
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="department_roles"
     )
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Single sign-on reconciles the roles it granted at every sign-in (adds and removes);
+    # it never touches a role given by hand, so an admin's grant survives the mapping.
+    source = models.CharField(
+        max_length=16,
+        choices=Source.choices,
+        default=Source.BY_HAND,
+        help_text="Roles from the identity provider's groups are added and removed at each "
+        "sign-in; roles given by hand are left alone.",
+    )
 
     class Meta:
         ordering = ["department", "role", "user"]
@@ -190,6 +203,33 @@ class DepartmentRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} - {self.get_role_display()} of {self.department}"
+
+
+class SignInIdentity(models.Model):
+    """The person an identity provider's subject (`sub`) signs in as.
+
+    The subject is the provider's stable, never reassigned name for the person: once
+    linked (by subject or e-mail, see `OIDC_LINK_CLAIM`), the person is found by it even
+    after their e-mail address changes.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(default=clock.now, editable=False)
+    last_signed_in_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["issuer", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_person_per_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="one_subject_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
 
 
 class EventKind(models.TextChoices):

@@ -300,3 +300,53 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"full": True},
     },
 }
+
+# Single sign-on (OpenID Connect), on mozilla-django-oidc (`esm/oidc.py`). Off unless
+# OIDC_ISSUER and OIDC_CLIENT_ID are set; the endpoints come from the issuer's discovery
+# document unless given one by one. The redirect URI to register at the provider is
+# https://<portal>/account/oidc/callback/ (and https://<portal>/account/sign-in/ as the
+# post-logout redirect URI).
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGORITHM", default="RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_OP_END_SESSION_ENDPOINT = env.str("OIDC_END_SESSION_ENDPOINT", default="")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+# On the sign-in page: "Sign in with <name>".
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+# The stable claim that links a first sign-in to a person already in the portal: `email`,
+# or `sub` (then only people signed in before, or new, are found).
+OIDC_LINK_CLAIM = env.str("OIDC_LINK_CLAIM", default="email")
+if OIDC_LINK_CLAIM not in ("sub", "email"):
+    raise ImproperlyConfigured("OIDC_LINK_CLAIM is `sub` or `email`.")
+OIDC_CLAIM_DEPARTMENT = env.str("OIDC_CLAIM_DEPARTMENT", default="department")
+OIDC_CLAIM_MANAGER = env.str("OIDC_CLAIM_MANAGER", default="manager")
+OIDC_CLAIM_JOB_TITLE = env.str("OIDC_CLAIM_JOB_TITLE", default="job_title")
+OIDC_CLAIM_GROUPS = env.str("OIDC_CLAIM_GROUPS", default="groups")
+# group=department-slug:role[;department-slug:role], comma-separated. A department with
+# confidential cases (HR) gets no role from a group unless it is listed in the second one.
+OIDC_GROUP_ROLES = env.dict("OIDC_GROUP_ROLES", default={})
+OIDC_GROUP_ROLES_CONFIDENTIAL_DEPARTMENTS = env.list(
+    "OIDC_GROUP_ROLES_CONFIDENTIAL_DEPARTMENTS", default=[]
+)
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+# Kept in the (database) session for the provider's sign-out (`id_token_hint`); the access
+# token is not kept.
+OIDC_STORE_ID_TOKEN = True
+# Off: only the break-glass administrators (usernames) sign in with a password, for when
+# the provider is down; everyone else signs in with it. Ignored without single sign-on.
+LOCAL_PASSWORDS = env.bool("LOCAL_PASSWORDS", default=True)
+BREAK_GLASS_USERNAMES = env.list("BREAK_GLASS_USERNAMES", default=[])
+if OIDC_ISSUER and OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS = [
+        "rules.permissions.ObjectPermissionBackend",
+        "esm.oidc.LocalPasswordBackend",
+        "esm.oidc.SignInBackend",
+    ]

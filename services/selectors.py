@@ -130,6 +130,16 @@ def _words_score(words: list[str]) -> Any:
     )
 
 
+def departments_with_confidential_items() -> list[int]:
+    """Departments that fulfil a confidential catalog item (published or not): they hold
+    confidential cases, now or soon."""
+    return list(
+        CatalogItem.objects.filter(is_confidential=True)
+        .values_list("department_id", flat=True)
+        .distinct()
+    )
+
+
 def catalog_items_for(
     *, user: Any, department: str = "", category: str = "", query: str = ""
 ) -> QuerySet[CatalogItem]:
