@@ -1,4 +1,6 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q, QuerySet
@@ -9,13 +11,16 @@ from esm.models import (
     BusinessCalendar,
     Department,
     DepartmentRole,
+    DirectoryGroup,
     Event,
     Holiday,
     Location,
     Profile,
+    ProvisioningClient,
     WorkingPeriod,
 )
 from esm.permissions import staff_department_ids
+from esm.provisioning import provisioning_client_new, provisioning_client_token_rotate
 
 User = get_user_model()
 
@@ -108,3 +113,47 @@ class EventAdmin(MaskedRelationsAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
+
+
+def _token_shown_once(request: HttpRequest, client: ProvisioningClient, token: str) -> None:
+    messages.warning(
+        request,
+        f"The token of {client.name}, shown this once (only its hash is kept): {token}",
+    )
+
+
+@admin.register(ProvisioningClient)
+class ProvisioningClientAdmin(admin.ModelAdmin):
+    """Identity providers that provision people over SCIM. A token is shown once, when the
+    client is added or its token rotated; lost, it is rotated, never read back."""
+
+    list_display = ["name", "is_active", "created_at", "last_used_at"]
+    readonly_fields = ["created_at", "last_used_at", "account"]
+    actions = ["rotate_token"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ProvisioningClient, form: Any, change: bool
+    ) -> None:
+        token = ""
+        if not change:
+            new, token = provisioning_client_new(name=obj.name)
+            obj.account, obj.token_hash = new.account, new.token_hash
+        super().save_model(request, obj, form, change)
+        if token:
+            _token_shown_once(request, obj, token)
+
+    @admin.action(description="Rotate the token (the old one stops working)")
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[ProvisioningClient]) -> None:
+        for client in queryset:
+            _token_shown_once(request, client, provisioning_client_token_rotate(client=client))
+
+
+@admin.register(DirectoryGroup)
+class DirectoryGroupAdmin(admin.ModelAdmin):
+    """Groups of the directory and the department role each stands for."""
+
+    list_display = ["display_name", "department", "role", "allows_confidential"]
+    list_select_related = ["department"]
+    list_filter = ["department", "role"]
+    search_fields = ["display_name"]
+    readonly_fields = ["display_name", "external_id", "members", "created_at"]

@@ -300,3 +300,9 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"full": True},
     },
 }
+
+# --- Directory provisioning (SCIM 2.0) ---------------------------------------------------------
+# The identity provider signs in with a provisioning client's token (made in the admin, stored
+# hashed): no setting is needed to run it. Deactivating a person raises this catalog item for
+# them, raised by the client's account on their behalf.
+SCIM_OFFBOARDING_ITEM = env.str("SCIM_OFFBOARDING_ITEM", default="offboarding")
