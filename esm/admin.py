@@ -20,7 +20,11 @@ from esm.models import (
     WorkingPeriod,
 )
 from esm.permissions import staff_department_ids
-from esm.provisioning import provisioning_client_new, provisioning_client_token_rotate
+from esm.provisioning import (
+    directory_group_remap,
+    provisioning_client_new,
+    provisioning_client_token_rotate,
+)
 
 User = get_user_model()
 
@@ -123,7 +127,7 @@ def _token_shown_once(request: HttpRequest, client: ProvisioningClient, token: s
 
 
 @admin.register(ProvisioningClient)
-class ProvisioningClientAdmin(admin.ModelAdmin):
+class ProvisioningClientAdmin(MaskedRelationsAdmin):
     """Identity providers that provision people over SCIM. A token is shown once, when the
     client is added or its token rotated; lost, it is rotated, never read back."""
 
@@ -149,11 +153,33 @@ class ProvisioningClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(DirectoryGroup)
-class DirectoryGroupAdmin(admin.ModelAdmin):
+class DirectoryGroupAdmin(MaskedRelationsAdmin):
     """Groups of the directory and the department role each stands for."""
 
     list_display = ["display_name", "department", "role", "allows_confidential"]
     list_select_related = ["department"]
     list_filter = ["department", "role"]
     search_fields = ["display_name"]
-    readonly_fields = ["display_name", "external_id", "members", "created_at"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DirectoryGroup | None = None
+    ) -> list[str]:
+        # Named before the directory sends it (the provider links a group by its name);
+        # after that the directory owns the name and the members.
+        if obj is None:
+            return ["external_id", "members", "created_at"]
+        return ["display_name", "external_id", "members", "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: DirectoryGroup, form: Any, change: bool
+    ) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        directory_group_remap(
+            group=obj,
+            department=obj.department,
+            role=obj.role,
+            allows_confidential=obj.allows_confidential,
+            actor=request.user,
+        )

@@ -315,13 +315,20 @@ def _granted_roles(user_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
 
 
 def _roles_follow(
-    before: dict[int, set[tuple[int, str]]], *, client: ProvisioningClient, group: DirectoryGroup
+    before: dict[int, set[tuple[int, str]]],
+    *,
+    group: DirectoryGroup,
+    client: ProvisioningClient | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> None:
     """Grant the roles the groups grant now and did not before; revoke those they granted
     before and no longer do. A role someone held before a group granted it was given by
     hand, and stays."""
     after = _granted_roles(before)
     departments = {d.pk: d for d in Department.objects.all()}
+    payload: dict[str, object] = {"group": group.display_name}
+    if client is not None:
+        payload["client"], actor = client.name, client.account
     for user_id in sorted(before):
         person = User(pk=user_id)
         for department_id, role in sorted(after[user_id] - before[user_id]):
@@ -335,10 +342,10 @@ def _roles_follow(
                 event_record(
                     subject=person,
                     kind=EventKind.ROLE_GRANTED,
-                    actor=client.account,
+                    actor=actor,
                     department=departments[department_id],
                     to_value=role,
-                    payload={"client": client.name, "group": group.display_name},
+                    payload=payload,
                 )
         for department_id, role in sorted(before[user_id] - after[user_id]):
             deleted, _ = DepartmentRole.objects.filter(
@@ -348,10 +355,10 @@ def _roles_follow(
                 event_record(
                     subject=person,
                     kind=EventKind.ROLE_REVOKED,
-                    actor=client.account,
+                    actor=actor,
                     department=departments[department_id],
                     from_value=role,
-                    payload={"client": client.name, "group": group.display_name},
+                    payload=payload,
                 )
 
 
@@ -408,3 +415,23 @@ def directory_group_delete(*, group: DirectoryGroup, client: ProvisioningClient)
     before = _granted_roles(group.members.values_list("pk", flat=True))
     group.delete()
     _roles_follow(before, client=client, group=group)
+
+
+@transaction.atomic
+def directory_group_remap(
+    *,
+    group: DirectoryGroup,
+    department: Department | None,
+    role: str,
+    allows_confidential: bool,
+    actor: AbstractBaseUser,
+) -> DirectoryGroup:
+    """Change the department role a group stands for (an admin's decision); its members'
+    roles follow at once."""
+    group = DirectoryGroup.objects.select_for_update().get(pk=group.pk)
+    before = _granted_roles(group.members.values_list("pk", flat=True))
+    group.department, group.role = department, role
+    group.allows_confidential = allows_confidential
+    group.save(update_fields=["department", "role", "allows_confidential"])
+    _roles_follow(before, group=group, actor=actor)
+    return group

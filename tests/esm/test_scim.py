@@ -942,3 +942,36 @@ def test_the_provider_reads_what_the_portal_supports(scim, db):
     assert [t["id"] for t in types["Resources"]] == ["User", "Group"]
     assert {s["id"] for s in schemas["Resources"]} == {USER, ENTERPRISE, GROUP}
     assert one.json()["name"] == "EnterpriseUser"
+
+
+def test_an_admin_maps_a_directory_group_and_its_members_get_the_role_at_once(
+    scim, client, superuser, facilities_department
+):
+    grace = _person()
+    group = scim(
+        "POST",
+        "Groups",
+        {
+            "schemas": [GROUP],
+            "displayName": "Workplace team",
+            "members": [{"value": str(grace.pk)}],
+        },
+    ).json()
+    assert not DepartmentRole.objects.exists()
+    client.force_login(superuser)
+
+    response = client.post(
+        f"/admin/esm/directorygroup/{group['id']}/change/",
+        {"department": facilities_department.pk, "role": "manager"},
+    )
+
+    assert response.status_code == 302
+    role = DepartmentRole.objects.get(user=grace)
+    assert (role.department, role.role, role.from_directory) == (
+        facilities_department,
+        "manager",
+        True,
+    )
+    [granted] = _events(EventKind.ROLE_GRANTED)
+    assert granted.actor == superuser
+    assert granted.payload == {"group": "Workplace team"}
