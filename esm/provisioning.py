@@ -31,6 +31,7 @@ from esm.models import (
     Department,
     DepartmentRole,
     DirectoryGroup,
+    Event,
     EventKind,
     Profile,
     ProvisioningClient,
@@ -168,26 +169,41 @@ _USER_FIELDS = ("username", "first_name", "last_name", "email")
 _PROFILE_FIELDS = ("external_id", "job_title", "department", "manager")
 
 
+class UsernameTaken(Exception):
+    """Another person has this username, in any case (directories compare without case)."""
+
+
+def _username_check(username: str, *, person_id: int | None = None) -> None:
+    if User.objects.filter(username__iexact=username).exclude(pk=person_id).exists():
+        raise UsernameTaken(username)
+
+
 def _person_event(
-    person: AbstractBaseUser, kind: EventKind, client: ProvisioningClient, **kwargs: object
-) -> None:
+    person: AbstractBaseUser,
+    kind: EventKind,
+    client: ProvisioningClient,
+    *,
+    payload: dict[str, object] | None = None,
+    from_value: str = "",
+    to_value: str = "",
+) -> Event:
     profile = getattr(person, "profile", None)
-    payload = {"client": client.name, **kwargs.pop("payload", {})}  # type: ignore[dict-item]
-    event_record(
+    return event_record(
         subject=person,
         kind=kind,
         actor=client.account,
         department=profile.department if profile else None,
-        payload=payload,
-        **kwargs,  # type: ignore[arg-type]
+        from_value=from_value,
+        to_value=to_value,
+        payload={"client": client.name, **(payload or {})},
     )
 
 
 @transaction.atomic
 def person_provision(*, values: PersonValues, client: ProvisioningClient) -> AbstractBaseUser:
     """Create a person as the directory describes them. They sign in through single sign-on,
-    so their account has no usable password. Raises `django.db.IntegrityError` when the
-    username is taken."""
+    so their account has no usable password. Raises UsernameTaken."""
+    _username_check(values.username)
     person = User.objects.create_user(
         username=values.username,
         first_name=values.first_name,
@@ -215,9 +231,10 @@ def person_directory_update(
 ) -> AbstractBaseUser:
     """Bring a person in step with the directory. Writes `person_updated` naming the fields
     that changed (nothing when none did); a change of `is_active` is a deactivation (which
-    starts offboarding) or a reactivation. Raises `django.db.IntegrityError` when the new
-    username is taken."""
+    starts offboarding) or a reactivation. Raises UsernameTaken."""
     person = User.objects.select_for_update().get(pk=person.pk)
+    if person.username != values.username:
+        _username_check(values.username, person_id=person.pk)
     profile, _ = Profile.objects.get_or_create(user=person)
     changed = [name for name in _USER_FIELDS if getattr(person, name) != getattr(values, name)]
     for name in changed:
@@ -267,18 +284,21 @@ def person_deactivate(
 def _deactivate_locked(person: AbstractBaseUser, *, client: ProvisioningClient, via: str) -> None:
     person.is_active = False
     person.save(update_fields=["is_active"])
-    event = event_record(
-        subject=person,
-        kind=EventKind.PERSON_DEACTIVATED,
-        actor=client.account,
-        department=getattr(getattr(person, "profile", None), "department", None),
+    deactivation = _person_event(
+        person,
+        EventKind.PERSON_DEACTIVATED,
+        client,
         from_value="active",
         to_value="inactive",
-        payload={"client": client.name, "via": via},
+        payload={"via": via},
     )
-    leaver = Leaver(person_id=person.pk, raised_by_id=client.account_id, deactivation=event.pk)
+    leaver = Leaver(
+        person_id=person.pk, raised_by_id=client.account_id, deactivation=deactivation.pk
+    )
     for handler in _OFFBOARDING_HANDLERS:
-        transaction.on_commit(lambda handler=handler: handler(leaver))
+        # Robust: the deactivation stands whatever a handler does, and the provider must
+        # get its answer; Django logs a failing handler.
+        transaction.on_commit(lambda handler=handler: handler(leaver), robust=True)
 
 
 # --- Groups and the roles they grant ----------------------------------------------------------
@@ -304,8 +324,7 @@ def _granted_roles(user_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
     ).select_related("directorygroup__department")
     for membership in memberships:
         group = membership.directorygroup
-        assert group.department is not None  # noqa: S101 -- filtered above
-        if role_mapping_allowed(
+        if group.department is not None and role_mapping_allowed(
             department=group.department,
             explicitly_allowed=group.allows_confidential,
             confidential=confidential,

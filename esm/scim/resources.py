@@ -63,6 +63,13 @@ _MEMBER_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"(?P<value>[^"]*)"\s*\]$
 _OPERATIONS = {"add", "replace", "remove"}
 
 
+def id_of(text: str) -> int | None:
+    """The portal id a SCIM id names, or None when it cannot name one (not a number, or too
+    long for a database key)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 18 else None
+
+
 # --- Users ------------------------------------------------------------------------------------
 
 
@@ -235,9 +242,8 @@ def _values(person: _Person, *, user: AbstractBaseUser | None) -> PersonValues:
             raise invalid_value(f"{person.email!r} is not an e-mail address.") from error
     manager = None
     if person.manager:
-        if not person.manager.isdigit():
-            raise invalid_value(f"No user has the id {person.manager!r} (manager).")
-        manager = User.objects.filter(pk=int(person.manager)).first()
+        manager_id = id_of(person.manager)
+        manager = User.objects.filter(pk=manager_id).first() if manager_id else None
         if manager is None:
             raise invalid_value(f"No user has the id {person.manager!r} (manager).")
         if user is not None and manager.pk == user.pk:
@@ -379,9 +385,10 @@ def _member_ids(value: Any) -> set[int]:
         if str(member.get("type", "User")).lower() != "user":
             raise invalid_value("Only users can be members; groups in groups are not kept.")
         reference = _reference(member, "members.value")
-        if not reference.isdigit():
+        member_id = id_of(reference)
+        if member_id is None:
             raise invalid_value(f"No user has the id {reference!r}.")
-        ids.add(int(reference))
+        ids.add(member_id)
     return ids
 
 
@@ -405,9 +412,10 @@ def _group_set(state: GroupState, path: str, value: Any, op: str) -> None:
         else:
             state.member_ids = members
     elif (found := _MEMBER_FILTER.match(path)) and op == "remove":
-        if not found["value"].isdigit():
+        member_id = id_of(found["value"])
+        if member_id is None:
             raise ScimError(f"No member has the id {found['value']!r}.", scim_type="noTarget")
-        state.member_ids.discard(int(found["value"]))
+        state.member_ids.discard(member_id)
     else:
         raise invalid_path(f"Groups have no attribute {path} to {op}.")
 

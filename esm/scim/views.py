@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Prefetch, QuerySet, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -34,6 +34,7 @@ from esm.scim.resources import (
     group_resource,
     group_state_patched,
     group_state_read,
+    id_of,
     user_resource,
     user_values_patched,
     user_values_read,
@@ -155,7 +156,8 @@ def _users() -> QuerySet:
 
 
 def _user(pk: str) -> Any:
-    found = _users().filter(pk=pk).first() if pk.isdigit() else None
+    key = id_of(pk)
+    found = _users().filter(pk=key).first() if key is not None else None
     if found is None:
         raise not_found(f"User {pk}")
     return found
@@ -176,7 +178,7 @@ class UsersApi(ScimApi):
         values = user_values_read(request.data)
         try:
             person = provisioning.person_provision(values=values, client=self.client)
-        except IntegrityError as error:
+        except (IntegrityError, provisioning.UsernameTaken) as error:
             raise _taken(f"userName {values.username!r}") from error
         return Response(self.render(_user(str(person.pk))), status=status.HTTP_201_CREATED)
 
@@ -201,7 +203,7 @@ class UserApi(ScimApi):
             provisioning.person_directory_update(
                 person=user, values=values, client=self.client, via=via
             )
-        except IntegrityError as error:
+        except (IntegrityError, provisioning.UsernameTaken) as error:
             raise _taken(f"userName {values.username!r}") from error
         return Response(self.render(_user(str(user.pk))))
 
@@ -220,7 +222,8 @@ def _groups() -> QuerySet:
 
 
 def _group(pk: str) -> DirectoryGroup:
-    found = _groups().filter(pk=pk).first() if pk.isdigit() else None
+    key = id_of(pk)
+    found = _groups().filter(pk=key).first() if key is not None else None
     if found is None:
         raise not_found(f"Group {pk}")
     return found
@@ -265,14 +268,13 @@ class GroupApi(ScimApi):
 
     def _update(self, group: DirectoryGroup, state: Any) -> Response:
         try:
-            with transaction.atomic():
-                provisioning.directory_group_update(
-                    group=group,
-                    display_name=state.display_name,
-                    external_id=state.external_id,
-                    member_ids=state.member_ids,
-                    client=self.client,
-                )
+            provisioning.directory_group_update(
+                group=group,
+                display_name=state.display_name,
+                external_id=state.external_id,
+                member_ids=state.member_ids,
+                client=self.client,
+            )
         except IntegrityError as error:
             raise _taken(f"displayName {state.display_name!r}") from error
         return Response(self.render(_group(str(group.pk))))

@@ -6,13 +6,16 @@ request examples, Okta's SCIM 2.0 reference), ids replaced by the portal's.
 
 import datetime as dt
 import json
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from esm import clock, provisioning
 from esm.models import DepartmentRole, DirectoryGroup, Event, EventKind, ProvisioningClient
-from services.models import FormField, ServiceRequest
+from services import actions
+from services.models import DirectoryAccount, FormField, ServiceRequest, StepRun
 from tests.esm.factories import DepartmentRoleFactory, ProfileFactory, UserFactory
 from tests.services.factories import CatalogItemFactory, FormFieldFactory, ServiceRequestFactory
 
@@ -975,3 +978,69 @@ def test_an_admin_maps_a_directory_group_and_its_members_get_the_role_at_once(
     [granted] = _events(EventKind.ROLE_GRANTED)
     assert granted.actor == superuser
     assert granted.payload == {"group": "Workplace team"}
+
+
+def test_a_user_name_taken_in_another_case_is_a_uniqueness_conflict(scim, db):
+    _person(username="Ada.Lovelace@example.com")
+    grace = _person()
+
+    _error(scim("POST", "Users", _entra_user()), 409, "uniqueness")
+    renamed = scim(
+        "PATCH",
+        f"Users/{grace.pk}",
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "replace", "path": "userName", "value": "ada.lovelace@EXAMPLE.com"}
+            ],
+        },
+    )
+
+    _error(renamed, 409, "uniqueness")
+    _unchanged(grace)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Users/99999999999999999999999",
+        "Users/²",
+        "Groups/-1",
+        'Users?filter=id eq "99999999999999999999999"',
+        'Users?filter=id eq "abc"',
+        'Users?filter=active eq "maybe"',
+        'Groups?filter=members[value eq "x"]',
+    ],
+)
+def test_odd_ids_find_nothing_and_never_fail(scim, db, path):
+    response = scim("GET", path)
+
+    assert response.status_code in (200, 404), response.content
+    if response.status_code == 200:
+        assert response.json()["totalResults"] == 0
+
+
+def test_deactivating_a_demo_employee_runs_the_demos_offboarding_plan(
+    scim, django_capture_on_commit_callbacks
+):
+    """The demo's own offboarding item: its form answered, its HR approval, then its plan."""
+    call_command("seed_demo", password="demo-pass-123", without_history=True, stdout=StringIO())
+    alex, holly = User.objects.get(username="alex"), User.objects.get(username="holly")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = scim("PATCH", f"Users/{alex.pk}", DEACTIVATIONS["okta"])
+    assert response.status_code == 200, response.content
+    [offboarding] = ServiceRequest.objects.filter(catalog_item__slug="offboarding")
+    assert DirectoryAccount.objects.get(person=alex).active  # nothing closes before HR agrees
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.approval_decide(
+            approval=offboarding.approvals.get(state="pending"), user=holly, approve=True
+        )
+
+    steps = dict(
+        StepRun.objects.filter(run__service_request=offboarding).values_list("step_key", "state")
+    )
+    assert steps["disable-account"] == StepRun.State.SUCCEEDED
+    assert steps["release-desk"] == StepRun.State.SUCCEEDED
+    assert steps["recover-laptop"] == StepRun.State.WITH_PEOPLE
+    assert DirectoryAccount.objects.get(person=alex).active is False
