@@ -1,4 +1,6 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q, QuerySet
@@ -9,14 +11,21 @@ from esm.models import (
     BusinessCalendar,
     Department,
     DepartmentRole,
+    DirectoryGroup,
     Event,
     Holiday,
     Location,
     Profile,
+    ProvisioningClient,
     SignInIdentity,
     WorkingPeriod,
 )
 from esm.permissions import staff_department_ids
+from esm.provisioning import (
+    directory_group_remap,
+    provisioning_client_new,
+    provisioning_client_token_rotate,
+)
 
 User = get_user_model()
 
@@ -122,3 +131,69 @@ class EventAdmin(MaskedRelationsAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
+
+
+def _token_shown_once(request: HttpRequest, client: ProvisioningClient, token: str) -> None:
+    messages.warning(
+        request,
+        f"The token of {client.name}, shown this once (only its hash is kept): {token}",
+    )
+
+
+@admin.register(ProvisioningClient)
+class ProvisioningClientAdmin(MaskedRelationsAdmin):
+    """Identity providers that provision people over SCIM. A token is shown once, when the
+    client is added or its token rotated; lost, it is rotated, never read back."""
+
+    list_display = ["name", "is_active", "created_at", "last_used_at"]
+    readonly_fields = ["created_at", "last_used_at", "account"]
+    actions = ["rotate_token"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ProvisioningClient, form: Any, change: bool
+    ) -> None:
+        token = ""
+        if not change:
+            new, token = provisioning_client_new(name=obj.name)
+            obj.account, obj.token_hash = new.account, new.token_hash
+        super().save_model(request, obj, form, change)
+        if token:
+            _token_shown_once(request, obj, token)
+
+    @admin.action(description="Rotate the token (the old one stops working)")
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[ProvisioningClient]) -> None:
+        for client in queryset:
+            _token_shown_once(request, client, provisioning_client_token_rotate(client=client))
+
+
+@admin.register(DirectoryGroup)
+class DirectoryGroupAdmin(MaskedRelationsAdmin):
+    """Groups of the directory and the department role each stands for."""
+
+    list_display = ["display_name", "department", "role", "allows_confidential"]
+    list_select_related = ["department"]
+    list_filter = ["department", "role"]
+    search_fields = ["display_name"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DirectoryGroup | None = None
+    ) -> list[str]:
+        # Named before the directory sends it (the provider links a group by its name);
+        # after that the directory owns the name and the members.
+        if obj is None:
+            return ["external_id", "members", "created_at"]
+        return ["display_name", "external_id", "members", "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: DirectoryGroup, form: Any, change: bool
+    ) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        directory_group_remap(
+            group=obj,
+            department=obj.department,
+            role=obj.role,
+            allows_confidential=obj.allows_confidential,
+            actor=request.user,
+        )

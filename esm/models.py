@@ -155,6 +155,12 @@ class Profile(models.Model):
     is_executive = models.BooleanField(
         default=False, help_text="Executives read the enterprise-wide dashboards."
     )
+    external_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The identity provider's id for this person (SCIM externalId).",
+    )
 
     class Meta:
         constraints = [
@@ -177,20 +183,21 @@ class DepartmentRole(models.Model):
     class Source(models.TextChoices):
         BY_HAND = "by_hand", "Given by hand"
         SIGN_IN_GROUPS = "sign_in_groups", "From the identity provider's groups"
+        DIRECTORY = "directory", "From a directory group (SCIM)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="department_roles"
     )
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(max_length=16, choices=Role.choices)
-    # Single sign-on reconciles the roles it granted at every sign-in (adds and removes);
-    # it never touches a role given by hand, so an admin's grant survives the mapping.
+    # Each way in reconciles only the roles it granted: single sign-on at every sign-in, the
+    # directory (SCIM) at every group change; neither touches a role given by hand.
     source = models.CharField(
         max_length=16,
         choices=Source.choices,
         default=Source.BY_HAND,
-        help_text="Roles from the identity provider's groups are added and removed at each "
-        "sign-in; roles given by hand are left alone.",
+        help_text="Roles from the identity provider's groups (at sign-in, or through its "
+        "directory) are added and removed by it; roles given by hand are left alone.",
     )
 
     class Meta:
@@ -230,6 +237,77 @@ class SignInIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class ProvisioningClient(models.Model):
+    """An identity provider that keeps the portal's people in step with its directory (SCIM).
+
+    It signs in with a bearer token of its own; only the token's SHA-256 is stored, so a
+    lost token is replaced (rotated in the admin), never read back. What it changes is
+    recorded with `account`, a portal account that can never sign in, as the actor.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="provisioning_client",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="Untick to refuse its token at once, without rotating it."
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DirectoryGroup(models.Model):
+    """A group of the identity provider's directory, and the department role it stands for.
+
+    A group named `<department slug>:<role>` (`it:agent`) maps itself; any other is mapped
+    here by hand, or stands for nothing. Its members hold the role only while
+    `esm.provisioning.role_mapping_allowed` agrees: a confidential department needs
+    `allows_confidential`, which only an admin can set.
+    """
+
+    display_name = models.CharField(max_length=255, unique=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="directory_groups",
+    )
+    role = models.CharField(max_length=16, choices=DepartmentRole.Role.choices, blank=True)
+    allows_confidential = models.BooleanField(
+        default=False,
+        help_text="Grant the role even though the department handles confidential cases.",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="directory_groups"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(department__isnull=True, role="")
+                | Q(department__isnull=False) & ~Q(role=""),
+                name="directory_group_maps_department_and_role_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
 
 
 class EventKind(models.TextChoices):
@@ -280,6 +358,13 @@ class EventKind(models.TextChoices):
     STEP_SUCCEEDED = "step_succeeded", "Step succeeded"
     STEP_SKIPPED = "step_skipped", "Step not needed"
     STEP_CANCELLED = "step_cancelled", "Step cancelled"
+    # People (the directory keeps them: SCIM provisioning)
+    PERSON_CREATED = "person_created", "Person created"
+    PERSON_UPDATED = "person_updated", "Person updated"
+    PERSON_DEACTIVATED = "person_deactivated", "Person deactivated"
+    PERSON_REACTIVATED = "person_reactivated", "Person reactivated"
+    ROLE_GRANTED = "role_granted", "Role granted"
+    ROLE_REVOKED = "role_revoked", "Role revoked"
 
 
 class AppendOnlyError(Exception):

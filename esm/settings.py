@@ -350,3 +350,9 @@ if OIDC_ISSUER and OIDC_RP_CLIENT_ID:
         "esm.oidc.LocalPasswordBackend",
         "esm.oidc.SignInBackend",
     ]
+
+# --- Directory provisioning (SCIM 2.0) ---------------------------------------------------------
+# The identity provider signs in with a provisioning client's token (made in the admin, stored
+# hashed): no setting is needed to run it. Deactivating a person raises this catalog item for
+# them, raised by the client's account on their behalf.
+SCIM_OFFBOARDING_ITEM = env.str("SCIM_OFFBOARDING_ITEM", default="offboarding")

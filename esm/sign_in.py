@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from esm import clock
-from esm.confidential import confidential_department_ids
 from esm.models import Department, DepartmentRole, Profile, SignInIdentity
+from esm.provisioning import confidential_department_ids, role_mapping_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,11 @@ def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> list[str]
         department = departments.get(grant.department_slug)
         if department is None:
             logger.warning("Sign-in: OIDC_GROUP_ROLES names no department %r", grant)
-        elif department.pk in confidential and department.slug not in allowed:
+        elif not role_mapping_allowed(
+            department=department,
+            explicitly_allowed=department.slug in allowed,
+            confidential=confidential,
+        ):
             logger.warning(
                 "Sign-in: %s not granted %s in %s, a confidential department not listed in "
                 "OIDC_GROUP_ROLES_CONFIDENTIAL_DEPARTMENTS",

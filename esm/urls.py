@@ -59,6 +59,8 @@ urlpatterns = [
     path("api/v1/", include("reporting.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Directory provisioning (SCIM 2.0), for the identity provider.
+    path("scim/v2/", include("esm.scim.urls")),
     # The apps' pages are named by string: esm, the bottom layer, never imports the apps
     # built on it. Value streams, journeys and reporting first: the portal below ends in
     # catch-all patterns.

@@ -93,6 +93,16 @@ TITLE_WORD_SCORE, BODY_WORD_SCORE = 3, 1
 SUGGESTION_RELEVANCE_FLOOR = 1 / 3
 
 
+def confidential_department_ids() -> list[int]:
+    """Departments that handle confidential cases: those with a confidential catalog item
+    (published or not: they hold such cases now or soon)."""
+    return list(
+        CatalogItem.objects.filter(is_confidential=True)
+        .values_list("department_id", flat=True)
+        .distinct()
+    )
+
+
 def search_words(text: str) -> list[str]:
     """The words of `text` that mean something (not stop words, not one or two letters),
     each once, at most SEARCH_WORDS_MAX of them."""
@@ -127,16 +137,6 @@ def _words_score(words: list[str]) -> Any:
             for word in words
         ),
         Value(0),
-    )
-
-
-def departments_with_confidential_items() -> list[int]:
-    """Departments that fulfil a confidential catalog item (published or not): they hold
-    confidential cases, now or soon."""
-    return list(
-        CatalogItem.objects.filter(is_confidential=True)
-        .values_list("department_id", flat=True)
-        .distinct()
     )
 
 

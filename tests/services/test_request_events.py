@@ -310,7 +310,10 @@ def test_every_kind_of_the_log_is_written_and_always_with_its_department(
         actions.service_requests_close_sweep()
 
     written = set(Event.objects.values_list("kind", flat=True))
-    assert set(EventKind.values) - written == set()
+    # People's kinds are the directory's, about a person rather than a case (no reference):
+    # tests/esm/test_scim.py writes each of them.
+    people = {kind for kind in EventKind.values if kind.startswith(("person_", "role_"))}
+    assert set(EventKind.values) - people - written == set()
     assert not Event.objects.filter(department__isnull=True).exists()
     assert not Event.objects.filter(reference="").exists()
 
