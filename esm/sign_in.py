@@ -4,9 +4,9 @@ map to.
 
 The claims have been verified before they reach here (signature, issuer, audience,
 expiry, nonce: `esm.oidc`); this module decides what they mean for the enterprise.
-The event log's kinds describe cases, not people: people and their roles are changed in the
-admin, which keeps their history (`LogEntry`). A sign-in that creates a person or changes
-their department, manager, job title or roles writes that history too, as the person.
+A sign-in that creates a person, changes what the portal keeps about them or grants or
+revokes a role writes the people events the directory writes too (`docs/events.md`), with
+the person as the actor and `via` "sign_in".
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.db.models import Q
 
 from esm import clock
-from esm.models import Department, DepartmentRole, Profile, SignInIdentity
+from esm.events import event_record
+from esm.models import Department, DepartmentRole, EventKind, Profile, SignInIdentity
 from esm.provisioning import confidential_department_ids, role_mapping_allowed
 
 logger = logging.getLogger(__name__)
@@ -102,17 +102,9 @@ def person_sign_in(*, issuer: str, claims: Mapping[str, Any]) -> AbstractUser:
     if not user.is_active:
         raise SignInRefused("Your account in the portal is switched off. Ask the service desk.")
 
-    _person_details_update(user, claims)
-    changes = _profile_update(user, issuer, claims) + _roles_reconcile(user, claims)
-    if created or changes:
-        LogEntry.objects.log_actions(
-            user_id=user.pk,
-            queryset=[user],
-            action_flag=ADDITION if created else CHANGE,
-            change_message="; ".join(
-                [f"Single sign-on: {'created' if created else 'changed'} at {issuer}", *changes]
-            ),
-        )
+    changed = _person_details_update(user, claims) + _profile_update(user, issuer, claims)
+    stale, added = _roles_reconcile(user, claims)
+    _sign_in_events(user, issuer=issuer, created=created, changed=changed, stale=stale, added=added)
     identity.last_signed_in_at = clock.now()
     identity.save(update_fields=["last_signed_in_at"])
     return user
@@ -160,7 +152,7 @@ def _person_created(claims: Mapping[str, Any], subject: str) -> AbstractUser:
     return user
 
 
-def _person_details_update(user: AbstractUser, claims: Mapping[str, Any]) -> None:
+def _person_details_update(user: AbstractUser, claims: Mapping[str, Any]) -> list[str]:
     changed = []
     for field, claim in (("first_name", "given_name"), ("last_name", "family_name")):
         value = _claim_text(claims, claim)[: User._meta.get_field(field).max_length]
@@ -173,12 +165,13 @@ def _person_details_update(user: AbstractUser, claims: Mapping[str, Any]) -> Non
         changed.append("email")
     if changed:
         user.save(update_fields=changed)
+    return changed
 
 
 def _profile_update(user: AbstractUser, issuer: str, claims: Mapping[str, Any]) -> list[str]:
     """Department, manager and job title from the claims the provider sends; a claim it
     does not send (or that names nobody known here) leaves the profile as it is. Answers
-    the changes, in words."""
+    the names of the fields it changed."""
     profile, _ = Profile.objects.get_or_create(user=user)
     changed = []
     department_name = _claim_text(claims, settings.OIDC_CLAIM_DEPARTMENT)
@@ -207,7 +200,7 @@ def _profile_update(user: AbstractUser, issuer: str, claims: Mapping[str, Any]) 
         changed.append("job_title")
     if changed:
         profile.save(update_fields=changed)
-    return [f"{field.replace('_', ' ')} {getattr(profile, field)}" for field in changed]
+    return changed
 
 
 def _person_named(issuer: str, name: str) -> AbstractUser | None:
@@ -230,17 +223,19 @@ def _groups(claims: Mapping[str, Any]) -> set[str] | None:
     return {group for group in value if isinstance(group, str)}
 
 
-def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> list[str]:
+def _roles_reconcile(
+    user: AbstractUser, claims: Mapping[str, Any]
+) -> tuple[list[DepartmentRole], list[DepartmentRole]]:
     """Add the roles the person's groups map to and remove those they no longer map to,
     among the roles sign-in granted; roles given by hand are never touched.
 
     A provider that sends no groups claim at all (Entra ID past its group limit, a scope
-    not granted) says nothing about groups: the roles stay as they are. Answers the
-    changes, in words.
+    not granted) says nothing about groups: the roles stay as they are. Answers the roles
+    removed and the roles added.
     """
     groups = _groups(claims)
     if groups is None:
-        return []
+        return [], []
     mapping = group_roles_parse(settings.OIDC_GROUP_ROLES)
     grants = {grant for group in groups for grant in mapping.get(group, [])}
     departments = {
@@ -291,11 +286,47 @@ def _roles_reconcile(user: AbstractUser, claims: Mapping[str, Any]) -> list[str]
         )
         for department_id, role in sorted(wanted - held.keys())
     )
-    names = dict(
-        Department.objects.filter(
-            pk__in={role.department_id for role in [*stale, *added]}
-        ).values_list("pk", "name")
-    )
-    return [
-        f"role removed: {role.get_role_display()} of {names[role.department_id]}" for role in stale
-    ] + [f"role added: {role.get_role_display()} of {names[role.department_id]}" for role in added]
+    return stale, added
+
+
+def _sign_in_events(
+    user: AbstractUser,
+    *,
+    issuer: str,
+    created: bool,
+    changed: list[str],
+    stale: list[DepartmentRole],
+    added: list[DepartmentRole],
+) -> None:
+    """The people events of one sign-in, the person as actor: created, or updated naming the
+    fields that changed; each role revoked and granted."""
+    via = {"via": "sign_in", "issuer": issuer}
+    department = user.profile.department
+    if created:
+        event_record(
+            subject=user,
+            kind=EventKind.PERSON_CREATED,
+            actor=user,
+            department=department,
+            payload={**via, "active": True, "fields": changed},
+        )
+    elif changed:
+        event_record(
+            subject=user,
+            kind=EventKind.PERSON_UPDATED,
+            actor=user,
+            department=department,
+            payload={**via, "fields": changed},
+        )
+    for role, kind, values in [
+        *((role, EventKind.ROLE_REVOKED, {"from_value": role.role}) for role in stale),
+        *((role, EventKind.ROLE_GRANTED, {"to_value": role.role}) for role in added),
+    ]:
+        event_record(
+            subject=user,
+            kind=kind,
+            actor=user,
+            department=role.department,
+            payload=via,
+            **values,
+        )

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
@@ -21,7 +20,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from esm.models import DepartmentRole, Profile, SignInIdentity
+from esm.models import DepartmentRole, Event, EventKind, Profile, SignInIdentity
 from tests.esm.factories import TEST_PASSWORD, DepartmentRoleFactory, UserFactory
 from tests.esm.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcProvider
 from tests.services.factories import CatalogItemFactory
@@ -96,7 +95,7 @@ def back_from_provider(client, provider, *, next_url=""):
 
 def people_records():
     return (
-        LogEntry.objects.count(),
+        Event.objects.count(),
         User.objects.count(),
         Profile.objects.count(),
         DepartmentRole.objects.count(),
@@ -147,13 +146,23 @@ def test_first_sign_in_with_pkce_creates_the_person_with_claims_and_roles(
     assert asked["state"]
     assert asked["nonce"]
     assert asked["scope"] == "openid email profile"
-    # The person's history in the admin says where they came from.
-    entry = LogEntry.objects.get(object_id=str(person.pk))
-    assert entry.action_flag == ADDITION
-    assert entry.user == person
-    assert entry.change_message == (
-        f"Single sign-on: created at {provider.issuer}; department Sales; manager manager; "
-        "job title Account executive; role added: Agent of IT"
+    # The event log says where they came from: created by signing in, given a role.
+    created, granted = Event.objects.filter(subject_id=person.pk).order_by("pk")
+    assert (created.kind, created.actor, created.department.slug) == (
+        EventKind.PERSON_CREATED,
+        person,
+        "sales",
+    )
+    assert created.payload == {
+        "via": "sign_in",
+        "issuer": provider.issuer,
+        "active": True,
+        "fields": ["first_name", "last_name", "email", "department", "manager", "job_title"],
+    }
+    assert (granted.kind, granted.department.slug, granted.to_value) == (
+        EventKind.ROLE_GRANTED,
+        "it",
+        AGENT,
     )
 
 
@@ -194,18 +203,24 @@ def test_an_existing_person_is_linked_by_email_and_kept_up_to_date_at_each_sign_
         ("facilities", AGENT, BY_HAND),
         ("it", AGENT, FROM_GROUPS),
     }
-    assert LogEntry.objects.filter(object_id=str(existing.pk)).latest("pk").change_message == (
-        f"Single sign-on: changed at {provider.issuer}; job title Recruiter; "
-        "role removed: Manager of IT"
+    updated, revoked = Event.objects.filter(subject_id=existing.pk).order_by("-pk")[:2][::-1]
+    assert (updated.kind, updated.payload["fields"]) == (
+        EventKind.PERSON_UPDATED,
+        ["email", "job_title"],
+    )
+    assert (revoked.kind, revoked.department.slug, revoked.from_value) == (
+        EventKind.ROLE_REVOKED,
+        "it",
+        MANAGER,
     )
 
-    # Nothing changed since: nothing to write in their history.
+    # Nothing changed since: nothing to write in the log.
     client.logout()
-    entries = LogEntry.objects.count()
+    events = Event.objects.count()
     client.get(back_from_provider(client, provider))
 
     assert client.session[SESSION_KEY] == str(existing.pk)
-    assert LogEntry.objects.count() == entries
+    assert Event.objects.count() == events
 
 
 def test_a_role_given_by_hand_survives_groups_that_no_longer_map_to_it(
