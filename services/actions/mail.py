@@ -76,6 +76,9 @@ def inbound_message_receive(*, address: InboundAddress, raw: bytes) -> tuple[Inb
     inbound.sender, inbound.subject = mail.sender[:254], mail.subject[:255]
     if mail.noise:
         _finish(inbound, Status.NOISE, reason=mail.noise)
+    elif InboundAddress.objects.filter(address__iexact=mail.sender).exists():
+        # Another inbound address (a forward from hr@ to it@): answering would loop.
+        _finish(inbound, Status.NOISE, reason="It comes from one of the portal's own addresses.")
     elif _flooding(address, mail.sender, before=inbound):
         _finish(
             inbound,
