@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q, QuerySet
@@ -450,10 +451,23 @@ class InboundAddressAdmin(MaskedRelationsAdmin):
     """Where a department receives requests by e-mail; the mailbox's credentials come from
     the environment. The item must ask only for a description (`InboundAddress.clean`)."""
 
-    list_display = ["address", "department", "catalog_item", "mailbox", "folder", "is_active"]
+    list_display = [
+        "address",
+        "department",
+        "catalog_item",
+        "mailbox",
+        "mailbox_configured",
+        "folder",
+        "is_active",
+    ]
     list_filter = ["is_active", "department"]
     list_select_related = ["department", "catalog_item"]
     search_fields = ["address", "mailbox"]
+
+    @admin.display(description="In the environment", boolean=True)
+    def mailbox_configured(self, obj: InboundAddress) -> bool:
+        """Whether MAIL_IN_<MAILBOX>_HOST and its fellows are set where the portal runs."""
+        return obj.mailbox.lower() in settings.MAIL_IN_MAILBOXES
 
 
 @admin.register(InboundMessage)

@@ -16,12 +16,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from esm import clock
-from esm.permissions import can
+from esm.permissions import can, staff_department_ids
 from services import notifications
 from services.actions._base import ActionRefused, attach
 from services.actions.requests import comment_add, service_request_reopen, service_request_submit
+from services.actions.tasks import task_reply
 from services.forms import validate_upload
 from services.mail.parse import (
     Malformed,
@@ -31,6 +33,7 @@ from services.mail.parse import (
     subject_best_effort,
 )
 from services.models import (
+    FulfilmentTask,
     InboundAddress,
     InboundMessage,
     OutboundMessageId,
@@ -231,6 +234,24 @@ def _raise(inbound: InboundMessage, person: Any, address: InboundAddress, mail: 
     notifications.schedule("inbound_acknowledge", inbound.pk)
 
 
+def _reply_task(service_request: ServiceRequest, person: Any, *, owner: bool) -> Any:
+    """The open task of the request a staff member's reply answers from: theirs first, then
+    any of their departments'; None for the request's owner, or when no such task is open."""
+    if owner:
+        return None
+    return (
+        FulfilmentTask.objects.open()
+        .filter(
+            service_request=service_request,
+            consult__isnull=True,
+            department_id__in=staff_department_ids(person),
+        )
+        .annotate(theirs=Q(assignee=person))
+        .order_by("-theirs", "pk")
+        .first()
+    )
+
+
 def _reply(
     inbound: InboundMessage, person: Any, service_request: ServiceRequest | None, mail: ParsedMail
 ) -> None:
@@ -256,6 +277,12 @@ def _reply(
             attach(service_request, [("", upload) for upload in uploads], person)
             comment = service_request.comments.order_by("-pk").first()
             status = Status.REOPENED
+        elif (task := _reply_task(service_request, person, owner=owner)) is not None:
+            # Staff answering by e-mail answer as on the task page: the employee is told,
+            # and it counts as the department's response.
+            comment = task_reply(task=task, agent=person, body=body)
+            attach(service_request, [("", upload) for upload in uploads], person)
+            status = Status.COMMENTED
         else:
             comment = comment_add(
                 service_request=service_request,

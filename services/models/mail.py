@@ -4,6 +4,7 @@ Message-IDs of the portal's own mail, by which replies find their request."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from esm import clock
@@ -66,10 +67,15 @@ class InboundAddress(models.Model):
         help_text="New messages raise a request on this item; its form must ask only for a "
         "description.",
     )
-    mailbox = models.SlugField(
+    mailbox = models.CharField(
         max_length=40,
-        help_text="The IMAP account, by name: IT reads MAIL_IN_IT_HOST, MAIL_IN_IT_USER and "
-        "MAIL_IN_IT_PASSWORD from the environment.",
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9_]+$", "Letters, digits and underscores: it names variables."
+            )
+        ],
+        help_text="The IMAP account, by name: mailbox it reads MAIL_IN_IT_HOST, "
+        "MAIL_IN_IT_USER and MAIL_IN_IT_PASSWORD from the environment.",
     )
     folder = models.CharField(
         max_length=100,

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from esm import clock
-from services import actions
+from services import actions, tasks
 from services.mail import fetch
 from services.models import (
     Attachment,
@@ -174,7 +174,7 @@ def test_a_reply_to_the_portals_mail_becomes_a_comment_without_the_quoted_text(
 
 
 def test_a_reply_threads_by_the_reference_in_its_subject_and_by_earlier_messages(
-    it_address, mailbox, employee, it_agent, django_capture_on_commit_callbacks
+    it_address, mailbox, employee, it_agent, smtp_sink, django_capture_on_commit_callbacks
 ):
     service_request, first = _raise_by_mail(
         mailbox, employee.email, django_capture_on_commit_callbacks
@@ -193,6 +193,11 @@ def test_a_reply_threads_by_the_reference_in_its_subject_and_by_earlier_messages
         service_request.comments.order_by("pk").values_list("author__username", "body")
     ) == [("it_agent", "Try the rear tray."), ("employee", "Thanks!")]
     assert ServiceRequest.objects.count() == 1
+    # The agent answered as from the task page: their response counts, the employee is told.
+    assert service_request.tasks.get().responded_at is not None
+    told = [sent for sent in smtp_sink.received if "a reply from" in sent["Subject"]]
+    assert [sent["To"] for sent in told] == [employee.email]
+    assert "Try the rear tray." in told[0].get_payload(decode=True).decode()
 
 
 def test_a_reply_to_a_resolved_request_within_the_window_reopens_it(
@@ -543,3 +548,22 @@ def test_an_html_only_message_answers_the_form_with_its_text(it_department, empl
 
     (answer,) = ServiceRequest.objects.get().answers
     assert answer["value"] == "The monitor flickers."
+
+
+def test_the_beat_job_fetches_and_a_mailbox_it_cannot_reach_does_not_stop_the_others(
+    it_address, mailbox, employee, hr_department, settings, django_capture_on_commit_callbacks
+):
+    InboundAddress.objects.create(
+        address=HR_ADDRESS,
+        department=hr_department,
+        catalog_item=_item(hr_department, name="Ask HR"),
+        mailbox="nowhere",  # no MAIL_IN_NOWHERE_HOST in the environment
+    )
+    mailbox.append(_mail(employee.email, "Mouse", "It squeaks.").as_bytes())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fetched = tasks.mail_fetch_task.delay().get()
+
+    assert fetched == 1
+    assert ServiceRequest.objects.get().subject == "Mouse"
+    assert settings.CELERY_BEAT_SCHEDULE["mail-in-fetch"]["task"] == tasks.mail_fetch_task.name
