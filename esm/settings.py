@@ -356,3 +356,25 @@ if OIDC_ISSUER and OIDC_RP_CLIENT_ID:
 # hashed): no setting is needed to run it. Deactivating a person raises this catalog item for
 # them, raised by the client's account on their behalf.
 SCIM_OFFBOARDING_ITEM = env.str("SCIM_OFFBOARDING_ITEM", default="offboarding")
+
+# E-mail in ---------------------------------------------------------------------------------
+# Each inbound address (admin: Services > Inbound addresses) names an IMAP mailbox; mailbox
+# NAME is described by MAIL_IN_<NAME>_HOST, _USER, _PASSWORD, and optionally _PORT (993)
+# and _SSL (true). None set: nothing is fetched.
+MAIL_IN_MAILBOXES = {
+    name.lower(): {
+        "host": env.str(f"MAIL_IN_{name}_HOST"),
+        "port": env.int(f"MAIL_IN_{name}_PORT", default=993),
+        "user": env.str(f"MAIL_IN_{name}_USER"),
+        "password": env.str(f"MAIL_IN_{name}_PASSWORD"),
+        "ssl": env.bool(f"MAIL_IN_{name}_SSL", default=True),
+    }
+    for key in sorted(env.ENVIRON)
+    if key.startswith("MAIL_IN_")
+    and key.endswith("_HOST")
+    and (name := key.removeprefix("MAIL_IN_").removesuffix("_HOST"))
+}
+# A sender writing more often than this to one address within an hour is refused (a loop
+# with another system's auto-responder, or a flood).
+MAIL_IN_PER_SENDER_PER_HOUR = env.int("MAIL_IN_PER_SENDER_PER_HOUR", default=20)
+CELERY_BEAT_SCHEDULE["mail-in-fetch"] = {"task": "services.tasks.mail_fetch_task", "schedule": 60.0}

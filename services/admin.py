@@ -1,13 +1,16 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from esm.admin_masking import MaskedRelationsAdmin, hide_in_admin_lists
 from esm.permissions import staff_department_ids
+from services import actions
 from services.automation import registry
 from services.models import (
     AppEntitlement,
@@ -24,6 +27,8 @@ from services.models import (
     EmployeeRecord,
     Entitlement,
     FormField,
+    InboundAddress,
+    InboundMessage,
     OrientationEvent,
     ParkingReservation,
     PlanStep,
@@ -437,5 +442,94 @@ class WebhookDeliveryAdmin(MaskedRelationsAdmin):
 
     def has_delete_permission(
         self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(InboundAddress)
+class InboundAddressAdmin(MaskedRelationsAdmin):
+    """Where a department receives requests by e-mail; the mailbox's credentials come from
+    the environment. The item must ask only for a description (`InboundAddress.clean`)."""
+
+    list_display = [
+        "address",
+        "department",
+        "catalog_item",
+        "mailbox",
+        "mailbox_configured",
+        "folder",
+        "is_active",
+    ]
+    list_filter = ["is_active", "department"]
+    list_select_related = ["department", "catalog_item"]
+    search_fields = ["address", "mailbox"]
+
+    @admin.display(description="In the environment", boolean=True)
+    def mailbox_configured(self, obj: InboundAddress) -> bool:
+        """Whether MAIL_IN_<MAILBOX>_HOST and its fellows are set where the portal runs."""
+        return obj.mailbox.lower() in settings.MAIL_IN_MAILBOXES
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(MaskedRelationsAdmin):
+    """Every message received, and what became of it; malformed ones wait here for a person.
+
+    A message to a confidential department's address (or one that reached a confidential
+    case) is shown only to that department's staff, like the case itself.
+    """
+
+    list_display = ["received_at", "address", "sender", "subject", "status", "service_request"]
+    list_filter = ["status", "address"]
+    list_select_related = ["address", "service_request"]
+    search_fields = ["sender", "subject", "message_id"]
+    fields = [
+        "received_at",
+        "address",
+        "message_id",
+        "sender",
+        "subject",
+        "status",
+        "reason",
+        "service_request",
+        "comment",
+        "raw_text",
+    ]
+    readonly_fields = fields
+    actions = ["mark_looked_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        staff_of = staff_department_ids(request.user)
+        to_visible_address = (
+            Q(address__isnull=True)
+            | Q(address__catalog_item__is_confidential=False)
+            | Q(address__department_id__in=staff_of)
+        )
+        about_visible_case = (
+            Q(service_request__isnull=True)
+            | Q(service_request__is_confidential=False)
+            | Q(service_request__department_id__in=staff_of)
+        )
+        return super().get_queryset(request).filter(to_visible_address & about_visible_case)
+
+    @admin.display(description="Message as received")
+    def raw_text(self, obj: InboundMessage) -> str:
+        return format_html("<pre>{}</pre>", bytes(obj.raw).decode("utf-8", errors="replace"))
+
+    @admin.action(description="Mark malformed messages as looked at", permissions=["view"])
+    def mark_looked_at(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        marked = actions.inbound_messages_mark_looked_at(ids=ids)
+        self.message_user(request, f"{marked} marked as looked at.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: InboundMessage | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InboundMessage | None = None
     ) -> bool:
         return False

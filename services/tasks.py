@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from services import actions, notifications
+from services.mail import fetch
 
 
 @shared_task(acks_late=True)
@@ -33,3 +34,10 @@ def step_runs_sweep_task() -> int:
 def service_requests_close_sweep_task() -> int:
     """Close resolved requests past their reopen window (runs hourly from beat)."""
     return len(actions.service_requests_close_sweep())
+
+
+@shared_task(acks_late=True)
+def mail_fetch_task() -> int:
+    """Fetch the inbound addresses' mailboxes (runs every minute from beat; safe to
+    overlap: a message is received once, by its Message-ID)."""
+    return len(fetch.mailboxes_fetch())

@@ -15,6 +15,11 @@ from services.actions.knowledge import (
     article_view_record,
     form_start_record,
 )
+from services.actions.mail import (
+    inbound_message_keep,
+    inbound_message_receive,
+    inbound_messages_mark_looked_at,
+)
 from services.actions.portfolio import service_portfolio_update
 from services.actions.requests import (
     approval_decide,
@@ -64,6 +69,9 @@ __all__ = [
     "consult_answer",
     "consult_withdraw",
     "form_start_record",
+    "inbound_message_keep",
+    "inbound_message_receive",
+    "inbound_messages_mark_looked_at",
     "open_parts_resolve",
     "reopen_deadline",
     "run_start",

@@ -31,6 +31,13 @@ from services.models.fulfilment import (
     WebhookEndpoint,
 )
 from services.models.knowledge import Article, ArticleFeedback, ArticleView
+from services.models.mail import (
+    InboundAddress,
+    InboundMessage,
+    OutboundMessageId,
+    mail_answerable_problem,
+    mail_body_field,
+)
 from services.models.requests import (
     Approval,
     Attachment,
@@ -75,9 +82,12 @@ __all__ = [
     "FormField",
     "FormStart",
     "FulfilmentTask",
+    "InboundAddress",
+    "InboundMessage",
     "OneTimeLink",
     "OpenPart",
     "OrientationEvent",
+    "OutboundMessageId",
     "ParkingReservation",
     "PlanStep",
     "Priority",
@@ -92,6 +102,8 @@ __all__ = [
     "ValueFactor",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "mail_answerable_problem",
+    "mail_body_field",
     "pk_from_reference",
     "reference_for",
 ]
