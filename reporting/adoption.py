@@ -3,9 +3,9 @@ everything else:
 
 - **channels**: of the requests submitted to the department in the month, the share raised
   by the requester through the portal's form (`form_start` set), on someone's behalf
-  (`raised_by` is not the requester) and by any other way in (the API, integrations: no
-  form start). The portal has no e-mail channel of its own, so mail that reaches the
-  department never becomes a request and counts as none of these.
+  (`raised_by` is not the requester), by e-mail to one of the portal's inbound addresses
+  (an `InboundMessage` raised it) and by any other way in (the API, integrations: no form
+  start, no message).
 - **automation rate**: of the plan steps of the department finished in the month, the
   share done by automation alone (as the `automation_rate` measure counts).
 - **knowledge**: published articles of the department written in the month (as knowledge
@@ -38,6 +38,7 @@ from services.knowledge_sharing import articles_written
 from services.models import (
     CatalogItem,
     Consult,
+    InboundMessage,
     Service,
     ServiceRequest,
 )
@@ -46,6 +47,10 @@ from valuestreams.metrics import SMALL_GROUP
 
 MONTHS = 6
 _ON_BEHALF = ~Q(raised_by=F("requester"))
+# Raised from a message to an inbound address (never through a form: the two cannot meet).
+_BY_EMAIL = InboundMessage.objects.filter(
+    service_request=OuterRef("pk"), status=InboundMessage.Status.REQUEST_RAISED
+)
 
 
 @dataclass
@@ -54,6 +59,7 @@ class AdoptionMonth:
     requests: int = 0
     portal: int = 0
     on_behalf: int = 0
+    email: int = 0
     other: int = 0
     steps: int = 0
     automated: int = 0
@@ -76,6 +82,10 @@ class AdoptionMonth:
     @property
     def on_behalf_share(self) -> float | None:
         return self._share(self.on_behalf)
+
+    @property
+    def email_share(self) -> float | None:
+        return self._share(self.email)
 
     @property
     def other_share(self) -> float | None:
@@ -147,16 +157,18 @@ def department_adoption(
             whole=Count("pk"),
             on_behalf=Count("pk", filter=_ON_BEHALF),
             portal=Count("pk", filter=~_ON_BEHALF & Q(form_start__isnull=False)),
+            email=Count("pk", filter=~_ON_BEHALF & Q(Exists(_BY_EMAIL))),
         )
     )
     for pk, month, row in _by_month(requests, "department"):
         if (found := cell(pk, month)) is not None:
-            found.requests, found.on_behalf, found.portal = (
+            found.requests, found.on_behalf, found.portal, found.email = (
                 row["whole"],
                 row["on_behalf"],
                 row["portal"],
+                row["email"],
             )
-            found.other = row["whole"] - row["on_behalf"] - row["portal"]
+            found.other = row["whole"] - row["on_behalf"] - row["portal"] - row["email"]
 
     steps = (
         steps_finished(since=since)

@@ -40,6 +40,7 @@ class AdoptionMonthOutputSerializer(serializers.Serializer):
     requests = serializers.SerializerMethodField()
     portal_share = serializers.FloatField(allow_null=True)
     on_behalf_share = serializers.FloatField(allow_null=True)
+    email_share = serializers.FloatField(allow_null=True)
     other_share = serializers.FloatField(allow_null=True)
     automation_rate = serializers.FloatField(allow_null=True)
     articles_written = serializers.IntegerField()

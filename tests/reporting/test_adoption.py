@@ -17,6 +17,7 @@ from services.models import (
     AutomationRun,
     Consult,
     FormStart,
+    InboundMessage,
     Service,
     StepRun,
 )
@@ -67,22 +68,41 @@ def test_month_starts_end_with_this_month():
     assert month_starts(3) == [dt.date(2026, 9, 1), dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
 
 
-def test_channel_shares_split_portal_on_behalf_and_other(executive):
+def _message(service_request, status=InboundMessage.Status.REQUEST_RAISED):
+    return InboundMessage.objects.create(
+        message_id=f"<{service_request.pk}-{status}@example.com>",
+        service_request=service_request,
+        status=status,
+        raw=b"Subject: help",
+    )
+
+
+def test_channel_shares_split_portal_on_behalf_email_and_other(executive):
     item = CatalogItemFactory()
     for _ in range(3):
         _raise(item, at=NOV)
     _raise(item, at=NOV, on_behalf=True)
     _raise(item, at=NOV, on_behalf=True, portal=False)
     _raise(item, at=NOV, portal=False)
+    _message(_raise(item, at=NOV, portal=False))  # raised by a message to an inbound address
+    # A reply by e-mail to a request raised in the portal leaves it a portal request.
+    _message(_raise(item, at=NOV), status=InboundMessage.Status.COMMENTED)
     _raise(item, at=OCT)
     _raise(item, at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))  # before the six months
 
     adoption = department_adoption(department_ids=[item.department_id], viewer=executive)
     months = _months(adoption[item.department_id])
     november = months[dt.date(2026, 11, 1)]
-    assert (november.requests, november.portal, november.on_behalf, november.other) == (6, 3, 2, 1)
+    assert (
+        november.requests,
+        november.portal,
+        november.on_behalf,
+        november.email,
+        november.other,
+    ) == (8, 4, 2, 1, 1)
     assert november.portal_share == 0.5
-    assert november.on_behalf_share == pytest.approx(1 / 3)
+    assert november.on_behalf_share == 0.25
+    assert november.email_share == 0.125
     assert months[dt.date(2026, 10, 1)].requests == 1
     assert len(months) == 6
 
