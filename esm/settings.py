@@ -5,6 +5,7 @@ tasks run eagerly in-process, a local-memory cache and e-mail printed to the con
 `DATABASE_URL` and `REDIS_URL` to run on PostgreSQL and Redis.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rules",
+    "axes",
     "esm",
     "services",
     "valuestreams",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Innermost, so the page it renders has the signed-in person and their navigation.
     "esm.middleware.PortalNotFoundInDebugMiddleware",
+    # Answers a locked-out sign-in (axes' backend refuses it) with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "esm.urls"
@@ -143,10 +147,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# First, axes: a password sign-in is refused while its username and address are locked out.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed passwords for one
+# username from one address, that pair is locked out for AXES_COOLOFF_MINUTES; the count
+# is kept in the database, so parallel attempts and several web processes share it. A
+# username alone is not locked: a stranger could otherwise lock anyone out.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+# Behind a proxy, the client's address is the one the proxy says (as TRUST_X_FORWARDED_PROTO
+# trusts its scheme).
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    if env.bool("TRUST_X_FORWARDED_FOR", default=False)
+    else ["REMOTE_ADDR"]
+)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -196,6 +220,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Past its rate a caller gets 429 with Retry-After; counted in the cache (Redis), which
+    # fails open: a Redis outage lifts the limit rather than refusing everyone.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_RATE_ANONYMOUS", default="30/minute"),
+        "user": env.str("API_RATE_PERSON", default="600/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ESM Portal API",
@@ -348,6 +382,7 @@ LOCAL_PASSWORDS = env.bool("LOCAL_PASSWORDS", default=True)
 BREAK_GLASS_USERNAMES = env.list("BREAK_GLASS_USERNAMES", default=[])
 if OIDC_ISSUER and OIDC_RP_CLIENT_ID:
     AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
         "rules.permissions.ObjectPermissionBackend",
         "esm.oidc.LocalPasswordBackend",
         "esm.oidc.SignInBackend",
