@@ -236,6 +236,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Service catalog, requests, queues and measures of the ESM portal.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs describe the enterprise's internal service (its departments'
+    # operations, fields and filters): for signed-in people only, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from the drf-spectacular-sidecar package: /api/docs/ needs no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -56,9 +56,10 @@ def test_signed_in_pages_answer_with_the_policy(client, employee):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_the_api_docs_set_up_swagger_ui_from_a_script_of_their_own(client):
+def test_the_api_docs_set_up_swagger_ui_from_a_script_of_their_own(client, employee):
     """Swagger UI styles what it draws inline, so its page alone allows inline styles;
     scripts stay the portal's own files there too."""
+    client.force_login(employee)
     response = client.get("/api/docs/")
 
     assert not INLINE["inline script"].search(response.text)
@@ -96,3 +97,10 @@ def test_forms_post_to_the_portal_and_on_sign_out_to_the_identity_provider():
         )
         == "'self' https://login.example.com https://logout.example.net"
     )
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_api_schema_and_docs_are_for_signed_in_people(client, employee, path):
+    assert client.get(path).status_code in (401, 403)
+    client.force_login(employee)
+    assert client.get(path).status_code == 200
