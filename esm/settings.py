@@ -54,15 +54,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: every answer carries the policy, even one refused early.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view hook reads the body (CSRF reads the form): an oversized request is
+    # refused unread, on a page that knows who is signed in.
+    "esm.request_limits.RequestBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Innermost, so the page it renders has the signed-in person and their navigation.
     "esm.middleware.PortalNotFoundInDebugMiddleware",
     # Answers a locked-out sign-in (axes' backend refuses it) with the lockout page.
@@ -279,6 +283,10 @@ LOGGING = {
 
 # Attachments on requests and comments, and how long a resolved request may be reopened.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The whole request body (a form with a few attachments); a larger one is refused unread.
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES", default=4 * ATTACHMENT_MAX_BYTES + 1024 * 1024
+)
 ATTACHMENT_ALLOWED_EXTENSIONS = set(
     env.list(
         "ATTACHMENT_ALLOWED_EXTENSIONS",
