@@ -65,8 +65,11 @@ fmt: $(STAMP)
 migrations-check: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
+# One worker for every queue (esm/settings.py WORKER_QUEUES): a single machine's way. Past
+# one machine, a pool per queue (docker-compose.yml, docs/scaling.md).
+WORKER_QUEUES := default,automation,notifications,rollups,mail
 worker: $(STAMP)
-	$(BIN)/celery -A esm worker --loglevel=info
+	$(BIN)/celery -A esm worker -Q $(WORKER_QUEUES) --loglevel=info
 
 beat: $(STAMP)
 	$(BIN)/celery -A esm beat --loglevel=info
