@@ -79,7 +79,15 @@ def read_alias() -> str:
     return DEFAULT_DB_ALIAS
 
 
-class ReplicaRouter:
+class PrimaryOnlyMigrations:
+    """Migrations (and the checks that ask which databases hold a model) on the primary
+    only: a physical replica follows the primary's schema, it is never migrated itself."""
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
+        return db == DEFAULT_DB_ALIAS
+
+
+class ReplicaRouter(PrimaryOnlyMigrations):
     """Reads to `read_alias()`; writes and migrations to the primary only."""
 
     def db_for_read(self, model: type, **hints: Any) -> str:
@@ -93,10 +101,6 @@ class ReplicaRouter:
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
         # The replica holds the same rows: an object read from it relates to any other.
         return True
-
-    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
-        # A physical replica follows the primary's schema; it is never migrated itself.
-        return db == DEFAULT_DB_ALIAS
 
 
 def is_measuring_view(view_func: Callable[..., Any]) -> bool:

@@ -32,7 +32,8 @@ if REDIS_URL:
 STATIC_ROOT = None
 
 # A second alias for the read replica's tests: the same test database under another
-# connection. The router stays off unless a test installs it (tests/esm/test_db_routers.py),
-# so every other test reads and writes one connection inside its transaction.
+# connection. Reads are not routed unless a test installs the replica router
+# (tests/esm/test_db_routers.py), so every other test reads and writes one connection inside
+# its transaction; nothing is migrated or checked on the replica, as in production.
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
-DATABASE_ROUTERS: list[str] = []
+DATABASE_ROUTERS = ["esm.db_routers.PrimaryOnlyMigrations"]
