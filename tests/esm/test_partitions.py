@@ -5,6 +5,7 @@ PostgreSQL only: SQLite has no declarative partitioning, and there the table sta
 """
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -124,3 +125,39 @@ def test_the_primary_key_holds_the_month_and_ids_stay_unique():
 def test_elsewhere_the_table_is_plain_and_the_task_does_nothing():
     assert partitions.is_partitioned() is False
     assert event_partitions_create_task() == 0
+
+
+@postgresql_only
+def test_the_conversion_keeps_every_row_and_its_id_both_ways():
+    migration = importlib.import_module("esm.migrations.0010_event_partitioned_by_month")
+    months_ago = partitions.add_months(partitions.month_start(clock.now()), -3)
+    oldest = partitions.add_months(months_ago, -27)
+    recorded = [
+        _event(dt.datetime.combine(months_ago, dt.time(9), tzinfo=dt.UTC)),
+        _event(clock.now(), kind=EventKind.WORK_STARTED),
+        _event(dt.datetime.combine(oldest, dt.time(9), tzinfo=dt.UTC)),
+    ]
+    rows = list(Event.objects.order_by("id").values_list("id", "occurred_at", "kind"))
+    # The rows' deferred foreign-key checks run now: a table with checks still pending in
+    # the transaction cannot be dropped (a migration runs in a transaction of its own).
+    connection.check_constraints()
+
+    with connection.schema_editor() as editor:
+        migration.unpartition(None, editor)
+    assert partitions.is_partitioned() is False
+    assert list(Event.objects.order_by("id").values_list("id", "occurred_at", "kind")) == rows
+    with connection.schema_editor() as editor:
+        migration.partition(None, editor)
+
+    assert partitions.is_partitioned() is True
+    assert list(Event.objects.order_by("id").values_list("id", "occurred_at", "kind")) == rows
+    assert [_partition_of(event) for event in recorded] == [
+        partitions.partition_name(months_ago),
+        partitions.partition_name(partitions.month_start(clock.now())),
+        # Older than the two years made ahead of a backdated load: the months start at
+        # the oldest event's.
+        partitions.partition_name(oldest),
+    ]
+    assert _event(clock.now()).pk > max(row[0] for row in rows)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _event(clock.now(), kind=EventKind.WORK_STARTED)
