@@ -18,7 +18,7 @@ help:
 	@echo "make test              run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)"
 	@echo "make lint | fmt        ruff, djlint and the import contract | format the code"
 	@echo "make run               serve without loading demo data"
-	@echo "make worker | beat     a Celery worker | the Celery beat scheduler (need REDIS_URL)"
+	@echo "make worker | beat     a Celery worker on every queue | the Celery beat scheduler (need REDIS_URL)"
 	@echo "make migrations-check  fail when models and migrations disagree"
 	@echo "make bench-automation  automation throughput and latency on 2 workers and Redis (.bench/automation.json)"
 
@@ -65,8 +65,11 @@ fmt: $(STAMP)
 migrations-check: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
+# One worker for every queue (esm/settings.py WORKER_QUEUES): a single machine's way. Past
+# one machine, a pool per queue (docker-compose.yml, docs/scaling.md).
+WORKER_QUEUES := default,automation,notifications,rollups,mail
 worker: $(STAMP)
-	$(BIN)/celery -A esm worker --loglevel=info
+	$(BIN)/celery -A esm worker -Q $(WORKER_QUEUES) --loglevel=info
 
 beat: $(STAMP)
 	$(BIN)/celery -A esm beat --loglevel=info

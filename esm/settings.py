@@ -450,3 +450,60 @@ SECURE_CSP = {
     "form-action": _FORM_ACTIONS,
     "frame-ancestors": [CSP.NONE],
 }
+
+# --- Past one machine (docs/scaling.md) --------------------------------------------------------
+# A read replica: reads of the measuring pages (value streams, journeys, reporting and their
+# exports) go to it when DATABASE_REPLICA_URL is set; everything else, and every write, to
+# the primary (esm/db_routers.py says why by page, not by model).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware") + 1,
+    "esm.db_routers.ReplicaReadsMiddleware",
+)
+if DATABASE_REPLICA_URL := env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASE_ROUTERS = ["esm.db_routers.ReplicaRouter"]
+
+# Celery work in queues of its own, so each pool scales (and fails) on its own: automated
+# steps, notifications (e-mail), rollups (the measuring apps' refreshes), mail fetch (IMAP),
+# and the default queue for the sweeps. `make worker` consumes them all on one machine.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+WORKER_QUEUES = ["default", "automation", "notifications", "rollups", "mail"]
+CELERY_TASK_ROUTES = {
+    "services.tasks.run_step_task": {"queue": "automation"},
+    "services.tasks.step_runs_sweep_task": {"queue": "automation"},
+    "services.tasks.notify_task": {"queue": "notifications"},
+    "reporting.tasks.subscriptions_send_task": {"queue": "notifications"},
+    "reporting.tasks.snapshots_refresh_task": {"queue": "rollups"},
+    "valuestreams.tasks.*": {"queue": "rollups"},
+    "journeys.tasks.*": {"queue": "rollups"},
+    "services.tasks.mail_fetch_task": {"queue": "mail"},
+}
+
+# The event log's monthly partitions (PostgreSQL), created this many months ahead, daily.
+EVENT_PARTITIONS_AHEAD_MONTHS = env.int("EVENT_PARTITIONS_AHEAD_MONTHS", default=3)
+CELERY_BEAT_SCHEDULE["event-partitions"] = {
+    "task": "esm.tasks.event_partitions_create_task",
+    "schedule": crontab(hour=1, minute=15),
+}
+
+# Files (attachments) in an S3-compatible bucket when STORAGE_S3_BUCKET is set, so any
+# number of web processes serve the same files; the local MEDIA_ROOT otherwise. The bucket
+# stays private: files are only ever streamed through the permission-checked view.
+if STORAGE_S3_BUCKET := env.str("STORAGE_S3_BUCKET", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STORAGE_S3_REGION", default="") or None,
+            # Unset: boto3's own chain (instance role, AWS_* variables, config files).
+            "access_key": env.str("STORAGE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("STORAGE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("STORAGE_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            # Two uploads of one name on a request keep both, as on the file system.
+            "file_overwrite": False,
+        },
+    }

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from esm.settings import *  # noqa: F403
-from esm.settings import CACHES, REDIS_URL
+from esm.settings import CACHES, DATABASES, REDIS_URL
 
 # Tests speak plain HTTP to their live server.
 SECURE_SSL_REDIRECT = False
@@ -38,3 +38,10 @@ if REDIS_URL:
 
 # Static files come from the finders in tests; nothing is collected.
 STATIC_ROOT = None
+
+# A second alias for the read replica's tests: the same test database under another
+# connection. Reads are not routed unless a test installs the replica router
+# (tests/esm/test_db_routers.py), so every other test reads and writes one connection inside
+# its transaction; nothing is migrated or checked on the replica, as in production.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["esm.db_routers.PrimaryOnlyMigrations"]

@@ -141,3 +141,20 @@ def test_check_deploy_is_clean_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_replica_url_adds_the_replica_alias_and_its_router(load_settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://reader:pw@replica.internal:5432/esm")
+    settings = load_settings(DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm")
+
+    replica = settings["DATABASES"]["replica"]
+    assert (replica["HOST"], replica["USER"]) == ("replica.internal", "reader")
+    assert settings["DATABASE_ROUTERS"] == ["esm.db_routers.ReplicaRouter"]
+
+
+def test_without_a_replica_url_there_is_one_database_and_no_router(load_settings, monkeypatch):
+    monkeypatch.delenv("DATABASE_REPLICA_URL", raising=False)
+    settings = load_settings(DEBUG="1")
+
+    assert list(settings["DATABASES"]) == ["default"]
+    assert "DATABASE_ROUTERS" not in settings

@@ -89,6 +89,9 @@ def publishing_to(*, broker_url: str, queue: str) -> Iterator[Celery]:
         result_backend=broker_url,
         task_always_eager=False,
         task_default_queue=queue,
+        # The whole run on its private queue: the project's queue per kind of work would
+        # send steps where no test worker listens.
+        task_routes=None,
     )
     previous = current_app._get_current_object()
     app.set_current()

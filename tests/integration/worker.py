@@ -9,7 +9,8 @@ them). The environment says where it works:
   esm.settings); DATABASE_URL and REDIS_URL as for any process of the project.
 - CELERY_TASK_DEFAULT_QUEUE: the run's private queue. The engine publishes the next steps
   with `.delay()`, i.e. to the default queue: it must be the queue this worker consumes,
-  or parallel test runs sharing one Redis would run each other's steps.
+  or parallel test runs sharing one Redis would run each other's steps. The project's
+  task routes are dropped for the same reason: one run, one queue.
 - ESM_BROKER_VISIBILITY_TIMEOUT: seconds before this worker takes back messages a dead
   worker left unacknowledged (Redis' default is an hour; fault tests use a second or two).
 """
@@ -30,6 +31,8 @@ os.environ[actions.IN_WORKER_ENV] = "1"
 
 if queue := os.environ.get("CELERY_TASK_DEFAULT_QUEUE"):
     app.conf.task_default_queue = queue
+    # Everything on that one queue, whatever the project's routes (esm/settings.py).
+    app.conf.task_routes = None
 if visibility_timeout := os.environ.get("ESM_BROKER_VISIBILITY_TIMEOUT"):
     app.conf.broker_transport_options = {
         "visibility_timeout": float(visibility_timeout),
