@@ -63,6 +63,12 @@ MIDDLEWARE = [
     "esm.middleware.PortalNotFoundInDebugMiddleware",
 ]
 
+# `make bench` only: a signed-in no-op page (the floor pages are measured against) and the
+# SQL query count of every response in a header (esm/bench.py). Never on in production.
+BENCH = env.bool("BENCH", default=False)
+if BENCH:
+    MIDDLEWARE.insert(0, "esm.bench.QueryCountMiddleware")
+
 ROOT_URLCONF = "esm.urls"
 WSGI_APPLICATION = "esm.wsgi.application"
 

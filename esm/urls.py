@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from esm import oidc, views
+from esm import bench, oidc, views
 
 auth_patterns = [
     path("sign-in/", views.SignInView.as_view(), name="login"),
@@ -70,3 +71,7 @@ urlpatterns = [
     # The self-service portal, home page ("home") included.
     path("", include("services.urls")),
 ]
+
+if settings.BENCH:
+    # `make bench`'s floor: the framework's own cost of a signed-in page.
+    urlpatterns.insert(0, path("bench/noop/", bench.noop, name="bench_noop"))
