@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ import httpx
 
 from bench.scenarios import Scenario
 
-QUERIES_HEADER = "X-Bench-Queries"  # esm.bench.QUERIES_HEADER, read without Django
+# esm.bench's headers, read without Django.
+QUERIES_HEADER, STREAMED_HEADER, ID_HEADER = "X-Bench-Queries", "X-Bench-Streamed", "X-Bench-Id"
 SIGN_IN_PATH = "/account/sign-in/"
 TIMEOUT_SECONDS = 120
 
@@ -36,6 +38,8 @@ class Timings:
 
     seconds: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
+    streamed: list[str] = field(default_factory=list)
+    """Ids of streamed responses: their whole query count is read from the cache after."""
     errors: int = 0
     first_error: str = ""
     wall_seconds: float = 0.0
@@ -64,7 +68,8 @@ async def sign_in(client: httpx.AsyncClient, *, username: str, password: str) ->
 async def _one(
     client: httpx.AsyncClient, scenario: Scenario, session: Session, timings: Timings
 ) -> None:
-    headers = session.headers()
+    request_id = uuid.uuid4().hex
+    headers = session.headers() | {ID_HEADER: request_id}
     started = time.perf_counter()
     try:
         if scenario.data is None:
@@ -77,7 +82,9 @@ async def _one(
         _failed(timings, f"{type(failure).__name__}: {failure}")
         return
     timings.seconds.append(time.perf_counter() - started)
-    if QUERIES_HEADER in response.headers:
+    if STREAMED_HEADER in response.headers:
+        timings.streamed.append(request_id)
+    elif QUERIES_HEADER in response.headers:
         timings.queries.append(int(response.headers[QUERIES_HEADER]))
     location = response.headers.get("location", "")
     if response.status_code not in scenario.ok or location.startswith(SIGN_IN_PATH):

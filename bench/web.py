@@ -63,6 +63,8 @@ PAGES = {
 }
 ROLLUP_PAGES = {"department overview", "value-stream list", "value-stream map", "journey map"}
 MAX_QUERIES = 15
+# At concurrency, each page's throughput at least this share of the no-op's.
+MIN_RPS_SHARE = 1 / 6
 
 
 def main() -> int:
@@ -113,6 +115,7 @@ def main() -> int:
         with gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master):
             timings = asyncio.run(_drive(base_url, plan, password, args))
             peak_rss_kb = _peak_rss_kb(master)
+        _streamed_queries(timings)
         queue_query = _time_query(server | {"NAME": name}, plan.floor_sql, times=args.requests)
 
     results = _results(
@@ -332,6 +335,20 @@ async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespa
     return sequential, concurrent
 
 
+def _streamed_queries(timings: Any) -> None:
+    """Read the whole query count of each streamed response, left in the cache by the web
+    worker once it sent the last row."""
+    from django.core.cache import cache
+
+    from esm.bench import streamed_count_key
+
+    for phase in timings:
+        for scenario in phase.values():
+            if scenario.streamed:
+                keys = {streamed_count_key(request_id) for request_id in scenario.streamed}
+                scenario.queries += list(cache.get_many(keys).values())
+
+
 def _time_query(server: dict[str, Any], query: tuple[str, tuple[Any, ...]], *, times: int) -> dict:
     """The queue page's main query, run `times` times on one psycopg connection."""
     from bench.load import percentile
@@ -453,8 +470,10 @@ def _report(results: dict[str, Any], *, out: Path) -> None:
     )
     rows = []
     for name, row in results["scenarios"].items():
-        missed = (row["target_ratio"] and row["ratio_to_noop"] > row["target_ratio"]) or (
-            (row["queries_per_request"] or 0) > MAX_QUERIES
+        missed = (
+            (row["target_ratio"] and row["ratio_to_noop"] > row["target_ratio"])
+            or (row["queries_per_request"] or 0) > MAX_QUERIES
+            or (row["rps_ratio_to_noop"] or 0) < MIN_RPS_SHARE
         )
         rows.append(
             (
@@ -496,7 +515,8 @@ def _report(results: dict[str, Any], *, out: Path) -> None:
         f"query alone (psycopg) p50 {floors['queue_query']['p50_ms']:.1f} ms.",
         f"Peak resident memory of a web worker: {results['peak_worker_rss_mb']:.0f} MB.",
         f"! misses a target: p50 over {PAGE_TARGET}x the no-op (pages) or {ROLLUP_TARGET}x "
-        f"(dashboards, maps, overview), or more than {MAX_QUERIES} queries.",
+        f"(dashboards, maps, overview), more than {MAX_QUERIES} queries, or under "
+        f"1/{round(1 / MIN_RPS_SHARE)} of the no-op's throughput at {results['concurrency']}.",
     ]
     failures = [
         f"  {name}: {row['errors']} errors, first: {row['first_error']}"
