@@ -112,9 +112,14 @@ def main() -> int:
         for note in plan.notes:
             _say(note)
 
-        with gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master):
-            timings = asyncio.run(_drive(base_url, plan, password, args))
-            peak_rss_kb = _peak_rss_kb(master)
+        from tests.integration.harness import redis_queue_forget
+
+        try:
+            with gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master):
+                timings = asyncio.run(_drive(base_url, plan, password, args))
+                peak_rss_kb = _peak_rss_kb(master)
+        finally:
+            redis_queue_forget(redis_url, os.environ["BENCH_CELERY_QUEUE"])
         _streamed_queries(timings)
         queue_query = _time_query(server | {"NAME": name}, plan.floor_sql, times=args.requests)
 
@@ -144,9 +149,10 @@ def _production_env(*, database_url: str, redis_url: str) -> dict[str, str]:
         "BENCH": "1",
         "LOG_LEVEL": "WARNING",
         "CACHE_KEY_PREFIX": "esm-bench",
-        # Submissions publish their automations to the broker, as in production; no worker
-        # runs them during the bench.
+        # Submissions publish their automations to the broker, as in production, on a queue
+        # of the run's own that no worker reads; removed after the run.
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "BENCH_CELERY_QUEUE": f"esm-bench-{os.getpid()}-{secrets.token_hex(4)}",
     }
 
 
@@ -347,6 +353,7 @@ def _streamed_queries(timings: Any) -> None:
             if scenario.streamed:
                 keys = {streamed_count_key(request_id) for request_id in scenario.streamed}
                 scenario.queries += list(cache.get_many(keys).values())
+                cache.delete_many(keys)
 
 
 def _time_query(server: dict[str, Any], query: tuple[str, tuple[Any, ...]], *, times: int) -> dict:
