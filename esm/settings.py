@@ -5,11 +5,13 @@ tasks run eagerly in-process, a local-memory cache and e-mail printed to the con
 `DATABASE_URL` and `REDIS_URL` to run on PostgreSQL and Redis.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rules",
+    "axes",
     "esm",
     "services",
     "valuestreams",
@@ -51,16 +54,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: every answer carries the policy, even one refused early.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view hook reads the body (CSRF reads the form): an oversized request is
+    # refused unread, on a page that knows who is signed in.
+    "esm.request_limits.RequestBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, so the page it renders has the signed-in person and their navigation.
     "esm.middleware.PortalNotFoundInDebugMiddleware",
+    # Answers a locked-out sign-in (axes' backend refuses it) with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "esm.urls"
@@ -141,10 +151,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# First, axes: a password sign-in is refused while its username and address are locked out.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed passwords for one
+# username from one address, that pair is locked out for AXES_COOLOFF_MINUTES; the count
+# is kept in the database, so parallel attempts and several web processes share it. A
+# username alone is not locked: a stranger could otherwise lock anyone out.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+# Behind a proxy, the client's address is the one the proxy says (as TRUST_X_FORWARDED_PROTO
+# trusts its scheme).
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    if env.bool("TRUST_X_FORWARDED_FOR", default=False)
+    else ["REMOTE_ADDR"]
+)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -194,12 +224,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Past its rate a caller gets 429 with Retry-After; counted in the cache (Redis), which
+    # fails open: a Redis outage lifts the limit rather than refusing everyone.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_RATE_ANONYMOUS", default="30/minute"),
+        "user": env.str("API_RATE_PERSON", default="600/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ESM Portal API",
     "DESCRIPTION": "Service catalog, requests, queues and measures of the ESM portal.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs describe the enterprise's internal service (its departments'
+    # operations, fields and filters): for signed-in people only, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from the drf-spectacular-sidecar package: /api/docs/ needs no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -240,6 +283,10 @@ LOGGING = {
 
 # Attachments on requests and comments, and how long a resolved request may be reopened.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The whole request body (a form with a few attachments); a larger one is refused unread.
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES", default=4 * ATTACHMENT_MAX_BYTES + 1024 * 1024
+)
 ATTACHMENT_ALLOWED_EXTENSIONS = set(
     env.list(
         "ATTACHMENT_ALLOWED_EXTENSIONS",
@@ -346,6 +393,7 @@ LOCAL_PASSWORDS = env.bool("LOCAL_PASSWORDS", default=True)
 BREAK_GLASS_USERNAMES = env.list("BREAK_GLASS_USERNAMES", default=[])
 if OIDC_ISSUER and OIDC_RP_CLIENT_ID:
     AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
         "rules.permissions.ObjectPermissionBackend",
         "esm.oidc.LocalPasswordBackend",
         "esm.oidc.SignInBackend",
@@ -378,6 +426,30 @@ MAIL_IN_MAILBOXES = {
 # with another system's auto-responder, or a flood).
 MAIL_IN_PER_SENDER_PER_HOUR = env.int("MAIL_IN_PER_SENDER_PER_HOUR", default=20)
 CELERY_BEAT_SCHEDULE["mail-in-fetch"] = {"task": "services.tasks.mail_fetch_task", "schedule": 60.0}
+
+# --- Content Security Policy ---------------------------------------------------------------
+# Every page's scripts and styles come from the portal's own static files (no inline script
+# or style anywhere; Chart.js and htmx style elements through the CSSOM, which the policy
+# allows). A form posts only to the portal, or to the identity provider on sign-out, where
+# the portal's sign-out redirects.
+_FORM_ACTIONS = [CSP.SELF]
+for _name in ("OIDC_ISSUER", "OIDC_END_SESSION_ENDPOINT"):
+    if env.str(_name, default=""):
+        _origin = env.url(_name)._replace(path="", query="", fragment="").geturl()
+        if _origin not in _FORM_ACTIONS:
+            _FORM_ACTIONS.append(_origin)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": _FORM_ACTIONS,
+    "frame-ancestors": [CSP.NONE],
+}
 
 # `make bench` ---------------------------------------------------------------------------------
 # Only under the bench: a signed-in no-op page (the floor pages are measured against) and the

@@ -20,6 +20,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Sign-in throttling and API rates have tests of their own (which switch them on); every
+# other test signs in and calls the API as often as it needs.
+AXES_ENABLED = False
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"},
+}
+
 # Unit tests run tasks eagerly even with Redis configured; integration tests start a real
 # worker and switch this off for themselves.
 CELERY_TASK_ALWAYS_EAGER = True

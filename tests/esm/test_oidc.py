@@ -602,6 +602,7 @@ def test_without_an_issuer_the_sign_in_backends_are_djangos(monkeypatch):
     loaded = _settings_from(monkeypatch)
 
     assert loaded["AUTHENTICATION_BACKENDS"] == [
+        "axes.backends.AxesStandaloneBackend",
         "rules.permissions.ObjectPermissionBackend",
         "django.contrib.auth.backends.ModelBackend",
     ]
@@ -617,7 +618,9 @@ def test_an_issuer_and_a_client_switch_single_sign_on_on(monkeypatch):
         BREAK_GLASS_USERNAMES="root,second-root",
     )
 
-    assert loaded["AUTHENTICATION_BACKENDS"][1:] == [
+    # Sign-in throttling first, whichever way people sign in.
+    assert loaded["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
+    assert loaded["AUTHENTICATION_BACKENDS"][2:] == [
         "esm.oidc.LocalPasswordBackend",
         "esm.oidc.SignInBackend",
     ]
