@@ -10,7 +10,7 @@ PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 export PORTAL_BASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench-automation
+.PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench bench-automation
 
 help:
 	@echo "make demo              install, migrate, load the demo enterprise, serve on http://127.0.0.1:$(PORT)"
@@ -20,6 +20,8 @@ help:
 	@echo "make run               serve without loading demo data"
 	@echo "make worker | beat     a Celery worker on every queue | the Celery beat scheduler (need REDIS_URL)"
 	@echo "make migrations-check  fail when models and migrations disagree"
+	@echo "make bench             page latency, throughput and queries on gunicorn, PostgreSQL and Redis (.bench/results.json)"
+	@echo "                       (BENCH_REQUESTS=1000000 for the database's size, BENCH_PER_SCENARIO=... requests each)"
 	@echo "make bench-automation  automation throughput and latency on 2 workers and Redis (.bench/automation.json)"
 
 $(BIN)/python:
@@ -76,6 +78,14 @@ beat: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .artifacts
+
+# Page latency and throughput on gunicorn (2 workers, production settings) against a signed-in
+# no-op page, in a database of its own on DATABASE_URL's server (esm_bench_<BENCH_REQUESTS>,
+# seeded once and kept).
+bench: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(BIN)/python -m bench.web $(ARGS)
 
 # Automation throughput and latency on a real worker (2 processes) against a no-op task's
 # round trip; a scratch database is created on DATABASE_URL's server and dropped after.

@@ -12,8 +12,16 @@ itself costs on this machine:
 - run_median_ms: median time from submission to the run being done, one run at a time;
 - runs_per_s: runs completed per second when `--runs` are submitted back to back.
 
-The steps are no-op test-support actions (tests/integration/actions.py): the bench measures
-the engine, the broker and the database, not what the real actions do.
+Those steps are no-op test-support actions (tests/integration/actions.py): they measure the
+engine, the broker and the database, not what the real actions do. Then the demo's real
+"New hire onboarding" (demo/data/plans.toml) runs `--onboarding-runs` times, one at a time,
+on the real actions (employee record, IT account, access, desk, badge, orientation, welcome
+pack, the e-mail to the manager): the bench approves each request and completes its human
+step (the workstation set-up) as Facilities would, as soon as it reaches their queue.
+
+- onboarding_step_median_ms: median time from an automated onboarding step becoming ready
+  to it being done, on the real actions;
+- onboarding_run_median_ms: submission to done, the approval and the human step included.
 
 Needs DATABASE_URL (PostgreSQL: the server to create the scratch database on) and
 REDIS_URL. Prints a table and writes .bench/automation.json.
@@ -44,6 +52,16 @@ RUN_TIMEOUT_SECONDS = 30
 BURST_TIMEOUT_SECONDS = 300
 WARM_UP_RUNS = 3
 WARM_UP_NOOPS = 10
+ONBOARDING_ITEM = "new-hire-onboarding"
+# No laptop: the one human step left is Facilities' workstation set-up.
+ONBOARDING_ANSWERS = {
+    "first_name": "Kim",
+    "last_name": "Tan",
+    "start_date": "2027-01-04",
+    "role": "Account Executive",
+    "location": "London HQ",
+    "laptop_needed": "no",
+}
 
 
 def main() -> int:
@@ -51,6 +69,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50, help="runs submitted back to back")
     parser.add_argument("--latency-runs", type=int, default=20, help="runs timed one at a time")
     parser.add_argument("--noops", type=int, default=200, help="no-op task round trips")
+    parser.add_argument(
+        "--onboarding-runs", type=int, default=10, help="real onboarding runs, one at a time"
+    )
     args = parser.parse_args()
 
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
@@ -158,6 +179,11 @@ def _bench(args: argparse.Namespace, *, scratch_url: str, redis_url: str) -> dic
 
             _say(f"{args.runs} runs, submitted back to back...")
             burst = _burst(item, employee, runs=args.runs, keys=submitted)
+
+            _say(f"{args.onboarding_runs} real onboarding runs, one at a time...")
+            onboardings = [
+                _onboard(key=f"onboard-{next(submitted)}") for _ in range(args.onboarding_runs)
+            ]
     finally:
         worker.stop()
         redis_queue_forget(redis_url, queue)
@@ -168,7 +194,11 @@ def _bench(args: argparse.Namespace, *, scratch_url: str, redis_url: str) -> dic
     elapsed = (
         max(run.finished_at for run in runs) - min(run.created_at for run in runs)
     ).total_seconds()
+    onboarding_run_ms, onboarding_step_ms = _durations_ms(onboardings, automated_only=True)
     return {
+        "onboarding_step_median_ms": round(statistics.median(onboarding_step_ms), 2),
+        "onboarding_run_median_ms": round(statistics.median(onboarding_run_ms), 2),
+        "onboarding_runs": len(onboardings),
         "runs_per_s": round(len(runs) / elapsed, 2),
         "run_median_ms": round(statistics.median(run_ms), 2),
         "step_median_ms": round(statistics.median(step_ms), 2),
@@ -184,11 +214,18 @@ def _bench(args: argparse.Namespace, *, scratch_url: str, redis_url: str) -> dic
 
 
 def _fixtures() -> tuple[Any, Any]:
-    from tests.esm.factories import BusinessCalendarFactory, ProfileFactory, UserFactory
+    from django.db import transaction
+
+    from demo import catalog, enterprise
+    from tests.esm.factories import ProfileFactory, UserFactory
     from tests.integration.plans import onboarding_like_plan
     from tests.services.factories import CatalogItemFactory
 
-    BusinessCalendarFactory(name="Company", is_default=True)
+    # The demo enterprise and its catalog: the real onboarding plan, its departments, queues
+    # and people (its calendar is the company's).
+    with transaction.atomic():
+        enterprise.seed()
+        catalog.seed()
     item = CatalogItemFactory(name="New hire onboarding (bench)")
     onboarding_like_plan(item, action="integration.noop")
     employee = UserFactory(username="bench-employee")
@@ -208,6 +245,57 @@ def _run_alone(item: Any, employee: Any, *, key: str) -> int:
         ).exists,
         timeout=RUN_TIMEOUT_SECONDS,
         what=f"run {key} to finish",
+        interval=0.002,
+    )
+    return service_request.pk
+
+
+def _onboard(*, key: str) -> int:
+    """Raise the demo's "New hire onboarding" as a hiring manager would, approve it, and
+    resolve its human step as soon as it reaches Facilities' queue; wait for it to finish."""
+    from django.db import transaction
+
+    from esm.models import DepartmentRole
+    from services import actions
+    from services.forms import RequestForm
+    from services.models import AutomationRun, CatalogItem, FulfilmentTask
+    from tests.integration.harness import wait_for
+
+    item = CatalogItem.objects.get(slug=ONBOARDING_ITEM)
+    data = {"subject": "Onboard Kim Tan", "submission_key": key} | {
+        f"field_{name}": value for name, value in ONBOARDING_ANSWERS.items()
+    }
+    form = RequestForm(data=data, item=item)
+    if not form.is_valid():
+        raise RuntimeError(f"The onboarding form refused the bench's answers: {form.errors}")
+    hiring_manager = DepartmentRole.objects.filter(
+        department=item.department, role=DepartmentRole.Role.MANAGER
+    ).first()
+    with transaction.atomic():
+        service_request, _ = actions.service_request_submit(
+            item=item,
+            raised_by=hiring_manager.user,
+            subject=data["subject"],
+            answers=form.answer_rows(),
+            submission_key=key,
+        )
+    for approval in service_request.approvals.filter(state="pending").select_related("approver"):
+        actions.approval_decide(approval=approval, user=approval.approver, approve=True)
+    human = FulfilmentTask.objects.filter(
+        service_request=service_request, state=FulfilmentTask.State.QUEUED
+    )
+    wait_for(human.exists, timeout=RUN_TIMEOUT_SECONDS, what=f"{key}'s human step", interval=0.002)
+    for task in human.select_related("department"):
+        agent = DepartmentRole.objects.filter(
+            department=task.department, role=DepartmentRole.Role.AGENT
+        ).first()
+        actions.task_resolve(task=task, agent=agent.user, resolution="Screen and dock in place")
+    wait_for(
+        AutomationRun.objects.filter(
+            service_request=service_request, state=AutomationRun.State.DONE
+        ).exists,
+        timeout=RUN_TIMEOUT_SECONDS,
+        what=f"onboarding {key} to finish",
         interval=0.002,
     )
     return service_request.pk
@@ -237,10 +325,15 @@ def _runs_and_steps(request_ids: list[int]) -> tuple[list[Any], list[Any]]:
     return runs, steps
 
 
-def _durations_ms(request_ids: list[int]) -> tuple[list[float], list[float]]:
+def _durations_ms(
+    request_ids: list[int], *, automated_only: bool = False
+) -> tuple[list[float], list[float]]:
     """Per run: submission to done; per step: ready (PENDING) to done. Both from the rows'
-    own timestamps, written in the transactions that made them so, on this machine's clock."""
+    own timestamps, written in the transactions that made them so, on this machine's clock.
+    `automated_only` leaves out the steps people did (and those not needed)."""
     runs, steps = _runs_and_steps(request_ids)
+    if automated_only:
+        steps = [step for step in steps if step.kind == "automated" and step.enqueued_at]
     run_ms = [(run.finished_at - run.created_at).total_seconds() * 1000 for run in runs]
     step_ms = [(step.finished_at - step.enqueued_at).total_seconds() * 1000 for step in steps]
     return run_ms, step_ms
@@ -266,6 +359,16 @@ def _report(results: dict[str, Any], *, redis_url: str) -> None:
             f"{results['run_median_under_load_ms'] / noop:.1f}x",
         ),
         ("runs completed per second", f"{results['runs_per_s']:.1f} /s", ""),
+        (
+            "real onboarding step, ready to done (median)",
+            f"{results['onboarding_step_median_ms']:.1f} ms",
+            f"{results['onboarding_step_median_ms'] / noop:.1f}x",
+        ),
+        (
+            "real onboarding, submitted to done (median)",
+            f"{results['onboarding_run_median_ms']:.1f} ms",
+            f"{results['onboarding_run_median_ms'] / noop:.1f}x",
+        ),
     ]
     width = max(len(row[0]) for row in rows)
     lines = [

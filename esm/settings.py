@@ -507,3 +507,14 @@ if STORAGE_S3_BUCKET := env.str("STORAGE_S3_BUCKET", default=""):
             "file_overwrite": False,
         },
     }
+
+# `make bench` ---------------------------------------------------------------------------------
+# Only under the bench: a signed-in no-op page (the floor pages are measured against) and the
+# SQL query count of every response in a header (esm/bench.py). Its web processes publish
+# every task to a queue of their own that no worker reads and the bench removes afterwards,
+# so no worker on the same Redis runs a bench submission against another database. Never on
+# in production.
+BENCH = env.bool("BENCH", default=False)
+if BENCH:
+    MIDDLEWARE.insert(0, "esm.bench.QueryCountMiddleware")
+    CELERY_TASK_ROUTES = {"*": {"queue": env.str("BENCH_CELERY_QUEUE", default="esm-bench")}}

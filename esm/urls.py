@@ -7,7 +7,7 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from esm import oidc, views
+from esm import bench, oidc, views
 
 auth_patterns = [
     path("sign-in/", views.SignInView.as_view(), name="login"),
@@ -82,3 +82,7 @@ urlpatterns = [
     # The self-service portal, home page ("home") included.
     path("", include("services.urls")),
 ]
+
+if settings.BENCH:
+    # `make bench`'s floor: the framework's own cost of a signed-in page.
+    urlpatterns.insert(0, path("bench/noop/", bench.noop, name="bench_noop"))
