@@ -25,7 +25,7 @@ from django.db.models import Max
 
 from demo.data import load
 from demo.scale.business_time import BusinessTime
-from demo.scale.copy import NULL, Table, flag, iso, jsonb, num, seconds, text, ts
+from demo.scale.copy import NULL, Table, Writer, flag, iso, jsonb, num, seconds, text, ts
 from demo.scale.enterprise import People
 from esm.calendars import Schedule, business_calendar_for
 from esm.models import Department, Event
@@ -506,12 +506,20 @@ class Cases:
     # -- the run of every case -------------------------------------------------------------
 
     def generate(self, count: int, progress: Callable[[int], None] | None = None) -> None:
-        for number, submitted_at in enumerate(self.arrivals(count), start=1):
-            self.case(submitted_at)
-            if progress is not None and number % 50_000 == 0:
-                progress(number)
+        writer = Writer()
         for table in self.tables():
-            table.flush()
+            table.writer = writer
+        try:
+            for number, submitted_at in enumerate(self.arrivals(count), start=1):
+                self.case(submitted_at)
+                if progress is not None and number % 50_000 == 0:
+                    progress(number)
+            for table in self.tables():
+                table.flush()
+        finally:
+            writer.close()
+            for table in self.tables():
+                table.writer = None
 
     def case(self, submitted_at: int) -> None:
         rng = self.rng
@@ -826,11 +834,11 @@ class Cases:
             department, role = spec["department"], spec["role"]
         else:
             approver = self.manager_of.get(case.requester)
-            label = (
-                "The requester's manager (none recorded)"
-                if approver is None
-                else "Manager of the requester"
-            )
+            if approver is None:
+                label = "The requester's manager (none recorded)"
+            else:
+                names = self.people.names
+                label = f"{names[approver]} ({names[case.requester]}'s manager)"
         return [
             self.next_id(Approval),
             label,

@@ -47,6 +47,7 @@ class People:
     manager_of: dict[int, int | None] = field(default_factory=dict)
     agents: dict[int, list[int]] = field(default_factory=dict)  # department id -> user ids
     managers: dict[int, list[int]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # full names, for approval labels
     created: int = 0
 
 
@@ -163,6 +164,8 @@ def seed_people(*, count: int, rng: random.Random, now: dt.datetime) -> People:
     for user_id, _department_id, manager_id in existing:
         people.ids.append(user_id)
         people.manager_of[user_id] = manager_id
+    for user in User.objects.filter(pk__in=people.ids):
+        people.names[user.pk] = user.get_full_name() or user.get_username()
     heads = {department.pk: department.head_id for department in departments.values()}
     top = User.objects.filter(username="erin").values_list("pk", flat=True).first()
 
@@ -267,6 +270,7 @@ def seed_people(*, count: int, rng: random.Random, now: dt.datetime) -> People:
             next_profile += 1
             people.ids.append(user_id)
             people.manager_of[user_id] = manager
+            people.names[user_id] = f"{first} {last}"
         per_thousand = data["agents_per_thousand"].get(slug, 0)
         wanted = max(MIN_AGENTS, round(count * per_thousand / 1000))
         candidates = members[len(members) // REPORTS_PER_MANAGER :] or members

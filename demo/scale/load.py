@@ -1,6 +1,8 @@
-"""Around the COPY: secondary indexes dropped before and built after (one sorted build is
-much faster than millions of index insertions), sequences moved past the ids written, and
-fresh planner statistics."""
+"""Around the COPY: secondary indexes and foreign keys dropped before and made again after
+(one sorted index build, and one join that checks every reference, are much faster than
+millions of index insertions and of deferred per-row checks, which PostgreSQL would also
+queue in memory until the commit), sequences moved past the ids written, and fresh
+planner statistics."""
 
 from __future__ import annotations
 
@@ -44,6 +46,44 @@ def indexes_create(indexes: list[tuple[str, str]]) -> None:
         for _, definition in indexes:
             cursor.execute(definition)
         cursor.execute("RESET maintenance_work_mem")
+
+
+def foreign_keys(tables: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(table, name, definition) of each foreign key of `tables`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_constraint AS c
+            JOIN pg_class AS t ON t.oid = c.conrelid
+            WHERE c.contype = 'f' AND t.relname = ANY(%s)
+            ORDER BY t.relname, c.conname
+            """,
+            [list(tables)],
+        )
+        return cursor.fetchall()
+
+
+def foreign_keys_drop(keys: list[tuple[str, str, str]]) -> None:
+    with connection.cursor() as cursor:
+        for table, name, _ in keys:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(table), sql.Identifier(name)
+                )
+            )
+
+
+def foreign_keys_create(keys: list[tuple[str, str, str]]) -> None:
+    """Add the keys back; each is checked against every row as it is added."""
+    with connection.cursor() as cursor:
+        for table, name, definition in keys:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                    sql.Identifier(table), sql.Identifier(name)
+                )
+                + sql.SQL(definition)
+            )
 
 
 def sequences_reset(tables: Iterable[str]) -> None:

@@ -105,11 +105,15 @@ class Command(BaseCommand):
         cases = Cases(people=people, rng=self.rng, now=now, days=HISTORY_DAYS)
         tables = [table.name for table in cases.tables()]
         indexes = load.secondary_indexes(tables)
+        keys = load.foreign_keys(tables)
         with self._phase(f"requests ({options['requests']:,}, COPY)"), transaction.atomic():
+            load.foreign_keys_drop(keys)
             load.indexes_drop(indexes)
             cases.generate(options["requests"], progress=self._progress)
-        with self._phase(f"indexes ({len(indexes)} rebuilt)"):
+        with self._phase(f"indexes ({len(indexes)}) and foreign keys ({len(keys)}) made again"):
             load.indexes_create(indexes)
+            with transaction.atomic():
+                load.foreign_keys_create(keys)
         with self._phase("sequences and ANALYZE"):
             everything = [
                 *tables,
@@ -139,7 +143,7 @@ class Command(BaseCommand):
         yield
         took = time.monotonic() - started
         self.timings.append((name, took))
-        self.stdout.write(f"  {took:.1f} s")
+        self.stdout.write(f"  {took:.1f} s (peak memory so far {_peak_mb():.0f} MB)")
 
     def _progress(self, done: int) -> None:
         self.stdout.write(f"  {done:,} requests")
@@ -167,6 +171,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Times:"))
         for name, took in self.timings:
             self.stdout.write(f"  {name:<62} {took:>8.1f} s")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.stdout.write(f"Peak memory of this process: {peak:.0f} MB")
+        self.stdout.write(f"Peak memory of this process: {_peak_mb():.0f} MB")
         self.stdout.write(f"Database size: {load.database_size()}")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
