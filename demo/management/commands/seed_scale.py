@@ -34,6 +34,15 @@ HISTORY_DAYS = 730
 # Weekly snapshots of every measure, as the demo takes them.
 SNAPSHOT_WEEKS = 10
 ROLLUPS = ("valuestreams", "journeys", "reporting")
+# From this many requests on, these rollups take many minutes: the command says so first.
+SLOW_ROLLUPS_FROM = 200_000
+SLOW_ROLLUPS = {
+    "journeys": "a full refresh reads every case of every touchpoint, about 10 minutes a "
+    "million requests",
+    "reporting": "each snapshot day computes every measure for every scope (the enterprise, "
+    "each department, service and value stream) over its 28 days, minutes a day at a million "
+    "requests",
+}
 
 
 class Command(BaseCommand):
@@ -130,8 +139,15 @@ class Command(BaseCommand):
         }
         for name, refresh in refreshes.items():
             if name in options["skip_rollup"]:
-                self.stdout.write(f"  {name} rollups skipped (--skip-rollup {name}).")
+                self.stdout.write(f"{name} rollups skipped (--skip-rollup {name}).")
                 continue
+            if options["requests"] >= SLOW_ROLLUPS_FROM and name in SLOW_ROLLUPS:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{name} rollups: {SLOW_ROLLUPS[name]} (docs/performance.md); "
+                        f"--skip-rollup {name} leaves them to the scheduled refresh."
+                    )
+                )
             with self._phase(f"rollups: {name}"):
                 refresh()
 
