@@ -1539,7 +1539,3 @@ class Cases:
                 str(case.requester),
                 ts(moment),
             )
-
-
-def counts_of(cases: Cases) -> dict[str, int]:
-    return {table.name: table.written for table in cases.tables()}

@@ -94,7 +94,7 @@ class Writer:
     memory stays bounded whichever side is slower.
 
     It uses the caller's connection (and transaction): nothing else may use the connection
-    between `start` and `close`.
+    from its creation to `close`.
     """
 
     def __init__(self) -> None:
