@@ -460,8 +460,11 @@ def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
             old.delete()
             TouchpointDay.objects.bulk_create(rows)
             if whole:  # cases no longer linked to the touchpoint leave it
-                TouchpointCase.objects.filter(touchpoint=touchpoint).exclude(
-                    service_request__in=touchpoint_cases(touchpoint).values("pk")
+                # NOT EXISTS, not NOT IN: past work_mem (about a million cases) PostgreSQL
+                # cannot hash a NOT IN list and scans it once per row, for hours.
+                linked = touchpoint_cases(touchpoint).filter(pk=OuterRef("service_request_id"))
+                TouchpointCase.objects.filter(touchpoint=touchpoint).filter(
+                    ~Exists(linked)
                 ).delete()
     JourneyRollupWatermark.objects.filter(pk=watermark.pk, refreshed_through__lt=began).update(
         refreshed_through=began

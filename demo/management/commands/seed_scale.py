@@ -1,0 +1,195 @@
+import datetime as dt
+import random
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+
+from demo.scale import enterprise, load
+from demo.scale.cases import Cases
+from esm import clock
+from esm.models import Department, DepartmentRole, Event, Profile
+from journeys.rollups import journeys_refresh
+from journeys.suggestions import journeys_suggest
+from reporting.rollups import snapshots_backfill
+from services.models import (
+    Approval,
+    AutomationRun,
+    Comment,
+    Consult,
+    ExperienceRating,
+    FulfilmentTask,
+    ServiceRequest,
+    StepRun,
+)
+from valuestreams.rollups import value_streams_refresh
+
+# Two years of requests, ending now.
+HISTORY_DAYS = 730
+# Weekly snapshots of every measure, as the demo takes them.
+SNAPSHOT_WEEKS = 10
+ROLLUPS = ("valuestreams", "journeys", "reporting")
+# From this many requests on, these rollups take many minutes: the command says so first.
+SLOW_ROLLUPS_FROM = 200_000
+SLOW_ROLLUPS = {
+    "journeys": "a full refresh reads every case of every touchpoint, about 10 minutes a "
+    "million requests",
+    "reporting": "each snapshot day computes every measure for every scope (the enterprise, "
+    "each department, service and value stream) over its 28 days, minutes a day at a million "
+    "requests",
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty, migrated PostgreSQL database with a large enterprise (12 departments, "
+        "--people people) and --requests requests over two years ending now, written with COPY, "
+        "then refresh every rollup. Deterministic for a --seed (and a fixed --now). Refuses "
+        "SQLite, and refuses a database that already holds departments or requests."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--requests", type=int, required=True, help="How many requests.")
+        parser.add_argument("--people", type=int, default=50_000, help="How many people.")
+        parser.add_argument("--seed", type=int, default=1, help="Seed of the random draws.")
+        parser.add_argument(
+            "--now",
+            type=dt.datetime.fromisoformat,
+            help="The moment the history ends (ISO, with its offset); default: now.",
+        )
+        parser.add_argument(
+            "--snapshot-weeks",
+            type=int,
+            default=SNAPSHOT_WEEKS,
+            help=f"Weekly report snapshots to take back from now (default {SNAPSHOT_WEEKS}).",
+        )
+        parser.add_argument(
+            "--skip-rollup",
+            action="append",
+            choices=ROLLUPS,
+            default=[],
+            help="Leave this rollup unrefreshed (repeatable); its pages read empty until the "
+            "next scheduled refresh.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                f"seed_scale writes with PostgreSQL's COPY; this database is {connection.vendor}. "
+                "Set DATABASE_URL to an empty, migrated PostgreSQL database."
+            )
+        requests = ServiceRequest.objects.count()
+        departments = Department.objects.count()
+        if requests or departments:
+            raise CommandError(
+                f"This database already holds data ({departments} departments, {requests} "
+                "requests); seed_scale refuses to mix with it and changes nothing. Create a "
+                "fresh database (createdb, then migrate) and seed that."
+            )
+        now = options["now"] or clock.now()
+        if now.tzinfo is None:
+            raise CommandError("--now needs a time zone offset, e.g. 2026-11-30T12:00:00+00:00.")
+        self.rng = random.Random(options["seed"])  # noqa: S311 -- demo data, not secrets
+        self.timings: list[tuple[str, float]] = []
+        started = time.monotonic()
+        with clock.travel(now):
+            self._seed(options, now)
+        self.timings.append(("total", time.monotonic() - started))
+        self._report()
+
+    def _seed(self, options: dict[str, Any], now: dt.datetime) -> None:
+        with self._phase("catalog (demo enterprise, catalog, plans, streams, journeys)"):
+            # Ids start at 1 in every table, so a seed gives the same rows on any fresh
+            # database (a sequence keeps counting after a rollback or a flush otherwise).
+            load.sequences_restart([model._meta.db_table for model in apps.get_models()])
+            with transaction.atomic():
+                enterprise.seed_catalog()
+        with self._phase(f"people ({options['people']:,})"), transaction.atomic():
+            people = enterprise.seed_people(count=options["people"], rng=self.rng, now=now)
+        cases = Cases(people=people, rng=self.rng, now=now, days=HISTORY_DAYS)
+        tables = [table.name for table in cases.tables()]
+        indexes = load.secondary_indexes(tables)
+        keys = load.foreign_keys(tables)
+        with self._phase(f"requests ({options['requests']:,}, COPY)"), transaction.atomic():
+            load.foreign_keys_drop(keys)
+            load.indexes_drop(indexes)
+            cases.generate(options["requests"], progress=self._progress)
+        with self._phase(f"indexes ({len(indexes)}) and foreign keys ({len(keys)}) made again"):
+            load.indexes_create(indexes)
+            with transaction.atomic():
+                load.foreign_keys_create(keys)
+        with self._phase("sequences and ANALYZE"):
+            everything = [
+                *tables,
+                "auth_user",
+                Profile._meta.db_table,
+                DepartmentRole._meta.db_table,
+            ]
+            load.sequences_reset(everything)
+            load.analyze(everything)
+        refreshes: dict[str, Callable[[], Any]] = {
+            "valuestreams": lambda: value_streams_refresh(full=True),
+            "journeys": lambda: (journeys_refresh(full=True), journeys_suggest()),
+            "reporting": lambda: snapshots_backfill(weeks=options["snapshot_weeks"]),
+        }
+        for name, refresh in refreshes.items():
+            if name in options["skip_rollup"]:
+                self.stdout.write(f"{name} rollups skipped (--skip-rollup {name}).")
+                continue
+            if options["requests"] >= SLOW_ROLLUPS_FROM and name in SLOW_ROLLUPS:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{name} rollups: {SLOW_ROLLUPS[name]} (docs/performance.md); "
+                        f"--skip-rollup {name} leaves them to the scheduled refresh."
+                    )
+                )
+            with self._phase(f"rollups: {name}"):
+                refresh()
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        self.stdout.write(f"{name} ...")
+        self.stdout.flush()
+        started = time.monotonic()
+        yield
+        took = time.monotonic() - started
+        self.timings.append((name, took))
+        self.stdout.write(f"  {took:.1f} s (peak memory so far {_peak_mb():.0f} MB)")
+
+    def _progress(self, done: int) -> None:
+        self.stdout.write(f"  {done:,} requests")
+        self.stdout.flush()
+
+    def _report(self) -> None:
+        self.stdout.write(self.style.SUCCESS("Rows:"))
+        models = [
+            Department,
+            Profile,
+            DepartmentRole,
+            ServiceRequest,
+            Approval,
+            AutomationRun,
+            StepRun,
+            FulfilmentTask,
+            Consult,
+            Comment,
+            ExperienceRating,
+            Event,
+        ]
+        for model in models:
+            table = model._meta.db_table
+            self.stdout.write(f"  {table:<32} {load.row_count(table):>12,}")
+        self.stdout.write(self.style.SUCCESS("Times:"))
+        for name, took in self.timings:
+            self.stdout.write(f"  {name:<62} {took:>8.1f} s")
+        self.stdout.write(f"Peak memory of this process: {_peak_mb():.0f} MB")
+        self.stdout.write(f"Database size: {load.database_size()}")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
