@@ -25,6 +25,7 @@ from reporting.measures import Scope
 from reporting.models import Report
 from reporting.selectors import audience_includes
 from services.models import Service
+from services.permissions import is_accountable_for_service
 
 
 @rules.predicate
@@ -44,11 +45,6 @@ def owns_a_report(user: User) -> bool:
 
 deciders = is_active_person & (is_admin | is_department_manager | is_executive)
 shapes = is_active_person & (is_owner | is_admin)
-
-
-@rules.predicate
-def is_accountable_for(user: User, service: Any) -> bool:
-    return service is not None and user.is_authenticated and service.owner_id == user.pk
 
 
 @rules.predicate
@@ -74,7 +70,9 @@ def may_read_scope(user: User, scope: Scope | None) -> bool:
 rules.add_rule("reporting.browse_reports", is_active_person)
 # Service reviews: the accountable customer (the service's owner) writes them; whoever
 # audits reports reads them all, as does an owner their own services'.
-rules.add_rule("reporting.review_service", is_active_person & (is_accountable_for | is_admin))
+rules.add_rule(
+    "reporting.review_service", is_active_person & (is_accountable_for_service | is_admin)
+)
 rules.add_rule("reporting.view_service_reviews", deciders | (is_active_person & owns_a_service))
 # The service portfolio: what every service costs and delivers, for who decides on services
 # (department managers, executives) and who is accountable for one.
