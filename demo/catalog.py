@@ -57,21 +57,7 @@ def _catalog(departments: dict[str, Department], users: dict[str, Any]) -> None:
     services = {
         spec["slug"]: _service(spec, departments, users, categories) for spec in data["services"]
     }
-    policy_of = {}
-    for spec in data["sla_policies"]:
-        policy = SlaPolicy.objects.get_or_create(
-            name=spec["name"], defaults={"description": spec["description"]}
-        )[0]
-        for priority, target in spec["targets"].items():
-            SlaTarget.objects.get_or_create(
-                policy=policy,
-                priority=priority,
-                defaults={
-                    "response_minutes": target["response"],
-                    "resolution_minutes": target["resolution"],
-                },
-            )
-        policy_of.update(dict.fromkeys(spec["departments"], policy))
+    policy_of = sla_policies_seed(data["sla_policies"])
     locations = {location.slug: location for location in Location.objects.all()}
 
     for spec in data["items"]:
@@ -111,6 +97,27 @@ def _catalog(departments: dict[str, Department], users: dict[str, Any]) -> None:
                 location=locations[value] if kind == "location" else None,
                 role=value if kind == "role" else "",
             )
+
+
+def sla_policies_seed(specs: list[dict[str, Any]]) -> dict[str, SlaPolicy]:
+    """The SLA policies and their targets by priority; answers each department's policy,
+    by department slug."""
+    policy_of = {}
+    for spec in specs:
+        policy = SlaPolicy.objects.get_or_create(
+            name=spec["name"], defaults={"description": spec["description"]}
+        )[0]
+        for priority, target in spec["targets"].items():
+            SlaTarget.objects.get_or_create(
+                policy=policy,
+                priority=priority,
+                defaults={
+                    "response_minutes": target["response"],
+                    "resolution_minutes": target["resolution"],
+                },
+            )
+        policy_of.update(dict.fromkeys(spec["departments"], policy))
+    return policy_of
 
 
 def _service(

@@ -28,7 +28,7 @@ from esm.models import (
     Profile,
     WorkingPeriod,
 )
-from services.models import CatalogItem, Queue, Service, SlaPolicy, SlaTarget
+from services.models import CatalogItem, Queue, Service
 
 User = get_user_model()
 
@@ -104,21 +104,7 @@ def _more_departments() -> None:
                 ).exists(),
             },
         )
-    policy_of = {}
-    for spec in data["sla_policies"]:
-        policy = SlaPolicy.objects.get_or_create(
-            name=spec["name"], defaults={"description": spec["description"]}
-        )[0]
-        for priority, target in spec["targets"].items():
-            SlaTarget.objects.get_or_create(
-                policy=policy,
-                priority=priority,
-                defaults={
-                    "response_minutes": target["response"],
-                    "resolution_minutes": target["resolution"],
-                },
-            )
-        policy_of.update(dict.fromkeys(spec["departments"], policy))
+    policy_of = catalog.sla_policies_seed(data["sla_policies"])
     services = {
         spec["slug"]: Service.objects.get_or_create(
             slug=spec["slug"],
