@@ -22,7 +22,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 
 from esm import clock
-from esm.events import event_record
+from esm.events import EventDetails, event_record, events_record
 from esm.models import Department, EventKind
 from esm.sqlite import transaction_deferred
 from services.actions import flow
@@ -64,13 +64,16 @@ def _step_department(step_run: StepRun, service_request: ServiceRequest) -> Depa
 
 
 def _step_event(step_run: StepRun, kind: str, **details: Any) -> None:
-    """Record a step run's event: its department is the step's owner (see
-    `_step_department`), its payload names the run, the step's key and name (from the
-    run's snapshot) and whatever `payload` adds."""
+    """Record a step run's event (see `_step_event_details`)."""
+    event_record(subject=step_run, kind=kind, **_step_event_details(step_run, **details))
+
+
+def _step_event_details(step_run: StepRun, **details: Any) -> EventDetails:
+    """A step run's event: its department is the step's owner (see `_step_department`),
+    its payload names the run, the step's key and name (from the run's snapshot) and
+    whatever `payload` adds."""
     service_request = step_run.run.service_request
-    event_record(
-        subject=step_run,
-        kind=kind,
+    return EventDetails(
         actor=None,
         department=_step_department(step_run, service_request),
         reference=service_request.reference,
@@ -205,25 +208,35 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
         if step_run.state == StepState.WAITING
         and all(state_by_key.get(earlier) in StepRun.FINISHED_STATES for earlier in step_run.after)
     ]
-    now = clock.now()
-    to_enqueue = []
+    run.service_request = service_request
+    automated = []
     for step_run in ready:
         step_run.run = run
-        run.service_request = service_request
         if step_run.kind == PlanStep.Kind.HUMAN:
             _hand_to_people(step_run, service_request, title=step_run.name)
         else:
+            automated.append(step_run)
+    if automated:
+        # Parallel steps ready together: one UPDATE and one INSERT, however many.
+        now = clock.now()
+        StepRun.objects.filter(pk__in=[step_run.pk for step_run in automated]).update(
+            state=StepState.PENDING, enqueued_at=now
+        )
+        for step_run in automated:
             step_run.state, step_run.enqueued_at = StepState.PENDING, now
-            step_run.save(update_fields=["state", "enqueued_at"])
-            _step_event(
-                step_run,
-                EventKind.STEP_PENDING,
-                from_value=StepState.WAITING,
-                to_value=StepState.PENDING,
-            )
-            to_enqueue.append(step_run.pk)
-    if to_enqueue:
-        _enqueue_on_commit(to_enqueue)
+        events_record(
+            [
+                (
+                    step_run,
+                    EventKind.STEP_PENDING,
+                    _step_event_details(
+                        step_run, from_value=StepState.WAITING, to_value=StepState.PENDING
+                    ),
+                )
+                for step_run in automated
+            ]
+        )
+        _enqueue_on_commit([step_run.pk for step_run in automated])
     if (
         run.state == AutomationRun.State.RUNNING
         and not ready
@@ -369,9 +382,9 @@ def _claim(step_run_id: int) -> StepRun | None:
         ).update(state=StepState.RUNNING, deliveries=F("deliveries") + 1, started_at=now)
         if not claimed:
             return None
-        step_run = StepRun.objects.select_related("run__service_request", "department").get(
-            pk=step_run_id
-        )
+        step_run = StepRun.objects.select_related(
+            "run__service_request__department", "department"
+        ).get(pk=step_run_id)
         # Retries and wake-ups reset `deliveries`: a first delivery comes from PENDING, a
         # later one is a redelivery of a step whose worker died while RUNNING.
         _step_event(
@@ -405,7 +418,11 @@ def step_run_execute(step_run_id: int) -> str:
         # The action may call another server: on SQLite, not while holding the write lock.
         with transaction_deferred(), transaction.atomic():
             service_request = request_lock(step_run.run.service_request)
-            locked = StepRun.objects.select_for_update().get(pk=step_run.pk)
+            locked = (
+                StepRun.objects.select_for_update(of=("self",))
+                .select_related("run", "department")
+                .get(pk=step_run.pk)
+            )
             if locked.state != StepState.RUNNING:
                 return "finished elsewhere"
             context = registry.StepContext(

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from esm.events import EventOutsideTransaction, event_record
+from esm.events import EventOutsideTransaction, event_record, events_record
 from esm.models import Department, Event, EventKind
 from tests.esm.factories import DepartmentFactory
 
@@ -95,3 +95,37 @@ def test_event_record_refuses_an_unsaved_subject():
 
     assert not Event.objects.exists()
     assert not Department.objects.filter(slug="legal").exists()
+
+
+def test_event_record_refuses_a_detail_an_event_does_not_have(subject):
+    with pytest.raises(TypeError, match="no deparment"):
+        event_record(subject=subject, kind=EventKind.SUBMITTED, deparment=None)  # type: ignore[call-arg]
+
+    assert not Event.objects.exists()
+
+
+def test_events_record_appends_each_event_with_its_details_in_order(
+    subject, it_department, hr_department
+):
+    events_record(
+        [
+            (subject, EventKind.STEP_PENDING, {"department": it_department, "to_value": "pending"}),
+            (hr_department, EventKind.STEP_PENDING, {"reference": "REQ-000007"}),
+        ]
+    )
+
+    stored = list(Event.objects.order_by("pk"))
+    assert [(e.subject_id, e.department, e.to_value, e.reference) for e in stored] == [
+        (subject.pk, it_department, "pending", ""),
+        (hr_department.pk, None, "", "REQ-000007"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_record_refuses_to_run_outside_a_transaction():
+    department = DepartmentFactory()
+
+    with pytest.raises(EventOutsideTransaction):
+        events_record([(department, EventKind.STEP_PENDING, {})])
+
+    assert not Event.objects.exists()
