@@ -15,9 +15,13 @@ rollups, the experience score by the journeys' emotion score.
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -26,6 +30,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -147,6 +152,57 @@ def _share(part: int, whole: int) -> Value:
     return Value(part / whole if whole else None, whole)
 
 
+# --- Facts per request, shared by the scopes of one refresh ---------------------------------
+
+_shared: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("measures_shared", default=None)
+
+
+@contextmanager
+def facts_shared_across_scopes() -> Iterator[None]:
+    """Inside, a fact of each request (its bounces, its comments' sentiment, its staff
+    hours) is computed once per period, over every request resolved in it, and each scope
+    reads the share of its own requests: what a refresh of every scope wraps itself in,
+    since those facts do not depend on the scope and reading them costs the same for one
+    department as for the enterprise. Outside, each call reads its own requests only."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _per_request[Fact](
+    name: str,
+    period: Period,
+    scope: Scope,
+    facts_of: Callable[[QuerySet[ServiceRequest]], Mapping[int, Fact]],
+) -> Mapping[int, Fact]:
+    """`facts_of` the requests resolved in the period in the scope, by request id."""
+    shared = _shared.get()
+    if shared is None:
+        return facts_of(_resolved_in(period, scope))
+    if (name, period) not in shared:
+        shared[name, period] = facts_of(_resolved_in(period, Scope()))
+    facts = shared[name, period]
+    if scope.kind == "all":
+        return facts
+    if ("ids", period, scope.key) not in shared:
+        shared["ids", period, scope.key] = set(
+            _resolved_in(period, scope).values_list("pk", flat=True)
+        )
+    ids = shared["ids", period, scope.key]
+    return {request_id: fact for request_id, fact in facts.items() if request_id in ids}
+
+
+def _events_of(requests: QuerySet[ServiceRequest]) -> QuerySet[Event]:
+    """The events of `requests`, found by reference and read only from when the first of
+    them was submitted: nothing happens to a case before that, and the bound lets
+    PostgreSQL skip the log's older monthly partitions."""
+    first = requests.aggregate(first=Min("submitted_at"))["first"]
+    events = Event.objects.filter(reference__in=requests.annotate(ref=_reference()).values("ref"))
+    return events.filter(occurred_at__gte=first) if first else events.none()
+
+
 @measure("request_volume")
 def request_volume(period: Period, scope: Scope) -> Value:
     """Requests raised in the period."""
@@ -191,17 +247,23 @@ def department_target_attainment(period: Period, scope: Scope) -> Value:
     return _kept(tasks.annotate(target=department_target_sql(now=clock.now())))
 
 
+def _reopened() -> QuerySet[Event]:
+    """The reopening of the request of the outer query. Bounded by its submission, as a
+    case's events are, so PostgreSQL looks only in the log's partitions from then on."""
+    return Event.objects.filter(
+        subject_type=REQUEST,
+        subject_id=OuterRef("pk"),
+        kind=EventKind.REOPENED,
+        occurred_at__gte=OuterRef("submitted_at"),
+    )
+
+
 @measure("reopen_rate")
 def reopen_rate(period: Period, scope: Scope) -> Value:
     """Of the requests resolved in the period, the share the employee had reopened."""
-    reopened = Event.objects.filter(
-        subject_type="services.servicerequest",
-        subject_id=OuterRef("pk"),
-        kind=EventKind.REOPENED,
-    )
     counts = (
         _resolved_in(period, scope)
-        .annotate(was_reopened=Exists(reopened))
+        .annotate(was_reopened=Exists(_reopened()))
         .aggregate(whole=Count("pk"), reopened=Count("pk", filter=Q(was_reopened=True)))
     )
     return _share(counts["reopened"], counts["whole"])
@@ -272,7 +334,11 @@ SECOND_TOUCHES = (
 def first_touch_resolution(period: Period, scope: Scope) -> Value:
     """Of the requests resolved in the period, the share resolved at the first touch: never
     handed off, sent back, consulted on, asked the employee something, or reopened."""
-    touched_again = Event.objects.filter(reference=OuterRef("ref"), kind__in=SECOND_TOUCHES)
+    touched_again = Event.objects.filter(
+        reference=OuterRef("ref"),
+        kind__in=SECOND_TOUCHES,
+        occurred_at__gte=OuterRef("submitted_at"),
+    )
     counts = (
         _resolved_in(period, scope)
         .annotate(ref=_reference(), again=Exists(touched_again))
@@ -369,10 +435,10 @@ def flow_efficiency(period: Period, scope: Scope) -> Value:
 # --- Experience ----------------------------------------------------------------------------
 
 
-def _bounces(references: QuerySet) -> int:
-    """Work that bounced on the requests of `references` (a subquery of their references):
-    sent back as incomplete, or handed off to a department the case had already handed
-    work away from, the journeys' definition (`journeys.rollups`)."""
+def _bounces(requests: QuerySet[ServiceRequest]) -> dict[int, int]:
+    """Work that bounced on each of `requests` (those with any): sent back as incomplete,
+    or handed off to a department the case had already handed work away from, the
+    journeys' definition (`journeys.rollups`)."""
     left_before = Event.objects.filter(
         reference=OuterRef("reference"),
         subject_type=TASK,
@@ -382,17 +448,25 @@ def _bounces(references: QuerySet) -> int:
         Q(occurred_at__lt=OuterRef("occurred_at"))
         | Q(occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk"))
     )
-    return (
-        Event.objects.filter(reference__in=references, subject_type=TASK)
+    bounced = (
+        _events_of(requests)
+        .filter(subject_type=TASK)
         .filter(Q(kind=EventKind.SENT_BACK) | (Q(kind=EventKind.HANDED_OFF) & Exists(left_before)))
-        .count()
+        .values("reference")
+        .annotate(bounces=Count("pk"))
+        .values_list("reference", "bounces")
     )
+    return {
+        request_id: bounces
+        for reference, bounces in bounced
+        if (request_id := pk_from_reference(reference)) is not None
+    }
 
 
-def _comment_sentiment(requests: QuerySet[ServiceRequest]) -> float | None:
-    """The mean over the requests of the mean sentiment of each requester's own public
-    comments (those with a scorable word), as journeys reads it. The lexicon runs in
-    Python, so the bodies are read: one column of one query."""
+def _comment_sentiment(requests: QuerySet[ServiceRequest]) -> dict[int, float]:
+    """The mean sentiment of each requester's own public comments (those with a scorable
+    word), by request, as journeys reads it. The lexicon runs in Python, so the bodies are
+    read: one column of one query."""
     by_request: dict[int, list[float]] = defaultdict(list)
     comments = Comment.objects.filter(
         service_request__in=requests.values("pk"),
@@ -403,9 +477,7 @@ def _comment_sentiment(requests: QuerySet[ServiceRequest]) -> float | None:
         score = sentiment(body)
         if score is not None:
             by_request[request_id].append(score)
-    if not by_request:
-        return None
-    return sum(sum(s) / len(s) for s in by_request.values()) / len(by_request)
+    return {request_id: sum(s) / len(s) for request_id, s in by_request.items()}
 
 
 @measure("experience_score")
@@ -417,11 +489,8 @@ def experience_score(period: Period, scope: Scope) -> Value:
     shrinks when few rate. Cases: the resolved requests (its confidence); read it beside
     `rating_response_rate`."""
     resolved = _resolved_in(period, scope)
-    reopened = Event.objects.filter(
-        subject_type=REQUEST, subject_id=OuterRef("pk"), kind=EventKind.REOPENED
-    )
     counts = resolved.annotate(
-        was_reopened=Exists(reopened), target=end_to_end_target_sql(now=clock.now())
+        was_reopened=Exists(_reopened()), target=end_to_end_target_sql(now=clock.now())
     ).aggregate(
         cases=Count("pk"),
         reopened=Count("pk", filter=Q(was_reopened=True)),
@@ -432,6 +501,7 @@ def experience_score(period: Period, scope: Scope) -> Value:
     cases = counts["cases"]
     if not cases:
         return Value(None, 0)
+    feelings = _per_request("sentiment", period, scope, _comment_sentiment).values()
     signals = TouchpointSignals(
         # The score reads signals, not the touchpoint: here they are a scope's, not one.
         touchpoint=None,  # type: ignore[arg-type]
@@ -441,9 +511,9 @@ def experience_score(period: Period, scope: Scope) -> Value:
         response_rate=counts["ratings"] / cases,
         rating_mean=counts["rating_mean"],
         reopen_rate=counts["reopened"] / cases,
-        bounces_per_request=_bounces(resolved.annotate(ref=_reference()).values("ref")) / cases,
+        bounces_per_request=sum(_per_request("bounces", period, scope, _bounces).values()) / cases,
         breach_rate=counts["breached"] / cases,
-        sentiment=_comment_sentiment(resolved),
+        sentiment=statistics.fmean(feelings) if feelings else None,
     )
     weights = score_weights().get(FrictionWeight.Score.EMOTION.value, {})
     score = emotion_score(signals, weights)
@@ -522,9 +592,8 @@ def worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, floa
     evening with a task left in progress is nobody's work). The stints come from one query;
     calendars are not SQL, so their working time is summed here."""
     changes = (
-        Event.objects.filter(
-            subject_type=TASK, reference__in=requests.annotate(ref=_reference()).values("ref")
-        )
+        _events_of(requests)
+        .filter(subject_type=TASK)
         .exclude(to_value="")
         .exclude(kind__in=STATE_NOISE)
         .annotate(
@@ -572,7 +641,7 @@ def cost_per_request(period: Period, scope: Scope) -> Value:
     if not rates:
         return Value(None, 0)
     resolved = _resolved_in(period, scope)
-    worked = worked_hours(resolved)
+    worked = _per_request("worked_hours", period, scope, worked_hours)
     priced = {
         request_id: by_department
         for request_id, by_department in worked.items()

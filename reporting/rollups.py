@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from esm import clock
 from esm.models import Department
-from reporting.measures import REGISTRY, Scope
+from reporting.measures import REGISTRY, Scope, facts_shared_across_scopes
 from reporting.models import Measure, Snapshot
 from services.models import Service
 from valuestreams.forms import day_period
@@ -47,25 +47,26 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
     rows = []
     measures = Measure.objects.filter(source_controlled=True, key__in=REGISTRY)
     every_scope = scopes()
-    for measure_row in measures:
-        compute = REGISTRY[measure_row.key]
-        for scope in every_scope:
-            if scope.kind not in compute.scopes:
-                continue
-            value = compute(period, scope)
-            rows.append(
-                Snapshot(
-                    measure=measure_row,
-                    day=day,
-                    department=scope.department,
-                    service=scope.service,
-                    value_stream=scope.value_stream,
-                    scope=scope.key,
-                    value=value.value,
-                    cases=value.cases,
-                    refreshed_at=now,
+    with facts_shared_across_scopes():
+        for measure_row in measures:
+            compute = REGISTRY[measure_row.key]
+            for scope in every_scope:
+                if scope.kind not in compute.scopes:
+                    continue
+                value = compute(period, scope)
+                rows.append(
+                    Snapshot(
+                        measure=measure_row,
+                        day=day,
+                        department=scope.department,
+                        service=scope.service,
+                        value_stream=scope.value_stream,
+                        scope=scope.key,
+                        value=value.value,
+                        cases=value.cases,
+                        refreshed_at=now,
+                    )
                 )
-            )
     Snapshot.objects.bulk_create(
         rows,
         update_conflicts=True,

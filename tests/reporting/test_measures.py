@@ -14,7 +14,7 @@ from django.db import transaction
 from esm import clock
 from esm.events import event_record
 from esm.models import Department, EventKind
-from reporting.measures import REGISTRY, Scope, Value
+from reporting.measures import REGISTRY, Scope, Value, facts_shared_across_scopes
 from reporting.models import CostRate, Measure, Snapshot
 from reporting.rollups import scopes, snapshots_refresh
 from services import actions
@@ -377,6 +377,11 @@ def test_experience_score_is_the_journeys_emotion_score_over_the_scopes_requests
     score = value("experience_score")
     assert (score.value, score.cases) == (pytest.approx(0.03125), 4)
     assert value("experience_score", Scope(department=it_department)) == Value(None, 0)
+    # Shared by the scopes of a refresh, the facts per request give each scope the same.
+    with facts_shared_across_scopes():
+        assert value("experience_score", Scope(department=it_department)) == Value(None, 0)
+        assert value("experience_score") == score
+        assert value("experience_score", Scope(department=hr_item.department)) == score
 
 
 # --- Backlog and onboarding ------------------------------------------------------------------
@@ -470,7 +475,9 @@ def test_cost_per_request_prices_the_working_hours_tasks_spent_in_progress(
     CostRate.objects.create(department=hr_item.department, hourly_rate=Decimal("40.00"))
     CostRate.objects.create(department=it_department, hourly_rate=Decimal("60.00"))
     r1, r2, r4 = (
-        ServiceRequestFactory(catalog_item=hr_item, requester=employee, state="in_progress")
+        ServiceRequestFactory(
+            catalog_item=hr_item, requester=employee, state="in_progress", submitted_at=at(MON, 8)
+        )
         for _ in range(3)
     )
     resolved(hr_item, at(TUE, 15))  # R3
@@ -509,6 +516,11 @@ def test_cost_per_request_prices_the_working_hours_tasks_spent_in_progress(
 
     cost = value("cost_per_request")
     assert (cost.value, cost.cases) == (pytest.approx(80), 3)
+    with facts_shared_across_scopes():
+        # IT's own requests: none resolved (R1 is HR's item, whoever worked it).
+        assert value("cost_per_request", Scope(department=it_department)) == Value(None, 0)
+        assert value("cost_per_request") == cost
+        assert value("cost_per_request", Scope(department=hr_item.department)) == cost
     CostRate.objects.all().delete()
     assert value("cost_per_request") == Value(None, 0)
 
