@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.db.models import Q
 
 from esm.models import BusinessCalendar, Department
 
@@ -29,13 +32,18 @@ class Schedule:
 
     @classmethod
     def of(cls, calendar: BusinessCalendar) -> Schedule:
+        """The calendar's schedule: two queries, or none when `calendars_with_schedules`
+        prefetched its periods and holidays."""
         weekly: dict[int, list[tuple[dt.time, dt.time]]] = {day: [] for day in range(7)}
-        for period in calendar.working_periods.order_by("weekday", "starts_at"):
+        periods = sorted(
+            calendar.working_periods.all(), key=lambda period: (period.weekday, period.starts_at)
+        )
+        for period in periods:
             weekly[period.weekday].append((period.starts_at, period.ends_at))
         return cls(
             time_zone=zoneinfo.ZoneInfo(calendar.time_zone),
             weekly={day: tuple(periods) for day, periods in weekly.items()},
-            holidays=frozenset(calendar.holidays.values_list("date", flat=True)),
+            holidays=frozenset(holiday.date for holiday in calendar.holidays.all()),
         )
 
     def periods_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -88,6 +96,56 @@ class Schedule:
                     total += overlap
             day += dt.timedelta(days=1)
         return total
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """The schedules a page needs, loaded at once: each department's (its own calendar,
+    else the company default) and the company's. A department or company without a
+    calendar reads None (its clock has no business time to count in)."""
+
+    company: Schedule | None
+    departments: dict[int, Schedule]
+
+    def of(self, department_id: int | None) -> Schedule | None:
+        if department_id is None:
+            return None
+        return self.departments.get(department_id)
+
+
+def schedules_for(departments: Iterable[Department | int]) -> Schedules:
+    """The schedules of `departments` (instances, whose `calendar_id` is read as it is, or
+    ids) and the company's, in three queries (four when ids are given): the calendars with
+    their working periods and holidays prefetched. The count does not grow with the
+    departments, so a page over all of them costs what a page over one does."""
+    calendar_of: dict[int, int | None] = {}
+    ids: set[int] = set()
+    for department in departments:
+        if isinstance(department, Department):
+            calendar_of[department.pk] = department.calendar_id
+        else:
+            ids.add(department)
+    ids -= calendar_of.keys()
+    if ids:
+        calendar_of.update(Department.objects.filter(pk__in=ids).values_list("pk", "calendar_id"))
+    own = {calendar_id for calendar_id in calendar_of.values() if calendar_id is not None}
+    calendars = list(
+        BusinessCalendar.objects.filter(Q(pk__in=own) | Q(is_default=True)).prefetch_related(
+            "working_periods", "holidays"
+        )
+    )
+    by_id = {calendar.pk: Schedule.of(calendar) for calendar in calendars}
+    # The first default by name, as `business_calendar_for` picks it (the model's ordering).
+    default = next((calendar.pk for calendar in calendars if calendar.is_default), None)
+    company = by_id.get(default) if default is not None else None
+    return Schedules(
+        company=company,
+        departments={
+            department_id: schedule
+            for department_id, calendar_id in calendar_of.items()
+            if (schedule := by_id.get(calendar_id) if calendar_id else company) is not None
+        },
+    )
 
 
 def business_calendar_for(department: Department | None) -> BusinessCalendar:

@@ -139,8 +139,11 @@ class CollaborationMap:
     """Busiest first."""
 
 
-def _visible_cases(viewer: User) -> QuerySet[ServiceRequest]:
-    return ServiceRequest.objects.visible_to(viewer).values("pk")
+def _visible_case(viewer: User) -> Exists:
+    """Whether the event's case (its `case_id` annotation) is one `viewer` may see."""
+    # EXISTS, so that its negation is NOT EXISTS, not NOT IN: past work_mem (a viewer who
+    # sees about a million cases) PostgreSQL cannot hash a NOT IN list and scans it per row.
+    return Exists(ServiceRequest.objects.visible_to(viewer).filter(pk=OuterRef("case_id")))
 
 
 def collaboration_events(*, period: Period, viewer: User) -> QuerySet[Event]:
@@ -195,7 +198,7 @@ def collaboration_events(*, period: Period, viewer: User) -> QuerySet[Event]:
         )
         .annotate(
             delay_minutes=MinutesBetween(F("occurred_at"), F("picked_at")),
-            is_visible=Q(case_id__in=_visible_cases(viewer)),
+            is_visible=_visible_case(viewer),
         )
     )
 
@@ -207,7 +210,7 @@ def _work(events: QuerySet[Event], viewer: User) -> dict[tuple[int, int], dict[s
         volume=Count("pk"),
         picked_up=Count("pk", filter=Q(picked_at__isnull=False)),
         sent_back=Count("pk", filter=Q(was_sent_back=True)),
-        hidden=Count("pk", filter=~Q(case_id__in=_visible_cases(viewer))),
+        hidden=Count("pk", filter=~Q(_visible_case(viewer))),
     )
     medians = distributions(events, "delay_minutes", by=keys)
     work: dict[tuple[int, int], dict[str, Work]] = {}

@@ -42,8 +42,8 @@ from django.db.models.functions import Cast, Concat, Greatest, Lead, Length, LPa
 from django.utils import timezone
 
 from esm import clock
-from esm.calendars import NoWorkingTime, Schedule
-from esm.models import BusinessCalendar, Department, Event, EventKind
+from esm.calendars import schedules_for
+from esm.models import Department, Event, EventKind
 from journeys.metrics import TouchpointSignals
 from journeys.models import FrictionWeight
 from journeys.scores import emotion_score, score_weights
@@ -64,7 +64,6 @@ from services.models.clocks import ClockState
 from services.models.requests import REFERENCE_PREFIX, pk_from_reference
 from services.models.tasks import department_target_sql, end_to_end_target_sql
 from services.selectors import DEFLECTION_WINDOW, deflections
-from services.sla import schedule_for
 from valuestreams.metrics import SMALL_GROUP, Distribution, Period
 from valuestreams.models import CaseFlow, ValueStream
 from valuestreams.selectors.flow import distributions
@@ -605,28 +604,19 @@ def worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, floa
         )
         .values_list("reference", "department_id", "to_value", "occurred_at", "left_at")
     )
-    schedules: dict[int, Schedule | None] = {}
+    # Every department's calendar in one load (departments are few): a query count that
+    # does not grow with the departments the stints fall in.
+    schedules = schedules_for(Department.objects.all())
     hours: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for reference, department_id, state, entered_at, left_at in changes:
         if state != FulfilmentTask.State.IN_PROGRESS or left_at is None:
             continue
-        if department_id not in schedules:
-            schedules[department_id] = _schedule(department_id)
-        schedule = schedules[department_id]
+        schedule = schedules.of(department_id)
         spent = schedule.between(entered_at, left_at) if schedule else left_at - entered_at
         request_id = pk_from_reference(reference)
         if request_id is not None:
             hours[request_id][department_id] += spent / dt.timedelta(hours=1)
     return hours
-
-
-def _schedule(department_id: int | None) -> Schedule | None:
-    """The department's working hours; None when no calendar says (elapsed time counts)."""
-    department = Department.objects.select_related("calendar").filter(pk=department_id).first()
-    try:
-        return schedule_for(department) if department else None
-    except (BusinessCalendar.DoesNotExist, NoWorkingTime):
-        return None
 
 
 @measure("cost_per_request")

@@ -7,6 +7,7 @@ never from a filter a client could leave out. Search reads like the portal's sea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters
@@ -188,15 +189,16 @@ class QueueTaskFilter(django_filters.FilterSet):
             "search",
         ]
 
-    def __init__(self, *args: Any, queue: Queue, viewer: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, queue: Queue, viewer: Any, agents: Iterable[Any], **kwargs: Any
+    ) -> None:
+        """`agents`: the queue department's people who may hold its tasks (the page lists
+        them beside the filters too, so it reads them once and passes them here)."""
         super().__init__(*args, **kwargs)
         self.viewer = viewer
         self.filters["catalog_item"].queryset = CatalogItem.objects.filter(
             department=queue.department
         )
-        agents = User.objects.filter(
-            department_roles__department=queue.department, is_active=True
-        ).distinct()
         self.filters["assignee"].extra["choices"] = [
             (MINE, "Me"),
             (UNASSIGNED, "Nobody (unclaimed)"),

@@ -7,6 +7,7 @@ neither required nor stored, whatever the browser sent.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,18 @@ class TaskAskForm(TaskTextForm):
     )
 
 
+def offer_listed(field: forms.ModelChoiceField, listed: Sequence[Any] | None) -> None:
+    """Offer `listed`, rows of the field's queryset the page has already read, as its
+    choices: a model choice field otherwise reads its queryset again to render. What is
+    posted is still checked against the queryset."""
+    if listed is None:
+        return
+    field.choices = [
+        ("", field.empty_label),
+        *((row.pk, field.label_from_instance(row)) for row in listed),
+    ]
+
+
 class TaskConsultForm(TaskForm):
     to_queue = forms.ModelChoiceField(
         queryset=Queue.objects.none(), label="Ask", empty_label="Choose a department..."
@@ -312,12 +325,15 @@ class TaskConsultForm(TaskForm):
         "question on a confidential case.",
     )
 
-    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, queues: Any, listed: Sequence[Queue] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_queue"].queryset = queues
         self.fields["to_queue"].label_from_instance = lambda queue: (
             f"{queue.department.name}: {queue.name}"
         )
+        offer_listed(self.fields["to_queue"], listed)
 
 
 class TaskConsultWithdrawForm(TaskForm):
@@ -335,12 +351,15 @@ class TaskConsultWithdrawForm(TaskForm):
 class TaskAssignForm(TaskForm):
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose...")
 
-    def __init__(self, *args: Any, agents: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, agents: Any, listed: Sequence[Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents
         self.fields["assignee"].label_from_instance = lambda person: (
             person.get_full_name() or person.get_username()
         )
+        offer_listed(self.fields["assignee"], listed)
 
 
 class TaskHandOffForm(TaskForm):
@@ -353,12 +372,15 @@ class TaskHandOffForm(TaskForm):
         help_text="What the next team needs to know.",
     )
 
-    def __init__(self, *args: Any, queues: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, queues: Any, listed: Sequence[Queue] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_queue"].queryset = queues
         self.fields["to_queue"].label_from_instance = lambda queue: (
             f"{queue.department.name}: {queue.name}"
         )
+        offer_listed(self.fields["to_queue"], listed)
 
 
 class TaskPriorityForm(TaskForm):

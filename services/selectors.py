@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -529,12 +529,21 @@ TASK_ROW_RELATIONS = (
 )
 
 
-def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> QueueTaskFilter:
+def queue_tasks(
+    *,
+    queue: Queue,
+    viewer: Any,
+    filters: Mapping[str, Any],
+    agents: Iterable[Any] | None = None,
+) -> QueueTaskFilter:
     """Open tasks of a queue, most urgent first, narrowed by the queue page's filters.
 
     Returns the filter set: `.qs` holds the tasks, `.form` the filters with their errors
-    (an invalid filter is ignored, not fatal).
+    (an invalid filter is ignored, not fatal). `agents`, the department's agents when the
+    caller already read them (`department_agents`), offered as the assignee filter's choices.
     """
+    if agents is None:
+        agents = department_agents(department=queue.department)
     tasks = (
         FulfilmentTask.objects.visible_to(viewer)
         .with_case_hidden(viewer)
@@ -543,7 +552,7 @@ def queue_tasks(*, queue: Queue, viewer: Any, filters: Mapping[str, Any]) -> Que
         .select_related(*TASK_ROW_RELATIONS)
         .by_urgency()
     )
-    return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer)
+    return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer, agents=agents)
 
 
 def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
@@ -707,6 +716,21 @@ def department_agents(*, department: Department) -> QuerySet[Any]:
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+def task_destinations(*, task: FulfilmentTask) -> tuple[list[Queue], list[Queue]]:
+    """The task page's `handoff_queues` and `consult_queues`, both from one read of the
+    queues (they are few; the page offers both lists)."""
+    queues = list(Queue.objects.select_related("department").order_by("department__name", "name"))
+    confidential = task.service_request.is_confidential
+    handoff = [
+        queue
+        for queue in queues
+        if queue.pk != task.queue_id
+        and (not confidential or queue.department_id == task.service_request.department_id)
+    ]
+    consult = [queue for queue in queues if queue.department_id != task.department_id]
+    return handoff, consult
 
 
 def handoff_queues(*, task: FulfilmentTask) -> QuerySet[Queue]:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from esm import clock
-from esm.calendars import NoWorkingTime, Schedule, business_calendar_for
+from esm import calendars, clock
+from esm.calendars import NoWorkingTime, Schedule, Schedules, business_calendar_for
 from esm.models import BusinessCalendar, Department
 from services.models import ServiceRequest, SlaTarget
 from services.models.clocks import ClockState, clock_state
@@ -62,10 +62,20 @@ def company_schedule() -> Schedule | None:
         return None
 
 
-def schedules_for(tasks: Iterable[FulfilmentTask]) -> dict[int, Schedule]:
-    """One schedule per department of the tasks that have an SLA, keyed by department id."""
-    departments = {task.department for task in tasks if task.resolution_due_at is not None}
-    return {department.pk: schedule_for(department) for department in departments}
+def schedules_for(tasks: Iterable[FulfilmentTask]) -> Schedules:
+    """What reading the tasks' two clocks needs, in three queries however many departments:
+    the schedule of each department whose task has an SLA, and the company's (end-to-end
+    targets). No query without tasks."""
+    tasks = list(tasks)
+    if not tasks:
+        return Schedules(company=None, departments={})
+    department = FulfilmentTask._meta.get_field("department")
+    return calendars.schedules_for(
+        # The department itself when the task came with it (its calendar id is then known).
+        task.department if department.is_cached(task) else task.department_id
+        for task in tasks
+        if task.resolution_due_at is not None
+    )
 
 
 def target_for(task: FulfilmentTask) -> SlaTarget | None:

@@ -147,13 +147,13 @@ def _input(serializer_class: type[serializers.Serializer], request: Request) -> 
 def _clock_context(tasks: Iterable[FulfilmentTask]) -> dict[str, Any]:
     """What task outputs need to read SLA clocks: one instant, one schedule per department.
 
-    (`sla.schedules_for` loads calendars only for tasks that run a clock.)
+    (`sla.schedules_for` loads every calendar they need at once.)
     """
-    tasks = list(tasks)
+    schedules = sla.schedules_for(tasks)
     return {
         "now": clock.now(),
-        "schedules": sla.schedules_for(tasks),
-        "company_schedule": sla.company_schedule() if tasks else None,
+        "schedules": schedules,
+        "company_schedule": schedules.company,
     }
 
 

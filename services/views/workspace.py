@@ -8,6 +8,7 @@ agent saw, so a change made meanwhile by someone else is reported instead of ove
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -66,19 +67,18 @@ def queue_list(request: HttpRequest) -> HttpResponse:
 
 def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
     """Each task with both clocks read at one instant: its department target and its
-    request's end-to-end target. One calendar load per department on the page, and one
-    for the company calendar."""
+    request's end-to-end target. One calendar load for every department on the page and
+    the company."""
     now = clock.now()
     schedules = sla.schedules_for(tasks)
-    company = sla.company_schedule() if tasks else None
     return [
         {
             "task": task,
-            "clock": sla.clock_read(task, schedules.get(task.department_id), now=now),
+            "clock": sla.clock_read(task, schedules.of(task.department_id), now=now),
             # A consult on a confidential case: its promise is the case's, not shown.
             "end_to_end": None
             if getattr(task, "case_hidden", False)
-            else sla.end_to_end_read(task.service_request, company, now=now),
+            else sla.end_to_end_read(task.service_request, schedules.company, now=now),
         }
         for task in tasks
     ]
@@ -92,9 +92,12 @@ def queue_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> HttpResponse:
-    task_filter = selectors.queue_tasks(queue=queue, viewer=request.user, filters=request.GET)
+    # Read once: the bulk-assign list and the assignee filter offer the same people.
+    agents = list(selectors.department_agents(department=queue.department))
+    task_filter = selectors.queue_tasks(
+        queue=queue, viewer=request.user, filters=request.GET, agents=agents
+    )
     page = Paginator(task_filter.qs, TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    agents = selectors.department_agents(department=queue.department)
     counts = selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
     query = request.GET.copy()
     query.pop("page", None)
@@ -163,26 +166,59 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
 # -- the task page --------------------------------------------------------------------------
 
 
+class _Choices:
+    """What the task page's forms offer, each read once however many forms offer it (the
+    hand-off and consult lists come from one read of the queues)."""
+
+    def __init__(self, task: FulfilmentTask) -> None:
+        self.task = task
+
+    @cached_property
+    def agents(self) -> list[Any]:
+        return list(selectors.department_agents(department=self.task.department))
+
+    @cached_property
+    def destinations(self) -> tuple[list[Queue], list[Queue]]:
+        return selectors.task_destinations(task=self.task)
+
+
 # The task page's forms: class and extra arguments. Each carries the task's version.
-TASK_FORMS: dict[str, tuple[type[forms.Form], Callable[[FulfilmentTask], dict[str, Any]]]] = {
-    "claim_form": (TaskForm, lambda task: {}),
+TASK_FORMS: dict[
+    str, tuple[type[forms.Form], Callable[[FulfilmentTask, _Choices], dict[str, Any]]]
+] = {
+    "claim_form": (TaskForm, lambda task, offered: {}),
     "assign_form": (
         TaskAssignForm,
-        lambda task: {"agents": selectors.department_agents(department=task.department)},
+        lambda task, offered: {
+            "agents": selectors.department_agents(department=task.department),
+            "listed": offered.agents,
+        },
     ),
-    "reply_form": (TaskTextForm, lambda task: {"label": "Reply to the employee"}),
-    "note_form": (TaskTextForm, lambda task: {"label": "Internal note (staff only)"}),
-    "ask_form": (TaskAskForm, lambda task: {"label": "Question for the employee"}),
-    "resolve_form": (TaskTextForm, lambda task: {"label": "Resolution note"}),
-    "send_back_form": (TaskTextForm, lambda task: {"label": "What is missing"}),
-    "handoff_form": (TaskHandOffForm, lambda task: {"queues": selectors.handoff_queues(task=task)}),
-    "priority_form": (TaskPriorityForm, lambda task: {}),
-    "consult_form": (TaskConsultForm, lambda task: {"queues": selectors.consult_queues(task=task)}),
+    "reply_form": (TaskTextForm, lambda task, offered: {"label": "Reply to the employee"}),
+    "note_form": (TaskTextForm, lambda task, offered: {"label": "Internal note (staff only)"}),
+    "ask_form": (TaskAskForm, lambda task, offered: {"label": "Question for the employee"}),
+    "resolve_form": (TaskTextForm, lambda task, offered: {"label": "Resolution note"}),
+    "send_back_form": (TaskTextForm, lambda task, offered: {"label": "What is missing"}),
+    "handoff_form": (
+        TaskHandOffForm,
+        lambda task, offered: {
+            "queues": selectors.handoff_queues(task=task),
+            "listed": offered.destinations[0],
+        },
+    ),
+    "priority_form": (TaskPriorityForm, lambda task, offered: {}),
+    "consult_form": (
+        TaskConsultForm,
+        lambda task, offered: {
+            "queues": selectors.consult_queues(task=task),
+            "listed": offered.destinations[1],
+        },
+    ),
     "withdraw_form": (
         TaskConsultWithdrawForm,
-        lambda task: {"consults": task.consults_asked.open()},
+        lambda task, offered: {"consults": task.consults_asked.open()},
     ),
-    "answer_form": (TaskTextForm, lambda task: {"label": "Your answer"}),
+    "answer_form": (TaskTextForm, lambda task, offered: {"label": "Your answer"}),
 }
 
 # Forms only an ordinary task has (a consult task answers, and does nothing else to the
@@ -192,10 +228,13 @@ ASKING_FORMS = {"consult_form", "withdraw_form"}
 CONSULT_FORMS = {"answer_form"}
 
 
-def _task_form(task: FulfilmentTask, name: str, data: Any = None) -> forms.Form:
+def _task_form(
+    task: FulfilmentTask, name: str, data: Any = None, *, offered: _Choices | None = None
+) -> forms.Form:
     form_class, extra = TASK_FORMS[name]
     initial = {"version": task.version, "priority": task.priority}
-    return form_class(data, initial=initial, auto_id=f"{name}-%s", **extra(task))
+    offered = offered or _Choices(task)
+    return form_class(data, initial=initial, auto_id=f"{name}-%s", **extra(task, offered))
 
 
 def _task_page(
@@ -228,10 +267,11 @@ def _task_page(
         events = selectors.timeline_for_viewer(user=request.user, service_request=service_request)
     context["timeline"] = timeline.timeline_in_words(events, service_request, request.user)
     skipped = CASE_FORMS | ASKING_FORMS if consult else CONSULT_FORMS
+    offered = _Choices(task)
     for name in TASK_FORMS:
         if name in skipped or (name == "send_back_form" and not task.handed_off_from_id):
             continue
-        context[name] = bound.get(name) or _task_form(task, name)
+        context[name] = bound.get(name) or _task_form(task, name, offered=offered)
     return render(request, "services/workspace/task_detail.html", context, status=status)
 
 

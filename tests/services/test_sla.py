@@ -430,8 +430,10 @@ def test_clock_read_needs_no_calendar_for_a_task_without_sla(london, employee, p
     with_sla = _open_task(london, policy, employee, at(MON, 10))
 
     assert sla.clock_read(without, None) == sla.ClockReading(ClockState.NONE, None)
-    assert sla.schedules_for([without]) == {}
-    assert sla.schedules_for([without, with_sla]) == {london.pk: sla.schedule_for(london)}
+    assert sla.schedules_for([without]).departments == {}
+    assert sla.schedules_for([without, with_sla]).departments == {
+        london.pk: sla.schedule_for(london)
+    }
 
 
 def test_sql_status_of_a_task_without_sla(london, employee):
