@@ -57,7 +57,7 @@ RIGHTS_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissio
 IGNORED_FIELDS = frozenset({"last_login", "date_joined"})
 
 
-def _shown(value: Any) -> Any:
+def shown(value: Any) -> Any:
     """`value` as the log keeps it: JSON, short, a related record by its name."""
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -87,14 +87,14 @@ def snapshot(obj: models.Model) -> Snapshot:
         if _is_secret(field.name):
             values[field.name] = HIDDEN if field.value_from_object(obj) else ""
         elif field.is_relation:
-            values[field.name] = _shown(getattr(obj, field.name))
+            values[field.name] = shown(getattr(obj, field.name))
         else:
-            values[field.name] = _shown(field.value_from_object(obj))
+            values[field.name] = shown(field.value_from_object(obj))
     if obj.pk is not None:
         for field in obj._meta.many_to_many:
             if field.editable:
                 related = getattr(obj, field.name).all()
-                values[field.name] = sorted(_shown(item) for item in related)
+                values[field.name] = sorted(shown(item) for item in related)
     return values
 
 
@@ -128,7 +128,7 @@ def _department_of(obj: models.Model) -> Department | None:
 
 
 def _label(obj: models.Model) -> str:
-    return _shown(str(obj))
+    return shown(str(obj))
 
 
 def change_record(
@@ -138,13 +138,16 @@ def change_record(
     before: Snapshot | None,
     via: str,
     values: bool = True,
+    related: Snapshot | None = None,
 ) -> list[Event]:
     """Record that `actor` created (`before=None`) or changed `subject`, whose `snapshot`
     was `before`. Writes nothing when nothing a person can change did change. With
     `values=False` (a record of a case) only the changed fields' names are kept.
+    `related` adds what the caller counts as part of the record though it is stored apart
+    (a stage's plan steps), as names; `before` then holds the same keys.
 
     Call inside the transaction of the change, after it (many-to-many included)."""
-    after = snapshot(subject)
+    after = snapshot(subject) | (related or {})
     if isinstance(subject, DepartmentRole):
         return _role_changed(subject, actor, before, after, via)
     if isinstance(subject, Profile):

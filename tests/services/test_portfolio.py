@@ -72,6 +72,7 @@ def _entry(service):
 
 def test_update_sets_the_fields_and_claims_updates_and_withdraws(service, executive):
     service_portfolio_update(
+        by=None,
         service=service,
         changes={
             "status": Service.Status.PIPELINE,
@@ -106,7 +107,7 @@ def test_update_sets_the_fields_and_claims_updates_and_withdraws(service, execut
 
 
 def test_update_withdraws_a_claim_left_out(service):
-    service_portfolio_update(service=service, changes={}, claims={"cost": "Cheaper."})
+    service_portfolio_update(by=None, service=service, changes={}, claims={"cost": "Cheaper."})
 
     assert _claims(service) == {"cost": "Cheaper."}
     assert ServiceValueClaim.objects.filter(service=service).count() == 1
@@ -117,6 +118,7 @@ def test_update_refuses_a_retired_service_waiting_for_a_decision_and_changes_not
 
     with pytest.raises(ValidationError) as refused:
         service_portfolio_update(
+            by=None,
             service=service,
             changes={
                 "status": Service.Status.RETIRED,
@@ -135,7 +137,7 @@ def test_update_refuses_a_negative_fixed_cost_by_field(service):
 
     with pytest.raises(ValidationError) as refused:
         service_portfolio_update(
-            service=service, changes={"fixed_yearly_cost": Decimal(-1)}, claims={}
+            by=None, service=service, changes={"fixed_yearly_cost": Decimal(-1)}, claims={}
         )
 
     assert "fixed_yearly_cost" in refused.value.message_dict
@@ -146,7 +148,7 @@ def test_update_refuses_fields_outside_the_entry(service):
     before = _entry(service)
 
     with pytest.raises(ValueError, match="name"):
-        service_portfolio_update(service=service, changes={"name": "Renamed"}, claims={})
+        service_portfolio_update(by=None, service=service, changes={"name": "Renamed"}, claims={})
 
     assert Service.objects.get(pk=service.pk).name == "Laptops"
     assert _entry(service) == before
@@ -156,7 +158,9 @@ def test_update_refuses_an_unknown_value_factor(service):
     before = _entry(service)
 
     with pytest.raises(ValueError, match="fame"):
-        service_portfolio_update(service=service, changes={}, claims={"fame": "Everyone knows."})
+        service_portfolio_update(
+            by=None, service=service, changes={}, claims={"fame": "Everyone knows."}
+        )
 
     assert _entry(service) == before
 

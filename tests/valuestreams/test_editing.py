@@ -433,6 +433,7 @@ def test_stage_save_refuses_a_stage_of_another_stream(stream, hr_department):
     with pytest.raises(ValueError, match="another stream"):
         actions.stage_save(
             stream=stream,
+            by=None,
             stage=other,
             name="X",
             department=hr_department,
@@ -481,6 +482,7 @@ def test_changing_a_stage_recomputes_the_streams_figures(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         stage = actions.stage_save(
             stream=stream,
+            by=None,
             name="Record",
             department=hr_department,
             position=0,
@@ -488,6 +490,6 @@ def test_changing_a_stage_recomputes_the_streams_figures(
             expected_process_minutes=30,
             plan_steps=[],
         )
-        actions.stage_delete(stage=stage)
+        actions.stage_delete(stage=stage, by=None)
     assert len(callbacks) == 2
     assert RollupWatermark.objects.filter(stream=stream).exists()
