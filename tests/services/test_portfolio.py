@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from esm.models import DepartmentRole
+from esm.models import DepartmentRole, Event, EventKind
 from esm.permissions import can
 from services.actions import service_portfolio_update
 from services.forms import ServicePortfolioForm
@@ -363,3 +363,30 @@ def test_rule_refuses_an_owner_of_another_service(service, it_department):
     other = ServiceFactory(department=it_department, owner=UserFactory())
 
     assert not can(service.owner, "services.change_service_portfolio", other)
+
+
+def test_update_records_who_changed_which_fields_and_claims(service, executive):
+    before_status, before_claim = service.status, _claims(service).get("cost", "")
+
+    service_portfolio_update(
+        by=executive,
+        service=service,
+        changes={"status": Service.Status.PIPELINE},
+        claims={"cost": "Cheaper."},
+    )
+
+    [event] = Event.objects.filter(kind=EventKind.CONFIG_CHANGED)
+    assert (event.subject_type, event.subject_id, event.actor) == (
+        "services.service",
+        service.pk,
+        executive,
+    )
+    assert event.payload["via"] == "service_portfolio_update"
+    assert event.payload["changes"]["status"] == [before_status, Service.Status.PIPELINE]
+    assert event.payload["changes"]["claim_cost"] == [before_claim, "Cheaper."]
+
+
+def test_an_update_that_changes_nothing_records_nothing(service, executive):
+    service_portfolio_update(by=executive, service=service, changes={}, claims=_claims(service))
+
+    assert not Event.objects.exists()
