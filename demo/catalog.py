@@ -145,7 +145,7 @@ def _service(
         if "fixed_yearly_cost" in entry:
             entry["fixed_yearly_cost"] = Decimal(entry["fixed_yearly_cost"])
         service = service_portfolio_update(
-            service=service, changes=entry, claims=spec.get("claims", {})
+            service=service, by=service.owner, changes=entry, claims=spec.get("claims", {})
         )
     return service
 

@@ -197,6 +197,7 @@ def _readiness(data: dict[str, Any], users: dict[str, Any]) -> None:
         streams = {stream.slug: stream for stream in ValueStream.objects.all()}
         for spec in data["rollout"]:
             rollout_step_save(
+                by=users[spec["owner"]],
                 title=spec["title"],
                 value_stream=streams.get(spec.get("value_stream", "")),
                 status=spec["status"],

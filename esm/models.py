@@ -365,6 +365,11 @@ class EventKind(models.TextChoices):
     PERSON_REACTIVATED = "person_reactivated", "Person reactivated"
     ROLE_GRANTED = "role_granted", "Role granted"
     ROLE_REVOKED = "role_revoked", "Role revoked"
+    ADMIN_RIGHTS_CHANGED = "admin_rights_changed", "Administrator rights changed"
+    # Configuration (catalog, plans, value streams, measures, ...), changed by hand
+    CONFIG_CREATED = "config_created", "Created"
+    CONFIG_CHANGED = "config_changed", "Changed"
+    CONFIG_DELETED = "config_deleted", "Deleted"
 
 
 class AppendOnlyError(Exception):

@@ -86,6 +86,8 @@ def is_manager_of_department(user: User, department: Department | None) -> bool:
 rules.add_rule("esm.use_portal", is_active_person)
 rules.add_rule("esm.work_queues", is_active_person & (is_agent | is_department_manager))
 rules.add_rule("esm.use_admin", is_admin)
+# Who changed what, from the event log: for the portal's administrators.
+rules.add_rule("esm.view_audit", is_active_person & is_admin)
 rules.add_rule("esm.work_in_department", is_active_person & is_staff_of_department)
 rules.add_rule("esm.manage_department", is_active_person & is_manager_of_department)
 rules.add_rule("esm.manage_any_department", is_active_person & is_department_manager)

@@ -54,6 +54,7 @@ auth_patterns = [
 
 urlpatterns = [
     path("work/", views.workspace, name="workspace"),
+    path("audit/", views.audit_log, name="audit_log"),
     path("account/", include(auth_patterns)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("valuestreams.api.urls")),

@@ -6,9 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from esm import selectors
-from esm.forms import PasswordResetForm, SignInForm
+from esm import audit, selectors
+from esm.forms import AuditFilterForm, PasswordResetForm, SignInForm, audit_cursor
 from esm.oidc import local_password_allowed, oidc_enabled, sign_out_response
 from esm.permissions import can
 from esm.workspace import workspace_sections
@@ -99,4 +100,33 @@ def workspace(request: HttpRequest) -> HttpResponse:
             "default_calendar": selectors.default_calendar(),
             "sections": workspace_sections(request.user),
         },
+    )
+
+
+@login_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who changed what and when: requests, tasks, configuration, roles and rights."""
+    _require(request, "esm.view_audit")
+    form = AuditFilterForm(request.GET)
+    rows, older = [], ""
+    if form.is_valid():
+        events, more = audit.audit_events(viewer=request.user, filters=form.filters())
+        rows = audit.audit_rows(viewer=request.user, events=events)
+        if more:
+            query = request.GET.copy()
+            query["before"] = audit_cursor(events[-1])
+            older = f"?{query.urlencode()}"
+    filtered = any(value for name, value in request.GET.items() if name != "before")
+    return render(
+        request,
+        "esm/audit_log.html",
+        {
+            "form": form,
+            "rows": rows,
+            "older": older,
+            "filtered": filtered,
+            "first_page": not request.GET.get("before"),
+        },
+        status=200 if form.is_valid() else 400,
     )

@@ -1,5 +1,7 @@
 """Every write of reporting: report definitions are written by forms and the admin; these
-are the writes the audience makes by reading, answering and subscribing."""
+are the writes the audience makes by reading, answering and subscribing, and the ESM
+lead's readiness records and roll-out plan (each recorded in the event log as a change of
+configuration, `esm.changes`)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from esm import clock
+from esm.changes import change_record, snapshot
 from esm.models import Department
 from reporting.models import (
     ReadinessAssessment,
@@ -149,29 +152,37 @@ def readiness_assess(
         errors["evidence"] = "Say what the answer rests on."
     if errors:
         raise ValidationError(errors)
-    return ReadinessAssessment.objects.create(
-        department=department,
-        sign=sign,
-        answer=answer,
-        evidence=evidence.strip(),
-        assessed_by=assessed_by,
-        assessed_on=assessed_on,
-    )
+    with transaction.atomic():
+        assessment = ReadinessAssessment.objects.create(
+            department=department,
+            sign=sign,
+            answer=answer,
+            evidence=evidence.strip(),
+            assessed_by=assessed_by,
+            assessed_on=assessed_on,
+        )
+        change_record(subject=assessment, actor=assessed_by, before=None, via="readiness_assess")
+    return assessment
 
 
+@transaction.atomic
 def tribal_group_record(*, recorded_by: AbstractBaseUser, **facts: object) -> TribalGroup:
     """Record a group of the organisation as the ESM lead sees it today. Never an edit: a
     recording of a known name is a new row beside the old ones, so the audit shows change."""
     group = TribalGroup(recorded_by=recorded_by, **facts)
     group.full_clean()
     group.save()
+    change_record(subject=group, actor=recorded_by, before=None, via="tribal_group_record")
     return group
 
 
 @transaction.atomic
-def rollout_step_save(*, step: RolloutStep | None = None, **fields: object) -> RolloutStep:
-    """Add a step at the end of the plan, or change one. The last position is read under a
-    lock so two steps added at once do not share it."""
+def rollout_step_save(
+    *, by: AbstractBaseUser | None, step: RolloutStep | None = None, **fields: object
+) -> RolloutStep:
+    """Add a step at the end of the plan, or change one, as `by`. The last position is read
+    under a lock so two steps added at once do not share it."""
+    before = None if step is None or step.pk is None else snapshot(step)
     if step is None:
         last = (
             RolloutStep.objects.select_for_update()
@@ -183,11 +194,12 @@ def rollout_step_save(*, step: RolloutStep | None = None, **fields: object) -> R
         setattr(step, name, value)
     step.full_clean()
     step.save()
+    change_record(subject=step, actor=by, before=before, via="rollout_step_save")
     return step
 
 
 @transaction.atomic
-def rollout_step_move(*, step: RolloutStep, up: bool) -> None:
+def rollout_step_move(*, step: RolloutStep, by: AbstractBaseUser, up: bool) -> None:
     """Swap `step` with its neighbour above (or below); at either end nothing changes. The
     plan is locked whole: it is a short list and two editors must not interleave swaps."""
     steps = list(RolloutStep.objects.select_for_update().order_by("position", "pk"))
@@ -200,5 +212,7 @@ def rollout_step_move(*, step: RolloutStep, up: bool) -> None:
     steps[at], steps[other] = steps[other], steps[at]
     for position, candidate in enumerate(steps, start=1):
         if candidate.position != position:
+            before = snapshot(candidate)
             candidate.position = position
             candidate.save(update_fields=["position"])
+            change_record(subject=candidate, actor=by, before=before, via="rollout_step_move")

@@ -1,9 +1,9 @@
 """The forms that shape report definitions in the portal: measures, audiences, reports with
 their ordered measures, the MVGO tree and the departments' cost rates.
 
-Report definitions have no workflow and write no events, so these forms are their write
-layer (as the admin is): each checks the rules a definition must keep beside the field
-they concern, and saves in one transaction.
+Report definitions have no workflow, so these forms are their write layer (as the admin
+is): each checks the rules a definition must keep beside the field they concern, and saves
+in one transaction with the event that records who changed what (`esm.changes`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
+from esm import changes
 from esm.models import Department
 from reporting.measures import REGISTRY
 from reporting.models import (
@@ -203,10 +204,12 @@ class MeasureForm(forms.ModelForm):
             self.instance.key,
             self.instance.source_controlled,
         )
+        before = changes.snapshot_stored(self.instance)
         with transaction.atomic():
             measure = self.save()
             if recomputed:
                 Snapshot.objects.filter(measure=measure).delete()
+            changes.change_record(subject=measure, actor=creator, before=before, via="measure_save")
         return measure
 
 
@@ -325,8 +328,13 @@ class AudienceForm(forms.ModelForm):
     def save_as(self, *, creator: AbstractBaseUser) -> Audience:
         if self.instance.pk is None:
             self.instance.owner = creator
+        before = changes.snapshot_stored(self.instance)
         with transaction.atomic():
-            return self.save()
+            audience = self.save()
+            changes.change_record(
+                subject=audience, actor=creator, before=before, via="audience_save"
+            )
+            return audience
 
 
 # --- Reports and their lines ------------------------------------------------------------------
@@ -454,13 +462,30 @@ def report_save(
     one-measure-once constraint halfway. A new report is owned by `creator`."""
     if form.instance.pk is None:
         form.instance.owner = creator
+    before = changes.snapshot_stored(form.instance)
+    if before is not None:
+        before["measures"] = _report_lines(form.instance)
     report = form.save()
     report.lines.all().delete()
     ReportMeasure.objects.bulk_create(
         ReportMeasure(report=report, measure=measure, position=position)
         for position, measure in enumerate(lines.chosen())
     )
+    changes.change_record(
+        subject=report,
+        actor=creator,
+        before=before,
+        via="report_save",
+        related={"measures": _report_lines(report)},
+    )
     return report
+
+
+def _report_lines(report: Report) -> list[str]:
+    """The report's measures in their order (the order is part of the report)."""
+    return [
+        str(line.measure) for line in report.lines.select_related("measure").order_by("position")
+    ]
 
 
 # --- Objectives -------------------------------------------------------------------------------
@@ -529,7 +554,13 @@ class ObjectiveForm(forms.ModelForm):
     def save_as(self, *, creator: AbstractBaseUser) -> Objective:
         if self.instance.pk is None:
             self.instance.owner = creator
-        return self.save()
+        before = changes.snapshot_stored(self.instance)
+        with transaction.atomic():
+            objective = self.save()
+            changes.change_record(
+                subject=objective, actor=creator, before=before, via="objective_save"
+            )
+            return objective
 
 
 def _a(level: str) -> str:
@@ -579,20 +610,26 @@ class CostRatesForm(forms.Form):
             )
 
     @transaction.atomic
-    def save(self) -> list[Department]:
-        """Write the rates that changed; return the departments whose rate changed."""
+    def save(self, *, by: AbstractBaseUser) -> list[Department]:
+        """Write the rates that changed, as `by`; return the departments whose rate
+        changed."""
         changed = []
         for pk, (department, rate) in self.departments.items():
             value = self.cleaned_data.get(f"rate_{pk}")
             current = rate.hourly_rate if rate else None
             if value == current:
                 continue
+            stored = CostRate.objects.filter(department=department).first()
             if value is None:
-                CostRate.objects.filter(department=department).delete()
+                if stored is not None:
+                    changes.deletion_record(subject=stored, actor=by, via="cost_rates_save")
+                    stored.delete()
             else:
-                CostRate.objects.update_or_create(
+                before = changes.snapshot(stored) if stored is not None else None
+                saved, _ = CostRate.objects.update_or_create(
                     department=department, defaults={"hourly_rate": value}
                 )
+                changes.change_record(subject=saved, actor=by, before=before, via="cost_rates_save")
             changed.append(department)
         return changed
 

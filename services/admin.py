@@ -84,6 +84,8 @@ class ConfidentialCaseAdmin(MaskedRelationsAdmin):
     model to its service request ("" for the request itself)."""
 
     case = "service_request"
+    # What changed in a case is named in the event log, never its content.
+    record_values = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         prefix = f"{self.case}__" if self.case else ""

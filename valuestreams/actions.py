@@ -3,7 +3,8 @@
 Each action is one transaction and validates with the models' own rules (`full_clean`), so
 the portal and any other caller refuse the same things with the same words. A refusal is a
 `ValidationError` keyed by the field it is about, for pages to show beside that field.
-These are configuration changes, not work: they record no events. A change to what a
+These are configuration changes, not work: each records who changed what
+(`esm.changes`), in its transaction. A change to what a
 stream measures (its items, stages, steps or targets) has its case rows recomputed from the
 log once the change is committed.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from esm.changes import change_record, deletion_record, snapshot
 from esm.models import Department
 from services.models import CatalogItem, PlanStep
 from valuestreams.models import HandoffTarget, Stage, StageStep, ValueStream
@@ -47,6 +49,7 @@ def value_stream_create(
     stream.full_clean()
     stream.save()
     stream.items.set(items)
+    change_record(subject=stream, actor=creator, before=None, via="value_stream_create")
     return stream
 
 
@@ -54,6 +57,7 @@ def value_stream_create(
 def value_stream_update(
     *,
     stream: ValueStream,
+    by: Any,
     name: str,
     slug: str,
     outcome: str,
@@ -62,12 +66,13 @@ def value_stream_update(
     items: Iterable[CatalogItem],
     owner: Any = None,
 ) -> ValueStream:
-    """Change what the stream is; `owner=None` keeps the owner.
+    """Change what the stream is, as `by`; `owner=None` keeps the owner.
 
     An item cannot leave the stream while one of its plan steps is part of a stage: the
     stage would measure work of an item that no longer runs the stream.
     """
     stream = ValueStream.objects.select_for_update().get(pk=stream.pk)
+    before = snapshot(stream)
     items = list(items)
     staged = (
         StageStep.objects.filter(stage__stream=stream)
@@ -92,6 +97,7 @@ def value_stream_update(
     stream.full_clean()
     stream.save(update_fields=["name", "slug", "outcome", "customer", "status", "owner"])
     stream.items.set(items)
+    change_record(subject=stream, actor=by, before=before, via="value_stream_update")
     _measure_again(stream.pk)
     return stream
 
@@ -104,6 +110,7 @@ def _measure_again(stream_id: int) -> None:
 def stage_save(
     *,
     stream: ValueStream,
+    by: Any,
     stage: Stage | None = None,
     name: str,
     department: Department,
@@ -122,6 +129,7 @@ def stage_save(
         stage = Stage(stream=stream)
     elif stage.stream_id != stream.pk:
         raise ValueError("The stage belongs to another stream.")
+    before = None if stage.pk is None else snapshot(stage) | {"plan_steps": _steps_of(stage)}
     stage.name, stage.department, stage.position = name, department, position
     stage.parallel_group, stage.expected_process_minutes = parallel_group, expected_process_minutes
     _check_stage_name_free(stage)
@@ -150,8 +158,24 @@ def stage_save(
         raise ValidationError(
             {"plan_steps": "A step was just put in another stage: reload the page and pick again."}
         ) from error
+    _stage_record(stage, by=by, before=before)
     _measure_again(stream.pk)
     return stage
+
+
+def _steps_of(stage: Stage) -> list[str]:
+    return sorted(str(link.plan_step) for link in stage.steps.select_related("plan_step"))
+
+
+def _stage_record(stage: Stage, *, by: Any, before: dict[str, Any] | None) -> None:
+    # The plan steps a stage is made of are what it measures: recorded as one of its fields.
+    change_record(
+        subject=stage,
+        actor=by,
+        before=before,
+        via="stage_save",
+        related={"plan_steps": _steps_of(stage)},
+    )
 
 
 def _check_stage_name_free(stage: Stage) -> None:
@@ -179,8 +203,9 @@ def _check_steps_free(stage: Stage, steps: list[PlanStep]) -> None:
 
 
 @transaction.atomic
-def stage_delete(*, stage: Stage) -> None:
+def stage_delete(*, stage: Stage, by: Any) -> None:
     """Remove the stage, its links to plan steps and the handoff targets at its edges."""
+    deletion_record(subject=stage, actor=by, via="stage_delete")
     stage.delete()
     _measure_again(stage.stream_id)
 
@@ -189,6 +214,7 @@ def stage_delete(*, stage: Stage) -> None:
 def handoff_target_save(
     *,
     stream: ValueStream,
+    by: Any,
     target: HandoffTarget | None = None,
     from_stage: Stage,
     to_stage: Stage,
@@ -199,6 +225,7 @@ def handoff_target_save(
         target = HandoffTarget(stream=stream)
     elif target.stream_id != stream.pk:
         raise ValueError("The handoff target belongs to another stream.")
+    before = None if target.pk is None else snapshot(target)
     target.from_stage, target.to_stage, target.pickup_minutes = from_stage, to_stage, pickup_minutes
     if from_stage.pk == to_stage.pk:
         raise ValidationError({"to_stage": "Pick a stage other than the one the work leaves."})
@@ -211,11 +238,13 @@ def handoff_target_save(
         )
     target.full_clean()
     target.save()
+    change_record(subject=target, actor=by, before=before, via="handoff_target_save")
     _measure_again(stream.pk)
     return target
 
 
 @transaction.atomic
-def handoff_target_delete(*, target: HandoffTarget) -> None:
+def handoff_target_delete(*, target: HandoffTarget, by: Any) -> None:
+    deletion_record(subject=target, actor=by, via="handoff_target_delete")
     target.delete()
     _measure_again(target.stream_id)

@@ -340,7 +340,7 @@ def cost_rates(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Admins and a department's managers set its rate.")
         form = CostRatesForm(request.POST, departments=editable, currency=currency)
         if form.is_valid():
-            changed = form.save()
+            changed = form.save(by=request.user)
             names = ", ".join(d.name for d in changed)
             messages.success(
                 request, f"Saved the rate of {names}." if changed else "Nothing changed."

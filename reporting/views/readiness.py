@@ -178,7 +178,7 @@ def rollout_step_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
     form = RolloutStepForm(request.POST or None, instance=step)
     if request.method == "POST" and form.is_valid():
         try:
-            rollout_step_save(step=step, **form.cleaned_data)
+            rollout_step_save(by=request.user, step=step, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -198,5 +198,5 @@ def rollout_step_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, "reporting.plan_rollout"):
         raise PermissionDenied("The ESM lead (executives and admins) keeps the roll-out plan.")
     step = get_object_or_404(RolloutStep, pk=pk)
-    rollout_step_move(step=step, up=request.POST.get("direction") == "up")
+    rollout_step_move(step=step, by=request.user, up=request.POST.get("direction") == "up")
     return redirect("rollout")

@@ -2,8 +2,9 @@
 owner, the business's work around the department's part, fixed costs, the decision it
 waits for, review interval) and its value claims change together.
 
-Catalog configuration is not part of the event log (the admin edits it without events
-too); the portfolio's figures are read from the log in `reporting.portfolio`.
+Who changed the entry, and what, is recorded as a change of the service (`esm.changes`),
+its value claims counted among its fields; the portfolio's figures are read from the log
+in `reporting.portfolio`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from esm.changes import change_record, shown, snapshot
 from services.models import Service, ServiceValueClaim, ValueFactor
 
 PORTFOLIO_FIELDS = frozenset(
@@ -32,7 +34,7 @@ PORTFOLIO_FIELDS = frozenset(
 
 @transaction.atomic
 def service_portfolio_update(
-    *, service: Service, changes: Mapping[str, Any], claims: Mapping[str, str]
+    *, service: Service, by: Any, changes: Mapping[str, Any], claims: Mapping[str, str]
 ) -> Service:
     """Set the entry's `changes` (names of `PORTFOLIO_FIELDS`) and its value claims: a
     factor with text claims it, one left empty or out withdraws its claim. Raises
@@ -48,6 +50,7 @@ def service_portfolio_update(
     if unknown:
         raise ValueError(f"Not a value factor: {', '.join(sorted(unknown))}")
     service = Service.objects.select_for_update().get(pk=service.pk)
+    before = snapshot(service) | _claims_of(service)
     for name, value in changes.items():
         setattr(service, name, value)
     service.full_clean()
@@ -60,4 +63,17 @@ def service_portfolio_update(
             )
         else:
             ServiceValueClaim.objects.filter(service=service, factor=factor).delete()
+    change_record(
+        subject=service,
+        actor=by,
+        before=before,
+        via="service_portfolio_update",
+        related=_claims_of(service),
+    )
     return service
+
+
+def _claims_of(service: Service) -> dict[str, Any]:
+    """The service's value claims, one field per factor (`claim_cost`, ...)."""
+    claims = dict(ServiceValueClaim.objects.filter(service=service).values_list("factor", "claim"))
+    return {f"claim_{factor}": shown(claims.get(factor, "")) for factor in ValueFactor.values}

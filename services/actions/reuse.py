@@ -1,8 +1,9 @@
 """Reuse across departments, the writes: copy an item into another department, resolve the
 parts its new department must name, publish it once none is left.
 
-Catalog configuration is not part of the event log (the admin edits it without events
-too); what a copy came from is kept on the copy itself (`copied_from`, `copied_snapshot`).
+Each write records who changed what in the catalog (`esm.changes`): the copy as created
+(what it came from is also kept on the copy itself, `copied_from`, `copied_snapshot`), each
+step a resolution changed, the item published.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from esm import clock
+from esm.changes import change_record, snapshot
 from esm.models import Department
 from services.actions._base import ActionRefused
 from services.models import (
@@ -150,12 +152,22 @@ def catalog_item_copy(
             origin_value=part.value[:255],
         )
         if resolutions.get(part.key):
-            _resolve(open_part, resolutions[part.key], department)
+            _resolve(open_part, resolutions[part.key], department, by=by)
+    change_record(
+        subject=copy,
+        actor=by,
+        before=None,
+        via="catalog_item_copy",
+        related={"open_parts": sorted(str(part) for part in copy.open_parts.all())},
+    )
     return copy
 
 
-def _resolve(part: OpenPart, value: str, department: Department) -> None:
-    """Apply `value` (one of `services.reuse.resolution_choices`) and close the part."""
+def _resolve(part: OpenPart, value: str, department: Department, *, by: Any) -> None:
+    """Apply `value` (one of `services.reuse.resolution_choices`), close the part and
+    record the change of its step."""
+    changed: PlanStep | ApprovalStep = part.plan_step or part.approval_step  # type: ignore[assignment]
+    before = snapshot(changed)
     if part.kind == OpenPart.Kind.QUEUE:
         queue = Queue.objects.filter(department=department, pk=_int(value)).first()
         if queue is None:
@@ -182,6 +194,8 @@ def _resolve(part: OpenPart, value: str, department: Department) -> None:
     elif value != ACTION_KEEP:
         raise ActionRefused("Keep the action or make the step a task for people.")
     part.delete()
+    changed.refresh_from_db()
+    change_record(subject=changed, actor=by, before=before, via="open_parts_resolve")
 
 
 def _int(value: str) -> int:
@@ -197,7 +211,7 @@ def open_parts_resolve(*, item: CatalogItem, by: Any, resolutions: Mapping[int, 
     done = 0
     for part in item.open_parts.all():
         if resolutions.get(part.pk):
-            _resolve(part, resolutions[part.pk], item.department)
+            _resolve(part, resolutions[part.pk], item.department, by=by)
             done += 1
     return done
 
@@ -209,10 +223,12 @@ def catalog_item_publish(*, item: CatalogItem, by: Any) -> CatalogItem:
     item = CatalogItem.objects.select_for_update().get(pk=item.pk)
     if item.is_published:
         return item
+    before = snapshot(item)
     item.is_published = True
     try:
         item.full_clean()
     except ValidationError as error:
         raise ActionRefused(" ".join(error.messages)) from None
     item.save(update_fields=["is_published"])
+    change_record(subject=item, actor=by, before=before, via="catalog_item_publish")
     return item

@@ -33,7 +33,9 @@ def service_portfolio_edit(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            service_portfolio_update(service=service, changes=form.changes(), claims=form.claims())
+            service_portfolio_update(
+                service=service, by=request.user, changes=form.changes(), claims=form.claims()
+            )
         except ValidationError as error:
             for name, problems in error.message_dict.items():
                 for problem in problems:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from esm.models import DepartmentRole
+from esm.models import DepartmentRole, Event, EventKind
 from esm.permissions import can
 from services.actions import service_portfolio_update
 from services.forms import ServicePortfolioForm
@@ -72,6 +72,7 @@ def _entry(service):
 
 def test_update_sets_the_fields_and_claims_updates_and_withdraws(service, executive):
     service_portfolio_update(
+        by=None,
         service=service,
         changes={
             "status": Service.Status.PIPELINE,
@@ -106,7 +107,7 @@ def test_update_sets_the_fields_and_claims_updates_and_withdraws(service, execut
 
 
 def test_update_withdraws_a_claim_left_out(service):
-    service_portfolio_update(service=service, changes={}, claims={"cost": "Cheaper."})
+    service_portfolio_update(by=None, service=service, changes={}, claims={"cost": "Cheaper."})
 
     assert _claims(service) == {"cost": "Cheaper."}
     assert ServiceValueClaim.objects.filter(service=service).count() == 1
@@ -117,6 +118,7 @@ def test_update_refuses_a_retired_service_waiting_for_a_decision_and_changes_not
 
     with pytest.raises(ValidationError) as refused:
         service_portfolio_update(
+            by=None,
             service=service,
             changes={
                 "status": Service.Status.RETIRED,
@@ -135,7 +137,7 @@ def test_update_refuses_a_negative_fixed_cost_by_field(service):
 
     with pytest.raises(ValidationError) as refused:
         service_portfolio_update(
-            service=service, changes={"fixed_yearly_cost": Decimal(-1)}, claims={}
+            by=None, service=service, changes={"fixed_yearly_cost": Decimal(-1)}, claims={}
         )
 
     assert "fixed_yearly_cost" in refused.value.message_dict
@@ -146,7 +148,7 @@ def test_update_refuses_fields_outside_the_entry(service):
     before = _entry(service)
 
     with pytest.raises(ValueError, match="name"):
-        service_portfolio_update(service=service, changes={"name": "Renamed"}, claims={})
+        service_portfolio_update(by=None, service=service, changes={"name": "Renamed"}, claims={})
 
     assert Service.objects.get(pk=service.pk).name == "Laptops"
     assert _entry(service) == before
@@ -156,7 +158,9 @@ def test_update_refuses_an_unknown_value_factor(service):
     before = _entry(service)
 
     with pytest.raises(ValueError, match="fame"):
-        service_portfolio_update(service=service, changes={}, claims={"fame": "Everyone knows."})
+        service_portfolio_update(
+            by=None, service=service, changes={}, claims={"fame": "Everyone knows."}
+        )
 
     assert _entry(service) == before
 
@@ -359,3 +363,30 @@ def test_rule_refuses_an_owner_of_another_service(service, it_department):
     other = ServiceFactory(department=it_department, owner=UserFactory())
 
     assert not can(service.owner, "services.change_service_portfolio", other)
+
+
+def test_update_records_who_changed_which_fields_and_claims(service, executive):
+    before_status, before_claim = service.status, _claims(service).get("cost", "")
+
+    service_portfolio_update(
+        by=executive,
+        service=service,
+        changes={"status": Service.Status.PIPELINE},
+        claims={"cost": "Cheaper."},
+    )
+
+    [event] = Event.objects.filter(kind=EventKind.CONFIG_CHANGED)
+    assert (event.subject_type, event.subject_id, event.actor) == (
+        "services.service",
+        service.pk,
+        executive,
+    )
+    assert event.payload["via"] == "service_portfolio_update"
+    assert event.payload["changes"]["status"] == [before_status, Service.Status.PIPELINE]
+    assert event.payload["changes"]["claim_cost"] == [before_claim, "Cheaper."]
+
+
+def test_an_update_that_changes_nothing_records_nothing(service, executive):
+    service_portfolio_update(by=executive, service=service, changes={}, claims=_claims(service))
+
+    assert not Event.objects.exists()

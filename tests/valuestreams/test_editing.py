@@ -4,6 +4,7 @@ their plan steps, and the handoff targets between them. Nobody else changes anyt
 import pytest
 from django.urls import reverse
 
+from esm.models import Event, EventKind
 from services.models import PlanStep
 from tests.esm.factories import UserFactory
 from tests.services.factories import CatalogItemFactory
@@ -433,6 +434,7 @@ def test_stage_save_refuses_a_stage_of_another_stream(stream, hr_department):
     with pytest.raises(ValueError, match="another stream"):
         actions.stage_save(
             stream=stream,
+            by=None,
             stage=other,
             name="X",
             department=hr_department,
@@ -481,6 +483,7 @@ def test_changing_a_stage_recomputes_the_streams_figures(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         stage = actions.stage_save(
             stream=stream,
+            by=None,
             name="Record",
             department=hr_department,
             position=0,
@@ -488,6 +491,40 @@ def test_changing_a_stage_recomputes_the_streams_figures(
             expected_process_minutes=30,
             plan_steps=[],
         )
-        actions.stage_delete(stage=stage)
+        actions.stage_delete(stage=stage, by=None)
     assert len(callbacks) == 2
     assert RollupWatermark.objects.filter(stream=stream).exists()
+
+
+def test_changing_a_stream_and_its_stages_records_who_changed_what(owner, stream, hr_department):
+    actions.value_stream_update(
+        stream=stream,
+        by=owner,
+        name="Joining",
+        slug=stream.slug,
+        outcome=stream.outcome,
+        customer=stream.customer,
+        status=stream.status,
+        items=stream.items.all(),
+    )
+    stage = actions.stage_save(
+        stream=stream,
+        by=owner,
+        name="Record",
+        department=hr_department,
+        position=0,
+        parallel_group=1,
+        expected_process_minutes=30,
+        plan_steps=[],
+    )
+    actions.stage_delete(stage=stage, by=owner)
+
+    events = Event.objects.order_by("id")
+    assert [(e.kind, e.subject_type) for e in events] == [
+        (EventKind.CONFIG_CHANGED, "valuestreams.valuestream"),
+        (EventKind.CONFIG_CREATED, "valuestreams.stage"),
+        (EventKind.CONFIG_DELETED, "valuestreams.stage"),
+    ]
+    assert {e.actor for e in events} == {owner}
+    assert events[0].payload["fields"] == ["name"]
+    assert events[2].payload == {"via": "stage_delete", "name": str(stage)}

@@ -80,7 +80,7 @@ class ValueStreamDetailApi(APIView):
             raise PermissionDenied
         payload = s.ValueStreamUpdateInputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        stream = _stream_describe(stream=stream, changes=payload.validated_data)
+        stream = _stream_describe(stream=stream, by=request.user, changes=payload.validated_data)
         return _stream_detail(request, stream.slug)
 
 
@@ -89,7 +89,7 @@ def _stream_detail(request: Request, slug: str) -> Response:
     return Response(s.ValueStreamDetailOutputSerializer(stream).data)
 
 
-def _stream_describe(*, stream: ValueStream, changes: dict[str, Any]) -> ValueStream:
+def _stream_describe(*, stream: ValueStream, by: Any, changes: dict[str, Any]) -> ValueStream:
     """Apply the words and status in `changes` through the stream's update action, which
     checks the model's own rules (a name taken by another stream is refused on `name`)."""
     current = {
@@ -101,7 +101,7 @@ def _stream_describe(*, stream: ValueStream, changes: dict[str, Any]) -> ValueSt
     }
     try:
         return actions.value_stream_update(
-            stream=stream, items=stream.items.all(), **(current | changes)
+            stream=stream, by=by, items=stream.items.all(), **(current | changes)
         )
     except ModelValidationError as error:
         raise ValidationError(error.message_dict) from error

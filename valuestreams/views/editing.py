@@ -79,7 +79,9 @@ def value_stream_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ValueStreamForm(request.POST, **form_kwargs)
     if form.is_valid():
         try:
-            stream = actions.value_stream_update(stream=stream, **form.cleaned_data)
+            stream = actions.value_stream_update(
+                stream=stream, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -123,7 +125,7 @@ def stage_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def stage_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     stream = selectors.value_stream_for_editor(user=request.user, slug=slug)
     stage = get_object_or_404(Stage, stream=stream, pk=pk)
-    actions.stage_delete(stage=stage)
+    actions.stage_delete(stage=stage, by=request.user)
     messages.success(request, f"The stage {stage.name} is removed, with its handoff targets.")
     return redirect("valuestream_stages", slug=stream.slug)
 
@@ -142,7 +144,9 @@ def _stage_form_response(
     form = StageForm(request.POST, **form_kwargs)
     if form.is_valid():
         try:
-            saved = actions.stage_save(stream=stream, stage=stage, **form.cleaned_data)
+            saved = actions.stage_save(
+                stream=stream, stage=stage, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -214,7 +218,7 @@ def handoff_target_edit(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 def handoff_target_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     stream = selectors.value_stream_for_editor(user=request.user, slug=slug)
     target = get_object_or_404(HandoffTarget, stream=stream, pk=pk)
-    actions.handoff_target_delete(target=target)
+    actions.handoff_target_delete(target=target, by=request.user)
     messages.success(request, "The handoff target is removed.")
     return redirect("valuestream_handoffs", slug=stream.slug)
 
@@ -236,7 +240,9 @@ def _handoff_form_response(
     form = HandoffTargetForm(request.POST, stages=stages)
     if form.is_valid():
         try:
-            actions.handoff_target_save(stream=stream, target=target, **form.cleaned_data)
+            actions.handoff_target_save(
+                stream=stream, target=target, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
