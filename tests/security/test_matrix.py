@@ -2,22 +2,11 @@
 content is in it, for each role asking."""
 
 import pytest
-from django.test import Client
-
 from tests.security.matrix import ROLES, ROWS, Row
 
 pytestmark = pytest.mark.django_db
 
 CASES = [(row, role) for row in ROWS for role in ROLES]
-
-
-def client_for(world, role: str) -> Client:
-    client = Client()
-    if role == "scim":
-        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {world.scim_token}"
-    elif role != "anonymous":
-        client.force_login(world.people[role])
-    return client
 
 
 def answer(response, canary: str) -> str:
@@ -34,7 +23,7 @@ def answer(response, canary: str) -> str:
 )
 def test_each_role_gets_the_matrix_answer(world, row: Row, role: str):
     canary = row.canary if isinstance(row.canary, str) else row.canary(world)
-    send = getattr(client_for(world, role), row.method)
+    send = getattr(world.clients[role], row.method)
     kwargs = {"content_type": "application/json", "data": {}} if row.method != "get" else {}
 
     got = answer(send(row.url(world), **kwargs), canary)

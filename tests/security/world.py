@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from esm import clock, provisioning
 from esm.models import DepartmentRole
@@ -67,6 +67,17 @@ class World:
     it_queue: Queue
     hr_queue: Queue
     outbox: list[mail.EmailMessage] = field(default_factory=list)
+    clients: dict[str, Client] = field(default_factory=dict)
+
+
+def clients_for(people: dict[str, Any], scim_token: str) -> dict[str, Client]:
+    """A signed-in client per role, made with the world: a session is a row, and one made
+    once serves every test of the module."""
+    clients = {role: Client() for role in (*people, "anonymous", "scim")}
+    for role, person in people.items():
+        clients[role].force_login(person)
+    clients["scim"].defaults["HTTP_AUTHORIZATION"] = f"Bearer {scim_token}"
+    return clients
 
 
 def _person(username: str, *, department: Any, roles: tuple = (), **profile: Any) -> Any:
@@ -219,4 +230,5 @@ def build_world() -> World:
         it_queue=it_queue,
         hr_queue=hr_queue,
         outbox=outbox,
+        clients=clients_for(people, scim_token),
     )
