@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import admin
+
+from services.admin import ConfidentialCaseAdmin
 from tests.security import world as w
 
 # employee (the requester), line_manager (the employee's), it_agent (fulfils the IT request;
@@ -66,7 +69,7 @@ def hr_ref(world: Any) -> str:
     return world.hr_case.service_request.reference
 
 
-#                                               emp  lmgr it   hr   fac  itm  exec adm  su   anon scim
+#                                             emp  lmgr it   hr   fac  itm  exec adm  su   anon scim
 ROWS = [
     # -- pages ---------------------------------------------------------------------------
     Row("page", "home", "search-draft", lambda x: "/?q=Draft", DRAFT,
@@ -172,7 +175,8 @@ ROWS = [
     Row("export", "valuestreams-api:stream-export-csv", "it-request",
         lambda x: "/api/v1/streams/onboarding/export.csv", it_ref,
         "404  404  S    H    H    S    H    H    H    403  403"),
-    Row("api", "journeys-api:signals", "hr-case", lambda x: "/api/v1/journeys/new-hire/signals/", HR,
+    Row("api", "journeys-api:signals", "hr-case",
+        lambda x: "/api/v1/journeys/new-hire/signals/", HR,
         "404  404  H    H    H    H    H    H    H    403  403"),
     # -- directory provisioning: the token only, and no case in it -----------------------
     Row("scim", "scim-users", "list", lambda x: "/scim/v2/Users", HR,
@@ -216,36 +220,104 @@ _HR_TASK_WRITES = [
     "claim", "assign", "unassign", "reply", "note", "ask", "consults", "answer", "resolve",
     "hand-off", "send-back", "priority",
 ]  # fmt: skip
+
+
+def _hr_task_url(op: str) -> Callable[[Any], str]:
+    return lambda x: f"/api/v1/tasks/{x.hr_case.task.pk}/{op}/"
+
+
 _TASK_WRITE_CELLS = {
     "claim": "404  404  404  S    404  404  404  404  404  403  403",
     "unassign": "404  404  404  S    404  404  404  404  404  403  403",
 }
 ROWS += [
-    Row("api-write", f"api:task-{op}" if op != "consults" else "api:task-consult", "hr-task",
-        (lambda op: lambda x: f"/api/v1/tasks/{x.hr_case.task.pk}/{op}/")(op), HR,
+    Row(
+        "api-write",
+        f"api:task-{op}" if op != "consults" else "api:task-consult",
+        "hr-task",
+        _hr_task_url(op),
+        HR,
         _TASK_WRITE_CELLS.get(op, "404  404  404  400  404  404  404  404  404  403  403"),
-        method="post")
+        method="post",
+    )
     for op in _HR_TASK_WRITES
 ] + [
-    Row("api-write", "api:task-consult-answer", "consult-task",
-        lambda x: f"/api/v1/tasks/{x.consult.consult_task_id}/answer/", HR,
-        "404  404  400  404  404  400  404  404  404  403  403", method="post"),
-    Row("api-write", "api:task-consult-withdraw", "hr-task",
-        lambda x: f"/api/v1/tasks/{x.hr_case.task.pk}/consults/{x.consult.pk}/withdraw/", HR,
-        "404  404  404  S    404  404  404  404  404  403  403", method="post"),
-    Row("api-write", "api:queue-take-next", "hr-queue",
-        lambda x: "/api/v1/queues/hr-cases/take-next/", HR,
-        "404  404  404  204  404  404  404  404  404  403  403", method="post"),
-    Row("api-write", "api:request-comments", "hr-case",
-        lambda x: f"/api/v1/requests/{hr_ref(x)}/comments/", HR,
-        "400  404  404  400  404  404  404  404  404  403  403", method="post"),
-    Row("api-write", "api:request-cancel", "hr-case",
-        lambda x: f"/api/v1/requests/{hr_ref(x)}/cancel/", HR,
-        "S    404  404  403  404  404  404  404  404  403  403", method="post"),
-    Row("api-write", "api:request-rate", "hr-case",
-        lambda x: f"/api/v1/requests/{hr_ref(x)}/rate/", HR,
-        "400  404  404  403  404  404  404  404  404  403  403", method="post"),
-    Row("api-write", "api:requests", "hr-item",
-        lambda x: "/api/v1/requests/", HR,
-        "400  400  400  400  400  400  400  400  400  403  403", method="post"),
+    Row(
+        "api-write",
+        "api:task-consult-answer",
+        "consult-task",
+        lambda x: f"/api/v1/tasks/{x.consult.consult_task_id}/answer/",
+        HR,
+        "404  404  400  404  404  400  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:task-consult-withdraw",
+        "hr-task",
+        lambda x: f"/api/v1/tasks/{x.hr_case.task.pk}/consults/{x.consult.pk}/withdraw/",
+        HR,
+        "404  404  404  S    404  404  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:queue-take-next",
+        "hr-queue",
+        lambda x: "/api/v1/queues/hr-cases/take-next/",
+        HR,
+        "404  404  404  204  404  404  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:request-comments",
+        "hr-case",
+        lambda x: f"/api/v1/requests/{hr_ref(x)}/comments/",
+        HR,
+        "400  404  404  400  404  404  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:request-cancel",
+        "hr-case",
+        lambda x: f"/api/v1/requests/{hr_ref(x)}/cancel/",
+        HR,
+        "S    404  404  403  404  404  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:request-rate",
+        "hr-case",
+        lambda x: f"/api/v1/requests/{hr_ref(x)}/rate/",
+        HR,
+        "400  404  404  403  404  404  404  404  404  403  403",
+        method="post",
+    ),
+    Row(
+        "api-write",
+        "api:requests",
+        "hr-item",
+        lambda x: "/api/v1/requests/",
+        HR,
+        "400  400  400  400  400  400  400  400  400  403  403",
+        method="post",
+    ),
 ]
+
+# The changelist of every admin that holds case content (the confidential case rule's
+# admins): the HR case's words never in it, for the superuser either.
+ROWS += [
+    Row("admin", f"admin:{opts.app_label}_{opts.model_name}_changelist", "hr-case",
+        (lambda url: lambda x: url)(f"/admin/{opts.app_label}/{opts.model_name}/"), HR,
+        "302  302  302  302  302  302  302  403  H    302  302")
+    for opts in (model._meta for model, model_admin in admin.site._registry.items()
+                 if isinstance(model_admin, ConfidentialCaseAdmin)
+                 and model._meta.model_name != "servicerequest")
+] + [
+    Row("admin", "admin:services_servicerequest_add", "form",
+        lambda x: "/admin/services/servicerequest/add/", HR,
+        "302  302  302  302  302  302  302  403  403  302  302"),
+]  # fmt: skip

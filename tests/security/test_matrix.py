@@ -2,6 +2,7 @@
 content is in it, for each role asking."""
 
 import pytest
+
 from tests.security.matrix import ROLES, ROWS, Row
 
 pytestmark = pytest.mark.django_db

@@ -17,6 +17,7 @@ from django.test import Client, TestCase
 
 from esm import clock, provisioning
 from esm.models import DepartmentRole
+from journeys.models import TouchpointCase
 from services import actions
 from services.models import Article, Consult, FulfilmentTask, Queue, ServiceRequest
 from tests.esm.factories import (
@@ -30,7 +31,6 @@ from tests.journeys.factories import JourneyMapFactory, JourneyStageFactory, Tou
 from tests.reporting.factories import MeasureFactory, ReportFactory
 from tests.services.factories import ArticleFactory, CatalogItemFactory
 from tests.valuestreams.factories import StageFactory, ValueStreamFactory
-from journeys.models import TouchpointCase
 from valuestreams.models import CaseFlow, CaseStage
 
 # Unique strings that must never show where their case may not be seen. The HR canary is in
@@ -124,7 +124,9 @@ def build_world() -> World:
     facilities = DepartmentFactory(name="Facilities", slug="facilities")
     sales = DepartmentFactory(name="Sales", slug="sales")
     it_queue = Queue.objects.create(department=it, name="IT desk", slug="it-desk", is_default=True)
-    hr_queue = Queue.objects.create(department=hr, name="HR cases", slug="hr-cases", is_default=True)
+    hr_queue = Queue.objects.create(
+        department=hr, name="HR cases", slug="hr-cases", is_default=True
+    )
     Queue.objects.create(department=facilities, name="Workplace", slug="workplace", is_default=True)
 
     line_manager = _person("line_manager", department=sales)
@@ -215,7 +217,9 @@ def build_world() -> World:
             refreshed_at=now,
         )
 
-    report = ReportFactory(slug="exec-report", owner=people["it_manager"], measures=[MeasureFactory()])
+    report = ReportFactory(
+        slug="exec-report", owner=people["it_manager"], measures=[MeasureFactory()]
+    )
 
     return World(
         people=people,
