@@ -135,6 +135,8 @@ ROWS = [
         "403  403    H    H    H    H    H    H    H    302  302"),
     Row("page", "approvals", "list", lambda x: "/approvals/", HR,
         "H    H    H    H    H    H    H    H    H    302  302"),
+    Row("page", "audit_log", "hr-case", lambda x: "/audit/", HR,
+        "403  403  403  403  403  403  403  H    H    302  302"),
     # -- API -----------------------------------------------------------------------------
     Row("api", "api:requests", "list", lambda x: "/api/v1/requests/", HR,
         "S    H    H    H    H    H    H    H    H    403  403"),
