@@ -219,9 +219,7 @@ def planted_page(employee):
 
 
 @pytest.mark.django_db
-def test_a_stored_page_is_served_as_an_opaque_download_never_inline(
-    client, employee, planted_page
-):
+def test_a_stored_page_is_served_as_an_opaque_download_never_inline(client, employee, planted_page):
     client.force_login(employee)
 
     response = client.get(reverse("attachment_download", args=[planted_page.pk]))
