@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.test import Client
+from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
@@ -212,3 +214,17 @@ def test_the_schema_names_every_write_operation():
     assert "/api/v1/requests/" in paths
     assert "/api/v1/tasks/{task_id}/hand-off/" in paths
     assert len(OPERATIONS) >= 15
+
+
+def test_a_page_post_without_its_csrf_token_is_403_and_saves_nothing(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["people"][0])
+    before = _counts()
+
+    response = client.post(
+        reverse("catalog_item", args=["laptop"]),
+        {"subject": "Laptop", "submission_key": uuid.uuid4().hex, "field_model": "X1"},
+    )
+
+    assert response.status_code == 403
+    assert _counts() == before
