@@ -1,8 +1,7 @@
 """CSV of a report's cards, for the download and the e-mailed attachment alike.
 
-A cell a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
-carriage return) is neutralised with a leading apostrophe: report text is typed by people,
-and a CSV is opened by others (OWASP's advice on CSV injection). Numbers stay numbers.
+A cell a spreadsheet would read as a formula is neutralised (`esm.spreadsheets.csv_cell`):
+report text is typed by people, and a CSV is opened by others. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -11,10 +10,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from esm.spreadsheets import csv_cell
 from reporting.models import Report
 from reporting.selectors import Card
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 HEADER = [
     "report",
@@ -31,13 +29,6 @@ HEADER = [
     "decision",
     "decision maker",
 ]
-
-
-def csv_cell(value: object) -> object:
-    """`value` as safe to open in a spreadsheet: text starting like a formula gets a `'`."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def card_rows(*, report: Report, scope_label: str, cards: Iterable[Card]) -> Iterator[list]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -29,6 +28,7 @@ from services.models import (
     Service,
     ValueFactor,
 )
+from services.uploads import upload_content_matches, upload_extension, upload_name_clean
 
 User = get_user_model()
 
@@ -47,12 +47,19 @@ def validate_upload(upload: UploadedFile) -> None:
             f"{limit / 1_048_576:.0f} MB.",
             code="too_large",
         )
-    extension = Path(upload.name).suffix.lower().lstrip(".")
+    name = upload_name_clean(upload.name)
+    extension = upload_extension(name)
     if extension not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
         allowed = ", ".join(sorted(settings.ATTACHMENT_ALLOWED_EXTENSIONS))
         raise forms.ValidationError(
-            f"{upload.name}: .{extension or '?'} files are not accepted. Allowed: {allowed}.",
+            f"{name}: .{extension or '?'} files are not accepted. Allowed: {allowed}.",
             code="file_type",
+        )
+    if not upload_content_matches(extension, upload):
+        raise forms.ValidationError(
+            f"{name} is not a .{extension} file: its content is of another type. "
+            "Save it in the format its name says and attach it again.",
+            code="file_content",
         )
 
 

@@ -67,6 +67,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Concat, LPad
 
 from esm.models import Event, EventKind
+from esm.spreadsheets import csv_cell
 from services.models import (
     AutomationRun,
     Consult,
@@ -342,20 +343,22 @@ class _Echo:
 
 
 def event_log_csv(rows: Iterable[ExportRow]) -> Iterator[str]:
-    """The rows as CSV text, header first, in pieces of `ROWS_PER_WRITE` rows."""
+    """The rows as CSV text, header first, in pieces of `ROWS_PER_WRITE` rows. Names typed
+    by people (stages, steps, departments, usernames) are neutralised where a spreadsheet
+    would read them as formulas."""
     writer = csv.writer(_Echo())
     yield writer.writerow((*CSV_COLUMNS, *CSV_EXTRA_COLUMNS))
     yield from _joined(
         writer.writerow(
             (
                 row.case_id,
-                row.activity,
+                csv_cell(row.activity),
                 row.timestamp,
-                row.department,
-                row.resource,
+                csv_cell(row.department),
+                csv_cell(row.resource),
                 row.lifecycle,
                 row.event,
-                row.stage,
+                csv_cell(row.stage),
             )
         )
         for row in rows

@@ -16,7 +16,6 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm import provisioning
+from esm.api import BoundedJSONParser
 from esm.models import DirectoryGroup, ProvisioningClient
 from esm.scim import discovery
 from esm.scim.errors import ScimError, not_found
@@ -46,7 +46,7 @@ PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 200
 
 
-class ScimJsonParser(JSONParser):
+class ScimJsonParser(BoundedJSONParser):
     media_type = "application/scim+json"
 
 
@@ -79,7 +79,7 @@ class ScimApi(APIView):
     schema = None  # SCIM has its own discovery endpoints; not part of the portal's OpenAPI.
     authentication_classes = [ProvisioningTokenAuthentication]
     permission_classes = [IsProvisioningClient]
-    parser_classes = [ScimJsonParser, JSONParser]
+    parser_classes = [ScimJsonParser, BoundedJSONParser]
     renderer_classes = [ScimJsonRenderer, JSONRenderer]
     throttle_classes: list[Any] = []
 

@@ -10,6 +10,7 @@ from django.db.models import F
 
 from esm.events import event_record
 from services.models import Attachment, ServiceRequest
+from services.uploads import attachment_content_type, upload_name_clean
 
 
 class ActionRefused(Exception):
@@ -65,13 +66,16 @@ def request_set_state_for_update(
 def attach(
     service_request: ServiceRequest, uploads: Iterable[tuple[str, UploadedFile]], by: Any
 ) -> None:
+    """Keep the uploads (already checked by `validate_upload`) under clean names, typed by
+    their checked extension rather than by what the sender declared."""
     for field_key, upload in uploads:
+        upload.name = upload_name_clean(upload.name)
         Attachment.objects.create(
             service_request=service_request,
             uploaded_by=by,
             file=upload,
-            name=upload.name[:255],
-            content_type=(upload.content_type or "application/octet-stream")[:100],
+            name=upload.name,
+            content_type=attachment_content_type(upload.name),
             size=upload.size,
             field_key=field_key,
         )

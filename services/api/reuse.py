@@ -10,20 +10,21 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
+from esm.api import TextField
 from services import reuse
 from services.models import CatalogItem
 
 
 class ChangeOutputSerializer(serializers.Serializer):
-    part = serializers.CharField(help_text="form field or plan step")
-    key = serializers.CharField()
-    label = serializers.CharField()
-    change = serializers.CharField(help_text="added, removed or changed")
-    detail = serializers.CharField()
+    part = TextField(help_text="form field or plan step")
+    key = TextField()
+    label = TextField()
+    change = TextField(help_text="added, removed or changed")
+    detail = TextField()
 
 
 class CatalogItemCopyOutputSerializer(serializers.ModelSerializer):
-    department = serializers.CharField(source="department.name")
+    department = TextField(source="department.name")
     open_parts = serializers.IntegerField(
         source="open_part_count", help_text="Department-specific parts still to resolve."
     )

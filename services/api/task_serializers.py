@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from esm.api import TextField
 from services import sla
 from services.api.serializers import (
     AnswerOutputSerializer,
@@ -40,8 +41,8 @@ def _expected_version() -> serializers.IntegerField:
 
 class QueueListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = serializers.CharField()
-    description = serializers.CharField()
+    name = TextField()
+    description = TextField()
     department = DepartmentOutputSerializer()
     is_default = serializers.BooleanField(help_text="Where the department's new requests arrive.")
     open_count = serializers.IntegerField(help_text="Open tasks.")
@@ -51,7 +52,7 @@ class QueueListOutputSerializer(serializers.Serializer):
 
 class QueueRefOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = serializers.CharField()
+    name = TextField()
     department = DepartmentOutputSerializer()
 
 
@@ -61,7 +62,7 @@ class QueueRefOutputSerializer(serializers.Serializer):
 class CatalogItemRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="What the queue's `catalog_item` filter takes.")
     slug = serializers.SlugField()
-    name = serializers.CharField()
+    name = TextField()
 
 
 class SlaOutputSerializer(serializers.Serializer):
@@ -92,12 +93,12 @@ class TaskListOutputSerializer(serializers.Serializer):
     `company_schedule` in context."""
 
     id = serializers.IntegerField()
-    reference = serializers.CharField(
+    reference = TextField(
         source="service_request.reference", help_text="The request's reference, REQ-000123."
     )
-    title = serializers.CharField()
+    title = TextField()
     state = serializers.ChoiceField(choices=FulfilmentTask.State.choices)
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = TextField(source="get_state_display")
     priority = serializers.ChoiceField(choices=Priority.choices)
     assignee = PersonOutputSerializer(allow_null=True, help_text="Who is working on it.")
     requester = serializers.SerializerMethodField(
@@ -180,11 +181,11 @@ class TaskListOutputSerializer(serializers.Serializer):
 class TaskRequestOutputSerializer(serializers.Serializer):
     """The request a task fulfils, as the agent needs it: who, what, and the answers."""
 
-    reference = serializers.CharField()
-    subject = serializers.CharField()
+    reference = TextField()
+    subject = TextField()
     # Plain text, as in the requests API: an enum here would collide with the task's states.
-    state = serializers.CharField(help_text="The request's state (not the task's).")
-    state_display = serializers.CharField(source="get_state_display")
+    state = TextField(help_text="The request's state (not the task's).")
+    state_display = TextField(source="get_state_display")
     priority = serializers.ChoiceField(choices=Priority.choices)
     item = CatalogItemRefOutputSerializer(source="catalog_item")
     requester = PersonOutputSerializer(help_text="The person the request is for.")
@@ -196,7 +197,7 @@ class TaskRequestOutputSerializer(serializers.Serializer):
 
 class ConsultOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    state = serializers.CharField(help_text="`open`, `answered` or `withdrawn`.")
+    state = TextField(help_text="`open`, `answered` or `withdrawn`.")
     from_department = DepartmentOutputSerializer(help_text="The department that asks.")
     to_department = DepartmentOutputSerializer(help_text="The department asked.")
     asking_task = serializers.IntegerField(
@@ -206,10 +207,10 @@ class ConsultOutputSerializer(serializers.Serializer):
     consult_task = serializers.IntegerField(
         source="consult_task_id", help_text="The task that answers it, in the asked queue."
     )
-    question = serializers.CharField()
+    question = TextField()
     asked_by = PersonOutputSerializer()
     asked_at = serializers.DateTimeField()
-    answer = serializers.CharField()
+    answer = TextField()
     answered_by = PersonOutputSerializer(allow_null=True)
     answered_at = serializers.DateTimeField(allow_null=True)
     withdrawn_at = serializers.DateTimeField(allow_null=True)
@@ -228,11 +229,11 @@ class TaskDetailOutputSerializer(TaskListOutputSerializer):
     updated_at = serializers.DateTimeField()
     claimed_at = serializers.DateTimeField(allow_null=True)
     done_at = serializers.DateTimeField(allow_null=True)
-    resolution = serializers.CharField()
+    resolution = TextField()
     handed_off_from = HandedOffFromOutputSerializer(
         allow_null=True, help_text="The task whose work was handed to this one."
     )
-    handoff_reason = serializers.CharField()
+    handoff_reason = TextField()
     service_request = serializers.SerializerMethodField(
         help_text="Null on a consult about a confidential case, for the consulted department: "
         "it sees the question and its answer, never the case."
@@ -293,7 +294,7 @@ class TaskClaimInputSerializer(serializers.Serializer):
 
 
 class TaskAssignInputSerializer(serializers.Serializer):
-    assignee = serializers.CharField(
+    assignee = TextField(
         max_length=150, help_text="Username of an agent or manager of the task's department."
     )
     expected_version = _expected_version()
@@ -304,18 +305,16 @@ class TaskUnassignInputSerializer(serializers.Serializer):
 
 
 class TaskReplyInputSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
+    body = TextField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
 class TaskNoteInputSerializer(serializers.Serializer):
-    body = serializers.CharField(
-        max_length=10_000, help_text="Internal: only staff of the department read it."
-    )
+    body = TextField(max_length=10_000, help_text="Internal: only staff of the department read it.")
 
 
 class TaskAskInputSerializer(serializers.Serializer):
-    question = serializers.CharField(max_length=10_000)
+    question = TextField(max_length=10_000)
     missing_information = serializers.BooleanField(
         default=False,
         help_text="True when the request arrived without something the department needs "
@@ -328,12 +327,12 @@ class TaskConsultInputSerializer(serializers.Serializer):
     to_queue = serializers.SlugField(
         max_length=100, help_text="Slug of a queue of another department."
     )
-    question = serializers.CharField(max_length=10_000, help_text="The other department reads it.")
+    question = TextField(max_length=10_000, help_text="The other department reads it.")
     expected_version = _expected_version()
 
 
 class TaskConsultAnswerInputSerializer(serializers.Serializer):
-    answer = serializers.CharField(max_length=10_000, help_text="The asking department reads it.")
+    answer = TextField(max_length=10_000, help_text="The asking department reads it.")
     expected_version = _expected_version()
 
 
@@ -342,20 +341,18 @@ class TaskConsultWithdrawInputSerializer(serializers.Serializer):
 
 
 class TaskResolveInputSerializer(serializers.Serializer):
-    resolution = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
+    resolution = TextField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
 class TaskHandOffInputSerializer(serializers.Serializer):
     to_queue = serializers.SlugField(max_length=100, help_text="Slug of the receiving queue.")
-    reason = serializers.CharField(
-        max_length=5000, help_text="Why, so the receiving team can pick it up."
-    )
+    reason = TextField(max_length=5000, help_text="Why, so the receiving team can pick it up.")
     expected_version = _expected_version()
 
 
 class TaskSendBackInputSerializer(serializers.Serializer):
-    missing = serializers.CharField(
+    missing = TextField(
         max_length=5000, help_text="What the sender must complete before handing it over again."
     )
     expected_version = _expected_version()

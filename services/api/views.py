@@ -20,11 +20,12 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.mixins import ListModelMixin
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from esm.api import BoundedJSONParser
 from esm.permissions import can
 from services import selectors
 from services.actions import (
@@ -126,7 +127,7 @@ class ServiceRequestListCreateApi(ListModelMixin, GenericAPIView):
 
     serializer_class = s.ServiceRequestListOutputSerializer
     filterset_class = ServiceRequestFilter
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[ServiceRequest]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user to ask about

@@ -41,6 +41,7 @@ from services.models import (
     FulfilmentTask,
     ServiceRequest,
 )
+from services.uploads import attachment_content_type, upload_name_clean
 from services.views import timeline
 
 State = ServiceRequest.State
@@ -662,10 +663,11 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
-        filename=attachment.name,
-        content_type=attachment.content_type,
+        filename=upload_name_clean(attachment.name),
+        content_type=attachment_content_type(attachment.name),
     )
-    # The type was declared by whoever uploaded it: never let a browser render or sniff it.
+    # Typed by the checked extension, never by what the uploader declared (older rows kept
+    # that); and never rendered or sniffed by the browser, whatever it holds.
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

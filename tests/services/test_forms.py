@@ -179,7 +179,7 @@ def test_upload_of_a_type_not_allowed_is_refused():
 
 
 def test_accepted_upload_becomes_an_attachment_not_an_answer():
-    upload = SimpleUploadedFile("photo.png", b"\x89PNG", content_type="image/png")
+    upload = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
 
     form = _form(_item_with(kind=Kind.ATTACHMENT), files={"field_answer": upload})
 

@@ -415,7 +415,7 @@ def test_attachments_follow_the_upload_rules_and_refused_ones_are_listed_in_a_co
         "Screen flickers",
         "See the files.",
         files=[
-            ("screen.png", "image/png", b"\x89PNG" + b"0" * 100),
+            ("screen.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"0" * 96),
             ("huge.pdf", "application/pdf", b"%PDF" + b"0" * 2000),
             ("tool.exe", "application/octet-stream", b"MZ"),
         ],
