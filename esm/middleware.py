@@ -13,11 +13,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "404.html", status=404)
+from esm.api import not_found as _not_found
 
 
 class PortalNotFoundInDebugMiddleware:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from esm.api import InputSerializer
 from journeys.models import Finding, JourneyMap, Touchpoint
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
 from valuestreams.api.serializers import (
@@ -18,7 +19,7 @@ from valuestreams.api.serializers import (
 )
 
 
-class _RefusesUnknownFields(serializers.Serializer):
+class _RefusesUnknownFields(InputSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(self.initial_data) - set(self.fields)
         if unknown:

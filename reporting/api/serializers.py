@@ -11,6 +11,7 @@ import re
 
 from rest_framework import serializers
 
+from esm.api import InputSerializer
 from esm.models import Department
 from reporting.measures import REGISTRY, Scope
 from reporting.models import Audience, Measure
@@ -111,7 +112,7 @@ SCOPE_MODELS: dict[str, tuple[type, str]] = {
 }
 
 
-class MeasureScopeInputSerializer(serializers.Serializer):
+class MeasureScopeInputSerializer(InputSerializer):
     """The scope of a measure's history: "all" (the default), "department:<id>",
     "service:<id>" or "stream:<id>", among the kinds of scope its function computes.
     Whether the caller may read that scope is the view's question (403)."""
@@ -169,7 +170,7 @@ class ReportDetailOutputSerializer(ReportListOutputSerializer):
     )
 
 
-class DashboardInputSerializer(serializers.Serializer):
+class DashboardInputSerializer(InputSerializer):
     department = serializers.IntegerField(
         required=False,
         min_value=1,

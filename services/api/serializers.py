@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
+from esm.api import InputSerializer
 from services import sla
 from services.markdown import render_markdown
 from services.models import CatalogItem, ClockState, FormField, ServiceRequest
@@ -158,7 +159,7 @@ class AnswersField(serializers.Field):
         return value
 
 
-class ServiceRequestCreateInputSerializer(serializers.Serializer):
+class ServiceRequestCreateInputSerializer(InputSerializer):
     item = serializers.SlugField(help_text="Slug of the catalog item.")
     subject = serializers.CharField(max_length=200)
     answers = AnswersField(required=False, default=dict)
@@ -269,11 +270,11 @@ class ServiceRequestDetailOutputSerializer(ServiceRequestListOutputSerializer):
     rating = RatingOutputSerializer(allow_null=True)
 
 
-class ServiceRequestCancelInputSerializer(serializers.Serializer):
+class ServiceRequestCancelInputSerializer(InputSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class ServiceRequestRateInputSerializer(serializers.Serializer):
+class ServiceRequestRateInputSerializer(InputSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -281,7 +282,7 @@ class ServiceRequestRateInputSerializer(serializers.Serializer):
 # Comments ------------------------------------------------------------------------------
 
 
-class CommentCreateInputSerializer(serializers.Serializer):
+class CommentCreateInputSerializer(InputSerializer):
     body = serializers.CharField(max_length=10_000)
 
 

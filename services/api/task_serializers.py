@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from esm.api import InputSerializer
 from services import sla
 from services.api.serializers import (
     AnswerOutputSerializer,
@@ -288,33 +289,33 @@ class TaskCommentOutputSerializer(CommentOutputSerializer):
 # Inputs --------------------------------------------------------------------------------
 
 
-class TaskClaimInputSerializer(serializers.Serializer):
+class TaskClaimInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskAssignInputSerializer(serializers.Serializer):
+class TaskAssignInputSerializer(InputSerializer):
     assignee = serializers.CharField(
         max_length=150, help_text="Username of an agent or manager of the task's department."
     )
     expected_version = _expected_version()
 
 
-class TaskUnassignInputSerializer(serializers.Serializer):
+class TaskUnassignInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskReplyInputSerializer(serializers.Serializer):
+class TaskReplyInputSerializer(InputSerializer):
     body = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
-class TaskNoteInputSerializer(serializers.Serializer):
+class TaskNoteInputSerializer(InputSerializer):
     body = serializers.CharField(
         max_length=10_000, help_text="Internal: only staff of the department read it."
     )
 
 
-class TaskAskInputSerializer(serializers.Serializer):
+class TaskAskInputSerializer(InputSerializer):
     question = serializers.CharField(max_length=10_000)
     missing_information = serializers.BooleanField(
         default=False,
@@ -324,7 +325,7 @@ class TaskAskInputSerializer(serializers.Serializer):
     expected_version = _expected_version()
 
 
-class TaskConsultInputSerializer(serializers.Serializer):
+class TaskConsultInputSerializer(InputSerializer):
     to_queue = serializers.SlugField(
         max_length=100, help_text="Slug of a queue of another department."
     )
@@ -332,21 +333,21 @@ class TaskConsultInputSerializer(serializers.Serializer):
     expected_version = _expected_version()
 
 
-class TaskConsultAnswerInputSerializer(serializers.Serializer):
+class TaskConsultAnswerInputSerializer(InputSerializer):
     answer = serializers.CharField(max_length=10_000, help_text="The asking department reads it.")
     expected_version = _expected_version()
 
 
-class TaskConsultWithdrawInputSerializer(serializers.Serializer):
+class TaskConsultWithdrawInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskResolveInputSerializer(serializers.Serializer):
+class TaskResolveInputSerializer(InputSerializer):
     resolution = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
-class TaskHandOffInputSerializer(serializers.Serializer):
+class TaskHandOffInputSerializer(InputSerializer):
     to_queue = serializers.SlugField(max_length=100, help_text="Slug of the receiving queue.")
     reason = serializers.CharField(
         max_length=5000, help_text="Why, so the receiving team can pick it up."
@@ -354,13 +355,13 @@ class TaskHandOffInputSerializer(serializers.Serializer):
     expected_version = _expected_version()
 
 
-class TaskSendBackInputSerializer(serializers.Serializer):
+class TaskSendBackInputSerializer(InputSerializer):
     missing = serializers.CharField(
         max_length=5000, help_text="What the sender must complete before handing it over again."
     )
     expected_version = _expected_version()
 
 
-class TaskPriorityInputSerializer(serializers.Serializer):
+class TaskPriorityInputSerializer(InputSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     expected_version = _expected_version()

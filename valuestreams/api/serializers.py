@@ -11,6 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from esm.api import InputSerializer
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
 from valuestreams.forms import DEFAULT_DAYS, MAX_DAYS, local_today
 from valuestreams.models import ValueStream
@@ -72,7 +73,7 @@ class ValueStreamDetailOutputSerializer(ValueStreamListOutputSerializer):
     stages = StageOutputSerializer(many=True, help_text="In order: parallel group, position.")
 
 
-class ValueStreamUpdateInputSerializer(serializers.Serializer):
+class ValueStreamUpdateInputSerializer(InputSerializer):
     """What the API may change about a stream: its words and its status. Its model (stages,
     steps, items, owner) is shaped on the stream's pages."""
 
@@ -93,7 +94,7 @@ class ValueStreamUpdateInputSerializer(serializers.Serializer):
 # Exports -------------------------------------------------------------------------------
 
 
-class ExportPeriodInputSerializer(serializers.Serializer):
+class ExportPeriodInputSerializer(InputSerializer):
     start = serializers.DateField(
         required=False, help_text="First day (YYYY-MM-DD) of the period, in the portal's time zone."
     )
