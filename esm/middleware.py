@@ -3,7 +3,8 @@
 With DEBUG off Django renders templates/404.html and templates/403.html itself. With DEBUG
 on it answers a 404 with its technical page, which lists every URL pattern: the demo
 (`make demo` runs with DEBUG=1) would show that to people clicking around. This middleware
-renders the portal's page instead; 500s keep Django's technical page, which is what DEBUG
+renders the portal's page instead (the API's JSON body under /api/, as `handler404`
+does); 500s keep Django's technical page, which is what DEBUG
 is for. (A 403 needs nothing: Django renders 403.html in DEBUG too.)
 """
 
@@ -13,11 +14,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "404.html", status=404)
+from esm.api import not_found as _not_found
 
 
 class PortalNotFoundInDebugMiddleware:

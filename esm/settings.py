@@ -245,6 +245,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Service catalog, requests, queues and measures of the ESM portal.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get components of their own, so a required text field says it may
+    # not be blank (`minLength`) and read-only fields are not offered as input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the errors it can answer, with their bodies (esm/api.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "esm.api.document_errors",
+    ],
     # The schema and its docs describe the enterprise's internal service (its departments'
     # operations, fields and filters): for signed-in people only, like the API itself.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

@@ -84,6 +84,10 @@ urlpatterns = [
     path("", include("services.urls")),
 ]
 
+# A program calling /api/ gets JSON errors even where no operation matched.
+handler404 = "esm.api.not_found"
+handler500 = "esm.api.server_error"
+
 if settings.BENCH:
     # `make bench`'s floor: the framework's own cost of a signed-in page.
     urlpatterns.insert(0, path("bench/noop/", bench.noop, name="bench_noop"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from esm.api import TextField
+from esm.api import InputSerializer
 from journeys.models import Finding, JourneyMap, Touchpoint
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
 from valuestreams.api.serializers import (
@@ -19,7 +19,7 @@ from valuestreams.api.serializers import (
 )
 
 
-class _RefusesUnknownFields(serializers.Serializer):
+class _RefusesUnknownFields(InputSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(self.initial_data) - set(self.fields)
         if unknown:
@@ -34,9 +34,9 @@ class _RefusesUnknownFields(serializers.Serializer):
 
 class JourneyListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
     persona = serializers.ChoiceField(choices=JourneyMap.Persona.choices)
-    goal = TextField(help_text="What the employee wants.")
+    goal = serializers.CharField(help_text="What the employee wants.")
     status = serializers.ChoiceField(choices=JourneyMap.Status.choices)
     version = serializers.ChoiceField(choices=JourneyMap.Version.choices)
     as_is = serializers.SlugField(
@@ -49,17 +49,17 @@ class JourneyListOutputSerializer(serializers.Serializer):
 
 class LinkOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 class ArticleLinkOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    title = TextField()
+    title = serializers.CharField()
 
 
 class StreamStageLinkOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = TextField()
+    name = serializers.CharField()
     stream = serializers.SlugField(source="stream.slug", help_text="The value stream's slug.")
 
 
@@ -67,15 +67,15 @@ class FindingOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     touchpoint = serializers.IntegerField(source="touchpoint_id")
     kind = serializers.ChoiceField(choices=Finding.Kind.choices)
-    title = TextField()
-    description = TextField()
+    title = serializers.CharField()
+    description = serializers.CharField()
     suggestion = serializers.ChoiceField(
         choices=[("", "Written by a person"), *Finding.Suggestion.choices],
         help_text="Set when the system suggested it from the signals.",
     )
     status = serializers.ChoiceField(choices=Finding.Status.choices)
     owner = PersonOutputSerializer(allow_null=True)
-    signal = TextField(help_text="The signal it is about, if any.")
+    signal = serializers.CharField(help_text="The signal it is about, if any.")
     value_before = serializers.FloatField(allow_null=True)
     value_after = serializers.FloatField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -84,8 +84,8 @@ class FindingOutputSerializer(serializers.Serializer):
 
 class TouchpointOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = TextField()
-    description = TextField()
+    name = serializers.CharField()
+    description = serializers.CharField()
     channel = serializers.ChoiceField(choices=Touchpoint.Channel.choices)
     department = DepartmentOutputSerializer(allow_null=True)
     position = serializers.IntegerField(help_text="Order within the stage.")
@@ -99,7 +99,7 @@ class TouchpointOutputSerializer(serializers.Serializer):
 
 class JourneyStageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = TextField()
+    name = serializers.CharField()
     position = serializers.IntegerField()
     touchpoints = TouchpointOutputSerializer(many=True, help_text="In order.")
 
@@ -114,9 +114,9 @@ class JourneyDetailOutputSerializer(JourneyListOutputSerializer):
 class FindingCreateInputSerializer(_RefusesUnknownFields):
     touchpoint = serializers.IntegerField(help_text="A touchpoint of this journey.")
     kind = serializers.ChoiceField(choices=Finding.Kind.choices)
-    title = TextField(max_length=200)
-    description = TextField(required=False, allow_blank=True, default="")
-    owner = TextField(
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    owner = serializers.CharField(
         required=False,
         allow_null=True,
         default=None,
@@ -128,8 +128,10 @@ class FindingUpdateInputSerializer(_RefusesUnknownFields):
     """What may change about a finding once written: its status, owner and description."""
 
     status = serializers.ChoiceField(choices=Finding.Status.choices, required=False)
-    owner = TextField(required=False, allow_null=True, help_text="Username; null for nobody.")
-    description = TextField(required=False, allow_blank=True)
+    owner = serializers.CharField(
+        required=False, allow_null=True, help_text="Username; null for nobody."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
 
 
 # Signals ---------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ class FindingUpdateInputSerializer(_RefusesUnknownFields):
 
 
 class ScorePartOutputSerializer(serializers.Serializer):
-    name = TextField()
+    name = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     weight = serializers.FloatField()
 
@@ -151,8 +153,8 @@ class ScoreOutputSerializer(serializers.Serializer):
 
 class TouchpointRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    name = TextField()
-    stage = TextField(source="stage.name")
+    name = serializers.CharField()
+    stage = serializers.CharField(source="stage.name")
 
 
 class TouchpointSignalsOutputSerializer(serializers.Serializer):
@@ -187,7 +189,7 @@ class TouchpointSignalsOutputSerializer(serializers.Serializer):
 
 
 class StageEmotionOutputSerializer(serializers.Serializer):
-    stage = TextField(source="stage.name")
+    stage = serializers.CharField(source="stage.name")
     emotion = serializers.FloatField(allow_null=True)
     cases = serializers.IntegerField()
 

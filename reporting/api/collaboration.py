@@ -6,7 +6,6 @@ portal's time zone, both ends included; the last four weeks when none are given.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -55,14 +54,22 @@ class CollaborationOutputSerializer(serializers.Serializer):
     edges = _EdgeSerializer(many=True)
 
 
+BLANK_OR_DATE = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}
+
+
 @extend_schema(tags=["collaboration"])
 class CollaborationApi(APIView):
     """The collaboration map of a period, busiest edges first."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE),
+            # Blank is the form's "not chosen" (the period's default), so it is valid too.
+            OpenApiParameter(
+                "start", BLANK_OR_DATE, description="First day; default: four weeks to `end`."
+            ),
+            OpenApiParameter("end", BLANK_OR_DATE, description="Last day; default: today."),
         ],
         responses={
             200: CollaborationOutputSerializer,

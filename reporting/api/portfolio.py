@@ -18,7 +18,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from esm.api import TextField
 from esm.permissions import User, can
 from reporting.portfolio import portfolio_services, portfolio_window, service_portfolio
 from services.models import Service
@@ -28,12 +27,12 @@ FORBIDDEN = OpenApiResponse(description="Not yours to read.")
 
 
 class ClaimOutputSerializer(serializers.Serializer):
-    factor = TextField()
-    claim = TextField()
+    factor = serializers.CharField()
+    claim = serializers.CharField()
 
 
 class HoursOutputSerializer(serializers.Serializer):
-    department = TextField(source="department.slug")
+    department = serializers.CharField(source="department.slug")
     hours = serializers.FloatField()
     hourly_rate = serializers.DecimalField(
         source="rate", max_digits=8, decimal_places=2, allow_null=True
@@ -42,18 +41,18 @@ class HoursOutputSerializer(serializers.Serializer):
 
 
 class PortfolioEntryOutputSerializer(serializers.Serializer):
-    service = TextField(source="service.slug")
-    name = TextField(source="service.name")
-    outcome = TextField(source="service.outcome")
-    department = TextField(source="service.department.slug")
-    owner = TextField(source="service.owner.username", allow_null=True, default=None)
-    lifecycle = TextField(source="service.status")
-    activities_before = TextField(source="service.activities_before")
-    activities_after = TextField(source="service.activities_after")
-    decision_pending = TextField(
+    service = serializers.CharField(source="service.slug")
+    name = serializers.CharField(source="service.name")
+    outcome = serializers.CharField(source="service.outcome")
+    department = serializers.CharField(source="service.department.slug")
+    owner = serializers.CharField(source="service.owner.username", allow_null=True, default=None)
+    lifecycle = serializers.CharField(source="service.status")
+    activities_before = serializers.CharField(source="service.activities_before")
+    activities_after = serializers.CharField(source="service.activities_after")
+    decision_pending = serializers.CharField(
         source="service.decision_pending", help_text='"invest", "change", "retire" or "".'
     )
-    decision_note = TextField(source="service.decision_note")
+    decision_note = serializers.CharField(source="service.decision_note")
     value_streams = serializers.SerializerMethodField()
     value_claims = ClaimOutputSerializer(source="claims", many=True)
     window_start = serializers.DateTimeField(source="window.start")

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from esm.api import TextField
 from esm.models import Department
 from esm.permissions import User, can
 from reporting.adoption import department_adoption
@@ -28,10 +27,10 @@ FORBIDDEN = OpenApiResponse(description="Not yours to read.")
 
 
 class SignOutputSerializer(serializers.Serializer):
-    key = TextField(source="sign.key")
-    question = TextField(source="sign.question")
-    answer = TextField(source="answer.answer", help_text='"yes", "partly", "no" or "".')
-    evidence = TextField(source="answer.evidence")
+    key = serializers.CharField(source="sign.key")
+    question = serializers.CharField(source="sign.question")
+    answer = serializers.CharField(source="answer.answer", help_text='"yes", "partly", "no" or "".')
+    evidence = serializers.CharField(source="answer.evidence")
     from_data = serializers.BooleanField(source="answer.from_data")
 
 
@@ -63,8 +62,8 @@ class AdoptionOutputSerializer(serializers.Serializer):
 
 
 class ReadinessOutputSerializer(serializers.Serializer):
-    department = TextField(source="department.slug")
-    name = TextField(source="department.name")
+    department = serializers.CharField(source="department.slug")
+    name = serializers.CharField(source="department.name")
     signs_yes = serializers.IntegerField()
     signs = SignOutputSerializer(many=True)
 

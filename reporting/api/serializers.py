@@ -11,7 +11,7 @@ import re
 
 from rest_framework import serializers
 
-from esm.api import TextField
+from esm.api import InputSerializer
 from esm.models import Department
 from reporting.measures import REGISTRY, Scope
 from reporting.models import Audience, Measure
@@ -31,32 +31,32 @@ STATUS_HELP = (
 
 class ObjectiveRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    level = TextField(help_text='"mission", "vision", "goal" or "objective".')
-    title = TextField()
+    level = serializers.CharField(help_text='"mission", "vision", "goal" or "objective".')
+    title = serializers.CharField()
 
 
 class MeasureOutputSerializer(serializers.Serializer):
     """What a measure is, and the decision it supports."""
 
     key = serializers.SlugField(help_text="The function that computes it, when it is computed.")
-    name = TextField()
-    definition = TextField(help_text="In plain words: what is counted, and how.")
-    kind = TextField(help_text='"outcome", "output", "experience" or "efficiency".')
-    unit = TextField(help_text='A share when "%": values between 0 and 1.')
+    name = serializers.CharField()
+    definition = serializers.CharField(help_text="In plain words: what is counted, and how.")
+    kind = serializers.CharField(help_text='"outcome", "output", "experience" or "efficiency".')
+    unit = serializers.CharField(help_text='A share when "%": values between 0 and 1.')
     target = serializers.FloatField(allow_null=True)
-    direction = TextField(help_text='"higher" or "lower" is better.')
+    direction = serializers.CharField(help_text='"higher" or "lower" is better.')
     act_at = serializers.FloatField(
         allow_null=True, help_text="The value past which the decision maker acts."
     )
-    decision = TextField(help_text="The decision it supports.")
-    decision_maker = TextField(help_text="The role that decides.")
-    threshold = TextField(help_text="When the decision maker acts, in words.")
-    cadence = TextField()
-    value_factor = TextField(
+    decision = serializers.CharField(help_text="The decision it supports.")
+    decision_maker = serializers.CharField(help_text="The role that decides.")
+    threshold = serializers.CharField(help_text="When the decision maker acts, in words.")
+    cadence = serializers.CharField()
+    value_factor = serializers.CharField(
         help_text='The business value it evidences: "revenue", "cost", "productivity", '
         '"differentiation", "satisfaction", or empty.'
     )
-    data_source = TextField(help_text="Where its data comes from.")
+    data_source = serializers.CharField(help_text="Where its data comes from.")
     source_controlled = serializers.BooleanField(
         help_text="Whether the portal holds its data; if not, it has no value here."
     )
@@ -76,7 +76,7 @@ class CurrentOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="How many cases the value rests on; null when held back."
     )
     day = serializers.DateField(allow_null=True, help_text="The snapshot's day.")
-    status = TextField(help_text=STATUS_HELP)
+    status = serializers.CharField(help_text=STATUS_HELP)
     held_back = serializers.BooleanField(
         help_text="Fewer than five cases you may not all see: the value is not shown."
     )
@@ -87,8 +87,10 @@ class MeasureListOutputSerializer(MeasureOutputSerializer):
 
 
 class ScopeOutputSerializer(serializers.Serializer):
-    key = TextField(help_text='"all", "department:<id>", "service:<id>" or "stream:<id>".')
-    label = TextField()
+    key = serializers.CharField(
+        help_text='"all", "department:<id>", "service:<id>" or "stream:<id>".'
+    )
+    label = serializers.CharField()
 
 
 class MeasureDetailOutputSerializer(MeasureListOutputSerializer):
@@ -110,12 +112,12 @@ SCOPE_MODELS: dict[str, tuple[type, str]] = {
 }
 
 
-class MeasureScopeInputSerializer(serializers.Serializer):
+class MeasureScopeInputSerializer(InputSerializer):
     """The scope of a measure's history: "all" (the default), "department:<id>",
     "service:<id>" or "stream:<id>", among the kinds of scope its function computes.
     Whether the caller may read that scope is the view's question (403)."""
 
-    scope = TextField(required=False, default="all", max_length=40)
+    scope = serializers.CharField(required=False, default="all", max_length=40)
 
     def validate_scope(self, value: str) -> Scope:
         match = SCOPE.match(value)
@@ -142,18 +144,18 @@ class MeasureScopeInputSerializer(serializers.Serializer):
 
 class AudienceRefOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
-    members = TextField(
+    name = serializers.CharField()
+    members = serializers.CharField(
         help_text="Who belongs: " + ", ".join(f'"{value}"' for value in Audience.Members.values)
     )
 
 
 class ReportListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
     audience = AudienceRefOutputSerializer()
-    narrative = TextField()
-    cadence = TextField()
+    narrative = serializers.CharField()
+    cadence = serializers.CharField()
     owner = PersonOutputSerializer()
 
 
@@ -168,7 +170,7 @@ class ReportDetailOutputSerializer(ReportListOutputSerializer):
     )
 
 
-class DashboardInputSerializer(serializers.Serializer):
+class DashboardInputSerializer(InputSerializer):
     department = serializers.IntegerField(
         required=False,
         min_value=1,

@@ -17,7 +17,6 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from esm.api import TextField
 from esm.models import Department
 from esm.permissions import can
 from services import knowledge_sharing
@@ -54,12 +53,12 @@ class SharingOutputSerializer(serializers.Serializer):
 
 
 class DepartmentSharingOutputSerializer(SharingOutputSerializer):
-    department = TextField(source="department.slug")
-    name = TextField(source="department.name")
+    department = serializers.CharField(source="department.slug")
+    name = serializers.CharField(source="department.name")
 
 
 class PersonSharingOutputSerializer(SharingOutputSerializer):
-    username = TextField(source="person.username")
+    username = serializers.CharField(source="person.username")
     name = serializers.SerializerMethodField()
 
     def get_name(self, row: dict[str, Any]) -> str:

@@ -10,21 +10,20 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from esm.api import TextField
 from services import reuse
 from services.models import CatalogItem
 
 
 class ChangeOutputSerializer(serializers.Serializer):
-    part = TextField(help_text="form field or plan step")
-    key = TextField()
-    label = TextField()
-    change = TextField(help_text="added, removed or changed")
-    detail = TextField()
+    part = serializers.CharField(help_text="form field or plan step")
+    key = serializers.CharField()
+    label = serializers.CharField()
+    change = serializers.CharField(help_text="added, removed or changed")
+    detail = serializers.CharField()
 
 
 class CatalogItemCopyOutputSerializer(serializers.ModelSerializer):
-    department = TextField(source="department.name")
+    department = serializers.CharField(source="department.name")
     open_parts = serializers.IntegerField(
         source="open_part_count", help_text="Department-specific parts still to resolve."
     )

@@ -14,14 +14,14 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
-from esm.api import TextField
+from esm.api import InputSerializer
 from services import sla
 from services.markdown import render_markdown
 from services.models import CatalogItem, ClockState, FormField, ServiceRequest
 
 
 class PersonOutputSerializer(serializers.Serializer):
-    username = TextField()
+    username = serializers.CharField()
     name = serializers.SerializerMethodField()
 
     def get_name(self, user: Any) -> str:
@@ -30,17 +30,17 @@ class PersonOutputSerializer(serializers.Serializer):
 
 class DepartmentOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 class CategoryOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 class ServiceRefOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 # Catalog -------------------------------------------------------------------------------
@@ -48,8 +48,8 @@ class ServiceRefOutputSerializer(serializers.Serializer):
 
 class CatalogServiceListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
-    outcome = TextField(help_text="The business outcome the service delivers.")
+    name = serializers.CharField()
+    outcome = serializers.CharField(help_text="The business outcome the service delivers.")
     department = DepartmentOutputSerializer()
     category = CategoryOutputSerializer(allow_null=True)
     owner = PersonOutputSerializer(allow_null=True, help_text="Accountable for the outcome.")
@@ -57,29 +57,29 @@ class CatalogServiceListOutputSerializer(serializers.Serializer):
 
 class CatalogItemListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
-    summary = TextField()
+    name = serializers.CharField()
+    summary = serializers.CharField()
     service = ServiceRefOutputSerializer()
     department = DepartmentOutputSerializer(help_text="The department that fulfils it.")
     category = CategoryOutputSerializer(source="service.category", allow_null=True)
     expected_days = serializers.IntegerField(help_text="Expected fulfilment, in working days.")
-    default_priority = TextField()
+    default_priority = serializers.CharField()
     is_confidential = serializers.BooleanField()
     allow_on_behalf = serializers.BooleanField()
 
 
 class ShowWhenOutputSerializer(serializers.Serializer):
     field = serializers.SlugField(help_text="Key of the controlling field.")
-    value = TextField(help_text="The answer of that field that shows this one.")
+    value = serializers.CharField(help_text="The answer of that field that shows this one.")
 
 
 class FormFieldOutputSerializer(serializers.Serializer):
     key = serializers.SlugField(help_text="The key of this answer in `answers`.")
-    label = TextField()
+    label = serializers.CharField()
     kind = serializers.ChoiceField(choices=FormField.Kind.choices)
     required = serializers.BooleanField()
-    help_text = TextField()
-    choices = serializers.ListField(child=TextField(), source="choice_list")
+    help_text = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField(), source="choice_list")
     min = serializers.DecimalField(
         source="min_value",
         max_digits=12,
@@ -94,7 +94,7 @@ class FormFieldOutputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Number: largest value. Text: most characters. Multiple choice: most picks.",
     )
-    pattern = TextField(help_text="Text: a regular expression the answer must match.")
+    pattern = serializers.CharField(help_text="Text: a regular expression the answer must match.")
     show_when = serializers.SerializerMethodField(
         help_text="Only asked (and only required) when another field has a given answer."
     )
@@ -109,7 +109,7 @@ class FormFieldOutputSerializer(serializers.Serializer):
 
 
 class CatalogItemDetailOutputSerializer(CatalogItemListOutputSerializer):
-    description = TextField(help_text="Markdown.")
+    description = serializers.CharField(help_text="Markdown.")
     description_html = serializers.SerializerMethodField(help_text="The description, sanitized.")
     fields = serializers.SerializerMethodField(
         method_name="form_fields_of", help_text="The request form, in order."
@@ -159,17 +159,17 @@ class AnswersField(serializers.Field):
         return value
 
 
-class ServiceRequestCreateInputSerializer(serializers.Serializer):
+class ServiceRequestCreateInputSerializer(InputSerializer):
     item = serializers.SlugField(help_text="Slug of the catalog item.")
-    subject = TextField(max_length=200)
+    subject = serializers.CharField(max_length=200)
     answers = AnswersField(required=False, default=dict)
-    on_behalf_of = TextField(
+    on_behalf_of = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
         help_text="Username or e-mail of the person it is for, when the item allows it.",
     )
-    submission_key = TextField(
+    submission_key = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
@@ -208,11 +208,11 @@ def end_to_end_output(service_request: ServiceRequest) -> dict[str, Any]:
 
 
 class ServiceRequestListOutputSerializer(serializers.Serializer):
-    reference = TextField(help_text="REQ-000123")
-    subject = TextField()
-    state = TextField()
-    state_display = TextField(source="get_state_display")
-    priority = TextField()
+    reference = serializers.CharField(help_text="REQ-000123")
+    subject = serializers.CharField()
+    state = serializers.CharField()
+    state_display = serializers.CharField(source="get_state_display")
+    priority = serializers.CharField()
     item = ServiceRefOutputSerializer(source="catalog_item")
     department = DepartmentOutputSerializer()
     requester = PersonOutputSerializer(help_text="The person the request is for.")
@@ -229,40 +229,40 @@ class ServiceRequestListOutputSerializer(serializers.Serializer):
 
 
 class AnswerOutputSerializer(serializers.Serializer):
-    key = TextField()
-    label = TextField()
-    kind = TextField()
+    key = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.CharField()
     value = serializers.JSONField()
-    display = TextField()
+    display = serializers.CharField()
 
 
 class ApprovalOutputSerializer(serializers.Serializer):
     position = serializers.IntegerField()
-    label = TextField(help_text="Who approves, in words.")
-    state = TextField()
+    label = serializers.CharField(help_text="Who approves, in words.")
+    state = serializers.CharField()
     decided_by = PersonOutputSerializer(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
-    comment = TextField()
+    comment = serializers.CharField()
 
 
 class AttachmentOutputSerializer(serializers.Serializer):
-    name = TextField()
-    content_type = TextField()
+    name = serializers.CharField()
+    content_type = serializers.CharField()
     size = serializers.IntegerField(help_text="Bytes.")
-    field_key = TextField(help_text="The form field it answers, if any.")
+    field_key = serializers.CharField(help_text="The form field it answers, if any.")
     created_at = serializers.DateTimeField()
 
 
 class RatingOutputSerializer(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = TextField()
+    comment = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
 class ServiceRequestDetailOutputSerializer(ServiceRequestListOutputSerializer):
     raised_by = PersonOutputSerializer(help_text="Who submitted it.")
     answers = AnswerOutputSerializer(many=True)
-    resolution = TextField()
+    resolution = serializers.CharField()
     resolved_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     approvals = ApprovalOutputSerializer(many=True, source="approvals.all")
@@ -270,25 +270,25 @@ class ServiceRequestDetailOutputSerializer(ServiceRequestListOutputSerializer):
     rating = RatingOutputSerializer(allow_null=True)
 
 
-class ServiceRequestCancelInputSerializer(serializers.Serializer):
-    reason = TextField(required=False, allow_blank=True, default="", max_length=5000)
+class ServiceRequestCancelInputSerializer(InputSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class ServiceRequestRateInputSerializer(serializers.Serializer):
+class ServiceRequestRateInputSerializer(InputSerializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
-    comment = TextField(required=False, allow_blank=True, default="", max_length=5000)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 # Comments ------------------------------------------------------------------------------
 
 
-class CommentCreateInputSerializer(serializers.Serializer):
-    body = TextField(max_length=10_000)
+class CommentCreateInputSerializer(InputSerializer):
+    body = serializers.CharField(max_length=10_000)
 
 
 class CommentOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     author = PersonOutputSerializer()
-    body = TextField(help_text="Plain text as written: escape it when showing it.")
+    body = serializers.CharField(help_text="Plain text as written: escape it when showing it.")
     is_internal = serializers.BooleanField(help_text="Staff-only note (staff see these only).")
     created_at = serializers.DateTimeField()

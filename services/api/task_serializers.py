@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from esm.api import TextField
+from esm.api import InputSerializer
 from services import sla
 from services.api.serializers import (
     AnswerOutputSerializer,
@@ -41,8 +41,8 @@ def _expected_version() -> serializers.IntegerField:
 
 class QueueListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
-    description = TextField()
+    name = serializers.CharField()
+    description = serializers.CharField()
     department = DepartmentOutputSerializer()
     is_default = serializers.BooleanField(help_text="Where the department's new requests arrive.")
     open_count = serializers.IntegerField(help_text="Open tasks.")
@@ -52,7 +52,7 @@ class QueueListOutputSerializer(serializers.Serializer):
 
 class QueueRefOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
     department = DepartmentOutputSerializer()
 
 
@@ -62,7 +62,7 @@ class QueueRefOutputSerializer(serializers.Serializer):
 class CatalogItemRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="What the queue's `catalog_item` filter takes.")
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 class SlaOutputSerializer(serializers.Serializer):
@@ -89,16 +89,16 @@ class TaskEndToEndOutputSerializer(EndToEndOutputSerializer):
 
 
 class TaskListOutputSerializer(serializers.Serializer):
-    """One row of a queue. Needs `now`, `schedules` (`esm.calendars.Schedules`) and
+    """One row of a queue. Needs `now`, `schedules` (department id → Schedule) and
     `company_schedule` in context."""
 
     id = serializers.IntegerField()
-    reference = TextField(
+    reference = serializers.CharField(
         source="service_request.reference", help_text="The request's reference, REQ-000123."
     )
-    title = TextField()
+    title = serializers.CharField()
     state = serializers.ChoiceField(choices=FulfilmentTask.State.choices)
-    state_display = TextField(source="get_state_display")
+    state_display = serializers.CharField(source="get_state_display")
     priority = serializers.ChoiceField(choices=Priority.choices)
     assignee = PersonOutputSerializer(allow_null=True, help_text="Who is working on it.")
     requester = serializers.SerializerMethodField(
@@ -163,7 +163,7 @@ class TaskListOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
-        schedule = self.context["schedules"].of(task.department_id)
+        schedule = self.context["schedules"].get(task.department_id)
         reading = sla.clock_read(task, schedule, now=self.context["now"])
         clock = {
             "status": reading.status,
@@ -181,11 +181,11 @@ class TaskListOutputSerializer(serializers.Serializer):
 class TaskRequestOutputSerializer(serializers.Serializer):
     """The request a task fulfils, as the agent needs it: who, what, and the answers."""
 
-    reference = TextField()
-    subject = TextField()
+    reference = serializers.CharField()
+    subject = serializers.CharField()
     # Plain text, as in the requests API: an enum here would collide with the task's states.
-    state = TextField(help_text="The request's state (not the task's).")
-    state_display = TextField(source="get_state_display")
+    state = serializers.CharField(help_text="The request's state (not the task's).")
+    state_display = serializers.CharField(source="get_state_display")
     priority = serializers.ChoiceField(choices=Priority.choices)
     item = CatalogItemRefOutputSerializer(source="catalog_item")
     requester = PersonOutputSerializer(help_text="The person the request is for.")
@@ -197,7 +197,7 @@ class TaskRequestOutputSerializer(serializers.Serializer):
 
 class ConsultOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    state = TextField(help_text="`open`, `answered` or `withdrawn`.")
+    state = serializers.CharField(help_text="`open`, `answered` or `withdrawn`.")
     from_department = DepartmentOutputSerializer(help_text="The department that asks.")
     to_department = DepartmentOutputSerializer(help_text="The department asked.")
     asking_task = serializers.IntegerField(
@@ -207,10 +207,10 @@ class ConsultOutputSerializer(serializers.Serializer):
     consult_task = serializers.IntegerField(
         source="consult_task_id", help_text="The task that answers it, in the asked queue."
     )
-    question = TextField()
+    question = serializers.CharField()
     asked_by = PersonOutputSerializer()
     asked_at = serializers.DateTimeField()
-    answer = TextField()
+    answer = serializers.CharField()
     answered_by = PersonOutputSerializer(allow_null=True)
     answered_at = serializers.DateTimeField(allow_null=True)
     withdrawn_at = serializers.DateTimeField(allow_null=True)
@@ -229,11 +229,11 @@ class TaskDetailOutputSerializer(TaskListOutputSerializer):
     updated_at = serializers.DateTimeField()
     claimed_at = serializers.DateTimeField(allow_null=True)
     done_at = serializers.DateTimeField(allow_null=True)
-    resolution = TextField()
+    resolution = serializers.CharField()
     handed_off_from = HandedOffFromOutputSerializer(
         allow_null=True, help_text="The task whose work was handed to this one."
     )
-    handoff_reason = TextField()
+    handoff_reason = serializers.CharField()
     service_request = serializers.SerializerMethodField(
         help_text="Null on a consult about a confidential case, for the consulted department: "
         "it sees the question and its answer, never the case."
@@ -289,32 +289,34 @@ class TaskCommentOutputSerializer(CommentOutputSerializer):
 # Inputs --------------------------------------------------------------------------------
 
 
-class TaskClaimInputSerializer(serializers.Serializer):
+class TaskClaimInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskAssignInputSerializer(serializers.Serializer):
-    assignee = TextField(
+class TaskAssignInputSerializer(InputSerializer):
+    assignee = serializers.CharField(
         max_length=150, help_text="Username of an agent or manager of the task's department."
     )
     expected_version = _expected_version()
 
 
-class TaskUnassignInputSerializer(serializers.Serializer):
+class TaskUnassignInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskReplyInputSerializer(serializers.Serializer):
-    body = TextField(max_length=10_000, help_text="The employee reads it.")
+class TaskReplyInputSerializer(InputSerializer):
+    body = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
-class TaskNoteInputSerializer(serializers.Serializer):
-    body = TextField(max_length=10_000, help_text="Internal: only staff of the department read it.")
+class TaskNoteInputSerializer(InputSerializer):
+    body = serializers.CharField(
+        max_length=10_000, help_text="Internal: only staff of the department read it."
+    )
 
 
-class TaskAskInputSerializer(serializers.Serializer):
-    question = TextField(max_length=10_000)
+class TaskAskInputSerializer(InputSerializer):
+    question = serializers.CharField(max_length=10_000)
     missing_information = serializers.BooleanField(
         default=False,
         help_text="True when the request arrived without something the department needs "
@@ -323,41 +325,43 @@ class TaskAskInputSerializer(serializers.Serializer):
     expected_version = _expected_version()
 
 
-class TaskConsultInputSerializer(serializers.Serializer):
+class TaskConsultInputSerializer(InputSerializer):
     to_queue = serializers.SlugField(
         max_length=100, help_text="Slug of a queue of another department."
     )
-    question = TextField(max_length=10_000, help_text="The other department reads it.")
+    question = serializers.CharField(max_length=10_000, help_text="The other department reads it.")
     expected_version = _expected_version()
 
 
-class TaskConsultAnswerInputSerializer(serializers.Serializer):
-    answer = TextField(max_length=10_000, help_text="The asking department reads it.")
+class TaskConsultAnswerInputSerializer(InputSerializer):
+    answer = serializers.CharField(max_length=10_000, help_text="The asking department reads it.")
     expected_version = _expected_version()
 
 
-class TaskConsultWithdrawInputSerializer(serializers.Serializer):
+class TaskConsultWithdrawInputSerializer(InputSerializer):
     expected_version = _expected_version()
 
 
-class TaskResolveInputSerializer(serializers.Serializer):
-    resolution = TextField(max_length=10_000, help_text="The employee reads it.")
+class TaskResolveInputSerializer(InputSerializer):
+    resolution = serializers.CharField(max_length=10_000, help_text="The employee reads it.")
     expected_version = _expected_version()
 
 
-class TaskHandOffInputSerializer(serializers.Serializer):
+class TaskHandOffInputSerializer(InputSerializer):
     to_queue = serializers.SlugField(max_length=100, help_text="Slug of the receiving queue.")
-    reason = TextField(max_length=5000, help_text="Why, so the receiving team can pick it up.")
+    reason = serializers.CharField(
+        max_length=5000, help_text="Why, so the receiving team can pick it up."
+    )
     expected_version = _expected_version()
 
 
-class TaskSendBackInputSerializer(serializers.Serializer):
-    missing = TextField(
+class TaskSendBackInputSerializer(InputSerializer):
+    missing = serializers.CharField(
         max_length=5000, help_text="What the sender must complete before handing it over again."
     )
     expected_version = _expected_version()
 
 
-class TaskPriorityInputSerializer(serializers.Serializer):
+class TaskPriorityInputSerializer(InputSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     expected_version = _expected_version()

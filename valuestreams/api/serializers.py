@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from esm.api import TextField
+from esm.api import InputSerializer
 from services.api.serializers import DepartmentOutputSerializer, PersonOutputSerializer
 from valuestreams.forms import DEFAULT_DAYS, MAX_DAYS, local_today
 from valuestreams.models import ValueStream
@@ -19,7 +19,7 @@ from valuestreams.models import ValueStream
 
 class ItemRefOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
+    name = serializers.CharField()
 
 
 # Streams -------------------------------------------------------------------------------
@@ -27,9 +27,9 @@ class ItemRefOutputSerializer(serializers.Serializer):
 
 class ValueStreamListOutputSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = TextField()
-    outcome = TextField(help_text="What the stream delivers.")
-    customer = TextField(help_text="Who receives the outcome.")
+    name = serializers.CharField()
+    outcome = serializers.CharField(help_text="What the stream delivers.")
+    customer = serializers.CharField(help_text="Who receives the outcome.")
     status = serializers.ChoiceField(choices=ValueStream.Status.choices)
     owner = PersonOutputSerializer(help_text="Accountable for the whole stream.")
 
@@ -38,14 +38,14 @@ class StageStepOutputSerializer(serializers.Serializer):
     key = serializers.SlugField(
         source="plan_step.key", help_text="The plan step's key (`step` in the event log)."
     )
-    name = TextField(source="plan_step.name")
+    name = serializers.CharField(source="plan_step.name")
     item = serializers.SlugField(
         source="plan_step.item.slug", help_text="The catalog item whose plan has the step."
     )
 
 
 class HandoffTargetOutputSerializer(serializers.Serializer):
-    to_stage = TextField(source="to_stage.name", help_text="The downstream stage.")
+    to_stage = serializers.CharField(source="to_stage.name", help_text="The downstream stage.")
     pickup_minutes = serializers.IntegerField(
         help_text="Pick-up time allowed at the boundary, in business minutes."
     )
@@ -53,7 +53,7 @@ class HandoffTargetOutputSerializer(serializers.Serializer):
 
 class StageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = TextField()
+    name = serializers.CharField()
     department = DepartmentOutputSerializer(help_text="The department that owns the stage.")
     position = serializers.IntegerField(help_text="Order within the stream.")
     parallel_group = serializers.IntegerField(
@@ -73,13 +73,13 @@ class ValueStreamDetailOutputSerializer(ValueStreamListOutputSerializer):
     stages = StageOutputSerializer(many=True, help_text="In order: parallel group, position.")
 
 
-class ValueStreamUpdateInputSerializer(serializers.Serializer):
+class ValueStreamUpdateInputSerializer(InputSerializer):
     """What the API may change about a stream: its words and its status. Its model (stages,
     steps, items, owner) is shaped on the stream's pages."""
 
-    name = TextField(max_length=150, required=False)
-    outcome = TextField(max_length=255, required=False)
-    customer = TextField(max_length=150, required=False)
+    name = serializers.CharField(max_length=150, required=False)
+    outcome = serializers.CharField(max_length=255, required=False)
+    customer = serializers.CharField(max_length=150, required=False)
     status = serializers.ChoiceField(choices=ValueStream.Status.choices, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class ValueStreamUpdateInputSerializer(serializers.Serializer):
 # Exports -------------------------------------------------------------------------------
 
 
-class ExportPeriodInputSerializer(serializers.Serializer):
+class ExportPeriodInputSerializer(InputSerializer):
     start = serializers.DateField(
         required=False, help_text="First day (YYYY-MM-DD) of the period, in the portal's time zone."
     )
@@ -145,7 +145,7 @@ class DistributionOutputSerializer(serializers.Serializer):
 
 class StageRefOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    name = TextField()
+    name = serializers.CharField()
     department = serializers.SlugField(source="department.slug")
     parallel_group = serializers.IntegerField()
 
@@ -207,6 +207,6 @@ class VariantOutputSerializer(serializers.Serializer):
     )
     cases = serializers.IntegerField()
     lead_time = DistributionOutputSerializer()
-    conformance = TextField(
+    conformance = serializers.CharField(
         help_text='"conforming", or "skipped", "repeated", "reordered" joined by "+".'
     )
