@@ -14,9 +14,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from reporting.measures import Scope
@@ -105,7 +106,7 @@ ServiceFigures = dict[tuple[str, int], tuple[float | None, int]]
 
 
 def latest_service_snapshots(
-    *, keys: Iterable[str], service_ids: Iterable[int] | None = None
+    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None = None
 ) -> tuple[dt.date | None, ServiceFigures]:
     """The service-scope snapshots of the measures `keys` on the latest day any of them was
     taken (a refresh writes every measure and scope of a day at once): one query, the
@@ -115,13 +116,14 @@ def latest_service_snapshots(
 
 
 def _latest_service_rows(
-    *, keys: Iterable[str], service_ids: Iterable[int] | None
+    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None
 ) -> tuple[dt.date | None, ServiceFigures, dict[str, Measure]]:
     """`latest_service_snapshots`, and the measures of the rows read (with their targets):
     one query."""
     rows = Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
     if service_ids is not None:
-        rows = rows.filter(service_id__in=list(service_ids))
+        ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
+        rows = rows.filter(service_id__in=ids)
     latest = Subquery(rows.order_by("-day").values("day")[:1])
     day, figures, measures = None, {}, {}
     for snapshot in rows.filter(day=latest).select_related("measure"):
