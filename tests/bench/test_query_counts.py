@@ -53,12 +53,12 @@ PINNED = {
     "dashboard: Employees": 12,
     "dashboard: Executives": 16,
     "dashboard: Line managers": 13,
-    "portfolio": 21,
+    "portfolio": 22,
     "collaboration map": 8,
     "stream export (CSV)": 7,
     "API: my requests": 5,
     "API: queue tasks": 10,
-    "portfolio: a service": 22,
+    "portfolio: a service": 23,
 }
 # Where the larger enterprise's count differs, and why: the bench picks its people and
 # objects from the data, so at the larger size some are others, in another state.
@@ -76,6 +76,7 @@ OVER_BUDGET = {
     "task page",
     "value-stream map",
     "dashboard: Department managers",
+    "dashboard: Department staff",
     "dashboard: Executives",
     "portfolio",
     "portfolio: a service",
