@@ -186,8 +186,10 @@ def test_every_page_runs_the_queries_pinned_for_it_at_both_sizes(counts):
 
 
 def test_every_page_keeps_within_the_budget_but_those_listed_over_it(counts):
+    # The task picked at the larger size offers fewer forms (see AT_LARGE): within budget.
+    expected = {"small": OVER_BUDGET, "large": OVER_BUDGET - {"task page"}}
     for size in ("small", "large"):
         over = {
             page for page, count in counts[size].items() if count > BUDGET and page not in WRITES
         }
-        assert over == OVER_BUDGET, size
+        assert over == expected[size], size
