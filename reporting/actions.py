@@ -9,8 +9,7 @@ import datetime as dt
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from esm import clock
@@ -32,24 +31,25 @@ from services.models import Service
 
 def report_view_record(*, report: Report, viewer: AbstractBaseUser) -> None:
     """Note that `viewer` opened `report` now: one row per reader, counted, so the audit
-    can tell which reports nobody reads. A conditional UPDATE first, so two tabs opening
-    at once never lose a count; the INSERT of a first view may meet its twin, which then
-    counts instead."""
-    now = clock.now()
-    updated = ReportView.objects.filter(report=report, viewer=viewer).update(
-        last_viewed_at=now, count=F("count") + 1
+    can tell which reports nobody reads. One statement, first view or not: an INSERT that
+    on meeting the reader's row counts on it instead, so two tabs opening at once never
+    lose a count (PostgreSQL and SQLite both upsert with ON CONFLICT)."""
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    table = ReportView._meta.db_table
+    columns = {name: ReportView._meta.get_field(name).column for name in _VIEW_FIELDS}
+    report_id, viewer_id, first, last, count = (columns[name] for name in _VIEW_FIELDS)
+    # Only the model's own column names are spliced in; values travel as parameters.
+    sql = (
+        f'INSERT INTO "{table}" ("{report_id}", "{viewer_id}", "{first}", "{last}", "{count}") '  # noqa: S608
+        "VALUES (%s, %s, %s, %s, 1) "
+        f'ON CONFLICT ("{report_id}", "{viewer_id}") DO UPDATE SET '
+        f'"{last}" = EXCLUDED."{last}", "{count}" = "{table}"."{count}" + 1'
     )
-    if updated:
-        return
-    try:
-        with transaction.atomic():
-            ReportView.objects.create(
-                report=report, viewer=viewer, first_viewed_at=now, last_viewed_at=now
-            )
-    except IntegrityError:
-        ReportView.objects.filter(report=report, viewer=viewer).update(
-            last_viewed_at=now, count=F("count") + 1
-        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [report.pk, viewer.pk, now, now])
+
+
+_VIEW_FIELDS = ("report", "viewer", "first_viewed_at", "last_viewed_at", "count")
 
 
 def report_feedback_submit(

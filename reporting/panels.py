@@ -142,10 +142,14 @@ class ServiceStanding:
 
 
 def service_standings(*, services: Iterable[Service], viewer: User) -> list[ServiceStanding]:
-    """Two queries. `services` come with their department loaded."""
+    """Two queries, even when there are no services (a queryset of them is read in SQL as
+    well, so the count is the same with or without). `services` come with their
+    department loaded."""
+    ids = services.values("pk") if isinstance(services, QuerySet) else None
     services = list(services)
     _, figures = latest_service_snapshots(
-        keys=(ATTAINMENT, RATING), service_ids=[service.pk for service in services]
+        keys=(ATTAINMENT, RATING),
+        service_ids=ids if ids is not None else [service.pk for service in services],
     )
     standings = []
     for service in services:
@@ -321,13 +325,15 @@ def department_manager_panel(
     )
     asked = Q(asked_at__gte=period.start, asked_at__lt=period.end)
     answered = Q(state=Consult.State.ANSWERED)
-    consults = Consult.objects.filter(asked).aggregate(
-        asked_by_us=Count("pk", filter=Q(from_department=department)),
-        answered_for_us=Count("pk", filter=Q(from_department=department) & answered),
-        asked_of_us=Count("pk", filter=Q(to_department=department)),
-        answered_by_us=Count("pk", filter=Q(to_department=department) & answered),
+    # Those still open of us, whenever asked, in the same read as the period's.
+    open_of_us = Q(state=Consult.State.OPEN, to_department=department)
+    consults = Consult.objects.filter(asked | open_of_us).aggregate(
+        asked_by_us=Count("pk", filter=asked & Q(from_department=department)),
+        answered_for_us=Count("pk", filter=asked & Q(from_department=department) & answered),
+        asked_of_us=Count("pk", filter=asked & Q(to_department=department)),
+        answered_by_us=Count("pk", filter=asked & Q(to_department=department) & answered),
+        open_of_us=Count("pk", filter=open_of_us),
     )
-    consults["open_of_us"] = Consult.objects.open().filter(to_department=department).count()
     streams = value_streams_visible_to(viewer).filter(
         Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
         status=ValueStream.Status.LIVE,

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    DateField,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.shortcuts import get_object_or_404
 
 from esm.models import Department, DepartmentRole, Profile
@@ -94,18 +102,24 @@ def reports_for(user: User) -> list[Report]:
 
 def report_for_reader(*, user: User, slug: str, reports: QuerySet[Report] | None = None) -> Report:
     """The report (from `reports`, to load more with it), for someone in its audience (or
-    its owner, or an admin), with what `audience_includes` asks loaded: 404 for an unknown
-    slug, 403 for anyone else (that a report exists is no secret; what it shows is)."""
+    its owner, or an admin), with what `audience_includes` asks of its audience loaded (its
+    departments, or its chosen people: only what the audience's rule reads): 404 for an
+    unknown slug, 403 for anyone else (that a report exists is no secret; what it shows
+    is)."""
     reports = Report.objects.all() if reports is None else reports
-    report = get_object_or_404(
-        reports.select_related("audience", "owner").prefetch_related(
-            "audience__departments", "audience__people"
-        ),
-        slug=slug,
-    )
+    report = get_object_or_404(reports.select_related("audience", "owner"), slug=slug)
+    prefetch_related_objects([report.audience], *_AUDIENCE_READS.get(report.audience.members, ()))
     if not can(user, "reporting.view_report", report):
         raise PermissionDenied("This report is for its audience, its owner and admins.")
     return report
+
+
+_AUDIENCE_READS = {
+    Audience.Members.DEPARTMENT_STAFF: ("departments",),
+    Audience.Members.DEPARTMENT_MANAGERS: ("departments",),
+    Audience.Members.CUSTOM: ("people",),
+}
+"""What of an audience `audience_includes` and `report_scopes` read, by its rule."""
 
 
 @dataclass(frozen=True)
@@ -188,25 +202,29 @@ def report_cards(*, report: Report, scope: Scope, viewer: User) -> list[Card]:
 
 
 def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> list[Card]:
-    """Cards for `measures` in `scope` (two queries for the snapshots of them all). A value
-    held back under the small-group rule loses its count of cases too: for a count (requests
-    raised) the cases are the value."""
-    latest = (
-        Snapshot.objects.filter(measure__in=measures, scope=scope.key)
-        .order_by("-day")
-        .values_list("day", flat=True)
-        .first()
+    """Cards for `measures` in `scope`: one query for the snapshots of them all, those of
+    the `SERIES_WEEKS` weeks ending on the latest day any of them was taken (the latest
+    day found in SQL, so an empty history costs the same query). A value held back under
+    the small-group rule loses its count of cases too: for a count (requests raised) the
+    cases are the value."""
+    in_scope = Snapshot.objects.filter(measure__in=measures, scope=scope.key)
+    latest_day = Subquery(in_scope.order_by("-day").values("day")[:1])
+    first_day = ExpressionWrapper(
+        latest_day - dt.timedelta(weeks=SERIES_WEEKS - 1), output_field=DateField()
+    )
+    rows = list(
+        in_scope.filter(day__gte=first_day).values_list("measure_id", "day", "value", "cases")
     )
     cards = {m.pk: Card(measure=m) for m in measures}
-    if latest is None:
+    if not rows:
         return list(cards.values())
+    latest = max(day for _, day, _, _ in rows)
     days = [latest - dt.timedelta(weeks=back) for back in range(SERIES_WEEKS - 1, -1, -1)]
-    rows = Snapshot.objects.filter(measure__in=measures, scope=scope.key, day__in=days).values_list(
-        "measure_id", "day", "value", "cases"
-    )
+    weekly = set(days)
     by_measure: dict[int, dict[dt.date, tuple[float | None, int]]] = defaultdict(dict)
     for measure_id, day, value, cases in rows:
-        by_measure[measure_id][day] = (value, cases)
+        if day in weekly:
+            by_measure[measure_id][day] = (value, cases)
     for measure_id, card in cards.items():
         holds_back = small_group_applies(scope, viewer, card.measure)
         points = by_measure.get(measure_id, {})
@@ -227,9 +245,10 @@ def departments_for(user: User, audience: Audience) -> list[Department]:
     """The departments whose figures `user` may choose on a report for `audience`: those
     they work in, within the audience's departments if it names any."""
     ids = staff_department_ids(user)
-    chosen = {d.pk for d in audience.departments.all()}
+    chosen = list(audience.departments.all())
     if chosen:
-        ids = ids & chosen
+        # Loaded with the audience already: no query to pick the user's among them.
+        return sorted((d for d in chosen if d.pk in ids), key=lambda d: (d.name, d.pk))
     return list(Department.objects.filter(pk__in=ids).order_by("name"))
 
 

@@ -14,9 +14,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from reporting.measures import Scope
@@ -43,8 +44,10 @@ class Thresholds:
 def watermelon_thresholds() -> Thresholds:
     """The two thresholds, read from the measures (one query)."""
     measures = {m.key: m for m in Measure.objects.filter(key__in=[ATTAINMENT, RATING])}
-    attainment = measures.get(ATTAINMENT)
-    rating = measures.get(RATING)
+    return _thresholds(measures.get(ATTAINMENT), measures.get(RATING))
+
+
+def _thresholds(attainment: Measure | None, rating: Measure | None) -> Thresholds:
     return Thresholds(
         attainment_target=(
             attainment.target
@@ -103,45 +106,56 @@ ServiceFigures = dict[tuple[str, int], tuple[float | None, int]]
 
 
 def latest_service_snapshots(
-    *, keys: Iterable[str], service_ids: Iterable[int] | None = None
+    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None = None
 ) -> tuple[dt.date | None, ServiceFigures]:
     """The service-scope snapshots of the measures `keys` on the latest day any of them was
-    taken (a refresh writes every measure and scope of a day at once): two queries."""
-    keys = list(keys)
-    rows = Snapshot.objects.filter(measure__key__in=keys, service__isnull=False)
-    if service_ids is not None:
-        rows = rows.filter(service_id__in=list(service_ids))
-    day = rows.order_by("-day").values_list("day", flat=True).first()
-    if day is None:
-        return None, {}
-    figures = {
-        (key, service_id): (value, cases)
-        for key, service_id, value, cases in rows.filter(day=day).values_list(
-            "measure__key", "service_id", "value", "cases"
-        )
-    }
+    taken (a refresh writes every measure and scope of a day at once): one query, the
+    latest day found in SQL."""
+    day, figures, _ = _latest_service_rows(keys=keys, service_ids=service_ids)
     return day, figures
+
+
+def _latest_service_rows(
+    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None
+) -> tuple[dt.date | None, ServiceFigures, dict[str, Measure]]:
+    """`latest_service_snapshots`, and the measures of the rows read (with their targets):
+    one query."""
+    rows = Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
+    if service_ids is not None:
+        ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
+        rows = rows.filter(service_id__in=ids)
+    latest = Subquery(rows.order_by("-day").values("day")[:1])
+    day, figures, measures = None, {}, {}
+    for snapshot in rows.filter(day=latest).select_related("measure"):
+        day = snapshot.day
+        measures[snapshot.measure.key] = snapshot.measure
+        figures[(snapshot.measure.key, snapshot.service_id)] = (snapshot.value, snapshot.cases)
+    return day, figures, measures
 
 
 def watermelons(*, viewer: User, services: Iterable[Service] | None = None) -> list[Watermelon]:
     """The services (all, or those of `services`) that are watermelons by their latest
     snapshots of `end_to_end_attainment` and `experience_rating`, by name, each with the
     newest comments of its low ratings (below the rating threshold) on the requests
-    resolved in the snapshot's window. Five queries whatever the number of services.
+    resolved in the snapshot's window. One query, and two more when any service is one:
+    the services flagged and their comments.
 
     A comment is shown without its author. A confidential case's comment is shown only to
     who may see the case (`ServiceRequest.objects.visible_to`), and the request is linked
     only for them. Attainment resting on fewer than `SMALL_GROUP` cases is held back from
     a viewer who is not staff of the service's department (`small_group_applies`), and the
     rule itself needs `SMALL_GROUP` ratings, so no comment shows behind fewer ratings."""
-    thresholds = watermelon_thresholds()
     service_ids = None if services is None else [service.pk for service in services]
-    day, figures = latest_service_snapshots(keys=(ATTAINMENT, RATING), service_ids=service_ids)
+    day, read, measures = _latest_service_rows(keys=(ATTAINMENT, RATING), service_ids=service_ids)
+    # The thresholds are the measures' own: the rows read carry them. A measure with no
+    # row flags nothing whatever its threshold, so the settings stand in only for a
+    # measure whose row is there without a threshold set.
+    thresholds = _thresholds(measures.get(ATTAINMENT), measures.get(RATING))
     flagged = {}
-    for (key, service_id), (rating, ratings) in figures.items():
+    for (key, service_id), (rating, ratings) in read.items():
         if key != RATING:
             continue
-        attainment, resolved = figures.get((ATTAINMENT, service_id), (None, 0))
+        attainment, resolved = read.get((ATTAINMENT, service_id), (None, 0))
         if is_watermelon(
             attainment=attainment, rating=rating, ratings=ratings, thresholds=thresholds
         ):

@@ -371,10 +371,16 @@ def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:
     return FulfilmentTask.objects.visible_to(user).filter(service_request=service_request).exists()
 
 
-def comments_for_viewer(*, user: Any, service_request: ServiceRequest) -> QuerySet[Comment]:
-    """The conversation; internal notes only for the staff working the request."""
+def comments_for_viewer(
+    *, user: Any, service_request: ServiceRequest, reads_notes: bool | None = None
+) -> QuerySet[Comment]:
+    """The conversation; internal notes only for the staff working the request.
+    `reads_notes`, when given, is what `reads_internal_notes` answered for them (a page
+    showing both the conversation and the timeline asks once)."""
     comments = service_request.comments.select_related("author")
-    if not reads_internal_notes(user=user, service_request=service_request):
+    if reads_notes is None:
+        reads_notes = reads_internal_notes(user=user, service_request=service_request)
+    if not reads_notes:
         comments = comments.filter(is_internal=False)
     return comments
 
@@ -395,15 +401,19 @@ EMPLOYEE_HIDDEN_KINDS = [
 ]
 
 
-def timeline_for_viewer(*, user: Any, service_request: ServiceRequest) -> list[Event]:
+def timeline_for_viewer(
+    *, user: Any, service_request: ServiceRequest, reads_notes: bool | None = None
+) -> list[Event]:
     """The case's events (the request's, its tasks' and its steps'), oldest first,
-    without what the viewer must not read."""
+    without what the viewer must not read (`reads_notes` as in `comments_for_viewer`)."""
     events = (
         Event.objects.filter(reference=service_request.reference)
         .select_related("actor", "department", "from_department", "to_department")
         .order_by("occurred_at", "id")
     )
-    if not reads_internal_notes(user=user, service_request=service_request):
+    if reads_notes is None:
+        reads_notes = reads_internal_notes(user=user, service_request=service_request)
+    if not reads_notes:
         events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL).exclude(
             kind__in=EMPLOYEE_HIDDEN_KINDS
         )
@@ -760,13 +770,16 @@ def department_overview(
             bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
         age_filters[f"age_{index}"] = Count("id", filter=bucket)
         lower = days
-    counts = open_tasks.aggregate(**age_filters)
-    backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
-    sla = open_tasks.with_sla_status(now).aggregate(
+    # The backlog's ages, its clocks and its unclaimed work: one pass over the open tasks.
+    counts = open_tasks.with_sla_status(now).aggregate(
+        **age_filters,
         breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
         at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
         paused=Count("id", filter=Q(sla_state=ClockState.PAUSED)),
+        unclaimed=Count("id", filter=Q(assignee__isnull=True)),
     )
+    backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
+    sla = {state: counts[state] for state in ("breached", "at_risk", "paused")}
     week_start = now - dt.timedelta(days=7)
     per_agent = department_agents(department=department).annotate(
         open_tasks=Count(
@@ -801,7 +814,7 @@ def department_overview(
         "sla": sla,
         "per_agent": per_agent,
         "handoffs": handoffs,
-        "unclaimed": open_tasks.filter(assignee__isnull=True).count(),
+        "unclaimed": counts["unclaimed"],
     }
 
 

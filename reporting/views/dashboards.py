@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -102,11 +103,21 @@ def _report_context(request: HttpRequest, report: Report) -> dict[str, Any]:
 @login_required
 @require_GET
 def report_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    report = selectors.report_for_reader(user=request.user, slug=slug)
+    # The reader's subscription comes with the report: one query fewer on every view.
+    subscribed = Subscription.objects.filter(report=OuterRef("pk"), subscriber=request.user.pk)
+    report = selectors.report_for_reader(
+        user=request.user,
+        slug=slug,
+        reports=Report.objects.annotate(
+            subscribed_frequency=Subquery(subscribed.values("frequency")[:1])
+        ),
+    )
     context = _report_context(request, report)
-    context["subscription"] = Subscription.objects.filter(
-        report=report, subscriber=request.user
-    ).first()
+    context["subscription"] = (
+        Subscription(report=report, subscriber=request.user, frequency=report.subscribed_frequency)
+        if report.subscribed_frequency is not None
+        else None
+    )
     report_view_record(report=report, viewer=request.user)
     return render(request, "reporting/dashboard.html", context)
 

@@ -261,10 +261,13 @@ def _task_page(
         context["end_to_end"] = None
         events = selectors.consult_timeline(consult=consult)
     else:
+        notes = selectors.reads_internal_notes(user=request.user, service_request=service_request)
         context["comments"] = selectors.comments_for_viewer(
-            user=request.user, service_request=service_request
+            user=request.user, service_request=service_request, reads_notes=notes
         )
-        events = selectors.timeline_for_viewer(user=request.user, service_request=service_request)
+        events = selectors.timeline_for_viewer(
+            user=request.user, service_request=service_request, reads_notes=notes
+        )
     context["timeline"] = timeline.timeline_in_words(events, service_request, request.user)
     skipped = CASE_FORMS | ASKING_FORMS if consult else CONSULT_FORMS
     offered = _Choices(task)

@@ -43,22 +43,22 @@ PINNED = {
     "queue, first page": 13,
     "queue, last page": 13,
     "take next": 5,
-    "task page": 18,
-    "department overview": 11,
-    "value-stream list": 9,
-    "value-stream map": 19,
+    "task page": 17,
+    "department overview": 9,
+    "value-stream list": 8,
+    "value-stream map": 17,
     "journey map": 14,
-    "dashboard: Department managers": 33,
-    "dashboard: Department staff": 22,
-    "dashboard: Employees": 16,
-    "dashboard: Executives": 24,
-    "dashboard: Line managers": 18,
-    "portfolio": 21,
+    "dashboard: Department managers": 25,
+    "dashboard: Department staff": 16,
+    "dashboard: Employees": 12,
+    "dashboard: Executives": 16,
+    "dashboard: Line managers": 13,
+    "portfolio": 22,
     "collaboration map": 8,
     "stream export (CSV)": 7,
     "API: my requests": 5,
     "API: queue tasks": 10,
-    "portfolio: a service": 22,
+    "portfolio: a service": 23,
 }
 # Where the larger enterprise's count differs, and why: the bench picks its people and
 # objects from the data, so at the larger size some are others, in another state.
@@ -68,9 +68,7 @@ AT_LARGE = PINNED | {
     # The approver picked has fewer kinds of approval waiting.
     "approvals": 6,
     # The task picked is in another state, with fewer forms to offer.
-    "task page": 16,
-    # More of the audience's panels have data to read (not yet traced query by query).
-    "dashboard: Employees": 18,
+    "task page": 15,
 }
 WRITES = {"submit", "take next"}
 # Over the budget today, at both sizes.
@@ -79,9 +77,7 @@ OVER_BUDGET = {
     "value-stream map",
     "dashboard: Department managers",
     "dashboard: Department staff",
-    "dashboard: Employees",
     "dashboard: Executives",
-    "dashboard: Line managers",
     "portfolio",
     "portfolio: a service",
 }
@@ -179,7 +175,7 @@ def test_no_page_runs_more_queries_for_more_of_the_same_data(counts):
     grown = {
         page: (small, counts["large"][page])
         for page, small in counts["small"].items()
-        if counts["large"][page] > small and page != "dashboard: Employees"
+        if counts["large"][page] > small
     }
     assert grown == {}
 
@@ -190,8 +186,10 @@ def test_every_page_runs_the_queries_pinned_for_it_at_both_sizes(counts):
 
 
 def test_every_page_keeps_within_the_budget_but_those_listed_over_it(counts):
+    # The task picked at the larger size offers fewer forms (see AT_LARGE): within budget.
+    expected = {"small": OVER_BUDGET, "large": OVER_BUDGET - {"task page"}}
     for size in ("small", "large"):
         over = {
             page for page, count in counts[size].items() if count > BUDGET and page not in WRITES
         }
-        assert over == OVER_BUDGET, size
+        assert over == expected[size], size
