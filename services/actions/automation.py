@@ -209,33 +209,29 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
         and all(state_by_key.get(earlier) in StepRun.FINISHED_STATES for earlier in step_run.after)
     ]
     run.service_request = service_request
-    automated = []
-    for step_run in ready:
-        step_run.run = run
-        if step_run.kind == PlanStep.Kind.HUMAN:
-            _hand_to_people(step_run, service_request, title=step_run.name)
-        else:
-            automated.append(step_run)
+    automated = [step_run for step_run in ready if step_run.kind != PlanStep.Kind.HUMAN]
     if automated:
-        # Parallel steps ready together: one UPDATE and one INSERT, however many.
+        # Parallel steps ready together: one UPDATE, and their events in one INSERT
+        # between the human steps', so the log keeps the plan's order.
         now = clock.now()
         StepRun.objects.filter(pk__in=[step_run.pk for step_run in automated]).update(
             state=StepState.PENDING, enqueued_at=now
         )
-        for step_run in automated:
+    pending: list[tuple[StepRun, str, EventDetails]] = []
+    for step_run in ready:
+        step_run.run = run
+        if step_run.kind == PlanStep.Kind.HUMAN:
+            events_record(pending)
+            pending = []
+            _hand_to_people(step_run, service_request, title=step_run.name)
+        else:
             step_run.state, step_run.enqueued_at = StepState.PENDING, now
-        events_record(
-            [
-                (
-                    step_run,
-                    EventKind.STEP_PENDING,
-                    _step_event_details(
-                        step_run, from_value=StepState.WAITING, to_value=StepState.PENDING
-                    ),
-                )
-                for step_run in automated
-            ]
-        )
+            details = _step_event_details(
+                step_run, from_value=StepState.WAITING, to_value=StepState.PENDING
+            )
+            pending.append((step_run, EventKind.STEP_PENDING, details))
+    events_record(pending)
+    if automated:
         _enqueue_on_commit([step_run.pk for step_run in automated])
     if (
         run.state == AutomationRun.State.RUNNING

@@ -548,21 +548,26 @@ def test_every_kind_has_an_activity_and_a_standard_transition():
         **exports.WORK_LIFECYCLE,
         **exports.CONSULT_LIFECYCLE,
     }
-    # Events about people (the directory, sign-in) belong to no case: their reference is
-    # empty, so no case's log in the export ever holds them.
-    people = {
+    # Events about people (the directory, sign-in, administrator rights) and about the
+    # portal's configuration belong to no case: their reference is empty, so no case's log
+    # in the export ever holds them.
+    no_case = {
         EventKind.PERSON_CREATED,
         EventKind.PERSON_UPDATED,
         EventKind.PERSON_DEACTIVATED,
         EventKind.PERSON_REACTIVATED,
         EventKind.ROLE_GRANTED,
         EventKind.ROLE_REVOKED,
+        EventKind.ADMIN_RIGHTS_CHANGED,
+        EventKind.CONFIG_CREATED,
+        EventKind.CONFIG_CHANGED,
+        EventKind.CONFIG_DELETED,
     }
     covered = (
         set(lifecycles)
         | set(exports.TASK_SIDE_FACTS)
         | {EventKind.RUN_STARTED, EventKind.RUN_FINISHED}
-        | people
+        | no_case
     )
 
     assert set(EventKind.values) <= covered
