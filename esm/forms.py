@@ -9,11 +9,23 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.utils import timezone
 
 from esm import audit
 from esm.models import EventKind
 from esm.oidc import local_password_allowed
+
+# The most a free-text box takes when its model sets no limit (a TextField has none): a page
+# form refuses a megabyte pasted in, as the API does, rather than storing it.
+TEXT_MAX_CHARS = 10_000
+
+
+def bounded_formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    """A model form's field, long text given TEXT_MAX_CHARS (`Meta.formfield_callback`)."""
+    if isinstance(db_field, models.TextField):
+        kwargs.setdefault("max_length", TEXT_MAX_CHARS)
+    return db_field.formfield(**kwargs)
 
 
 class SignInForm(auth_forms.AuthenticationForm):

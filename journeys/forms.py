@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from esm.forms import TEXT_MAX_CHARS
 from esm.models import Department
 from journeys.models import Finding, JourneyMap, JourneyStage, Touchpoint
 from services.forms import PersonField
@@ -57,7 +58,9 @@ class JourneyStageForm(forms.Form):
 class TouchpointForm(forms.Form):
     stage = forms.ModelChoiceField(queryset=JourneyStage.objects.none(), empty_label=None)
     name = forms.CharField(max_length=150)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=TEXT_MAX_CHARS
+    )
     channel = forms.ChoiceField(choices=Touchpoint.Channel.choices)
     department = forms.ModelChoiceField(
         queryset=Department.objects.order_by("name"),
@@ -120,7 +123,9 @@ class FindingForm(forms.Form):
     touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), empty_label=None)
     kind = forms.ChoiceField(choices=Finding.Kind.choices)
     title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=TEXT_MAX_CHARS
+    )
     owner = _person_field("Username or e-mail of who takes it on; empty for nobody yet.")
 
     def __init__(self, *args: Any, touchpoints: QuerySet[Touchpoint], **kwargs: Any) -> None:
@@ -138,4 +143,6 @@ class FindingChangeForm(forms.Form):
         help_text="Done when the improvement shipped: the signal's value after is read then.",
     )
     owner = _person_field("Username or e-mail of who takes it on; empty for nobody yet.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=TEXT_MAX_CHARS
+    )

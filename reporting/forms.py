@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from esm import changes
+from esm.forms import bounded_formfield
 from esm.models import Department
 from reporting.measures import REGISTRY
 from reporting.models import (
@@ -81,6 +82,7 @@ class MeasureForm(forms.ModelForm):
     ]
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = Measure
         fields = [
             "key",
@@ -266,6 +268,7 @@ class AudienceForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = Audience
         fields = [
             "name",
@@ -342,6 +345,7 @@ class AudienceForm(forms.ModelForm):
 
 class ReportForm(forms.ModelForm):
     class Meta:
+        formfield_callback = bounded_formfield
         model = Report
         fields = ["name", "slug", "audience", "narrative", "cadence"]
         labels = {"slug": "Address"}
@@ -496,6 +500,7 @@ class ObjectiveForm(forms.ModelForm):
     mission), and never below it: no node hangs from itself or its descendants."""
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = Objective
         fields = ["level", "parent", "title", "description"]
         labels = {"parent": "Serves"}

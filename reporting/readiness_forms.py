@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from esm.forms import bounded_formfield
 from reporting.models import ReadinessAssessment, RolloutStep, TribalGroup
 from reporting.readiness import SIGN_CHOICES
 from valuestreams.models import ValueStream
@@ -35,6 +36,7 @@ class AssessmentForm(forms.Form):
 
 class TribalGroupForm(forms.ModelForm):
     class Meta:
+        formfield_callback = bounded_formfield
         model = TribalGroup
         fields = [
             "name",
@@ -53,6 +55,7 @@ class TribalGroupForm(forms.ModelForm):
 
 class RolloutStepForm(forms.ModelForm):
     class Meta:
+        formfield_callback = bounded_formfield
         model = RolloutStep
         fields = ["title", "value_stream", "status", "owner", "lessons_learned"]
         widgets = {"lessons_learned": forms.Textarea(attrs={"rows": 3})}

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
+from esm.forms import bounded_formfield
 from services.models import (
     CatalogItem,
     Consult,
@@ -288,7 +289,8 @@ class ReasonForm(forms.Form):
 class TaskForm(forms.Form):
     """Every form on the task page carries the version the agent saw (optimistic check)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    # Bounded like the column: a tampered number past it is a form error, not a database one.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
 
 class TaskTextForm(TaskForm):
@@ -459,6 +461,7 @@ class ServicePortfolioForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = bounded_formfield
         model = Service
         fields = [
             "status",
