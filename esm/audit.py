@@ -154,6 +154,8 @@ def _admin_link(viewer: Any, model: Any, pk: int) -> str:
 
 def _changes(event: Event) -> list[Change]:
     payload = event.payload or {}
+    if "password" in payload:
+        return []  # The summary says it: a password is named by the summary, never shown.
     values = payload.get("changes") or {}
     return [
         Change(name, *values[name]) if name in values else Change(name, shown=False)
