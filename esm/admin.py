@@ -3,10 +3,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import router, transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from esm.admin_masking import MaskedRelationsAdmin, MaskedRelationsMixin
+from esm.changes import password_change_record
 from esm.models import (
     BusinessCalendar,
     Department,
@@ -65,6 +68,23 @@ class UserAdmin(MaskedRelationsMixin, DjangoUserAdmin):
     list_select_related = ["profile__department"]
     list_display = ["username", "first_name", "last_name", "email", "department", "is_staff"]
     list_filter = [*DjangoUserAdmin.list_filter, "profile__department", "department_roles__role"]
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's page saves the password outside any transaction; here the password and
+        # its event commit together.
+        with transaction.atomic(using=router.db_for_write(User)):
+            return super().user_change_password(request, id, form_url)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> Any:
+        # The password page calls this right after saving the new password, with the
+        # request that says who set it: the one place both are at hand.
+        if isinstance(form, AdminPasswordChangeForm):
+            password_change_record(person=form.user, actor=request.user, via="admin")
+        return super().construct_change_message(request, form, formsets, add)
 
     @admin.display(ordering="profile__department__name")
     def department(self, user: User) -> str:  # type: ignore[valid-type]
@@ -163,7 +183,8 @@ class ProvisioningClientAdmin(MaskedRelationsAdmin):
     @admin.action(description="Rotate the token (the old one stops working)")
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[ProvisioningClient]) -> None:
         for client in queryset:
-            _token_shown_once(request, client, provisioning_client_token_rotate(client=client))
+            token = provisioning_client_token_rotate(client=client, by=request.user)
+            _token_shown_once(request, client, token)
 
 
 @admin.register(DirectoryGroup)

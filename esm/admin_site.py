@@ -5,7 +5,8 @@ event log rather than in it. Here every model admin registered on the site (the 
 and Django's such as groups) records the change in the event log (`esm.changes`), in the
 admin's transaction, with the fields changed and their values before and after: the form
 is saved in `save_form` (the stored row read just before), the record's many-to-many and
-its inlines in `save_related`, deletions in `delete_model` and `delete_queryset`. A model
+its inlines in `save_related`, deletions in `delete_model` and `delete_queryset` (with the
+number of rows of each kind the cascade removed along). A model
 admin need not remember to do it: the site mixes it in when the admin is registered.
 """
 
@@ -19,7 +20,13 @@ from django.db.models import Model, QuerySet
 from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 
-from esm.changes import Snapshot, change_record, deletion_record, snapshot_stored
+from esm.changes import (
+    Snapshot,
+    change_record,
+    delete_recorded,
+    deletion_record,
+    snapshot_stored,
+)
 
 VIA = "admin"
 
@@ -80,16 +87,17 @@ class ChangesRecordedMixin:
                 )
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        deletion_record(subject=obj, actor=request.user, via=VIA, values=self.record_values)
-        super().delete_model(request, obj)  # type: ignore[misc]
+        # Deleted here rather than by Django's `delete_model` (a bare `obj.delete()`), so
+        # that the event counts the rows the cascade took with it.
+        delete_recorded(subject=obj, actor=request.user, via=VIA, values=self.record_values)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         # The "delete selected" action runs outside the admin's transactions: the events
-        # and the deletion commit together here.
+        # and the deletion commit together here. One record at a time, so each event
+        # counts what went with its own record.
         with transaction.atomic(using=router.db_for_write(queryset.model)):
             for obj in queryset:
-                deletion_record(subject=obj, actor=request.user, via=VIA, values=self.record_values)
-            super().delete_queryset(request, queryset)  # type: ignore[misc]
+                delete_recorded(subject=obj, actor=request.user, via=VIA, values=self.record_values)
 
 
 def _inline_before(formset: BaseModelFormSet) -> dict[Any, Snapshot]:

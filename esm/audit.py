@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
-from esm.changes import flagged
+from esm.changes import FLAGGED, PASSWORD_SWITCHED_OFF, flagged
 from esm.models import Event, EventKind
 from esm.permissions import User, staff_department_ids
 
@@ -43,11 +43,6 @@ CATEGORIES = {
     "people": "People, roles and rights",
     "configuration": "Configuration",
 }
-
-FLAGGED = Q(kind=EventKind.ADMIN_RIGHTS_CHANGED) | (
-    Q(kind=EventKind.ROLE_GRANTED)
-    & (Q(payload__confidential_access=True) | Q(payload__self_granted=True))
-)
 
 
 @dataclass(frozen=True)
@@ -128,7 +123,11 @@ class AuditRow:
     flagged: bool = False
     link: str = ""
     summary: str = ""
+    flag: str = ""
+    """Why the row is flagged, in words."""
     changes: list[Change] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """What a deletion took with it: "3 plan steps"."""
 
 
 def _model_of(subject_type: str) -> Any:
@@ -155,6 +154,8 @@ def _admin_link(viewer: Any, model: Any, pk: int) -> str:
 
 def _changes(event: Event) -> list[Change]:
     payload = event.payload or {}
+    if "password" in payload:
+        return []  # The summary says it: a password is named by the summary, never shown.
     values = payload.get("changes") or {}
     return [
         Change(name, *values[name]) if name in values else Change(name, shown=False)
@@ -162,8 +163,47 @@ def _changes(event: Event) -> list[Change]:
     ]
 
 
+def _flag(event: Event) -> str:
+    """Why `flagged(event)`, in words ("" when it is not)."""
+    if not flagged(event):
+        return ""
+    payload = event.payload or {}
+    if event.kind == EventKind.BREAK_GLASS_SIGN_IN:
+        return "break-glass sign-in"
+    if event.kind == EventKind.PERSON_UPDATED:
+        return "password set by someone else"
+    if payload.get("superuser_granted"):
+        words = "made superuser"
+    elif payload.get("confidential_access"):
+        words = "opens confidential cases"
+    elif event.kind == EventKind.ADMIN_RIGHTS_CHANGED:
+        words = "administrator rights"
+    else:
+        words = "role"
+    return f"{words} · to themselves" if payload.get("self_granted") else words
+
+
+def _removed(event: Event) -> list[str]:
+    removed = (event.payload or {}).get("removed") or {}
+    words = []
+    for label, count in removed.items():
+        model = _model_of(label)
+        if model is None:
+            words.append(f"{count} of {label}")
+        else:
+            name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
+            words.append(f"{count} {name}")
+    return words
+
+
 def _summary(event: Event) -> str:
     payload = event.payload or {}
+    if event.kind == EventKind.BREAK_GLASS_SIGN_IN:
+        return f"Signed in with a password from {payload.get('address') or 'an unknown address'}"
+    if event.kind == EventKind.PERSON_UPDATED and "password" in payload:
+        if payload["password"] == PASSWORD_SWITCHED_OFF:
+            return "Password sign-in switched off (no value is recorded)"
+        return "Password changed (no value is recorded)"
     if event.kind in (EventKind.ROLE_GRANTED, EventKind.ROLE_REVOKED):
         role = event.to_value or event.from_value
         where = event.department.name if event.department else "a department"
@@ -211,7 +251,9 @@ def audit_rows(*, viewer: Any, events: list[Event]) -> list[AuditRow]:
                 flagged=flagged(event),
                 link=link,
                 summary=_summary(event),
+                flag=_flag(event),
                 changes=_changes(event),
+                removed=_removed(event),
             )
         )
     return rows

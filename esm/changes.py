@@ -29,14 +29,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 
 from esm.events import event_record
 from esm.models import Department, DepartmentRole, Event, EventKind, Profile
-from esm.provisioning import confidential_department_ids
+from esm.provisioning import role_event_flags
 
 Actor = AbstractBaseUser | AnonymousUser | None
 Snapshot = dict[str, Any]
@@ -49,6 +51,8 @@ SECRET_WORDS = ("password", "secret", "token")
 """A field whose name holds one of these is recorded by name only, never its value."""
 
 HIDDEN = "(hidden)"
+
+PASSWORD_SWITCHED_OFF = "switched_off"  # noqa: S105 (what happened to it, not a password)
 
 RIGHTS_FIELDS = frozenset({"is_staff", "is_superuser", "groups", "user_permissions"})
 """What makes a person an administrator of the portal: changed, `admin_rights_changed`."""
@@ -178,15 +182,23 @@ def change_record(
 
 
 def deletion_record(
-    *, subject: models.Model, actor: Actor, via: str, values: bool = True
+    *,
+    subject: models.Model,
+    actor: Actor,
+    via: str,
+    values: bool = True,
+    removed: Mapping[str, int] | None = None,
 ) -> list[Event]:
     """Record that `actor` is removing `subject`. Call before deleting it (the event names
-    the record by its id), inside the transaction of the deletion."""
+    the record by its id), inside the transaction of the deletion; `removed` counts the
+    rows that go with it, by model label (`delete_recorded` deletes and counts)."""
     if isinstance(subject, DepartmentRole):
         return _role_changed(subject, actor, snapshot(subject), None, via)
     payload: dict[str, Any] = {"via": via}
     if values:
         payload["name"] = _label(subject)
+    if removed:
+        payload["removed"] = dict(removed)
     return [
         event_record(
             subject=subject,
@@ -198,16 +210,61 @@ def deletion_record(
     ]
 
 
+def delete_recorded(
+    *, subject: models.Model, actor: Actor, via: str, values: bool = True
+) -> list[Event]:
+    """Delete `subject` as `actor` and record it, with how many rows of each kind went
+    with it (a catalog item's plan steps, a stage's touchpoints): the database's cascade
+    removes them without a word, so the parent's event says what it took along, as the
+    admin's confirmation page said before the click. Links between records (the rows of
+    a many-to-many) are not counted: they are no one's record.
+
+    Call inside the transaction of the deletion."""
+    pk, label = subject.pk, subject._meta.label
+    _, counts = subject.delete()
+    # The collector forgets the id of what it deleted; the event names the record by it.
+    subject.pk = pk
+    removed = {}
+    for model_label, count in sorted(counts.items()):
+        model = apps.get_model(model_label)
+        count -= 1 if model_label == label else 0
+        if count > 0 and not model._meta.auto_created:
+            removed[model._meta.label_lower] = count
+    return deletion_record(
+        subject=subject, actor=actor, via=via, values=values, removed=removed or None
+    )
+
+
+def password_change_record(*, person: Any, actor: Actor, via: str) -> Event:
+    """Record that `actor` set (or switched off) `person`'s password: who and for whom,
+    never the value. Set for someone else, it is a way to sign in as them, and flagged."""
+    payload: dict[str, Any] = {
+        "via": via,
+        "fields": ["password"],
+        "password": "set" if person.has_usable_password() else PASSWORD_SWITCHED_OFF,
+    }
+    if actor is None or actor.pk != person.pk:
+        payload["password_set_for_another"] = True
+    profile = getattr(person, "profile", None)
+    return event_record(
+        subject=person,
+        kind=EventKind.PERSON_UPDATED,
+        actor=actor,
+        department=profile.department if isinstance(profile, Profile) else None,
+        payload=payload,
+    )
+
+
 def _role_event(
     role: DepartmentRole, kind: EventKind, actor: Actor, via: str, **values: str
 ) -> Event:
     payload: dict[str, Any] = {"via": via, "source": role.source}
-    if role.department_id in confidential_department_ids():
-        # Being a superuser does not make someone HR: this role does. Flagged, so that
-        # every way into confidential cases stands out on the audit page.
-        payload["confidential_access"] = True
-    if kind == EventKind.ROLE_GRANTED and actor is not None and actor.pk == role.user_id:
-        payload["self_granted"] = True
+    payload |= role_event_flags(
+        department_id=role.department_id,
+        person_id=role.user_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        granted=kind == EventKind.ROLE_GRANTED,
+    )
     return event_record(
         subject=role.user,
         kind=kind,
@@ -301,12 +358,27 @@ def _person_changed(
     return events
 
 
+FLAGGED = (
+    Q(kind__in=[EventKind.ADMIN_RIGHTS_CHANGED, EventKind.BREAK_GLASS_SIGN_IN])
+    | (
+        Q(kind=EventKind.ROLE_GRANTED)
+        & (Q(payload__confidential_access=True) | Q(payload__self_granted=True))
+    )
+    | Q(kind=EventKind.PERSON_UPDATED, payload__password_set_for_another=True)
+)
+"""The events `flagged` sets apart, as a filter of the log."""
+
+
 def flagged(event: Event) -> bool:
-    """Whether the audit page sets `event` apart: a way into confidential cases, or
-    administrator rights changing."""
+    """Whether the audit page sets `event` apart: a way into confidential cases or into
+    someone else's account (a role that opens confidential cases or given to oneself, a
+    break-glass sign-in, a password set for another person), or administrator rights
+    changing. Agrees with `FLAGGED`."""
     payload: Mapping[str, Any] = event.payload or {}
-    if event.kind == EventKind.ADMIN_RIGHTS_CHANGED:
+    if event.kind in (EventKind.ADMIN_RIGHTS_CHANGED, EventKind.BREAK_GLASS_SIGN_IN):
         return True
-    return event.kind == EventKind.ROLE_GRANTED and bool(
-        payload.get("confidential_access") or payload.get("self_granted")
+    if event.kind == EventKind.PERSON_UPDATED:
+        return payload.get("password_set_for_another") is True
+    return event.kind == EventKind.ROLE_GRANTED and (
+        payload.get("confidential_access") is True or payload.get("self_granted") is True
     )

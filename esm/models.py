@@ -366,6 +366,7 @@ class EventKind(models.TextChoices):
     ROLE_GRANTED = "role_granted", "Role granted"
     ROLE_REVOKED = "role_revoked", "Role revoked"
     ADMIN_RIGHTS_CHANGED = "admin_rights_changed", "Administrator rights changed"
+    BREAK_GLASS_SIGN_IN = "break_glass_sign_in", "Break-glass sign-in"
     # Configuration (catalog, plans, value streams, measures, ...), changed by hand
     CONFIG_CREATED = "config_created", "Created"
     CONFIG_CHANGED = "config_changed", "Changed"

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import jwt
 import requests
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -36,7 +37,7 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
-from esm.sign_in import SignInRefused, person_sign_in
+from esm.sign_in import SignInRefused, break_glass_sign_in_record, person_sign_in
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,13 @@ class LocalPasswordBackend(ModelBackend):
         name = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
         if name is not None and not local_password_allowed(name):
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None and user.get_username() in settings.BREAK_GLASS_USERNAMES:
+            # The way in that bypasses the identity provider: every use is on the record.
+            break_glass_sign_in_record(
+                person=user, address=get_client_ip_address(request) if request else None
+            )
+        return user
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
         # A session opened with a password before passwords were switched off ends too.

@@ -70,6 +70,29 @@ def role_mapping_allowed(
     return department.pk not in ids
 
 
+def role_event_flags(
+    *,
+    department_id: int,
+    person_id: int,
+    actor: AbstractBaseUser | None,
+    granted: bool,
+    confidential: set[int] | None = None,
+) -> dict[str, bool]:
+    """What a role event's payload flags, whichever way the role came (the admin, the
+    directory, a sign-in's groups): `confidential_access` when the department handles
+    confidential cases (being a superuser does not make someone HR: this role does), and
+    `self_granted` when the actor gave the role to themselves. The audit page sets both
+    apart, so that every way into confidential cases stands out.
+    `confidential` is `confidential_department_ids()`, passed in when asking in a loop."""
+    ids = confidential if confidential is not None else confidential_department_ids()
+    flags = {}
+    if department_id in ids:
+        flags["confidential_access"] = True
+    if granted and actor is not None and actor.pk == person_id:
+        flags["self_granted"] = True
+    return flags
+
+
 # --- Offboarding ------------------------------------------------------------------------------
 
 
@@ -115,11 +138,24 @@ def provisioning_client_new(*, name: str) -> tuple[ProvisioningClient, str]:
 
 
 @transaction.atomic
-def provisioning_client_token_rotate(*, client: ProvisioningClient) -> str:
-    """Give `client` a new token; the old one stops working at once. Returns the new one."""
+def provisioning_client_token_rotate(*, client: ProvisioningClient, by: AbstractBaseUser) -> str:
+    """Give `client` a new token, as `by`; the old one stops working at once. Returns the
+    new one. The log records that the token changed and who changed it, never a value
+    (nor its hash): the shape of a configuration change with a secret field."""
     token = secrets.token_urlsafe(32)
     ProvisioningClient.objects.filter(pk=client.pk).update(token_hash=token_hash(token))
     client.token_hash = token_hash(token)
+    event_record(
+        subject=client,
+        kind=EventKind.CONFIG_CHANGED,
+        actor=by,
+        payload={
+            "via": "token_rotate",
+            "name": client.name,
+            "fields": ["token_hash"],
+            "changes": {},
+        },
+    )
     return token
 
 
@@ -345,6 +381,7 @@ def _roles_follow(
     hand, and stays."""
     after = _granted_roles(before)
     departments = {d.pk: d for d in Department.objects.all()}
+    confidential = confidential_department_ids()
     payload: dict[str, object] = {"group": group.display_name}
     if client is not None:
         payload["client"], actor = client.name, client.account
@@ -364,7 +401,14 @@ def _roles_follow(
                     actor=actor,
                     department=departments[department_id],
                     to_value=role,
-                    payload=payload,
+                    payload=payload
+                    | role_event_flags(
+                        department_id=department_id,
+                        person_id=user_id,
+                        actor=actor,
+                        granted=True,
+                        confidential=confidential,
+                    ),
                 )
         for department_id, role in sorted(before[user_id] - after[user_id]):
             deleted, _ = DepartmentRole.objects.filter(
@@ -380,7 +424,14 @@ def _roles_follow(
                     actor=actor,
                     department=departments[department_id],
                     from_value=role,
-                    payload=payload,
+                    payload=payload
+                    | role_event_flags(
+                        department_id=department_id,
+                        person_id=user_id,
+                        actor=actor,
+                        granted=False,
+                        confidential=confidential,
+                    ),
                 )
 
 

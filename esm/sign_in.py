@@ -6,7 +6,8 @@ The claims have been verified before they reach here (signature, issuer, audienc
 expiry, nonce: `esm.oidc`); this module decides what they mean for the enterprise.
 A sign-in that creates a person, changes what the portal keeps about them or grants or
 revokes a role writes the people events the directory writes too (`docs/events.md`), with
-the person as the actor and `via` "sign_in".
+the person as the actor and `via` "sign_in". A break-glass administrator's password sign-in
+is recorded here too (`break_glass_sign_in_record`), for `esm.oidc` to call.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from django.db.models import Q
 from esm import clock
 from esm.events import event_record
 from esm.models import Department, DepartmentRole, EventKind, Profile, SignInIdentity
-from esm.provisioning import confidential_department_ids, role_mapping_allowed
+from esm.provisioning import (
+    confidential_department_ids,
+    role_event_flags,
+    role_mapping_allowed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +307,7 @@ def _sign_in_events(
     fields that changed; each role revoked and granted."""
     via = {"via": "sign_in", "issuer": issuer}
     department = user.profile.department
+    confidential = confidential_department_ids()
     if created:
         event_record(
             subject=user,
@@ -322,11 +328,35 @@ def _sign_in_events(
         *((role, EventKind.ROLE_REVOKED, {"from_value": role.role}) for role in stale),
         *((role, EventKind.ROLE_GRANTED, {"to_value": role.role}) for role in added),
     ]:
+        # The provider's groups grant these roles, not the person signing in: never
+        # self-granted, but flagged when they open confidential cases.
+        flags = role_event_flags(
+            department_id=role.department_id,
+            person_id=user.pk,
+            actor=None,
+            granted=kind == EventKind.ROLE_GRANTED,
+            confidential=confidential,
+        )
         event_record(
             subject=user,
             kind=kind,
             actor=user,
             department=role.department,
-            payload=via,
+            payload=via | flags,
             **values,
         )
+
+
+@transaction.atomic
+def break_glass_sign_in_record(*, person: AbstractUser, address: str | None) -> None:
+    """Record that `person`, a break-glass administrator (`BREAK_GLASS_USERNAMES`), signed
+    in with a password from `address` (as the sign-in throttling reads it): the way in that
+    bypasses the identity provider, flagged on the audit page."""
+    profile = Profile.objects.filter(user=person).select_related("department").first()
+    event_record(
+        subject=person,
+        kind=EventKind.BREAK_GLASS_SIGN_IN,
+        actor=person,
+        department=profile.department if profile else None,
+        payload={"via": "password", "address": address or ""},
+    )

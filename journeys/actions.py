@@ -5,7 +5,8 @@ Each action is one transaction and validates with the models' own rules (`full_c
 the portal, the API and any other caller refuse the same things with the same words. A
 refusal is a `ValidationError` keyed by the field it is about, for pages to show beside
 that field and the API to answer by field. Who may call them is the caller's question
-(`journeys.permissions`); these are configuration changes, not work, and record no events.
+(`journeys.permissions`); these are configuration changes, not work: each records who
+changed what (`esm.changes`), in its transaction, naming the person as `by` (or `creator`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from esm import clock
+from esm.changes import change_record, delete_recorded, snapshot
 from esm.models import Department
 from journeys import selectors
 from journeys.models import Finding, JourneyMap, JourneyStage, Touchpoint
@@ -57,6 +59,7 @@ def journey_create(
     )
     journey.full_clean()
     journey.save()
+    change_record(subject=journey, actor=creator, before=None, via="journey_create")
     return journey
 
 
@@ -64,6 +67,7 @@ def journey_create(
 def journey_update(
     *,
     journey: JourneyMap,
+    by: Any,
     name: str,
     slug: str,
     persona: str,
@@ -71,15 +75,17 @@ def journey_update(
     status: str,
     owner: Any = None,
 ) -> JourneyMap:
-    """Change what the map is about; `owner=None` keeps the owner. Its version (as is, to
-    be) and the as-is map a to-be map improves on stay as they were made."""
+    """Change what the map is about, as `by`; `owner=None` keeps the owner. Its version
+    (as is, to be) and the as-is map a to-be map improves on stay as they were made."""
     journey = JourneyMap.objects.select_for_update().get(pk=journey.pk)
+    before = snapshot(journey)
     journey.name, journey.slug, journey.persona = name, slug, persona
     journey.goal, journey.status = goal, status
     if owner is not None:
         journey.owner = owner
     journey.full_clean()
     journey.save(update_fields=["name", "slug", "persona", "goal", "status", "owner"])
+    change_record(subject=journey, actor=by, before=before, via="journey_update")
     return journey
 
 
@@ -115,6 +121,8 @@ def journey_to_be_start(*, journey: JourneyMap, by: Any) -> JourneyMap:
         copy = JourneyStage.objects.create(journey=to_be, name=stage.name, position=stage.position)
         for touchpoint in stage.touchpoints.all():
             _touchpoint_copy(touchpoint, stage=copy)
+    # One event for the map: its stages and touchpoints are copies, named by the as-is map.
+    change_record(subject=to_be, actor=by, before=None, via="journey_to_be_start")
     return to_be
 
 
@@ -151,13 +159,19 @@ def _touchpoint_copy(touchpoint: Touchpoint, *, stage: JourneyStage) -> Touchpoi
 
 @transaction.atomic
 def journey_stage_save(
-    *, journey: JourneyMap, stage: JourneyStage | None = None, name: str, position: int
+    *,
+    journey: JourneyMap,
+    by: Any,
+    stage: JourneyStage | None = None,
+    name: str,
+    position: int,
 ) -> JourneyStage:
-    """Add a stage to `journey` (`stage=None`) or change one of its stages."""
+    """Add a stage to `journey` (`stage=None`) or change one of its stages, as `by`."""
     if stage is None:
         stage = JourneyStage(journey=journey)
     elif stage.journey_id != journey.pk:
         raise ValueError("The stage belongs to another journey.")
+    before = None if stage.pk is None else snapshot(stage)
     stage.name, stage.position = name, position
     taken = JourneyStage.objects.filter(journey=journey, name=name)
     if stage.pk:
@@ -166,13 +180,14 @@ def journey_stage_save(
         raise ValidationError({"name": f"This journey already has a stage called “{name}”."})
     stage.full_clean()
     stage.save()
+    change_record(subject=stage, actor=by, before=before, via="journey_stage_save")
     return stage
 
 
 @transaction.atomic
-def journey_stage_delete(*, stage: JourneyStage) -> None:
-    """Remove the stage with its touchpoints and their findings."""
-    stage.delete()
+def journey_stage_delete(*, stage: JourneyStage, by: Any) -> None:
+    """Remove the stage with its touchpoints and their findings, as `by`."""
+    delete_recorded(subject=stage, actor=by, via="journey_stage_delete")
 
 
 # Touchpoints -----------------------------------------------------------------------------
@@ -182,6 +197,7 @@ def journey_stage_delete(*, stage: JourneyStage) -> None:
 def touchpoint_save(
     *,
     journey: JourneyMap,
+    by: Any,
     touchpoint: Touchpoint | None = None,
     stage: JourneyStage,
     name: str,
@@ -194,7 +210,7 @@ def touchpoint_save(
     stream_stages: Iterable[StreamStage],
 ) -> Touchpoint:
     """Add a touchpoint to a stage of `journey` (`touchpoint=None`) or change one, and link
-    it to exactly `items`, `articles` and `stream_stages`.
+    it to exactly `items`, `articles` and `stream_stages`, as `by`.
 
     Only published articles may be linked: a draft is read by nobody the journey is about.
     """
@@ -210,6 +226,7 @@ def touchpoint_save(
         raise ValidationError(
             {"articles": [f"“{title}” is not published." for title in unpublished]}
         )
+    before = None if touchpoint.pk is None else snapshot(touchpoint)
     touchpoint.stage, touchpoint.name, touchpoint.description = stage, name, description
     touchpoint.channel, touchpoint.department, touchpoint.position = channel, department, position
     touchpoint.full_clean()
@@ -217,13 +234,15 @@ def touchpoint_save(
     touchpoint.items.set(items)
     touchpoint.articles.set(articles)
     touchpoint.stream_stages.set(stream_stages)
+    change_record(subject=touchpoint, actor=by, before=before, via="touchpoint_save")
     return touchpoint
 
 
 @transaction.atomic
-def touchpoint_delete(*, touchpoint: Touchpoint) -> None:
-    """Remove the touchpoint with its findings and the rows its signals were read from."""
-    touchpoint.delete()
+def touchpoint_delete(*, touchpoint: Touchpoint, by: Any) -> None:
+    """Remove the touchpoint with its findings and the rows its signals were read from,
+    as `by`."""
+    delete_recorded(subject=touchpoint, actor=by, via="touchpoint_delete")
 
 
 # Findings --------------------------------------------------------------------------------
@@ -233,6 +252,7 @@ def touchpoint_delete(*, touchpoint: Touchpoint) -> None:
 def finding_save(
     *,
     touchpoint: Touchpoint,
+    by: Any,
     finding: Finding | None = None,
     kind: str,
     title: str,
@@ -240,7 +260,30 @@ def finding_save(
     owner: Any = None,
 ) -> Finding:
     """Write a pain point or an opportunity on `touchpoint` (`finding=None`), or reword
-    one. A person's finding has no `suggestion`: that mark is for the system's own."""
+    one, as `by`. A person's finding has no `suggestion`: that mark is for the system's
+    own."""
+    before = None if finding is None else snapshot(finding)
+    finding = _finding_write(
+        touchpoint=touchpoint,
+        finding=finding,
+        kind=kind,
+        title=title,
+        description=description,
+        owner=owner,
+    )
+    change_record(subject=finding, actor=by, before=before, via="finding_save")
+    return finding
+
+
+def _finding_write(
+    *,
+    touchpoint: Touchpoint,
+    finding: Finding | None,
+    kind: str,
+    title: str,
+    description: str,
+    owner: Any,
+) -> Finding:
     if finding is None:
         finding = Finding(touchpoint=touchpoint)
     elif finding.touchpoint_id != touchpoint.pk:
@@ -264,6 +307,16 @@ def finding_set_status(
     before. Leaving done clears both: the finding is open again.
     """
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    before = snapshot(finding)
+    finding = _finding_status_set(finding, status=status, by=by, value_after=value_after)
+    change_record(subject=finding, actor=by, before=before, via="finding_set_status")
+    return finding
+
+
+def _finding_status_set(
+    finding: Finding, *, status: str, by: Any, value_after: float | None
+) -> Finding:
+    """Call while holding a FOR UPDATE lock on `finding`."""
     was_done = finding.status == Finding.Status.DONE
     finding.status = status
     if status in (Finding.Status.ACCEPTED, Finding.Status.IN_PROGRESS) and finding.owner is None:
@@ -298,8 +351,10 @@ def finding_update(
     status: str,
 ) -> Finding:
     """Change what the finding's page and the API change together: its description, owner
-    and status, all or nothing."""
-    finding = finding_save(
+    and status, all or nothing, recorded as one change."""
+    finding = Finding.objects.select_for_update().select_related("touchpoint").get(pk=finding.pk)
+    before = snapshot(finding)
+    finding = _finding_write(
         touchpoint=finding.touchpoint,
         finding=finding,
         kind=finding.kind,
@@ -311,7 +366,8 @@ def finding_update(
         value_after = None
         if status == Finding.Status.DONE and finding.signal:
             value_after = _signal_now(finding, viewer=by)
-        finding = finding_set_status(finding=finding, status=status, by=by, value_after=value_after)
+        finding = _finding_status_set(finding, status=status, by=by, value_after=value_after)
+    change_record(subject=finding, actor=by, before=before, via="finding_update")
     return finding
 
 

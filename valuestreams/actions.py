@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from esm.changes import change_record, deletion_record, snapshot
+from esm.changes import change_record, delete_recorded, snapshot
 from esm.models import Department
 from services.models import CatalogItem, PlanStep
 from valuestreams.models import HandoffTarget, Stage, StageStep, ValueStream
@@ -205,8 +205,7 @@ def _check_steps_free(stage: Stage, steps: list[PlanStep]) -> None:
 @transaction.atomic
 def stage_delete(*, stage: Stage, by: Any) -> None:
     """Remove the stage, its links to plan steps and the handoff targets at its edges."""
-    deletion_record(subject=stage, actor=by, via="stage_delete")
-    stage.delete()
+    delete_recorded(subject=stage, actor=by, via="stage_delete")
     _measure_again(stage.stream_id)
 
 
@@ -245,6 +244,5 @@ def handoff_target_save(
 
 @transaction.atomic
 def handoff_target_delete(*, target: HandoffTarget, by: Any) -> None:
-    deletion_record(subject=target, actor=by, via="handoff_target_delete")
-    target.delete()
+    delete_recorded(subject=target, actor=by, via="handoff_target_delete")
     _measure_again(target.stream_id)

@@ -131,6 +131,7 @@ class JourneyFindingsApi(ListAPIView):
         try:
             finding = actions.finding_save(
                 touchpoint=touchpoint,
+                by=request.user,
                 kind=data["kind"],
                 title=data["title"],
                 description=data["description"],

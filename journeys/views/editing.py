@@ -82,7 +82,7 @@ def journey_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = JourneyForm(request.POST, chooses_owner=chooses_owner)
     if form.is_valid():
         try:
-            journey = actions.journey_update(journey=journey, **form.cleaned_data)
+            journey = actions.journey_update(journey=journey, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -147,7 +147,7 @@ def journey_stage_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse
 def journey_stage_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     journey = selectors.journey_for_editor(user=request.user, slug=slug)
     stage = get_object_or_404(JourneyStage, journey=journey, pk=pk)
-    actions.journey_stage_delete(stage=stage)
+    actions.journey_stage_delete(stage=stage, by=request.user)
     messages.success(request, f"The stage {stage.name} is removed, with its touchpoints.")
     return redirect("journey_stages", slug=journey.slug)
 
@@ -163,7 +163,9 @@ def _stage_form_response(
     form = JourneyStageForm(request.POST)
     if form.is_valid():
         try:
-            saved = actions.journey_stage_save(journey=journey, stage=stage, **form.cleaned_data)
+            saved = actions.journey_stage_save(
+                journey=journey, stage=stage, by=request.user, **form.cleaned_data
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -194,7 +196,7 @@ def touchpoint_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def touchpoint_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     journey = selectors.journey_for_editor(user=request.user, slug=slug)
     touchpoint = get_object_or_404(Touchpoint, stage__journey=journey, pk=pk)
-    actions.touchpoint_delete(touchpoint=touchpoint)
+    actions.touchpoint_delete(touchpoint=touchpoint, by=request.user)
     messages.success(request, f"The touchpoint {touchpoint.name} is removed, with its findings.")
     return redirect("journey_stages", slug=journey.slug)
 
@@ -230,7 +232,7 @@ def _touchpoint_form_response(
     if form.is_valid():
         try:
             saved = actions.touchpoint_save(
-                journey=journey, touchpoint=touchpoint, **form.cleaned_data
+                journey=journey, touchpoint=touchpoint, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
             _add_errors(form, error)
@@ -300,7 +302,7 @@ def journey_finding_new(request: HttpRequest, slug: str) -> HttpResponse:
     form = FindingForm(request.POST, touchpoints=touchpoints)
     if form.is_valid():
         try:
-            finding = actions.finding_save(**form.cleaned_data)
+            finding = actions.finding_save(by=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from esm import clock
+from esm.changes import change_record, snapshot
 from services.actions._base import ActionRefused
 from services.models import (
     Article,
@@ -106,6 +107,7 @@ def article_draft_from_task(
     )
     if created:
         article.related_items.add(service_request.catalog_item)
+        change_record(subject=article, actor=author, before=None, via="article_draft_from_task")
     return article, created
 
 
@@ -130,7 +132,10 @@ def article_update(
         raise ActionRefused("Only staff of the article's department edit it.")
     if status not in allowed:
         raise ActionRefused(f"Only a manager of {article.department.name} publishes articles.")
+    before = snapshot(article)
     article.title, article.body, article.status = title, body, status
     article.save(update_fields=["title", "body", "status", "updated_at"])
     article.related_items.set(related_items)
+    # Publishing and retiring are changes of status: recorded here, with the wording.
+    change_record(subject=article, actor=editor, before=before, via="article_update")
     return article

@@ -8,8 +8,10 @@ from django.urls import reverse
 
 from esm.admin_site import ChangesRecordedMixin
 from esm.models import Department, DepartmentRole, Event, EventKind
+from esm.provisioning import provisioning_client_new, token_hash
+from services.models import CatalogItem, FormField
 from tests.esm.admin_forms import admin_form_data
-from tests.services.factories import CatalogItemFactory
+from tests.services.factories import CatalogItemFactory, FormFieldFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +171,116 @@ def test_deleting_in_the_admin_records_the_deletion_before_the_row_goes(client, 
     [deleted] = _events(kind=EventKind.CONFIG_DELETED)
     assert (deleted.subject_type, deleted.subject_id) == ("esm.department", department.pk)
     assert deleted.payload == {"via": "admin", "name": "Legal"}
+
+
+def test_deleting_in_the_admin_counts_the_rows_the_cascade_removes(client, superuser):
+    item = CatalogItemFactory(name="Laptop")
+    FormFieldFactory.create_batch(2, item=item)
+    client.force_login(superuser)
+
+    answer = client.post(
+        reverse("admin:services_catalogitem_delete", args=[item.pk]), {"post": "yes"}
+    )
+
+    assert answer.status_code == 302
+    assert not FormField.objects.exists()
+    [deleted] = _events(kind=EventKind.CONFIG_DELETED)
+    assert (deleted.subject_type, deleted.subject_id) == ("services.catalogitem", item.pk)
+    assert deleted.payload["removed"] == {"services.formfield": 2}
+
+
+def test_deleting_selected_records_each_record_with_what_went_with_it(client, superuser):
+    laptop, phone = CatalogItemFactory(name="Laptop"), CatalogItemFactory(name="Phone")
+    FormFieldFactory.create_batch(2, item=laptop)
+    client.force_login(superuser)
+
+    answer = client.post(
+        reverse("admin:services_catalogitem_changelist"),
+        {"action": "delete_selected", "_selected_action": [laptop.pk, phone.pk], "post": "yes"},
+    )
+
+    assert answer.status_code == 302
+    assert not CatalogItem.objects.filter(pk__in=[laptop.pk, phone.pk]).exists()
+    removed = {e.subject_id: e.payload.get("removed") for e in _events(kind="config_deleted")}
+    assert removed == {laptop.pk: {"services.formfield": 2}, phone.pk: None}
+
+
+def test_rotating_a_provisioning_token_records_who_rotated_it_never_the_token(client, superuser):
+    provisioning_client, _ = provisioning_client_new(name="Entra ID")
+    provisioning_client.save()
+    old_hash = provisioning_client.token_hash
+    client.force_login(superuser)
+
+    answer = client.post(
+        reverse("admin:esm_provisioningclient_changelist"),
+        {"action": "rotate_token", "_selected_action": [provisioning_client.pk]},
+        follow=True,
+    )
+
+    [shown] = [str(m) for m in answer.context["messages"]]
+    token = shown.rsplit(": ", 1)[1]
+    provisioning_client.refresh_from_db()
+    assert provisioning_client.token_hash == token_hash(token) != old_hash
+    [rotated] = _events(kind=EventKind.CONFIG_CHANGED)
+    assert (rotated.subject_type, rotated.subject_id, rotated.actor) == (
+        "esm.provisioningclient",
+        provisioning_client.pk,
+        superuser,
+    )
+    assert rotated.payload == {
+        "via": "token_rotate",
+        "name": "Entra ID",
+        "fields": ["token_hash"],
+        "changes": {},
+    }
+    recorded = str(rotated.payload)
+    assert token not in recorded
+    assert provisioning_client.token_hash not in recorded
+
+
+def _password_page(user):
+    return reverse("admin:auth_user_password_change", args=[user.pk])
+
+
+def test_a_password_set_in_the_admin_is_recorded_for_whom_and_by_whom_without_it(
+    client, superuser, employee
+):
+    client.force_login(superuser)
+
+    answer = client.post(
+        _password_page(employee),
+        {
+            "password1": "A-new-secret-42",
+            "password2": "A-new-secret-42",
+            "set_usable_password": "true",
+        },
+    )
+
+    assert answer.status_code == 302
+    employee.refresh_from_db()
+    assert employee.check_password("A-new-secret-42")
+    [changed] = _events(kind=EventKind.PERSON_UPDATED)
+    assert (changed.subject_id, changed.actor) == (employee.pk, superuser)
+    assert changed.payload == {
+        "via": "admin",
+        "fields": ["password"],
+        "password": "set",
+        "password_set_for_another": True,
+    }
+    assert "A-new-secret-42" not in str(changed.payload)
+    assert employee.password not in str(changed.payload)
+
+
+def test_a_refused_password_change_records_nothing_and_changes_nothing(client, superuser, employee):
+    before = employee.password
+    client.force_login(superuser)
+
+    answer = client.post(
+        _password_page(employee),
+        {"password1": "A-new-secret-42", "password2": "Another-42", "set_usable_password": "true"},
+    )
+
+    assert answer.status_code == 200
+    employee.refresh_from_db()
+    assert employee.password == before
+    assert _events() == []

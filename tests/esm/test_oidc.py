@@ -413,6 +413,11 @@ def test_an_hr_role_comes_from_a_group_once_hr_is_listed_as_allowed(
     assert list(person.department_roles.values_list("department__slug", "role", "source")) == [
         ("hr", AGENT, FROM_GROUPS)
     ]
+    # The provider's groups granted it, not Alex: flagged as opening confidential cases,
+    # not as given to oneself.
+    [granted] = Event.objects.filter(kind=EventKind.ROLE_GRANTED)
+    assert granted.payload["confidential_access"] is True
+    assert "self_granted" not in granted.payload
 
 
 def test_an_hr_role_from_groups_goes_when_the_allowance_is_withdrawn(
@@ -471,10 +476,36 @@ def test_with_passwords_off_a_persons_password_is_refused_in_words(client, passw
 def test_with_passwords_off_the_break_glass_admin_signs_in_with_a_password(
     client, passwords_off, superuser
 ):
-    response = client.post(reverse("login"), {"username": "root", "password": TEST_PASSWORD})
+    response = client.post(
+        reverse("login"),
+        {"username": "root", "password": TEST_PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+    )
 
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == str(superuser.pk)
+    [used] = Event.objects.filter(kind=EventKind.BREAK_GLASS_SIGN_IN)
+    assert (used.subject_type, used.subject_id, used.actor) == (
+        "auth.user",
+        superuser.pk,
+        superuser,
+    )
+    assert used.payload == {"via": "password", "address": "203.0.113.7"}
+
+
+def test_a_break_glass_password_that_fails_records_no_sign_in(client, passwords_off, superuser):
+    response = client.post(reverse("login"), {"username": "root", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+    assert not Event.objects.filter(kind=EventKind.BREAK_GLASS_SIGN_IN).exists()
+
+
+def test_a_password_sign_in_by_anyone_else_is_not_break_glass(client, oidc, employee):
+    client.post(reverse("login"), {"username": "employee", "password": TEST_PASSWORD})
+
+    assert client.session[SESSION_KEY] == str(employee.pk)
+    assert not Event.objects.filter(kind=EventKind.BREAK_GLASS_SIGN_IN).exists()
 
 
 def test_with_passwords_off_the_admin_sign_in_refuses_everyone_but_break_glass(

@@ -670,6 +670,9 @@ def test_a_group_allowed_into_a_confidential_department_grants_its_role(
     assert DepartmentRole.objects.filter(
         user=grace, department=hr_department, role="agent"
     ).exists()
+    [granted] = _events(EventKind.ROLE_GRANTED)
+    assert granted.payload["confidential_access"] is True
+    assert "self_granted" not in granted.payload
 
 
 def test_a_role_given_by_hand_outlives_leaving_a_group_that_also_grants_it(scim, it_department):

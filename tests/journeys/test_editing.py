@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from esm.models import Event
 from journeys import actions
 from journeys.models import Finding, JourneyMap, JourneyStage, Touchpoint
 from services.models import Article
@@ -281,6 +282,7 @@ def test_a_touchpoint_cannot_link_an_unpublished_article(owner, journey, links):
     with pytest.raises(ValidationError) as refused:
         actions.touchpoint_save(
             journey=journey,
+            by=owner,
             stage=stage,
             name="Read up",
             description="",
@@ -294,6 +296,7 @@ def test_a_touchpoint_cannot_link_an_unpublished_article(owner, journey, links):
 
     assert "articles" in refused.value.message_dict
     assert not Touchpoint.objects.exists()
+    assert not Event.objects.exists()
 
 
 def test_the_touchpoint_form_offers_only_published_articles(client, owner, journey, links):

@@ -4,6 +4,7 @@ their department's staff, published by its managers, never seen by employees bef
 import pytest
 from django.urls import reverse
 
+from esm.models import Event, EventKind
 from services import actions
 from services.actions import ActionRefused
 from services.models import Article, CatalogItem, Queue
@@ -74,6 +75,37 @@ def test_agent_sends_a_draft_for_review(draft, it_agent, dock_item):
     )
     assert list(draft.related_items.all()) == [dock_item]
     assert draft.slug == "dock"
+    [changed] = Event.objects.filter(kind=EventKind.CONFIG_CHANGED)
+    assert (changed.subject_type, changed.subject_id, changed.actor) == (
+        "services.article",
+        draft.pk,
+        it_agent,
+    )
+    assert changed.department == draft.department
+    assert changed.payload["via"] == "article_update"
+    assert changed.payload["changes"] == {
+        "body": ["Old", "Unplug it"],
+        "related_items": [[], [str(dock_item)]],
+        "status": ["draft", "review"],
+        "title": ["Dock", "Dock that will not wake"],
+    }
+
+
+def test_a_manager_publishing_an_article_is_recorded_as_its_status_changing(
+    draft, department_manager
+):
+    actions.article_update(
+        article=draft,
+        editor=department_manager,
+        title="Dock",
+        body="Old",
+        related_items=[],
+        status=Status.PUBLISHED,
+    )
+
+    [changed] = Event.objects.filter(kind=EventKind.CONFIG_CHANGED)
+    assert changed.actor == department_manager
+    assert changed.payload["changes"] == {"status": ["draft", "published"]}
 
 
 def test_an_agent_cannot_publish_and_nothing_changes(draft, it_agent):
@@ -89,6 +121,7 @@ def test_an_agent_cannot_publish_and_nothing_changes(draft, it_agent):
 
     draft.refresh_from_db()
     assert (draft.title, draft.body, draft.status) == ("Dock", "Old", "draft")
+    assert not Event.objects.exists()
 
 
 def test_staff_of_another_department_cannot_edit(draft, hr_agent):
@@ -241,3 +274,6 @@ def test_drafting_from_a_task_leads_to_the_edit_page_with_a_true_message(
     again = client.post(reverse("task_draft_article", args=[task.pk]), follow=True)
     assert "article already exists: here it is" in again.content.decode()
     assert Article.objects.count() == 1
+    [created] = Event.objects.filter(kind=EventKind.CONFIG_CREATED)
+    assert (created.subject_id, created.actor) == (article.pk, it_agent)
+    assert created.payload["via"] == "article_draft_from_task"
