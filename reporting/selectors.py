@@ -8,8 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from esm.models import Department, DepartmentRole, Profile
@@ -94,8 +94,9 @@ def reports_for(user: User) -> list[Report]:
 
 def report_for_reader(*, user: User, slug: str, reports: QuerySet[Report] | None = None) -> Report:
     """The report (from `reports`, to load more with it), for someone in its audience (or
-    its owner, or an admin), with what `audience_includes` asks loaded: 404 for an unknown
-    slug, 403 for anyone else (that a report exists is no secret; what it shows is)."""
+    its owner, or an admin), with what `audience_includes` asks loaded. 404 for an unknown
+    slug and for anyone else alike: a report's name and audience may themselves say what
+    it is about, so what may not be read does not exist for the reader."""
     reports = Report.objects.all() if reports is None else reports
     report = get_object_or_404(
         reports.select_related("audience", "owner").prefetch_related(
@@ -104,7 +105,7 @@ def report_for_reader(*, user: User, slug: str, reports: QuerySet[Report] | None
         slug=slug,
     )
     if not can(user, "reporting.view_report", report):
-        raise PermissionDenied("This report is for its audience, its owner and admins.")
+        raise Http404("No such report.")
     return report
 
 
