@@ -59,6 +59,7 @@ def _req(case: str) -> Callable[[Any], str]:
 
 
 IT, HR, NOTE, DRAFT = w.IT_CANARY, w.HR_CANARY, w.NOTE_CANARY, w.DRAFT_CANARY
+FINDING = w.FINDING_CANARY
 
 
 def it_ref(world: Any) -> str:
@@ -179,6 +180,12 @@ ROWS = [
         "404  404  S    H    H    S    H    H    H    403  403"),
     Row("api", "journeys-api:signals", "hr-case",
         lambda x: "/api/v1/journeys/new-hire/signals/", HR,
+        "404  404  H    H    H    H    H    H    H    403  403"),
+    Row("api", "journeys-api:findings", "finding",
+        lambda x: "/api/v1/journeys/new-hire/findings/", FINDING,
+        "404  404  S    S    S    S    S    S    S    403  403"),
+    Row("api", "valuestreams-api:stream", "hr-case",
+        lambda x: "/api/v1/streams/onboarding/", HR,
         "404  404  H    H    H    H    H    H    H    403  403"),
     # -- directory provisioning: the token only, and no case in it -----------------------
     Row("scim", "scim-users", "list", lambda x: "/scim/v2/Users", HR,
@@ -308,6 +315,21 @@ ROWS += [
         method="post",
     ),
 ]
+
+# The writes of owned work (a journey map's findings, a value stream's words): its owner
+# (the IT manager) and admins get as far as the input; other readers are refused (403);
+# who may not read the map or stream does not learn it exists (404).
+ROWS += [
+    Row("api-write", "journeys-api:findings", "finding",
+        lambda x: "/api/v1/journeys/new-hire/findings/", FINDING,
+        "404  404  403  403  403  400  403  400  400  403  403", method="post"),
+    Row("api-write", "journeys-api:finding", "finding",
+        lambda x: f"/api/v1/journeys/new-hire/findings/{x.finding.pk}/", FINDING,
+        "404  404  403  403  403  S    403  S    S    403  403", method="patch"),
+    Row("api-write", "valuestreams-api:stream", "hr-case",
+        lambda x: "/api/v1/streams/onboarding/", HR,
+        "404  404  403  403  403  H    403  H    H    403  403", method="patch"),
+]  # fmt: skip
 
 # The changelist of every admin that holds case content (the confidential case rule's
 # admins): the HR case's words never in it, for the superuser either.

@@ -17,7 +17,8 @@ from django.test import Client, TestCase
 
 from esm import clock, provisioning
 from esm.models import DepartmentRole
-from journeys.models import TouchpointCase
+from journeys import actions as journey_actions
+from journeys.models import Finding, TouchpointCase
 from services import actions
 from services.models import Article, Consult, FulfilmentTask, Queue, ServiceRequest
 from tests.esm.factories import (
@@ -40,6 +41,7 @@ HR_CANARY = "zq-hr-canary-81c4"
 IT_CANARY = "zq-it-canary-5e27"
 NOTE_CANARY = "zq-note-canary-33d0"  # in the IT request's internal note: staff only
 DRAFT_CANARY = "zq-draft-canary-9b1f"
+FINDING_CANARY = "zq-finding-canary-d7a2"  # a journey finding: for the map's readers
 
 AGENT, MANAGER = DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
 
@@ -64,6 +66,7 @@ class World:
     stream_slug: str
     journey_slug: str
     report_slug: str
+    finding: Finding
     it_queue: Queue
     hr_queue: Queue
     outbox: list[mail.EmailMessage] = field(default_factory=list)
@@ -217,6 +220,13 @@ def build_world() -> World:
             refreshed_at=now,
         )
 
+    finding = journey_actions.finding_save(
+        touchpoint=touchpoint,
+        kind=Finding.Kind.PAIN_POINT,
+        title=f"Waiting {FINDING_CANARY}",
+        description="People wait for an answer.",
+    )
+
     report = ReportFactory(
         slug="exec-report", owner=people["it_manager"], measures=[MeasureFactory()]
     )
@@ -231,6 +241,7 @@ def build_world() -> World:
         stream_slug=stream.slug,
         journey_slug=journey.slug,
         report_slug=report.slug,
+        finding=finding,
         it_queue=it_queue,
         hr_queue=hr_queue,
         outbox=outbox,
