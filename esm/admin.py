@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from esm.admin_masking import MaskedRelationsAdmin, MaskedRelationsMixin
+from esm.admin_masking import HiddenObjectsNotFoundAdmin, MaskedRelationsAdmin, MaskedRelationsMixin
 from esm.models import (
     BusinessCalendar,
     Department,
@@ -105,7 +105,7 @@ class DepartmentAdmin(MaskedRelationsAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(MaskedRelationsAdmin):
+class EventAdmin(HiddenObjectsNotFoundAdmin):
     """The event log is evidence: it can be read here, never written or removed."""
 
     list_display = ["occurred_at", "kind", "subject_type", "subject_id", "reference", "actor"]

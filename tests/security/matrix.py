@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from esm.models import Event
 from services.admin import ConfidentialCaseAdmin
 from tests.security import world as w
 
@@ -68,6 +69,12 @@ def it_ref(world: Any) -> str:
 
 def hr_ref(world: Any) -> str:
     return world.hr_case.service_request.reference
+
+
+def _hr_event_pk(world: Any) -> int:
+    return Event.objects.filter(reference=hr_ref(world), is_confidential=True).values_list(
+        "pk", flat=True
+    )[0]
 
 
 #                                             emp  lmgr it   hr   fac  itm  exec adm  su   anon scim
@@ -202,13 +209,19 @@ ROWS = [
         "302  302  302  302  302  302  302  403  S    302  302"),
     Row("admin", "admin:services_servicerequest_change", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/change/", HR,
-        "302  302  302  302  302  302  302  403  302  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_delete", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/delete/", HR,
-        "302  302  302  302  302  302  302  403  403  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_history", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/history/", HR,
-        "302  302  302  302  302  302  302  302  302  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
+    Row("admin", "admin:services_servicerequest_change", "unknown",
+        lambda x: "/admin/services/servicerequest/987654/change/", HR,
+        "302  302  302  302  302  302  302  404  404  302  302"),
+    Row("admin", "admin:esm_event_change", "hr-case",
+        lambda x: f"/admin/esm/event/{_hr_event_pk(x)}/change/", HR,
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_change", "it-request",
         lambda x: f"/admin/services/servicerequest/{x.it_case.service_request.pk}/change/", IT,
         "302  302  302  302  302  302  302  403  S    302  302"),
