@@ -10,6 +10,7 @@ from django.contrib import admin
 
 from tests.security.matrix import ROWS
 from tests.security.world import HR_CANARY
+from valuestreams.metrics import SMALL_GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,53 @@ def test_the_hr_canary_is_found_by_hr_staff(world):
 
     for url in (f"/requests/{case.service_request.reference}/", f"/tasks/{case.task.pk}/"):
         assert HR_CANARY.encode() in _body(client.get(url)), url
+
+
+# -- the small-group rule -------------------------------------------------------------------
+# The world's value stream, journey touchpoint and HR-to-IT consult each rest on fewer than
+# SMALL_GROUP cases, the HR case among them. An outsider who can open the IT request (or
+# knows the other cases) could subtract them from a figure shown on so few cases and read
+# the HR case's own: each figure is held back from everyone outside HR.
+
+
+def _json(world, role: str, url: str):
+    response = world.clients[role].get(url)
+    assert response.status_code == 200, (role, url)
+    return response.json()
+
+
+@pytest.mark.parametrize("role", OUTSIDERS)
+def test_a_value_stream_s_figures_on_a_small_group_are_held_back(world, role):
+    metrics = _json(world, role, "/api/v1/streams/onboarding/metrics/")
+    variants = _json(world, role, "/api/v1/streams/onboarding/variants/")
+
+    assert 0 < metrics["cases"] < SMALL_GROUP
+    assert metrics["hidden"] is True
+    assert metrics["lead_time"]["p50"] is None
+    assert metrics["lead_time"]["mean"] is None
+    assert [stage["process"] for stage in metrics["stages"]] == [None]
+    assert [variant["lead_time"]["p50"] for variant in variants] == [None]
+
+
+@pytest.mark.parametrize("role", OUTSIDERS)
+def test_a_journey_s_signals_on_a_small_group_are_held_back(world, role):
+    signals = _json(world, role, "/api/v1/journeys/new-hire/signals/")
+
+    [touchpoint] = signals["touchpoints"]
+    assert 0 < touchpoint["cases"] < SMALL_GROUP
+    assert touchpoint["hidden"] is True
+    assert touchpoint["resolution"]["p50"] is None
+    assert touchpoint["resolution"]["mean"] is None
+
+
+@pytest.mark.parametrize(
+    ("role", "held_back"), [(r, True) for r in OUTSIDERS] + [("hr_agent", False)]
+)
+def test_the_collaboration_map_holds_back_a_small_edge_from_outside_the_department(
+    world, role, held_back
+):
+    edges = _json(world, role, "/api/v1/collaboration/")["edges"]
+
+    [edge] = [e for e in edges if (e["source"], e["target"]) == ("hr", "it")]
+    assert 0 < edge["consults"]["volume"] < SMALL_GROUP
+    assert edge["consults"]["held_back"] is held_back
