@@ -8,7 +8,7 @@ from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from esm.admin_masking import MaskedRelationsAdmin, MaskedRelationsMixin
+from esm.admin_masking import HiddenObjectsNotFoundAdmin, MaskedRelationsAdmin, MaskedRelationsMixin
 from esm.changes import password_change_record
 from esm.models import (
     BusinessCalendar,
@@ -125,7 +125,7 @@ class DepartmentAdmin(MaskedRelationsAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(MaskedRelationsAdmin):
+class EventAdmin(HiddenObjectsNotFoundAdmin):
     """The event log is evidence: it can be read here, never written or removed."""
 
     list_display = ["occurred_at", "kind", "subject_type", "subject_id", "reference", "actor"]

@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.options import EMPTY_VALUE_STRING
-from django.contrib.admin.utils import NestedObjects, display_for_value, quote
+from django.contrib.admin.options import EMPTY_VALUE_STRING, TO_FIELD_VAR
+from django.contrib.admin.utils import NestedObjects, display_for_value, quote, unquote
 from django.db import router
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -120,3 +120,37 @@ class MaskedRelationsMixin:
 
 class MaskedRelationsAdmin(MaskedRelationsMixin, admin.ModelAdmin):
     pass
+
+
+class HiddenObjectsNotFoundAdmin(MaskedRelationsAdmin):
+    """An admin whose `get_queryset` leaves out what the viewer may not see (objects of
+    confidential cases): such an object's change, delete and history pages answer 404, the
+    same as an id that never existed, and before any permission check, so neither "you
+    may not" (403) nor Django's "doesn't exist" redirect tells an outsider it is there."""
+
+    def _found_or_404(self, request: HttpRequest, object_id: str) -> None:
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if self.get_object(request, unquote(object_id), to_field) is None:
+            raise Http404(f"No {self.opts.verbose_name} with that id.")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        self._found_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._found_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        self._found_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)

@@ -1,10 +1,10 @@
 """Who may read, shape and audit reports; pages, the API and e-mails all ask `can()`.
 
 A report is read by its audience (`selectors.audience_includes`), its owner and admins;
-anyone else gets 403. Measures, audiences, objectives and reports are shaped by their
-owners and admins, and added by the people who decide with them: department managers and
-executives. The audit is for the same people. A service's accountable customer (its
-owner) reviews it.
+for anyone else it does not exist (404, `selectors.report_for_reader`). Measures,
+audiences, objectives and reports are shaped by their owners and admins, and added by the
+people who decide with them: department managers and executives. The audit is for the
+same people. A service's accountable customer (its owner) reviews it.
 """
 
 from typing import Any

@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db.models import (
     DateField,
     ExpressionWrapper,
@@ -18,6 +17,7 @@ from django.db.models import (
     Subquery,
     prefetch_related_objects,
 )
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from esm.models import Department, DepartmentRole, Profile
@@ -103,14 +103,14 @@ def reports_for(user: User) -> list[Report]:
 def report_for_reader(*, user: User, slug: str, reports: QuerySet[Report] | None = None) -> Report:
     """The report (from `reports`, to load more with it), for someone in its audience (or
     its owner, or an admin), with what `audience_includes` asks of its audience loaded (its
-    departments, or its chosen people: only what the audience's rule reads): 404 for an
-    unknown slug, 403 for anyone else (that a report exists is no secret; what it shows
-    is)."""
+    departments, or its chosen people: only what the audience's rule reads). 404 for an
+    unknown slug and for anyone else alike: a report's name and audience may themselves
+    say what it is about, so what may not be read does not exist for the reader."""
     reports = Report.objects.all() if reports is None else reports
     report = get_object_or_404(reports.select_related("audience", "owner"), slug=slug)
     prefetch_related_objects([report.audience], *_AUDIENCE_READS.get(report.audience.members, ()))
     if not can(user, "reporting.view_report", report):
-        raise PermissionDenied("This report is for its audience, its owner and admins.")
+        raise Http404("No such report.")
     return report
 
 

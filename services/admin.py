@@ -8,7 +8,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from esm.admin_masking import MaskedRelationsAdmin, hide_in_admin_lists
+from esm.admin_masking import HiddenObjectsNotFoundAdmin, MaskedRelationsAdmin, hide_in_admin_lists
 from esm.permissions import staff_department_ids
 from services import actions
 from services.automation import registry
@@ -78,10 +78,10 @@ def _objects_of_confidential_cases(viewer: Any, model: type[Model], pks: list[An
     )
 
 
-class ConfidentialCaseAdmin(MaskedRelationsAdmin):
+class ConfidentialCaseAdmin(HiddenObjectsNotFoundAdmin):
     """Rows of confidential cases only for their department's staff, whatever the viewer's
-    admin rights (being a superuser does not make someone HR). `case` is the path from the
-    model to its service request ("" for the request itself)."""
+    admin rights (being a superuser does not make someone HR); the others' pages answer 404.
+    `case` is the path from the model to its service request ("" for the request itself)."""
 
     case = "service_request"
     # What changed in a case is named in the event log, never its content.
@@ -473,7 +473,7 @@ class InboundAddressAdmin(MaskedRelationsAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(MaskedRelationsAdmin):
+class InboundMessageAdmin(HiddenObjectsNotFoundAdmin):
     """Every message received, and what became of it; malformed ones wait here for a person.
 
     A message to a confidential department's address (or one that reached a confidential

@@ -4,7 +4,7 @@ reports the caller may read, and a report's dashboard.
 Thin, like the pages: check permission (`can`), parse the input, call one selector,
 render. The same rules as the pages answer (`reporting.permissions`): measures are for who
 may audit reports, in the scopes they may read; a report is for its audience, its owner
-and admins (anyone else gets 403, an unknown one 404); figures under five cases are held
+and admins (for anyone else it does not exist: 404); figures under five cases are held
 back from who may not see them all.
 """
 
@@ -125,7 +125,7 @@ class ReportListApi(ListAPIView):
 SLUG = OpenApiParameter(
     "slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The report's slug."
 )
-NOT_FOUND = OpenApiResponse(description="No such report.")
+NOT_FOUND = OpenApiResponse(description="No such report, or not one you may read.")
 
 
 def _readable_report(request: Request, slug: str) -> Report:

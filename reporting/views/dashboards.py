@@ -1,8 +1,8 @@
 """The dashboards: the reports a person may read, one report's cards and its audience's
 panel, the same as CSV and as a printable page, and the owner's "refresh now".
 
-A report exists (404 otherwise) but is read only by its audience, its owner and admins
-(403 for anyone else, who at least learns it is not for them). A department audience's
+A report is read only by its audience, its owner and admins; for anyone else it does not
+exist (404, as an unknown slug), since its name may say what it is about. A department audience's
 report reads one department at a time, chosen by `?department=<id>` among those
 `report_scopes` offers; any other id is a 404, as a department one may not read.
 """
@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -150,7 +150,7 @@ def report_export(request: HttpRequest, slug: str) -> HttpResponse:
 def report_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     """Recompute today's snapshots now: the refresh replaces the day's rows, so pressing it
     twice costs time, never figures."""
-    report = get_object_or_404(Report, slug=slug)
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     if not can(request.user, "reporting.change_report", report):
         raise PermissionDenied
     transaction.on_commit(snapshots_refresh_task.delay)

@@ -222,7 +222,9 @@ def report_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    report = get_object_or_404(Report, slug=slug)
+    # Who may not read the report does not learn it exists (404); a reader who may not
+    # change it is refused (403).
+    report = selectors.report_for_reader(user=request.user, slug=slug)
     _require(
         request.user, "reporting.change_report", report, why="Its owner and admins change a report."
     )

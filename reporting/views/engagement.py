@@ -2,7 +2,7 @@
 something (the audit lists the answers beside the report), and have it e-mailed to them.
 
 Both pages are for the report's readers only (`reporting.view_report`): its audience, its
-owner and admins; anyone else gets 403 and changes nothing.
+owner and admins; for anyone else the report does not exist (404) and nothing changes.
 """
 
 from __future__ import annotations

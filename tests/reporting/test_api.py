@@ -271,11 +271,11 @@ def test_a_report_has_its_measures_in_order(executive, executive_report):
     ]
 
 
-def test_an_employee_is_refused_the_executive_report(employee, executive_report):
+def test_the_executive_report_does_not_exist_for_an_employee(employee, executive_report):
     client = _client(employee)
 
-    assert client.get(reverse("reporting-api:report", args=["outcomes"])).status_code == 403
-    assert client.get(_dashboard_url(executive_report)).status_code == 403
+    assert client.get(reverse("reporting-api:report", args=["outcomes"])).status_code == 404
+    assert client.get(_dashboard_url(executive_report)).status_code == 404
 
 
 def test_an_unknown_report_is_not_found(executive):

@@ -556,14 +556,28 @@ def test_the_owner_reorders_swaps_and_takes_off_measures(
     ]
 
 
+@pytest.mark.parametrize(
+    ("members", "status"),
+    [
+        # A reader who is not the owner learns the report exists, and is refused.
+        (Audience.Members.DEPARTMENT_MANAGERS, 403),
+        # Someone outside the audience does not learn that much.
+        (Audience.Members.EXECUTIVES, 404),
+    ],
+)
 def test_a_non_owner_is_refused_a_report_and_nothing_changes(
-    client, department_manager, executive, three_measures
+    client, department_manager, executive, three_measures, members, status
 ):
-    report = ReportFactory(name="Outcomes", owner=executive, measures=three_measures[:1])
+    report = ReportFactory(
+        name="Outcomes",
+        owner=executive,
+        audience=AudienceFactory(members=members),
+        measures=three_measures[:1],
+    )
     client.force_login(department_manager)
     url = reverse("report_edit", args=[report.slug])
 
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == status
     refused = client.post(
         url,
         report_form(
@@ -571,7 +585,7 @@ def test_a_non_owner_is_refused_a_report_and_nothing_changes(
         ),
     )
 
-    assert refused.status_code == 403
+    assert refused.status_code == status
     report.refresh_from_db()
     assert report.name == "Outcomes"
     assert list(report.lines.values_list("measure__key", flat=True)) == ["request_volume"]

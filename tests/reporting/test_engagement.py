@@ -101,10 +101,10 @@ def test_bad_feedback_is_shown_beside_its_field_and_saves_nothing(
 def test_someone_outside_the_audience_may_neither_see_nor_send_feedback(client, report, employee):
     client.force_login(employee)
 
-    assert client.get(feedback_url(report)).status_code == 403
+    assert client.get(feedback_url(report)).status_code == 404
     answer = client.post(feedback_url(report), {"helped": "yes", "decision": "Sneaky"})
 
-    assert answer.status_code == 403
+    assert answer.status_code == 404
     assert not ReportFeedback.objects.exists()
 
 
@@ -182,8 +182,8 @@ def test_an_unknown_frequency_is_refused_and_changes_nothing(client, report, exe
 def test_someone_outside_the_audience_may_not_subscribe(client, report, employee):
     client.force_login(employee)
 
-    assert client.get(subscription_url(report)).status_code == 403
-    assert client.post(subscription_url(report), {"frequency": "weekly"}).status_code == 403
+    assert client.get(subscription_url(report)).status_code == 404
+    assert client.post(subscription_url(report), {"frequency": "weekly"}).status_code == 404
     assert not Subscription.objects.exists()
 
 

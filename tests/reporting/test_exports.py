@@ -114,10 +114,10 @@ def test_a_held_back_figure_is_an_empty_cell_with_its_reason(client, superuser, 
 
 
 @pytest.mark.parametrize("persona", ["employee", "it_agent", "department_manager"])
-def test_the_export_is_refused_to_who_may_not_read_the_report(request, client, persona):
+def test_the_export_does_not_exist_for_who_may_not_read_the_report(request, client, persona):
     report = report_for(Audience.Members.EXECUTIVES)
 
     response = export(client, request.getfixturevalue(persona), report)
 
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "Content-Disposition" not in response

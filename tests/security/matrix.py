@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from esm.models import Event
 from services.admin import ConfidentialCaseAdmin
 from tests.security import world as w
 
@@ -59,6 +60,7 @@ def _req(case: str) -> Callable[[Any], str]:
 
 
 IT, HR, NOTE, DRAFT = w.IT_CANARY, w.HR_CANARY, w.NOTE_CANARY, w.DRAFT_CANARY
+FINDING = w.FINDING_CANARY
 
 
 def it_ref(world: Any) -> str:
@@ -67,6 +69,12 @@ def it_ref(world: Any) -> str:
 
 def hr_ref(world: Any) -> str:
     return world.hr_case.service_request.reference
+
+
+def _hr_event_pk(world: Any) -> int:
+    return Event.objects.filter(reference=hr_ref(world), is_confidential=True).values_list(
+        "pk", flat=True
+    )[0]
 
 
 #                                             emp  lmgr it   hr   fac  itm  exec adm  su   anon scim
@@ -128,9 +136,9 @@ ROWS = [
     Row("page", "dashboards", "list", lambda x: "/dashboards/", HR,
         "H    H    H    H    H    H    H    H    H    302  302"),
     Row("page", "report_dashboard", "hr-case", lambda x: "/dashboards/exec-report/", HR,
-        "403  403  403  403  403  H    H    H    H    302  302"),
+        "404  404  404  404  404  H    H    H    H    302  302"),
     Row("export", "report_export", "hr-case", lambda x: "/dashboards/exec-report/export.csv", HR,
-        "403  403  403  403  403  H    H    H    H    302  302"),
+        "404  404  404  404  404  H    H    H    H    302  302"),
     Row("page", "collaboration_map", "hr-case", lambda x: "/reporting/collaboration/", HR,
         "403  403    H    H    H    H    H    H    H    302  302"),
     Row("page", "approvals", "list", lambda x: "/approvals/", HR,
@@ -180,6 +188,12 @@ ROWS = [
     Row("api", "journeys-api:signals", "hr-case",
         lambda x: "/api/v1/journeys/new-hire/signals/", HR,
         "404  404  H    H    H    H    H    H    H    403  403"),
+    Row("api", "journeys-api:findings", "finding",
+        lambda x: "/api/v1/journeys/new-hire/findings/", FINDING,
+        "404  404  S    S    S    S    S    S    S    403  403"),
+    Row("api", "valuestreams-api:stream", "hr-case",
+        lambda x: "/api/v1/streams/onboarding/", HR,
+        "404  404  H    H    H    H    H    H    H    403  403"),
     # -- directory provisioning: the token only, and no case in it -----------------------
     Row("scim", "scim-users", "list", lambda x: "/scim/v2/Users", HR,
         "401  401  401  401  401  401  401  401  401  401  H"),
@@ -195,13 +209,19 @@ ROWS = [
         "302  302  302  302  302  302  302  403  S    302  302"),
     Row("admin", "admin:services_servicerequest_change", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/change/", HR,
-        "302  302  302  302  302  302  302  403  302  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_delete", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/delete/", HR,
-        "302  302  302  302  302  302  302  403  403  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_history", "hr-case",
         lambda x: f"/admin/services/servicerequest/{x.hr_case.service_request.pk}/history/", HR,
-        "302  302  302  302  302  302  302  302  302  302  302"),
+        "302  302  302  302  302  302  302  404  404  302  302"),
+    Row("admin", "admin:services_servicerequest_change", "unknown",
+        lambda x: "/admin/services/servicerequest/987654/change/", HR,
+        "302  302  302  302  302  302  302  404  404  302  302"),
+    Row("admin", "admin:esm_event_change", "hr-case",
+        lambda x: f"/admin/esm/event/{_hr_event_pk(x)}/change/", HR,
+        "302  302  302  302  302  302  302  404  404  302  302"),
     Row("admin", "admin:services_servicerequest_change", "it-request",
         lambda x: f"/admin/services/servicerequest/{x.it_case.service_request.pk}/change/", IT,
         "302  302  302  302  302  302  302  403  S    302  302"),
@@ -308,6 +328,21 @@ ROWS += [
         method="post",
     ),
 ]
+
+# The writes of owned work (a journey map's findings, a value stream's words): its owner
+# (the IT manager) and admins get as far as the input; other readers are refused (403);
+# who may not read the map or stream does not learn it exists (404).
+ROWS += [
+    Row("api-write", "journeys-api:findings", "finding",
+        lambda x: "/api/v1/journeys/new-hire/findings/", FINDING,
+        "404  404  403  403  403  400  403  400  400  403  403", method="post"),
+    Row("api-write", "journeys-api:finding", "finding",
+        lambda x: f"/api/v1/journeys/new-hire/findings/{x.finding.pk}/", FINDING,
+        "404  404  403  403  403  S    403  S    S    403  403", method="patch"),
+    Row("api-write", "valuestreams-api:stream", "hr-case",
+        lambda x: "/api/v1/streams/onboarding/", HR,
+        "404  404  403  403  403  H    403  H    H    403  403", method="patch"),
+]  # fmt: skip
 
 # The changelist of every admin that holds case content (the confidential case rule's
 # admins): the HR case's words never in it, for the superuser either.

@@ -49,11 +49,11 @@ NOT_IN_MATRIX: dict[str, list[str]] = {
         "report_new", "report_edit", "objective_list", "objective_new", "objective_edit",
         "cost_rates", "service_review_new", "rollout", "rollout_step_new", "rollout_step_edit",
         "rollout_step_move", "service_portfolio_edit", "reuse_home", "reuse_copy",
-        "reuse_detail", "reuse_publish", "journeys-api:findings", "journeys-api:finding",
+        "reuse_detail", "reuse_publish",
     ],
     "aggregates read per department or service, never per case (small groups held back, "
     "tests/reporting/): the HR canary test reads each of them": [
-        "valuestreams-api:streams", "valuestreams-api:stream", "valuestreams-api:metrics",
+        "valuestreams-api:streams", "valuestreams-api:metrics",
         "valuestreams-api:variants", "journeys-api:journeys", "journeys-api:journey",
         "valuestream_copis", "journey_touchpoint", "report_print", "report_audit",
         "collaboration_edge", "portfolio", "portfolio_service", "service_reviews", "readiness",
@@ -147,7 +147,9 @@ def test_every_api_operation_is_in_the_matrix_or_justified():
         name = ":".join(filter(None, [*match.namespaces, match.url_name]))
         for method in operations:
             covered_methods = {row.method for row in ROWS if row.route == name}
-            if name in JUSTIFIED or method in covered_methods:
+            # A reason above covers reading a route; every write of the API is a row, so
+            # a new write on a justified route still has to say who may make it.
+            if method in covered_methods or (name in JUSTIFIED and method == "get"):
                 continue
             missing.append(f"{method.upper()} {path}")
 

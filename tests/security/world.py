@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase
 
 from esm import clock, provisioning
 from esm.models import DepartmentRole
-from journeys.models import TouchpointCase
+from journeys import actions as journey_actions
+from journeys.models import Finding, TouchpointCase
 from services import actions
 from services.models import Article, Consult, FulfilmentTask, Queue, ServiceRequest
 from tests.esm.factories import (
@@ -40,6 +40,7 @@ HR_CANARY = "zq-hr-canary-81c4"
 IT_CANARY = "zq-it-canary-5e27"
 NOTE_CANARY = "zq-note-canary-33d0"  # in the IT request's internal note: staff only
 DRAFT_CANARY = "zq-draft-canary-9b1f"
+FINDING_CANARY = "zq-finding-canary-d7a2"  # a journey finding: for the map's readers
 
 AGENT, MANAGER = DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER
 
@@ -64,9 +65,9 @@ class World:
     stream_slug: str
     journey_slug: str
     report_slug: str
+    finding: Finding
     it_queue: Queue
     hr_queue: Queue
-    outbox: list[mail.EmailMessage] = field(default_factory=list)
     clients: dict[str, Client] = field(default_factory=dict)
 
 
@@ -146,8 +147,7 @@ def build_world() -> World:
     scim_client, scim_token = provisioning.provisioning_client_new(name="Directory")
     scim_client.save()
 
-    # Notifications go out on commit: run them here, and keep the mail they sent (the test
-    # mailbox is emptied before every test).
+    # Notifications go out on commit: run them here, as the portal would.
     with TestCase.captureOnCommitCallbacks(execute=True):
         it_case = _case(
             item=CatalogItemFactory(department=it, name="Laptop", slug="laptop"),
@@ -171,7 +171,6 @@ def build_world() -> World:
             to_queue=it_queue,
             question="Which laptop does the person use?",
         )
-    outbox = list(mail.outbox)
 
     draft = ArticleFactory(
         department=it,
@@ -217,6 +216,13 @@ def build_world() -> World:
             refreshed_at=now,
         )
 
+    finding = journey_actions.finding_save(
+        touchpoint=touchpoint,
+        kind=Finding.Kind.PAIN_POINT,
+        title=f"Waiting {FINDING_CANARY}",
+        description="People wait for an answer.",
+    )
+
     report = ReportFactory(
         slug="exec-report", owner=people["it_manager"], measures=[MeasureFactory()]
     )
@@ -231,8 +237,8 @@ def build_world() -> World:
         stream_slug=stream.slug,
         journey_slug=journey.slug,
         report_slug=report.slug,
+        finding=finding,
         it_queue=it_queue,
         hr_queue=hr_queue,
-        outbox=outbox,
         clients=clients_for(people, scim_token),
     )
