@@ -218,6 +218,7 @@ def build_world() -> World:
 
     finding = journey_actions.finding_save(
         touchpoint=touchpoint,
+        by=people["it_manager"],
         kind=Finding.Kind.PAIN_POINT,
         title=f"Waiting {FINDING_CANARY}",
         description="People wait for an answer.",
