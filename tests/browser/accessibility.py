@@ -23,7 +23,8 @@ def blocking_violations(page: Page) -> list[str]:
     """The serious and critical axe violations on the page as it is now, one line each:
     the page, the rule, what it asks and the first few offending elements."""
     results = _axe.run(
-        page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}, "resultTypes": ["violations"]}
+        page,
+        options={"runOnly": {"type": "tag", "values": RULE_TAGS}, "resultTypes": ["violations"]},
     )
     path = page.url.split("//", 1)[-1].partition("/")[2]
     return [

@@ -29,8 +29,10 @@ from tests.browser.test_portal_flow import (
     service_request_for,
     signed_in,
 )
-from tests.browser.test_smoke import ARTIFACTS
-from tests.browser.test_smoke import demo_enterprise  # noqa: F401  (the ratings' fixture's)
+from tests.browser.test_smoke import (
+    ARTIFACTS,
+    demo_enterprise,  # noqa: F401  (the ratings' fixture's)
+)
 from tests.browser.test_workspace_flow import submit
 
 pytestmark = pytest.mark.browser
@@ -159,9 +161,7 @@ def test_a_new_hire_from_request_to_the_executive_dashboard(
 
     # Facilities answers the question from its own queue.
     with signed_in(browser, live_server, "fiona") as fiona:
-        open_in_queue(
-            fiona, workplace, reference, "Question from IT: Prepare the laptop"
-        )
+        open_in_queue(fiona, workplace, reference, "Question from IT: Prepare the laptop")
         fiona.get_by_label("Answer").fill("Desk 3.14 on the third floor, by the window.")
         fiona.get_by_role("button", name="Answer").click()
         expect(fiona.locator("#consult")).to_contain_text("Desk 3.14")
@@ -194,6 +194,7 @@ def test_a_new_hire_from_request_to_the_executive_dashboard(
     with signed_in(browser, live_server, "alex") as alex:
         alex.goto(f"{live_server.url}/requests/{reference}/")
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text("Resolved")
+        pages.look(alex, "request-resolved")
         rating = alex.get_by_role("group", name="From 5 (great) to 1 (poor)")
         rating.get_by_label("2", exact=True).check()
         alex.get_by_label("Anything to add?").fill(EMPLOYEE_COMMENT)
