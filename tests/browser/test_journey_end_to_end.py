@@ -41,6 +41,7 @@ User = get_user_model()
 
 SERVICE = "Joining and leaving"  # the service "New hire onboarding" delivers
 EARLIER_REQUESTERS = ["sam", "felix", "fatima", "fred"]  # people with a manager to approve
+SUBJECT = "New hire in Sales: Jordan's first week"
 EMPLOYEE_COMMENT = "Everything arrived on time, but I had to chase three teams to learn it."
 
 
@@ -101,24 +102,49 @@ def test_a_new_hire_from_request_to_the_executive_dashboard(
         alex.get_by_role("button", name="Search").click()
         pages.look(alex, "search-results")
         alex.get_by_role("link", name="New hire onboarding").click()
+        expect(alex.get_by_role("heading", level=1)).to_have_text("New hire onboarding")
+        expect(alex.get_by_text("Needs approval from your manager")).to_be_visible()
+        # The laptop model is asked only once a laptop is needed, and goes again on "No".
+        laptop_needed = alex.get_by_role("group", name="Laptop needed?")
         laptop_model = alex.get_by_label("Laptop model")
         expect(laptop_model).to_be_hidden()
-        alex.get_by_role("group", name="Laptop needed?").get_by_label("Yes").check()
+        laptop_needed.get_by_label("Yes").check()
         expect(laptop_model).to_be_visible()
-        alex.get_by_label("Subject").fill("New hire in Sales: Jordan's first week")
+        laptop_needed.get_by_label("No").check()
+        expect(laptop_model).to_be_hidden()
+
+        alex.get_by_label("Subject").fill(SUBJECT)
+        # Typing the subject suggests knowledge articles (htmx) before anything is raised.
         expect(alex.locator("#suggestions")).to_contain_text("Your new hire's first week")
         alex.get_by_label("New hire's first name").fill("Jordan")
         alex.get_by_label("New hire's last name").fill("Lee")
         start = timezone.localdate() + dt.timedelta(days=21)
         alex.get_by_label("Start date").fill(start.isoformat())
         alex.get_by_label("Location").select_option("London HQ")
-        laptop_model.select_option("MacBook Pro 14")
+        laptop_needed.get_by_label("Yes").check()
         pages.look(alex, "catalog-item-form")
         alex.get_by_role("button", name="Submit request").click()
+
+        # The server refuses the missing laptop model, says so beside it, and keeps the answers.
+        expect(alex.get_by_role("alert")).to_contain_text("nothing has been sent yet")
+        model_field = alex.locator(".field").filter(has=laptop_model)
+        expect(model_field.locator(".error")).to_have_text("This field is required.")
+        expect(alex.get_by_label("New hire's first name")).to_have_value("Jordan")
+        expect(laptop_model).to_be_visible()
+        assert not ServiceRequest.objects.filter(subject=SUBJECT).exists()
+        pages.look(alex, "catalog-item-form-refused")
+        laptop_model.select_option("MacBook Pro 14")
+        alex.get_by_role("button", name="Submit request").click()
+
         reference = reference_on(alex)
-        expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
-            "Awaiting approval"
-        )
+        expect(alex.get_by_role("heading", level=1)).to_have_text(f"{reference} · {SUBJECT}")
+        expect(alex.locator(".messages")).to_contain_text(f"Your request {reference} is submitted")
+        where = alex.get_by_role("region", name="Where it stands")
+        expect(where).to_contain_text("Awaiting approval")
+        expect(where).to_contain_text("Waiting for approval from")
+        answers = alex.locator("dl.answers")
+        expect(answers).to_contain_text("MacBook Pro 14")
+        expect(answers).to_contain_text("Jordan")
         pages.look(alex, "request-awaiting-approval")
 
     service_request = service_request_for(reference)
@@ -128,8 +154,11 @@ def test_a_new_hire_from_request_to_the_executive_dashboard(
     # The employee follows it: the automatic steps are done, IT and Facilities have it.
     with signed_in(browser, live_server, "alex") as alex:
         alex.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
+        row = alex.get_by_role("row").filter(has=alex.get_by_role("link", name=reference))
+        expect(row).to_contain_text("New hire onboarding")
+        expect(row).to_contain_text("In progress")
         pages.look(alex, "my-requests")
-        alex.get_by_role("link", name=reference).click()
+        row.get_by_role("link", name=reference).click()
         expect(alex.get_by_role("region", name="Where it stands")).to_contain_text(
             "Waiting for IT and Facilities to pick it up."
         )
