@@ -146,8 +146,13 @@ def test_staff_pages_fit_a_phone_with_tables_scrolling_in_their_box(
         "/queues/it-service-desk/",
         f"/tasks/{cases['task']}/",
         f"/requests/{cases['queued']}/",
+        "/work/",
+        "/knowledge/",
+        "/catalog/new-hire-onboarding/plan/",
     ]
     assert _faults(ivan, live_server, pages) == []
+    iris = _phone(browser, live_server, "iris")  # manages IT
+    assert _faults(iris, live_server, ["/departments/it/overview/"]) == []
 
 
 def test_value_stream_pages_fit_a_phone(
@@ -196,7 +201,9 @@ def test_dashboards_fit_a_phone_with_their_cards_stacked(
         "/dashboards/",
         "/dashboards/executive-outcomes/",
         "/dashboards/executive-outcomes/print/",
+        "/reporting/portfolio/",
         "/reporting/portfolio/joining-and-leaving/",
+        "/reporting/collaboration/",
     ]
     assert _faults(erin, live_server, pages) == []
     iris = _phone(browser, live_server, "iris")  # manages IT

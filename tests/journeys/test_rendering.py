@@ -308,7 +308,7 @@ def test_text_is_escaped_on_the_map_and_in_the_curve(journey, stages):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x>" not in html
     assert "<b>Joining" not in html
-    root = parse_svg(html[html.index('<div class="jc"') :])
+    root = parse_svg(html[html.index('<div class="jc">') :])
     assert "<img src=x>" in [t.text for t in root.iter(f"{SVG}text")]
 
 
