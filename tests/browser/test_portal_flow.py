@@ -16,6 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from services import actions
 from services.models import FulfilmentTask, ServiceRequest, pk_from_reference
+from tests.browser.accessibility import blocking_violations
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS
 from tests.browser.test_smoke import (
     ARTIFACTS,
@@ -44,9 +45,12 @@ def signed_in(browser: Browser, live_server: LiveServer, username: str) -> Itera
         context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
+def look(page: Page, name: str) -> None:
+    """Save the page as it is now under .artifacts/, and check it with axe-core: no serious
+    or critical accessibility violation."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / name, full_page=True)
+    assert blocking_violations(page) == []
 
 
 def reference_on(page: Page) -> str:
@@ -100,7 +104,7 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         expect(ivan.get_by_role("heading", level=1)).to_have_text("Queues")
         ivan.get_by_role("link", name=task.queue.name, exact=True).click()
         expect(ivan.get_by_role("heading", level=1)).to_have_text(task.queue.name)
-        screenshot(ivan, "queue.png")
+        look(ivan, "queue.png")
         ivan.get_by_role("button", name="Take next").click()
 
         expect(ivan).to_have_url(f"{live_server.url}/tasks/{task.pk}/")
@@ -114,7 +118,7 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         ivan.get_by_role("button", name="Send reply").click()
         expect(ivan.locator(".messages")).to_contain_text("Reply sent to the employee.")
         expect(ivan.locator(".comment")).to_contain_text("I have unlocked your Salesforce account")
-        screenshot(ivan, "task.png")
+        look(ivan, "task.png")
         ivan.get_by_label("Resolution note").fill("Account unlocked after three failed sign-ins.")
         ivan.get_by_role("button", name="Resolve").click()
         expect(ivan.locator(".messages")).to_contain_text("Task resolved.")
@@ -146,6 +150,6 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         expect(alex.get_by_role("heading", name="Your rating")).to_be_visible()
         expect(alex.get_by_text("4/5 · Quick, thank you.")).to_be_visible()
         expect(alex.locator(".timeline")).to_contain_text("Rated 4/5 by you")
-        screenshot(alex, "request-detail.png")
+        look(alex, "request-detail.png")
 
     assert service_request_for(reference).rating.score == 4
