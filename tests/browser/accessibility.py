@@ -12,9 +12,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
-# WCAG 2.1 A and AA, the level public-sector and most enterprise procurement asks for, and
+# WCAG 2.1 A and AA (and 2.2 AA's target size), the level procurement asks for, and
 # axe's best practices (landmarks, one main, headings), which catch a page's skeleton.
-RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 _axe = Axe()
 
