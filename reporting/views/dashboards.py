@@ -96,6 +96,8 @@ def _report_context(request: HttpRequest, report: Report) -> dict[str, Any]:
         "cards": [(card, links.for_measure(card.measure)) for card in cards],
         "panel": panels.panel_for(report=report, scope=scope, viewer=viewer),
         "may_change": can(viewer, "reporting.change_report", report),
+        # A watermelon's name leads to its service's page in the portfolio, for who may read it.
+        "may_read_portfolio": can(viewer, "reporting.view_portfolio"),
         "window_days": WINDOW_DAYS,
     }
 

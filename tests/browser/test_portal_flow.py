@@ -1,22 +1,22 @@
 """The portal end to end in a real browser: an employee asks, an agent works it, the
-employee sees the answer and rates it.
+employee sees the answer and rates it. (The onboarding form, its conditional field and its
+refusal are followed in test_journey_end_to_end.py.)
 
 Each person gets a browser context of their own, as if on their own machine.
 """
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from services import actions
 from services.models import FulfilmentTask, ServiceRequest, pk_from_reference
+from tests.browser.accessibility import blocking_violations
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS
 from tests.browser.test_smoke import (
     ARTIFACTS,
@@ -45,9 +45,12 @@ def signed_in(browser: Browser, live_server: LiveServer, username: str) -> Itera
         context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
+def look(page: Page, name: str) -> None:
+    """Save the page as it is now under .artifacts/, and check it with axe-core: no serious
+    or critical accessibility violation."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / name, full_page=True)
+    assert blocking_violations(page) == []
 
 
 def reference_on(page: Page) -> str:
@@ -76,70 +79,6 @@ def only_unclaimed_task_in_its_queue(task: FulfilmentTask) -> None:
         actions.task_assign(task=other, assignee=manager, by=manager)
 
 
-def test_employee_asks_for_onboarding_through_the_dynamic_form(
-    page: Page, live_server: LiveServer
-) -> None:
-    sign_in(page, live_server, username="alex", password=DEMO_PASSWORD)
-    page.get_by_role("searchbox", name="Search services and articles").fill("onboarding")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="New hire onboarding").click()
-
-    expect(page.get_by_role("heading", level=1)).to_have_text("New hire onboarding")
-    expect(page.get_by_text("Needs approval from your manager")).to_be_visible()
-    # The laptop model is asked only once a laptop is needed, and goes again on "No".
-    laptop_needed = page.get_by_role("group", name="Laptop needed?")
-    laptop_model = page.get_by_label("Laptop model")
-    expect(laptop_model).to_be_hidden()
-    laptop_needed.get_by_label("Yes").check()
-    expect(laptop_model).to_be_visible()
-    laptop_needed.get_by_label("No").check()
-    expect(laptop_model).to_be_hidden()
-
-    page.get_by_label("Subject").fill("New hire in Sales: first week in December")
-    # Typing the subject suggests knowledge articles (htmx) before anything is raised.
-    expect(page.locator("#suggestions")).to_contain_text("Your new hire's first week")
-    page.get_by_label("New hire's first name").fill("Jordan")
-    page.get_by_label("New hire's last name").fill("Lee")
-    start = timezone.localdate() + dt.timedelta(days=21)
-    page.get_by_label("Start date").fill(start.isoformat())
-    page.get_by_label("Location").select_option("London HQ")
-    laptop_needed.get_by_label("Yes").check()
-    expect(laptop_model).to_be_visible()
-    screenshot(page, "portal-item.png")
-    page.get_by_role("button", name="Submit request").click()
-
-    # The server refuses the missing laptop model, says so beside it, and keeps the answers.
-    expect(page.get_by_role("alert")).to_contain_text("nothing has been sent yet")
-    model_field = page.locator(".field").filter(has=laptop_model)
-    expect(model_field.locator(".error")).to_have_text("This field is required.")
-    expect(page.get_by_label("New hire's first name")).to_have_value("Jordan")
-    expect(laptop_model).to_be_visible()
-    assert ServiceRequest.objects.filter(subject__startswith="New hire in Sales").count() == 0
-    screenshot(page, "portal-item-error.png")
-    laptop_model.select_option("MacBook Pro 14")
-    page.get_by_role("button", name="Submit request").click()
-
-    reference = reference_on(page)
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        f"{reference} · New hire in Sales: first week in December"
-    )
-    expect(page.locator(".messages")).to_contain_text(f"Your request {reference} is submitted")
-    where = page.get_by_role("region", name="Where it stands")
-    expect(where).to_contain_text("Awaiting approval")
-    expect(where).to_contain_text("Waiting for approval from")
-    answers = page.locator("dl.answers")
-    expect(answers).to_contain_text("MacBook Pro 14")
-    expect(answers).to_contain_text("Jordan")
-    screenshot(page, "request-detail-awaiting-approval.png")
-
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
-    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=reference))
-    expect(row).to_contain_text("New hire onboarding")
-    expect(row).to_contain_text("Awaiting approval")
-    row.get_by_role("link", name=reference).click()
-    expect(page).to_have_url(f"{live_server.url}/requests/{reference}/")
-
-
 def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
     browser: Browser, live_server: LiveServer
 ) -> None:
@@ -165,7 +104,7 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         expect(ivan.get_by_role("heading", level=1)).to_have_text("Queues")
         ivan.get_by_role("link", name=task.queue.name, exact=True).click()
         expect(ivan.get_by_role("heading", level=1)).to_have_text(task.queue.name)
-        screenshot(ivan, "queue.png")
+        look(ivan, "queue.png")
         ivan.get_by_role("button", name="Take next").click()
 
         expect(ivan).to_have_url(f"{live_server.url}/tasks/{task.pk}/")
@@ -179,7 +118,7 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         ivan.get_by_role("button", name="Send reply").click()
         expect(ivan.locator(".messages")).to_contain_text("Reply sent to the employee.")
         expect(ivan.locator(".comment")).to_contain_text("I have unlocked your Salesforce account")
-        screenshot(ivan, "task.png")
+        look(ivan, "task.png")
         ivan.get_by_label("Resolution note").fill("Account unlocked after three failed sign-ins.")
         ivan.get_by_role("button", name="Resolve").click()
         expect(ivan.locator(".messages")).to_contain_text("Task resolved.")
@@ -211,6 +150,6 @@ def test_agent_takes_replies_and_resolves_then_the_employee_rates_it(
         expect(alex.get_by_role("heading", name="Your rating")).to_be_visible()
         expect(alex.get_by_text("4/5 · Quick, thank you.")).to_be_visible()
         expect(alex.locator(".timeline")).to_contain_text("Rated 4/5 by you")
-        screenshot(alex, "request-detail.png")
+        look(alex, "request-detail.png")
 
     assert service_request_for(reference).rating.score == 4

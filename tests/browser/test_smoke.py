@@ -9,6 +9,8 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.accessibility import blocking_violations
+
 pytestmark = pytest.mark.browser
 
 DEMO_PASSWORD = "browser-smoke-test-password"
@@ -54,3 +56,5 @@ def test_wrong_password_shows_an_error_and_stays_on_sign_in(
     expect(page).to_have_url(re.compile(r"/account/sign-in/$"))
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
     expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    # The error is announced and the form stays labelled for assistive technology.
+    assert blocking_violations(page) == []

@@ -14,7 +14,7 @@ from pytest_django.live_server_helper import LiveServer
 from services import actions
 from services.forms import RequestForm
 from services.models import CatalogItem, FulfilmentTask, Queue, ServiceRequest
-from tests.browser.test_portal_flow import screenshot, signed_in
+from tests.browser.test_portal_flow import look, signed_in
 from tests.browser.test_smoke import demo_enterprise  # noqa: F401  (applied through usefixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("demo_enterprise")]
@@ -82,6 +82,7 @@ def test_manager_approves_onboarding_and_its_plan_reaches_it(
         card.get_by_role("button", name="Reject").click()
         card = sam.locator("section.approval").filter(has=sam.get_by_role("link", name=reference))
         expect(card.locator(".error")).to_contain_text("Say why")
+        look(sam, "approval-refused.png")
         service_request.refresh_from_db()
         assert service_request.state == ServiceRequest.State.AWAITING_APPROVAL
 
@@ -162,6 +163,7 @@ def test_facilities_hands_off_to_it_and_it_sees_the_task_in_its_queue(
         expect(ending).to_contain_text(f"To {it_queue.name} ({it_queue.department.name})")
         expect(ending).to_contain_text("By you")
         expect(ending).to_contain_text(reason)
+        look(fiona, "task-handed-off-by-facilities.png")
 
         # It has left Facilities' queue.
         fiona.get_by_role("link", name=facilities_task.queue.name, exact=True).click()
@@ -174,7 +176,7 @@ def test_facilities_hands_off_to_it_and_it_sees_the_task_in_its_queue(
         expect(ivan.locator(".notice")).to_contain_text("Handed over by Facilities")
         expect(ivan.locator(".notice")).to_contain_text(reason)
         expect(ivan.locator(".lead")).to_contain_text("Unclaimed")
-        screenshot(ivan, "task-handed-off.png")
+        look(ivan, "task-handed-off.png")
 
     received = FulfilmentTask.objects.get(service_request=service_request, queue=it_queue)
     assert received.handed_off_from_id == facilities_task.pk
