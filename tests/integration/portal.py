@@ -58,11 +58,14 @@ class Portal:
         self.client.cookies.clear()
         return self.client.post(path, data=data, headers=self.session.headers())
 
-    def submit(self, item: CatalogItem, *, subject: str = "Onboard Kim") -> httpx.Response:
-        """Send the item's form (an item without questions): 302 to the new request."""
+    def submit(
+        self, item: CatalogItem, *, subject: str = "Onboard Kim", key: str = ""
+    ) -> httpx.Response:
+        """Send the item's form (an item without questions): 302 to the new request. The
+        same `key` is the same form sent again."""
         return self.post(
             reverse("catalog_item", args=[item.slug]),
-            {"subject": subject, "submission_key": uuid.uuid4().hex},
+            {"subject": subject, "submission_key": key or uuid.uuid4().hex},
         )
 
     def close(self) -> None:
