@@ -4,6 +4,9 @@ redis-server, web server and worker, and stops them."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -13,8 +16,11 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from bench import load
+from bench.scenarios import Scenario
 from esm.models import Event, EventKind
 from services.models import Approval, FulfilmentTask, ServiceRequest, StepRun
+from tests.esm.factories import TEST_PASSWORD, ProfileFactory
 from tests.integration.conftest import needs_redis_server, needs_services
 from tests.integration.harness import wait_for
 from tests.integration.portal import Portal
@@ -28,6 +34,7 @@ pytestmark = [
 ]
 
 LOCK_TIMEOUT = 30
+BURST_PEOPLE, BURST_EACH = 20, 10
 SERVER_ERROR_HEADING = "Something went wrong on our side"
 
 
@@ -120,3 +127,60 @@ def test_a_submission_whose_database_connection_drops_mid_transaction_gets_the_e
     assert Event.objects.for_subject(service_request).filter(kind=EventKind.SUBMITTED).count() == 1
     assert portal.get(reverse("my_requests")).status_code == 200
     portal.close()
+
+
+def test_a_burst_of_200_concurrent_submissions_saves_every_one_once_with_its_own_reference(
+    fault_rig, sales_department, it_department
+):
+    item = CatalogItemFactory(department=it_department)
+    people = [
+        ProfileFactory(user__username=f"burst{n}", department=sales_department).user
+        for n in range(BURST_PEOPLE)
+    ]
+    # 16 requests at once in the web server: the bench's concurrency, on 2 processes.
+    web = fault_rig.web(workers=2, threads=8)
+    submit = Scenario(
+        "submit",
+        "employee",
+        reverse("catalog_item", args=[item.slug]),
+        data=lambda: {"subject": "Burst", "submission_key": uuid.uuid4().hex},
+        ok=frozenset({302}),
+    )
+
+    async def burst() -> list[load.Timings]:
+        total = BURST_PEOPLE * BURST_EACH
+        async with load.client(web.url, concurrency=total) as client:
+            sessions = [
+                await load.sign_in(client, username=person.username, password=TEST_PASSWORD)
+                for person in people
+            ]
+            # Every submission in flight at once: each person sends BURST_EACH side by side.
+            return await asyncio.gather(
+                *(
+                    load.run(client, submit, session, requests=BURST_EACH, concurrency=BURST_EACH)
+                    for session in sessions
+                )
+            )
+
+    timings = asyncio.run(burst())
+
+    assert [(t.errors, t.first_error) for t in timings] == [(0, "")] * BURST_PEOPLE
+    submitted = ServiceRequest.objects.filter(catalog_item=item)
+    assert submitted.count() == BURST_PEOPLE * BURST_EACH
+    assert len({service_request.reference for service_request in submitted}) == submitted.count()
+    assert Counter(submitted.values_list("requester__username", flat=True)) == {
+        person.username: BURST_EACH for person in people
+    }
+    # Each one whole: its `submitted` event, its task in IT's queue and the task's event.
+    events = Event.objects.filter(subject_type="services.servicerequest", kind=EventKind.SUBMITTED)
+    assert Counter(events.values_list("subject_id", flat=True)) == {
+        service_request.pk: 1 for service_request in submitted
+    }
+    tasks = FulfilmentTask.objects.filter(service_request__in=submitted)
+    assert Counter(tasks.values_list("service_request_id", flat=True)) == {
+        service_request.pk: 1 for service_request in submitted
+    }
+    queued = Event.objects.filter(subject_type="services.fulfilmenttask", kind=EventKind.QUEUED)
+    assert set(queued.values_list("subject_id", flat=True)) == set(
+        tasks.values_list("pk", flat=True)
+    )
