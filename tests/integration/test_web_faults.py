@@ -1,6 +1,6 @@
 """Faults under a live web server (gunicorn, DEBUG off): the database connection of a request
-dropped mid-transaction, and a burst of concurrent submissions. Each test starts its own
-redis-server, web server and worker, and stops them."""
+dropped mid-transaction, and a burst of concurrent submissions. Each test starts its own web
+server, on the test process's own redis-server, and stops it."""
 
 from __future__ import annotations
 
