@@ -10,7 +10,7 @@ PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 export PORTAL_BASE_URL
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench bench-automation
+.PHONY: help venv demo run test lint fmt worker beat migrations-check clean bench bench-automation soak
 
 help:
 	@echo "make demo              install, migrate, load the demo enterprise, serve on http://127.0.0.1:$(PORT)"
@@ -23,6 +23,8 @@ help:
 	@echo "make bench             page latency, throughput and queries on gunicorn, PostgreSQL and Redis (.bench/results.json)"
 	@echo "                       (BENCH_REQUESTS=1000000 for the database's size, BENCH_PER_SCENARIO=... requests each)"
 	@echo "make bench-automation  automation throughput and latency on 2 workers and Redis (.bench/automation.json)"
+	@echo "make soak              the mixed load of docs/faults.md for ten minutes (MIXED_LOAD_SECONDS=...)"
+	@echo "                       (needs DATABASE_URL on PostgreSQL, REDIS_URL and redis-server)"
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) || exit 1; \
@@ -93,3 +95,11 @@ bench-automation: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m bench.automation $(ARGS)
+
+# The mixed-load fault test for ten minutes instead of `make test`'s 20 s (docs/faults.md): a
+# live gunicorn, a worker and a redis-server of its own, on DATABASE_URL's test database.
+soak: $(STAMP)
+	@[ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ] || \
+		{ echo "make soak needs DATABASE_URL (PostgreSQL) and REDIS_URL"; exit 2; }
+	MIXED_LOAD_SECONDS=$${MIXED_LOAD_SECONDS:-600} \
+	$(BIN)/python -m pytest -n 0 -rs tests/integration/test_mixed_load.py $(ARGS)

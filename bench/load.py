@@ -46,6 +46,9 @@ class Timings:
 
 
 async def sign_in(client: httpx.AsyncClient, *, username: str, password: str) -> Session:
+    # Cookies the client kept (a server whose cookies are not `Secure`) belong to whoever
+    # signed in before: each session is in its own Session, never in the shared jar.
+    client.cookies.clear()
     form = await client.get(SIGN_IN_PATH)
     form.raise_for_status()
     csrf = form.cookies["csrftoken"]
@@ -56,6 +59,7 @@ async def sign_in(client: httpx.AsyncClient, *, username: str, password: str) ->
     )
     if answer.status_code != 302 or "sessionid" not in answer.cookies:
         raise RuntimeError(f"{username} could not sign in (HTTP {answer.status_code}).")
+    client.cookies.clear()
     # Signing in rotates the CSRF token.
     return Session(
         {

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -96,8 +97,10 @@ def plan(*, password: str) -> Plan:
                 return role
         raise NothingToBench(f"Nobody the bench signs in as may {permission} {obj or ''}.")
 
+    # The floor page is served only under BENCH (esm/urls.py); load tests run without it.
+    floor = [Scenario("no-op (floor)", "employee", reverse("bench_noop"))] if settings.BENCH else []
     scenarios = [
-        Scenario("no-op (floor)", "employee", reverse("bench_noop")),
+        *floor,
         Scenario("portal home", "employee", reverse("home")),
         Scenario("catalog search", "employee", f"{reverse('home')}?q={search_word}"),
         Scenario("item form", "employee", reverse("catalog_item", args=[form_item.slug])),
@@ -272,13 +275,21 @@ def _fillable_item(employee: Any) -> tuple[CatalogItem, dict[str, Any]]:
     for item in items:
         if not can(employee, "services.request_item", item):
             continue
-        data = {"subject": "Bench request"} | {
-            RequestForm.name_of(question): _answer(question) for question in item.fields.all()
-        }
-        data = {name: value for name, value in data.items() if value is not None}
-        if RequestForm(data | {"submission_key": "check"}, item=item).is_valid():
+        if (data := form_data(item)) is not None:
             return item, data
     raise NothingToBench("No catalog item has a form the bench can fill in.")
+
+
+def form_data(item: CatalogItem) -> dict[str, Any] | None:
+    """A valid answer to each of `item`'s questions and a subject (no submission key), or
+    None when a question asks for what the bench cannot give (a person, a file)."""
+    data = {"subject": "Bench request"} | {
+        RequestForm.name_of(question): _answer(question) for question in item.fields.all()
+    }
+    data = {name: value for name, value in data.items() if value is not None}
+    if RequestForm(data | {"submission_key": "check"}, item=item).is_valid():
+        return data
+    return None
 
 
 def _answer(question: FormField) -> Any:

@@ -376,8 +376,12 @@ def _add_hours(
     service_of = dict(resolved.values_list("pk", "catalog_item__service"))
     totals: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for request_id, by_department in worked_hours(resolved).items():
+        # worked_hours reads the window again: a request resolved since `service_of` was
+        # read is in it and not in `service_of`. It counts on the next look.
+        if (service_id := service_of.get(request_id)) is None:
+            continue
         for department_id, hours in by_department.items():
-            totals[service_of[request_id]][department_id] += hours
+            totals[service_id][department_id] += hours
     departments = Department.objects.in_bulk(
         {department_id for by_department in totals.values() for department_id in by_department}
     )

@@ -134,12 +134,13 @@ def request_work_started(
 def default_queue(department: Department) -> Queue:
     queue = Queue.objects.filter(department=department).order_by("-is_default", "name").first()
     if queue is None:
-        # Never lose a request for want of configuration: the department gets a queue.
-        queue = Queue.objects.create(
+        # Never lose a request for want of configuration: the department gets a queue. The
+        # department's first submissions race to make it; get_or_create's savepoint lets the
+        # losers take the winner's queue instead of failing at the unique slug.
+        queue, _ = Queue.objects.get_or_create(
             department=department,
-            name=f"{department.name} requests",
             slug=f"{department.slug}-requests",
-            is_default=True,
+            defaults={"name": f"{department.name} requests", "is_default": True},
         )
     return queue
 

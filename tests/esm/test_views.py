@@ -405,3 +405,22 @@ def test_a_server_error_in_debug_keeps_djangos_technical_page(client, employee, 
 
     assert response.status_code == 500
     assert "Traceback" in response.content.decode()
+
+
+def test_a_server_error_shows_the_portals_error_page_without_a_traceback(
+    client, employee, settings
+):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    client.force_login(employee)
+    settings.ROOT_URLCONF = "tests.esm.broken_urls"
+
+    response = client.get("/broken/")
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong on our side" in page
+    assert "Traceback" not in page
+    # Rendered without the request: no menu, no name, nothing that needs the database.
+    assert 'class="mainnav"' not in page
+    assert employee.username not in page

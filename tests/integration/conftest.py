@@ -23,6 +23,7 @@ from tests.integration import actions
 from tests.integration.harness import (
     CeleryWorker,
     PrivateRedis,
+    WebServer,
     database_url,
     private_queue,
     publishing_to,
@@ -52,7 +53,8 @@ needs_redis_server = pytest.mark.skipif(
 
 
 class Rig:
-    """One test's automation stack: a queue on a Redis, the workers on it, the database."""
+    """One test's stack: a queue on a Redis, the workers on it, web servers publishing to
+    it, the database."""
 
     def __init__(self, *, redis_url: str, log_dir: Path) -> None:
         self.redis_url = redis_url
@@ -60,6 +62,7 @@ class Rig:
         self.log_dir = log_dir
         self.database_url = database_url(connection.settings_dict)
         self.workers: list[CeleryWorker] = []
+        self.servers: list[WebServer] = []
 
     def worker(self, **env: str) -> CeleryWorker:
         """Start one more worker (2 pool processes) on this rig's queue; ready when returned."""
@@ -75,10 +78,27 @@ class Rig:
         self.workers.append(worker)
         return worker.start()
 
+    def web(self, *, workers: int = 2, threads: int = 1) -> WebServer:
+        """Start gunicorn on this rig's database and Redis; serving when returned."""
+        server = WebServer(
+            database_url=self.database_url,
+            redis_url=self.redis_url,
+            queue=self.queue,
+            log_path=self.log_dir / f"web{len(self.servers) + 1}.log",
+            workers=workers,
+            threads=threads,
+        )
+        self.servers.append(server)
+        return server.start()
+
     def logs(self) -> str:
-        return "\n".join(f"--- {w.name} ---\n{w.log_tail()}" for w in self.workers)
+        workers = [f"--- {w.name} ---\n{w.log_tail()}" for w in self.workers]
+        servers = [f"--- web on {s.port} ---\n{s.log_tail()}" for s in self.servers]
+        return "\n".join(workers + servers)
 
     def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
         stop_all(self.workers)
 
 

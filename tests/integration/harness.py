@@ -1,4 +1,5 @@
-"""Real processes for integration tests and benches: a Celery worker, a private Redis.
+"""Real processes for integration tests and benches: a Celery worker, a private Redis, a
+web server.
 
 Both run as subprocesses in their own process group, so one signal reaches the worker and
 every pool process it forked, and nothing is left running when a test fails.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import redis
 from celery import Celery, current_app
 
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER_START_TIMEOUT = 60
 WORKER_STOP_TIMEOUT = 20
 REDIS_START_TIMEOUT = 10
+WEB_START_TIMEOUT = 60
 
 
 def wait_for[T](
@@ -267,6 +270,93 @@ class CeleryWorker:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
+
+
+class WebServer:
+    """gunicorn serving the portal in a subprocess, on a free loopback port, with DEBUG off.
+
+    Its settings are the test settings (the test's database, passwords the factories set)
+    with tasks published to `queue` instead of run eagerly, and the production error pages.
+    `workers` sync processes, each with `threads` threads: as many requests at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        queue: str,
+        log_path: Path,
+        workers: int = 2,
+        threads: int = 1,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.workers = workers
+        self.threads = threads
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.integration.web_settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DEBUG": "0",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WebServer:
+        assert self.process is None, "already started"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "gunicorn", "esm.wsgi",
+                "--workers", str(self.workers), "--threads", str(self.threads),
+                "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
+                # Room for a burst of connections waiting for a worker.
+                "--backlog", "2048",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        wait_for(
+            self._serving, timeout=WEB_START_TIMEOUT, what=f"gunicorn on {self.port}", interval=0.2
+        )
+        return self
+
+    def _serving(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited at start:\n{self.log_tail()}")
+        try:
+            return httpx.get(f"{self.url}/account/sign-in/", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        """SIGTERM (gunicorn finishes the requests in flight), SIGKILL if it hangs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+        if self.process is not None:
+            _wait_then_kill_group(self.process, timeout=WORKER_STOP_TIMEOUT)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
 
 
 def stop_all(workers: list[CeleryWorker]) -> None:

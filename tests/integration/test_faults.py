@@ -1,12 +1,15 @@
-"""Faults on a real worker: killed workers, a step that keeps killing its worker, a Redis
-outage at submission. Each test runs on its own redis-server, which it may stop."""
+"""Faults on real processes: killed workers, a step that keeps killing its worker, a Redis
+outage while employees submit and read through a live server. Each test runs on its own
+redis-server, which it may stop, and its own workers and web server."""
 
 import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from esm.models import Event, EventKind
 from services import actions as service_actions
 from services.actions import automation
 from services.models import AutomationRun, ServiceRequest, StepRun
@@ -14,6 +17,7 @@ from tests.integration import actions
 from tests.integration.conftest import needs_redis_server, needs_services
 from tests.integration.harness import wait_for
 from tests.integration.plans import plan_step, step_states, submit
+from tests.integration.portal import Portal
 from tests.services.factories import CatalogItemFactory
 
 pytestmark = [
@@ -127,7 +131,7 @@ def test_a_step_that_keeps_killing_its_worker_goes_to_a_person_and_the_plan_goes
     assert [effect["step"] for effect in actions.effects()] == ["tell-manager"]
 
 
-def test_a_request_submitted_while_redis_is_down_is_saved_and_runs_after_the_sweep(
+def test_while_redis_is_down_employees_submit_and_read_their_requests_and_automations_run_after(
     fault_rig, private_redis, employee
 ):
     item = CatalogItemFactory()
@@ -135,14 +139,34 @@ def test_a_request_submitted_while_redis_is_down_is_saved_and_runs_after_the_swe
     plan_step(item, "it-account", after=[first])
     plan_step(item, "desk", after=[first])
     fault_rig.worker()
+    # The web processes' cache and broker are this Redis: both go down with it.
+    web = fault_rig.web()
     private_redis.stop()
 
-    service_request = submit(item, employee)
+    portal = Portal(web.url, username=employee.username)
+    submitted = portal.submit(item)
 
     # Saved, with its first step waiting for a worker: the publish was lost, not the request.
-    assert ServiceRequest.objects.filter(pk=service_request.pk).exists()
+    assert submitted.status_code == 302, submitted.text
+    service_request = ServiceRequest.objects.get(requester=employee)
+    assert submitted.headers["location"] == reverse(
+        "request_detail", args=[service_request.reference]
+    )
     assert _state_of(service_request) == ServiceRequest.State.IN_PROGRESS
     assert step_states(service_request)["hr-record"] == State.PENDING
+    assert Event.objects.for_subject(service_request).filter(kind=EventKind.SUBMITTED).exists()
+    # The pages an employee reads next answer from the database; the cache fails open.
+    for page in (
+        reverse("home"),
+        reverse("my_requests"),
+        reverse("request_detail", args=[service_request.reference]),
+        reverse("api:requests"),
+    ):
+        answer = portal.get(page)
+        assert answer.status_code == 200, (page, answer.status_code)
+        if page != reverse("home"):
+            assert service_request.reference in answer.text, page
+    portal.close()
 
     private_redis.start()
     later = timezone.now() + automation.LOST_MESSAGE_AFTER + dt.timedelta(seconds=1)
