@@ -247,8 +247,8 @@ def department_target_attainment(period: Period, scope: Scope) -> Value:
 
 
 def _reopened() -> QuerySet[Event]:
-    """The reopening of the request of the outer query. Bounded by its submission, as a
-    case's events are, so PostgreSQL looks only in the log's partitions from then on."""
+    """The reopening of the request of the outer query, no earlier than its submission
+    (as any of a case's events)."""
     return Event.objects.filter(
         subject_type=REQUEST,
         subject_id=OuterRef("pk"),
