@@ -44,7 +44,7 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         NavItem("Journeys", reverse("journey_list"), "journeys.browse_journeys"),
         # Every active person; the list says which reports are theirs (no query: every page).
         NavItem("Dashboards", reverse("dashboards"), "reporting.browse_reports"),
-        NavItem("Audit", reverse("audit_log"), "esm.view_audit"),
+        NavItem("Audit log", reverse("audit_log"), "esm.view_audit"),
         NavItem("Admin", reverse("admin:index"), "esm.use_admin"),
     ]
     return [

@@ -198,8 +198,8 @@ NAVIGATION = {
         "Dashboards",
     ],
     "executive": [*EVERYONE, "Value streams", "Journeys", "Dashboards"],
-    "superuser": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Audit", "Admin"],
-    "staff_member": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Audit", "Admin"],
+    "superuser": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Audit log", "Admin"],
+    "staff_member": [*EVERYONE, "Value streams", "Journeys", "Dashboards", "Audit log", "Admin"],
 }
 NAV_LINKS = {
     "Approvals": "/approvals/",
@@ -209,7 +209,7 @@ NAV_LINKS = {
     "Value streams": "/streams/",
     "Journeys": "/journeys/",
     "Dashboards": "/dashboards/",
-    "Audit": "/audit/",
+    "Audit log": "/audit/",
     "Admin": "/admin/",
 }
 
