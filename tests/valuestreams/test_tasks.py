@@ -16,6 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_beat_runs_registered_refresh_tasks():
+    # What a worker imports when it starts: every app's tasks module, whatever this test
+    # process happened to import before.
+    app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "valuestreams.tasks.value_streams_refresh_task" in scheduled
     assert scheduled <= set(app.tasks)
