@@ -32,6 +32,7 @@ from reporting.models import (
     Snapshot,
 )
 from reporting.selectors import OBJECTIVE_RANK, objective_descendant_ids
+from services.forms import PERSON_NAME_LENGTH
 
 User = get_user_model()
 
@@ -218,10 +219,18 @@ class MeasureForm(forms.ModelForm):
 # --- Audiences --------------------------------------------------------------------------------
 
 
+# Enough for any audience; the names are looked up in one query, one condition each.
+MAX_PEOPLE = 200
+
+
 class PeopleField(forms.CharField):
     """Colleagues typed as usernames or e-mail addresses, one a line (or comma-separated)."""
 
     widget = forms.Textarea(attrs={"rows": 3, "placeholder": "username or e-mail, one a line"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_PEOPLE * (PERSON_NAME_LENGTH + 1))
+        super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, (list, tuple)):
@@ -239,6 +248,13 @@ class PeopleField(forms.CharField):
         names = list(dict.fromkeys(n.lower() for n in text.replace(",", " ").split()))
         if not names:
             return []
+        if len(names) > MAX_PEOPLE:
+            raise forms.ValidationError(f"Name at most {MAX_PEOPLE} colleagues.")
+        if too_long := [name for name in names if len(name) > PERSON_NAME_LENGTH]:
+            raise forms.ValidationError(
+                "No username or e-mail address is that long: %(names)s.",
+                params={"names": ", ".join(name[:40] + "…" for name in too_long)},
+            )
         query = Q()
         for name in names:
             query |= Q(username__iexact=name) | Q(email__iexact=name)

@@ -71,8 +71,17 @@ def upload_too_large(form: forms.Form) -> bool:
     )
 
 
+# The longest username or e-mail address anyone can have (an address's limit, RFC 5321).
+PERSON_NAME_LENGTH = 254
+
+
 class PersonField(forms.CharField):
     """A colleague, typed as username or e-mail address."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Longer text names nobody, and would reach the database as a pattern it refuses.
+        kwargs.setdefault("max_length", PERSON_NAME_LENGTH)
+        super().__init__(**kwargs)
 
     def clean(self, value: Any) -> Any:
         text = super().clean(value)

