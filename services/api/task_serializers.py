@@ -89,7 +89,7 @@ class TaskEndToEndOutputSerializer(EndToEndOutputSerializer):
 
 
 class TaskListOutputSerializer(serializers.Serializer):
-    """One row of a queue. Needs `now`, `schedules` (department id → Schedule) and
+    """One row of a queue. Needs `now`, `schedules` (`calendars.Schedules`) and
     `company_schedule` in context."""
 
     id = serializers.IntegerField()
@@ -163,7 +163,7 @@ class TaskListOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:
-        schedule = self.context["schedules"].get(task.department_id)
+        schedule = self.context["schedules"].of(task.department_id)
         reading = sla.clock_read(task, schedule, now=self.context["now"])
         clock = {
             "status": reading.status,
