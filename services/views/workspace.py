@@ -261,7 +261,7 @@ def _task_page(
         context["end_to_end"] = None
         events = selectors.consult_timeline(consult=consult)
     else:
-        notes = selectors.reads_internal_notes(user=request.user, service_request=service_request)
+        notes = selectors.task_reader_reads_notes(user=request.user, task=task)
         context["comments"] = selectors.comments_for_viewer(
             user=request.user, service_request=service_request, reads_notes=notes
         )

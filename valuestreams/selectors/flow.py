@@ -353,18 +353,25 @@ def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) ->
         handoffs=_handoff_metrics(stream, stages, period, sees_all),
         previous=summary.previous,
         hidden=summary.hidden,
+        sees_all=sees_all,
     )
 
 
 def value_stream_variants(
-    *, stream: ValueStream, period: Period, viewer: Any
+    *, stream: ValueStream, period: Period, viewer: Any, metrics: StreamMetrics | None = None
 ) -> list[VariantMetrics]:
     """The distinct paths the period's cases took, most common first, with their lead
-    times and how each went against the model."""
+    times and how each went against the model. `metrics`, the stream's over the same
+    period for the same viewer, when the page has them: their stages and whether the
+    viewer sees every case are not read again."""
     in_period = CaseFlow.objects.filter(_in(period), stream=stream)
-    sees_all = not in_period.filter(_invisible(viewer)).exists()
+    if metrics is not None:
+        sees_all = metrics.sees_all
+        stages = {figures.stage.pk: figures.stage for figures in metrics.stages}
+    else:
+        sees_all = not in_period.filter(_invisible(viewer)).exists()
+        stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
     leads = distributions(in_period, "lead_minutes", by=["variant", "conformance"])
-    stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
     variants = []
     for (variant, conformance), lead in leads.items():
         path = tuple(
