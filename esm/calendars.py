@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from esm.models import BusinessCalendar, Department
+from esm.models import BusinessCalendar, Department, Holiday
 
 # Far enough to cross any plausible run of holidays; beyond it a calendar has no working time.
 _MAX_DAYS_SCANNED = 3 * 366
@@ -115,8 +115,8 @@ class Schedules:
 
 def schedules_for(departments: Iterable[Department | int]) -> Schedules:
     """The schedules of `departments` (instances, whose `calendar_id` is read as it is, or
-    ids) and the company's, in three queries (four when ids are given): the calendars with
-    their working periods and holidays prefetched. The count does not grow with the
+    ids) and the company's, in two queries (three when ids are given): the calendars with
+    their working periods joined, and their holidays. The count does not grow with the
     departments, so a page over all of them costs what a page over one does."""
     calendar_of: dict[int, int | None] = {}
     ids: set[int] = set()
@@ -129,14 +129,41 @@ def schedules_for(departments: Iterable[Department | int]) -> Schedules:
     if ids:
         calendar_of.update(Department.objects.filter(pk__in=ids).values_list("pk", "calendar_id"))
     own = {calendar_id for calendar_id in calendar_of.values() if calendar_id is not None}
-    calendars = list(
-        BusinessCalendar.objects.filter(Q(pk__in=own) | Q(is_default=True)).prefetch_related(
-            "working_periods", "holidays"
-        )
+    wanted = BusinessCalendar.objects.filter(Q(pk__in=own) | Q(is_default=True))
+    # Each calendar with its working periods joined (a row per period, one row with none
+    # for a calendar without any), by name as the model orders them; then the holidays.
+    rows = wanted.order_by("name", "pk").values_list(
+        "pk",
+        "time_zone",
+        "is_default",
+        "working_periods__weekday",
+        "working_periods__starts_at",
+        "working_periods__ends_at",
     )
-    by_id = {calendar.pk: Schedule.of(calendar) for calendar in calendars}
-    # The first default by name, as `business_calendar_for` picks it (the model's ordering).
-    default = next((calendar.pk for calendar in calendars if calendar.is_default), None)
+    zones: dict[int, str] = {}
+    weekly: dict[int, dict[int, list[tuple[dt.time, dt.time]]]] = {}
+    default = None
+    for pk, time_zone, is_default, weekday, starts_at, ends_at in rows:
+        if pk not in zones:
+            zones[pk], weekly[pk] = time_zone, {day: [] for day in range(7)}
+        # The first default by name, as `business_calendar_for` picks it.
+        if is_default and default is None:
+            default = pk
+        if weekday is not None:
+            weekly[pk][weekday].append((starts_at, ends_at))
+    holidays: dict[int, set[dt.date]] = {pk: set() for pk in zones}
+    for calendar_id, date in (
+        Holiday.objects.filter(calendar__in=wanted).order_by().values_list("calendar_id", "date")
+    ):
+        holidays[calendar_id].add(date)
+    by_id = {
+        pk: Schedule(
+            time_zone=zoneinfo.ZoneInfo(zones[pk]),
+            weekly={day: tuple(sorted(periods)) for day, periods in weekly[pk].items()},
+            holidays=frozenset(holidays[pk]),
+        )
+        for pk in zones
+    }
     company = by_id.get(default) if default is not None else None
     return Schedules(
         company=company,

@@ -16,6 +16,7 @@ from esm.models import Department, DepartmentRole
 User = AbstractBaseUser | AnonymousUser
 
 _ROLES_CACHE = "_esm_department_roles"
+_DEPARTMENTS_CACHE = "_esm_role_departments"
 
 
 def department_roles(user: User) -> frozenset[tuple[int, str]]:
@@ -24,10 +25,12 @@ def department_roles(user: User) -> frozenset[tuple[int, str]]:
         return frozenset()
     cached = getattr(user, _ROLES_CACHE, None)
     if cached is None:
-        cached = frozenset(
-            DepartmentRole.objects.filter(user=user).values_list("department_id", "role")
-        )
+        # The departments come in the same read: pages that list the user's departments
+        # (a department report's choices) then need no query of their own.
+        roles = list(DepartmentRole.objects.filter(user=user).select_related("department"))
+        cached = frozenset((role.department_id, role.role) for role in roles)
         setattr(user, _ROLES_CACHE, cached)
+        setattr(user, _DEPARTMENTS_CACHE, {role.department_id: role.department for role in roles})
     return cached
 
 
@@ -38,6 +41,14 @@ def department_ids_with_role(user: User, *roles: str) -> frozenset[int]:
 def staff_department_ids(user: User) -> frozenset[int]:
     """The departments the user is staff of (agent or manager): whose work they may see."""
     return department_ids_with_role(user, DepartmentRole.Role.AGENT, DepartmentRole.Role.MANAGER)
+
+
+def staff_departments(user: User) -> list[Department]:
+    """`staff_department_ids` as departments, by name: read with `department_roles`, so
+    no query of its own."""
+    ids = staff_department_ids(user)
+    departments = getattr(user, _DEPARTMENTS_CACHE, {})
+    return sorted((departments[pk] for pk in ids), key=lambda d: (d.name, d.pk))
 
 
 @rules.predicate

@@ -42,7 +42,7 @@ from django.db.models.functions import Cast, Concat, Greatest, Lead, Length, LPa
 from django.utils import timezone
 
 from esm import clock
-from esm.calendars import schedules_for
+from esm.calendars import Schedules, schedules_for
 from esm.models import Department, Event, EventKind
 from journeys.metrics import TouchpointSignals
 from journeys.models import FrictionWeight
@@ -584,12 +584,15 @@ STATE_NOISE = (EventKind.PRIORITY_CHANGED, EventKind.SLA_BREACHED)
 """Task events that carry a state but do not change it (`docs/events.md`, stage_times)."""
 
 
-def worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, float]]:
+def worked_hours(
+    requests: QuerySet[ServiceRequest], *, schedules: Schedules | None = None
+) -> dict[int, dict[int, float]]:
     """Staff hours worked on each of `requests`, by department: the time their tasks
     (consults' too) spent in progress, each stint opened by a task's state change and
     closed by its next one, counted in the working hours of the task's department (an
     evening with a task left in progress is nobody's work). The stints come from one query;
-    calendars are not SQL, so their working time is summed here."""
+    calendars are not SQL, so their working time is summed here. `schedules`, when given,
+    are every department's (a page that reads the departments anyway loads them)."""
     changes = (
         _events_of(requests)
         .filter(subject_type=TASK)
@@ -606,7 +609,8 @@ def worked_hours(requests: QuerySet[ServiceRequest]) -> dict[int, dict[int, floa
     )
     # Every department's calendar in one load (departments are few): a query count that
     # does not grow with the departments the stints fall in.
-    schedules = schedules_for(Department.objects.all())
+    if schedules is None:
+        schedules = schedules_for(Department.objects.all())
     hours: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for reference, department_id, state, entered_at, left_at in changes:
         if state != FulfilmentTask.State.IN_PROGRESS or left_at is None:

@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from esm import clock
+from esm.aggregates import figures_of
 from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role, staff_department_ids
 from reporting.measures import REGISTRY, Scope
@@ -28,8 +29,9 @@ from reporting.selectors import Card, User, measure_cards, small_group_applies
 from reporting.watermelons import (
     ATTAINMENT,
     RATING,
+    LatestServiceSnapshots,
     Watermelon,
-    latest_service_snapshots,
+    latest_service_rows,
     watermelons,
 )
 from services import knowledge_sharing
@@ -141,16 +143,24 @@ class ServiceStanding:
     rating_held_back: bool = False
 
 
-def service_standings(*, services: Iterable[Service], viewer: User) -> list[ServiceStanding]:
+def service_standings(
+    *,
+    services: Iterable[Service],
+    viewer: User,
+    latest: LatestServiceSnapshots | None = None,
+) -> list[ServiceStanding]:
     """Two queries, even when there are no services (a queryset of them is read in SQL as
-    well, so the count is the same with or without). `services` come with their
+    well, so the count is the same with or without); one for a list when `latest` holds
+    their snapshots already (`latest_service_rows`). `services` come with their
     department loaded."""
     ids = services.values("pk") if isinstance(services, QuerySet) else None
     services = list(services)
-    _, figures = latest_service_snapshots(
-        keys=(ATTAINMENT, RATING),
-        service_ids=ids if ids is not None else [service.pk for service in services],
-    )
+    if latest is None:
+        latest = latest_service_rows(
+            keys=(ATTAINMENT, RATING),
+            service_ids=ids if ids is not None else [service.pk for service in services],
+        )
+    figures = latest.figures
     standings = []
     for service in services:
         holds_back = small_group_applies(Scope(service=service), viewer)
@@ -280,12 +290,19 @@ class DepartmentKnowledgeSharing:
     top: list[Contributor]
 
 
-def department_knowledge_sharing(*, department: Department) -> DepartmentKnowledgeSharing:
-    """Seven queries."""
-    since, until = knowledge_sharing.recent()
-    totals = knowledge_sharing.knowledge_sharing_by_department(
-        department_ids=[department.pk], since=since, until=until
-    )[department.pk]
+def department_knowledge_sharing(
+    *,
+    department: Department,
+    recent: tuple[dt.datetime, dt.datetime] | None = None,
+    totals: KnowledgeSharing | None = None,
+) -> DepartmentKnowledgeSharing:
+    """Two queries: the department's totals (none when given, read over `recent` with the
+    page's other figures of the department), its staff with theirs."""
+    since, until = recent or knowledge_sharing.recent()
+    if totals is None:
+        totals = knowledge_sharing.knowledge_sharing_by_department(
+            department_ids=[department.pk], since=since, until=until
+        )[department.pk]
     people = knowledge_sharing.knowledge_sharing_people(department_ids=[department.pk])
     ranking = knowledge_sharing.knowledge_sharing_ranking(people=people, since=since, until=until)
     top = [contributor for contributor in ranking if contributor.sharing.shared_anything]
@@ -315,9 +332,8 @@ def department_manager_panel(
         return None
     period = window()
     in_period = Q(occurred_at__gte=period.start, occurred_at__lt=period.end)
-    handoffs = Event.objects.filter(
-        in_period, kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK]
-    ).aggregate(
+    handoffs = figures_of(
+        Event.objects.filter(in_period, kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK]),
         handed_in=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, to_department=department)),
         handed_out=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, from_department=department)),
         sent_back_in=Count("pk", filter=Q(kind=EventKind.SENT_BACK, to_department=department)),
@@ -327,12 +343,23 @@ def department_manager_panel(
     answered = Q(state=Consult.State.ANSWERED)
     # Those still open of us, whenever asked, in the same read as the period's.
     open_of_us = Q(state=Consult.State.OPEN, to_department=department)
-    consults = Consult.objects.filter(asked | open_of_us).aggregate(
+    consults = figures_of(
+        Consult.objects.filter(asked | open_of_us),
         asked_by_us=Count("pk", filter=asked & Q(from_department=department)),
         answered_for_us=Count("pk", filter=asked & Q(from_department=department) & answered),
         asked_of_us=Count("pk", filter=asked & Q(to_department=department)),
         answered_by_us=Count("pk", filter=asked & Q(to_department=department) & answered),
         open_of_us=Count("pk", filter=open_of_us),
+    )
+    # The handoffs and consults come with the department's knowledge sharing totals: one
+    # read of the department's figures.
+    since, until = knowledge_sharing.recent()
+    (figures,) = knowledge_sharing.department_rows_with_sharing(
+        department_ids=[department.pk],
+        since=since,
+        until=until,
+        handoffs=handoffs,
+        consults=consults,
     )
     streams = value_streams_visible_to(viewer).filter(
         Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
@@ -341,15 +368,21 @@ def department_manager_panel(
     services = list(
         Service.objects.filter(department=department).select_related("department").order_by("name")
     )
+    # The standings and the watermelons read the same snapshots: once.
+    latest = latest_service_rows(
+        keys=(ATTAINMENT, RATING), service_ids=[service.pk for service in services]
+    )
     return DepartmentManagerPanel(
         department=department,
         period=period,
         flow=_slowest_first(value_stream_summaries(streams=streams, period=period, viewer=viewer)),
-        handoffs=handoffs,
-        consults=consults,
-        services=service_standings(services=services, viewer=viewer),
-        watermelons=watermelons(viewer=viewer, services=services),
-        knowledge_sharing=department_knowledge_sharing(department=department),
+        handoffs=figures["handoffs"],
+        consults=figures["consults"],
+        services=service_standings(services=services, viewer=viewer, latest=latest),
+        watermelons=watermelons(viewer=viewer, services=services, latest=latest),
+        knowledge_sharing=department_knowledge_sharing(
+            department=department, recent=(since, until), totals=figures["sharing"]
+        ),
     )
 
 

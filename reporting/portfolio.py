@@ -40,13 +40,31 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Avg, Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from esm import clock
+from esm.aggregates import figures_of
+from esm.calendars import schedules_for
 from esm.models import Department
 from esm.permissions import User, staff_department_ids
 from reporting.measures import AUTOMATED_ALONE, MET, MISSED, steps_finished, worked_hours
@@ -261,43 +279,140 @@ class PortfolioEntry:
 
 
 def portfolio_services() -> QuerySet[Service]:
-    """Every service with what its portfolio entry shows loaded: live first, then the
-    pipeline, then the retired, each by name."""
+    """Every service with what its portfolio entry shows loaded (its department, owner,
+    value claims and latest review, joined): live first, then the pipeline, then the
+    retired, each by name."""
+    latest_review = ServiceReview.objects.filter(service=OuterRef("pk")).order_by(
+        "-reviewed_on", "-pk"
+    )
+    # One claim per service and factor (a constraint): each factor's claim is a join.
+    claims = {
+        f"_claim_{factor}": FilteredRelation(
+            "value_claims", condition=Q(value_claims__factor=factor)
+        )
+        for factor in ValueFactor.values
+    }
     return (
-        Service.objects.select_related("department", "owner__profile")
-        .prefetch_related("value_claims")
+        Service.objects.annotate(
+            _last_review=FilteredRelation(
+                "reviews", condition=Q(reviews__pk=Subquery(latest_review.values("pk")[:1]))
+            ),
+            **claims,
+        )
+        .select_related("department", "owner__profile", "_last_review__reviewer", *claims)
         # The statuses' values sort as wanted: live, pipeline, retired.
         .order_by("status", "name")
     )
 
 
+def _figures(window: Period) -> dict[str, Subquery]:
+    """Each service's demand, outcomes and automation over `window`, and the requests
+    resolved in it, as annotations of its row (`figures_of`: each table read once)."""
+    recent = window.end - TREND_SPAN
+    before = recent - TREND_SPAN
+    service = "run__service_request__catalog_item__service"
+    return {
+        "_demand": figures_of(
+            ServiceRequest.objects.filter(
+                catalog_item__service=OuterRef("pk"),
+                submitted_at__gte=window.start,
+                submitted_at__lt=window.end,
+            ),
+            raised=Count("pk"),
+            recent=Count("pk", filter=Q(submitted_at__gte=recent)),
+            before=Count("pk", filter=Q(submitted_at__gte=before, submitted_at__lt=recent)),
+        ),
+        "_outcomes": figures_of(
+            _resolved(window)
+            .filter(catalog_item__service=OuterRef("pk"))
+            .annotate(target=end_to_end_target_sql(now=window.end)),
+            resolved=Count("pk"),
+            met=Count("pk", filter=Q(target=MET)),
+            missed=Count("pk", filter=Q(target=MISSED)),
+            ratings=Count("rating"),
+            rating_mean=Avg("rating__score"),
+            # Which service each request's worked hours are of.
+            ids=StringAgg(Cast("pk", CharField()), Value(",")),
+        ),
+        "_automation": figures_of(
+            steps_finished(since=window.start, until=window.end).filter(
+                AUTOMATED_ALONE, **{service: OuterRef("pk")}
+            ),
+            steps=Count("pk"),
+            # Each step at its department's rate (none for a department without one).
+            rates=Sum(
+                Subquery(
+                    CostRate.objects.filter(department=OuterRef("department")).values(
+                        "hourly_rate"
+                    )[:1]
+                )
+            ),
+        ),
+    }
+
+
 def service_portfolio(
-    *, services: Iterable[Service], viewer: User, window: Period | None = None
+    *,
+    services: QuerySet[Service] | Iterable[Service],
+    viewer: User,
+    window: Period | None = None,
 ) -> list[PortfolioEntry]:
-    """The entries of `services` (loaded as `portfolio_services` loads them), in their
-    order."""
-    services = list(services)
+    """The entries of `services`, in their order: a queryset as `portfolio_services` gives
+    it (read here, with every figure), or services already read (read again, the same way).
+    A fixed number of queries, whatever the number of services or the history's size."""
     window = window or portfolio_window()
-    ids = [service.pk for service in services]
+    if isinstance(services, QuerySet):
+        read = list(services.annotate(**_figures(window)))
+    else:
+        ids = [service.pk for service in services]
+        found = portfolio_services().filter(pk__in=ids).annotate(**_figures(window)).in_bulk()
+        read = [found[pk] for pk in ids if pk in found]
+    if not read:
+        return []
     staff_of = staff_department_ids(viewer)
     entries = {
         service.pk: PortfolioEntry(
             service=service,
             window=window,
             holds_back=service.department_id not in staff_of,
-            claims=list(service.value_claims.all()),
+            claims=[
+                claim
+                for factor in ValueFactor.values
+                if (claim := getattr(service, f"_claim_{factor}", None)) is not None
+            ],
+            last_review=getattr(service, "_last_review", None),
         )
-        for service in services
+        for service in read
     }
-    if not ids:
-        return []
+    ids = list(entries)
     _add_streams(entries, ids)
-    _add_demand(entries, ids, window)
-    _add_outcomes(entries, ids, window)
-    rates = {rate.department_id: rate.hourly_rate for rate in CostRate.objects.all()}
-    _add_hours(entries, ids, window, rates)
-    _add_automation(entries, ids, window, rates)
-    _add_reviews(entries, ids)
+    # Every department (they are few) with its rate, and their calendars: what the hours
+    # and the savings are priced and counted in.
+    departments = {
+        department.pk: department
+        for department in Department.objects.annotate(
+            rate=Subquery(
+                CostRate.objects.filter(department=OuterRef("pk")).values("hourly_rate")[:1]
+            )
+        )
+    }
+    rates = {pk: d.rate for pk, d in departments.items() if d.rate is not None}
+    for service in read:
+        entry = entries[service.pk]
+        demand, outcomes = service._demand, service._outcomes
+        entry.raised, entry.raised_recent, entry.raised_before = (
+            demand["raised"],
+            demand["recent"],
+            demand["before"],
+        )
+        entry.resolved, entry.met, entry.missed = (
+            outcomes["resolved"],
+            outcomes["met"],
+            outcomes["missed"],
+        )
+        entry.ratings, entry.rating_mean = outcomes["ratings"], outcomes["rating_mean"]
+        _add_automation(entry, service._automation)
+    _add_hours(entries, read, window, departments, rates)
     return [entries[pk] for pk in ids]
 
 
@@ -316,75 +431,33 @@ def _add_streams(entries: dict[int, PortfolioEntry], ids: list[int]) -> None:
             served.append(stream)
 
 
-def _add_demand(entries: dict[int, PortfolioEntry], ids: list[int], window: Period) -> None:
-    recent = window.end - TREND_SPAN
-    before = recent - TREND_SPAN
-    rows = (
-        ServiceRequest.objects.filter(
-            catalog_item__service__in=ids,
-            submitted_at__gte=window.start,
-            submitted_at__lt=window.end,
-        )
-        .values("catalog_item__service")
-        .annotate(
-            raised=Count("pk"),
-            recent=Count("pk", filter=Q(submitted_at__gte=recent)),
-            before=Count("pk", filter=Q(submitted_at__gte=before, submitted_at__lt=recent)),
-        )
-    )
-    for row in rows:
-        entry = entries[row["catalog_item__service"]]
-        entry.raised, entry.raised_recent, entry.raised_before = (
-            row["raised"],
-            row["recent"],
-            row["before"],
-        )
-
-
-def _resolved(ids: list[int], window: Period) -> QuerySet[ServiceRequest]:
-    return ServiceRequest.objects.filter(
-        catalog_item__service__in=ids, resolved_at__gte=window.start, resolved_at__lt=window.end
-    )
-
-
-def _add_outcomes(entries: dict[int, PortfolioEntry], ids: list[int], window: Period) -> None:
-    rows = (
-        _resolved(ids, window)
-        .annotate(target=end_to_end_target_sql(now=window.end))
-        .values("catalog_item__service")
-        .annotate(
-            resolved=Count("pk"),
-            met=Count("pk", filter=Q(target=MET)),
-            missed=Count("pk", filter=Q(target=MISSED)),
-            ratings=Count("rating"),
-            rating_mean=Avg("rating__score"),
-        )
-    )
-    for row in rows:
-        entry = entries[row["catalog_item__service"]]
-        entry.resolved, entry.met, entry.missed = row["resolved"], row["met"], row["missed"]
-        entry.ratings, entry.rating_mean = row["ratings"], row["rating_mean"]
+def _resolved(window: Period) -> QuerySet[ServiceRequest]:
+    return ServiceRequest.objects.filter(resolved_at__gte=window.start, resolved_at__lt=window.end)
 
 
 def _add_hours(
     entries: dict[int, PortfolioEntry],
-    ids: list[int],
+    services: list[Service],
     window: Period,
+    departments: dict[int, Department],
     rates: dict[int, Decimal],
 ) -> None:
-    resolved = _resolved(ids, window)
-    service_of = dict(resolved.values_list("pk", "catalog_item__service"))
+    service_of = {
+        int(request_id): service.pk
+        for service in services
+        for request_id in (service._outcomes["ids"] or "").split(",")
+        if request_id
+    }
+    resolved = _resolved(window).filter(catalog_item__service__in=[s.pk for s in services])
     totals: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for request_id, by_department in worked_hours(resolved).items():
+    worked = worked_hours(resolved, schedules=schedules_for(departments.values()))
+    for request_id, by_department in worked.items():
         # worked_hours reads the window again: a request resolved since `service_of` was
         # read is in it and not in `service_of`. It counts on the next look.
         if (service_id := service_of.get(request_id)) is None:
             continue
         for department_id, hours in by_department.items():
             totals[service_id][department_id] += hours
-    departments = Department.objects.in_bulk(
-        {department_id for by_department in totals.values() for department_id in by_department}
-    )
     for service_id, by_department in totals.items():
         entries[service_id].hours = sorted(
             (
@@ -395,34 +468,9 @@ def _add_hours(
         )
 
 
-def _add_automation(
-    entries: dict[int, PortfolioEntry],
-    ids: list[int],
-    window: Period,
-    rates: dict[int, Decimal],
-) -> None:
-    service = "run__service_request__catalog_item__service"
-    rows = (
-        steps_finished(since=window.start, until=window.end)
-        .filter(AUTOMATED_ALONE, **{f"{service}__in": ids})
-        .values(service, "department")
-        .annotate(steps=Count("pk"))
-    )
+def _add_automation(entry: PortfolioEntry, steps: dict[str, Any]) -> None:
+    """`steps`: how many steps automation alone did, and the sum of their departments'
+    hourly rates."""
+    entry.automated_steps = steps["steps"]
     hours_per_step = settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60
-    for row in rows:
-        entry = entries[row[service]]
-        entry.automated_steps += row["steps"]
-        rate = rates.get(row["department"])
-        if rate is not None:
-            entry.automation_value += row["steps"] * hours_per_step * float(rate)
-
-
-def _add_reviews(entries: dict[int, PortfolioEntry], ids: list[int]) -> None:
-    latest = ServiceReview.objects.filter(service=OuterRef("service")).order_by(
-        "-reviewed_on", "-pk"
-    )
-    reviews = ServiceReview.objects.filter(
-        service__in=ids, pk=Subquery(latest.values("pk")[:1])
-    ).select_related("reviewer")
-    for review in reviews:
-        entries[review.service_id].last_review = review
+    entry.automation_value = hours_per_step * float(steps["rates"] or 0)

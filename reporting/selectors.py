@@ -26,6 +26,7 @@ from esm.permissions import (
     department_ids_with_role,
     is_executive,
     staff_department_ids,
+    staff_departments,
 )
 from reporting.measures import REGISTRY, Scope
 from reporting.models import (
@@ -249,7 +250,8 @@ def departments_for(user: User, audience: Audience) -> list[Department]:
     if chosen:
         # Loaded with the audience already: no query to pick the user's among them.
         return sorted((d for d in chosen if d.pk in ids), key=lambda d: (d.name, d.pk))
-    return list(Department.objects.filter(pk__in=ids).order_by("name"))
+    # Read with the user's roles already.
+    return staff_departments(user)
 
 
 def report_scopes(*, report: Report, viewer: User) -> list[Scope]:

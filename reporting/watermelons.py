@@ -105,21 +105,25 @@ ServiceFigures = dict[tuple[str, int], tuple[float | None, int]]
 """(measure key, service id) -> (value, cases)."""
 
 
-def latest_service_snapshots(
-    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None = None
-) -> tuple[dt.date | None, ServiceFigures]:
-    """The service-scope snapshots of the measures `keys` on the latest day any of them was
-    taken (a refresh writes every measure and scope of a day at once): one query, the
-    latest day found in SQL."""
-    day, figures, _ = _latest_service_rows(keys=keys, service_ids=service_ids)
-    return day, figures
+@dataclass(frozen=True)
+class LatestServiceSnapshots:
+    """The service-scope snapshots of some measures on their latest day: the day (None
+    when there is none), the figures by (measure key, service id), and the measures read
+    (with their thresholds)."""
+
+    day: dt.date | None
+    figures: ServiceFigures
+    measures: dict[str, Measure]
 
 
-def _latest_service_rows(
+def latest_service_rows(
     *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None
-) -> tuple[dt.date | None, ServiceFigures, dict[str, Measure]]:
-    """`latest_service_snapshots`, and the measures of the rows read (with their targets):
-    one query."""
+) -> LatestServiceSnapshots:
+    """The service-scope snapshots of the measures `keys` on the latest day any of them was
+    taken (a refresh writes every measure and scope of a day at once), with the measures
+    of the rows read (and their thresholds): one query, the latest day found in SQL. A
+    page that shows both the standings and the watermelons of some services reads them
+    once with this and gives both the result."""
     rows = Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
     if service_ids is not None:
         ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
@@ -130,23 +134,35 @@ def _latest_service_rows(
         day = snapshot.day
         measures[snapshot.measure.key] = snapshot.measure
         figures[(snapshot.measure.key, snapshot.service_id)] = (snapshot.value, snapshot.cases)
-    return day, figures, measures
+    return LatestServiceSnapshots(day, figures, measures)
 
 
-def watermelons(*, viewer: User, services: Iterable[Service] | None = None) -> list[Watermelon]:
+def watermelons(
+    *,
+    viewer: User,
+    services: list[Service] | None = None,
+    latest: LatestServiceSnapshots | None = None,
+) -> list[Watermelon]:
     """The services (all, or those of `services`) that are watermelons by their latest
     snapshots of `end_to_end_attainment` and `experience_rating`, by name, each with the
     newest comments of its low ratings (below the rating threshold) on the requests
-    resolved in the snapshot's window. One query, and two more when any service is one:
-    the services flagged and their comments.
+    resolved in the snapshot's window. One query (none when `latest` is given), and one
+    or two more when any service is one: the services flagged (unless given) and their
+    comments.
 
     A comment is shown without its author. A confidential case's comment is shown only to
     who may see the case (`ServiceRequest.objects.visible_to`), and the request is linked
     only for them. Attainment resting on fewer than `SMALL_GROUP` cases is held back from
     a viewer who is not staff of the service's department (`small_group_applies`), and the
-    rule itself needs `SMALL_GROUP` ratings, so no comment shows behind fewer ratings."""
-    service_ids = None if services is None else [service.pk for service in services]
-    day, read, measures = _latest_service_rows(keys=(ATTAINMENT, RATING), service_ids=service_ids)
+    rule itself needs `SMALL_GROUP` ratings, so no comment shows behind fewer ratings.
+
+    `services`, when given, come with their department loaded and are not read again;
+    `latest`, when given, are those services' snapshots of both measures already read
+    (`latest_service_rows`)."""
+    if latest is None:
+        service_ids = None if services is None else [service.pk for service in services]
+        latest = latest_service_rows(keys=(ATTAINMENT, RATING), service_ids=service_ids)
+    day, read, measures = latest.day, latest.figures, latest.measures
     # The thresholds are the measures' own: the rows read carry them. A measure with no
     # row flags nothing whatever its threshold, so the settings stand in only for a
     # measure whose row is there without a threshold set.
@@ -162,7 +178,11 @@ def watermelons(*, viewer: User, services: Iterable[Service] | None = None) -> l
             flagged[service_id] = (attainment, resolved, rating, ratings)
     if day is None or not flagged:
         return []
-    found = Service.objects.filter(pk__in=flagged).select_related("department").order_by("name")
+    found = (
+        sorted((s for s in services if s.pk in flagged), key=lambda s: (s.name, s.pk))
+        if services is not None
+        else Service.objects.filter(pk__in=flagged).select_related("department").order_by("name")
+    )
     shown = [
         service
         for service in found

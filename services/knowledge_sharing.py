@@ -18,8 +18,8 @@ enterprise over a period [since, until).
   same department reading your article is a deflection, not help across departments;
   people with no department at all count as outside. Nobody helps themselves.
 
-Each figure is one grouped query over every person (department) asked for, so a page costs
-the same number of queries whatever the data holds. The figures count articles, reads and
+Every figure is a subquery on the person's (department's) own row, so all of them, for
+everyone asked for, come in one query whatever the data holds. The figures count articles, reads and
 consults, never requests or cases, so the small-group rule has nothing to hold back.
 """
 
@@ -31,7 +31,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 
 from esm import clock
 from esm.models import Department, DepartmentRole, Profile
@@ -89,10 +100,6 @@ def articles_written(*, since: dt.datetime, until: dt.datetime | None = None) ->
     return written if until is None else written.filter(created_at__lt=until)
 
 
-def _pks(ids: Ids) -> list[int]:
-    return list(ids.values_list("pk", flat=True)) if isinstance(ids, QuerySet) else list(ids)
-
-
 def _deflected(since: dt.datetime, until: dt.datetime) -> QuerySet[Any]:
     return deflections(since=since).filter(viewed_at__lt=until)
 
@@ -119,33 +126,37 @@ def _in_department(person: Any, department: Any) -> Q:
     )
 
 
-def knowledge_sharing_by_person(
-    *, people: Ids, since: dt.datetime, until: dt.datetime
-) -> dict[int, KnowledgeSharing]:
-    """The figures of each of `people` (everyone asked for has an entry): three queries
-    (four when `people` is a queryset)."""
-    sharing = {pk: KnowledgeSharing() for pk in _pks(people)}
+FIGURES = ("written", "answered", "askers", "deflected", "readers", "both")
+"""The annotations `_person_figures` and `_department_figures` add, one subquery each."""
 
-    written = (
-        articles_written(since=since, until=until)
-        .filter(author__in=people)
-        .values("author")
-        .annotate(count=Count("pk"))
+
+def _per_row(rows: QuerySet[Any], key: str, figure: Aggregate) -> Coalesce:
+    """`figure` over the `rows` whose `key` is the outer row: one correlated subquery, so
+    every figure of every person (department) comes with the person's own row."""
+    grouped = rows.filter(**{key: OuterRef("pk")}).order_by().values(key)
+    return Coalesce(
+        Subquery(grouped.annotate(figure=figure).values("figure"), output_field=IntegerField()),
+        0,
     )
-    for row in written:
-        sharing[row["author"]].articles_written = row["count"]
 
-    answered = _answered(since, until).filter(answered_by__in=people)
+
+def _sharing(row: Any) -> KnowledgeSharing:
+    """A row annotated with FIGURES, as figures. A reader who also asked a consult counted
+    is one colleague helped, so `both` comes off the sum."""
+    value = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return KnowledgeSharing(
+        articles_written=value("written"),
+        deflections=value("deflected"),
+        consults_answered=value("answered"),
+        colleagues_helped=value("askers") + value("readers") - value("both"),
+    )
+
+
+def _person_figures(since: dt.datetime, until: dt.datetime) -> dict[str, Coalesce]:
+    """A person's figures (see the module docstring), as annotations on User rows."""
     asker_outside = ~Q(asked_by=F("answered_by")) & ~Q(
         _share_a_department(OuterRef("asked_by"), OuterRef("answered_by"))
     )
-    for row in answered.values("answered_by").annotate(
-        count=Count("pk"), askers=Count("asked_by", distinct=True, filter=asker_outside)
-    ):
-        found = sharing[row["answered_by"]]
-        found.consults_answered = row["count"]
-        found.colleagues_helped += row["askers"]
-
     # A reader helped both ways is one colleague: count the readers who also asked the
     # author a consult counted above, and take them off the sum.
     also_asked = _answered(since, until).filter(
@@ -154,75 +165,98 @@ def knowledge_sharing_by_person(
     reader_outside = ~Q(user=F("article__author")) & ~Q(
         _share_a_department(OuterRef("user"), OuterRef("article__author"))
     )
-    deflected = (
-        _deflected(since, until)
-        .filter(article__author__in=people)
-        .values("article__author")
-        .annotate(
-            count=Count("pk"),
-            readers=Count("user", distinct=True, filter=reader_outside),
-            both=Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
-        )
+    answered, deflected = _answered(since, until), _deflected(since, until)
+    return {
+        "written": _per_row(articles_written(since=since, until=until), "author", Count("pk")),
+        "answered": _per_row(answered, "answered_by", Count("pk")),
+        "askers": _per_row(
+            answered, "answered_by", Count("asked_by", distinct=True, filter=asker_outside)
+        ),
+        "deflected": _per_row(deflected, "article__author", Count("pk")),
+        "readers": _per_row(
+            deflected, "article__author", Count("user", distinct=True, filter=reader_outside)
+        ),
+        "both": _per_row(
+            deflected,
+            "article__author",
+            Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
+        ),
+    }
+
+
+def _department_figures(since: dt.datetime, until: dt.datetime) -> dict[str, Coalesce]:
+    """A department's figures (see the module docstring), as annotations on Department
+    rows."""
+    asker_outside = ~_in_department(OuterRef("asked_by"), OuterRef("to_department"))
+    # The reader's outside test is the asker's: the same person against the same department.
+    also_asked = _answered(since, until).filter(
+        to_department=OuterRef("article__department"), asked_by=OuterRef("user")
     )
-    for row in deflected:
-        found = sharing[row["article__author"]]
-        found.deflections = row["count"]
-        found.colleagues_helped += row["readers"] - row["both"]
+    reader_outside = ~_in_department(OuterRef("user"), OuterRef("article__department"))
+    answered, deflected = _answered(since, until), _deflected(since, until)
+    return {
+        "written": _per_row(articles_written(since=since, until=until), "department", Count("pk")),
+        "answered": _per_row(answered, "to_department", Count("pk")),
+        "askers": _per_row(
+            answered, "to_department", Count("asked_by", distinct=True, filter=asker_outside)
+        ),
+        "deflected": _per_row(deflected, "article__department", Count("pk")),
+        "readers": _per_row(
+            deflected, "article__department", Count("user", distinct=True, filter=reader_outside)
+        ),
+        "both": _per_row(
+            deflected,
+            "article__department",
+            Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
+        ),
+    }
+
+
+def knowledge_sharing_by_person(
+    *, people: Ids, since: dt.datetime, until: dt.datetime
+) -> dict[int, KnowledgeSharing]:
+    """The figures of each of `people` (everyone asked for has an entry): one query, each
+    person's row with its figures."""
+    sharing = {} if isinstance(people, QuerySet) else {pk: KnowledgeSharing() for pk in people}
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=people)
+        .order_by()
+        .annotate(**_person_figures(since, until))
+        .values("pk", *FIGURES)
+    )
+    sharing.update((row["pk"], _sharing(row)) for row in rows)
     return sharing
 
 
 def knowledge_sharing_by_department(
     *, department_ids: Ids, since: dt.datetime, until: dt.datetime
 ) -> dict[int, KnowledgeSharing]:
-    """The figures of each department asked for (everyone asked for has an entry): three
-    queries (four when `department_ids` is a queryset)."""
-    sharing = {pk: KnowledgeSharing() for pk in _pks(department_ids)}
-
-    written = (
-        articles_written(since=since, until=until)
-        .filter(department__in=department_ids)
-        .values("department")
-        .annotate(count=Count("pk"))
+    """The figures of each department asked for (everyone asked for has an entry): one
+    query, each department's row with its figures."""
+    sharing = (
+        {}
+        if isinstance(department_ids, QuerySet)
+        else {pk: KnowledgeSharing() for pk in department_ids}
     )
-    for row in written:
-        sharing[row["department"]].articles_written = row["count"]
-
-    asker_outside = ~_in_department(OuterRef("asked_by"), OuterRef("to_department"))
-    answered = (
-        _answered(since, until)
-        .filter(to_department__in=department_ids)
-        .values("to_department")
-        .annotate(count=Count("pk"), askers=Count("asked_by", distinct=True, filter=asker_outside))
-    )
-    for row in answered:
-        found = sharing[row["to_department"]]
-        found.consults_answered = row["count"]
-        found.colleagues_helped += row["askers"]
-
-    # The reader's outside test is the asker's: the same person against the same department.
-    also_asked = _answered(since, until).filter(
-        to_department=OuterRef("article__department"), asked_by=OuterRef("user")
-    )
-    reader_outside = ~_in_department(OuterRef("user"), OuterRef("article__department"))
-    deflected = (
-        _deflected(since, until)
-        .filter(article__department__in=department_ids)
-        .values("article__department")
-        .annotate(
-            count=Count("pk"),
-            readers=Count("user", distinct=True, filter=reader_outside),
-            both=Count(
-                "user",
-                distinct=True,
-                filter=reader_outside & Q(Exists(also_asked)),
-            ),
-        )
-    )
-    for row in deflected:
-        found = sharing[row["article__department"]]
-        found.deflections = row["count"]
-        found.colleagues_helped += row["readers"] - row["both"]
+    rows = department_rows_with_sharing(department_ids=department_ids, since=since, until=until)
+    sharing.update((row["pk"], row["sharing"]) for row in rows)
     return sharing
+
+
+def department_rows_with_sharing(
+    *, department_ids: Ids, since: dt.datetime, until: dt.datetime, **also: Any
+) -> list[dict[str, Any]]:
+    """A row per department asked for: its "pk", its figures as "sharing", and the
+    annotations `also` (a page's other figures of the department, read in the same
+    query): one query."""
+    rows = (
+        Department.objects.filter(pk__in=department_ids)
+        .order_by()
+        .annotate(**_department_figures(since, until), **also)
+        .values("pk", *FIGURES, *also)
+    )
+    return [row | {"sharing": _sharing(row)} for row in rows]
 
 
 def knowledge_sharing_departments_visible_to(user: User) -> QuerySet[Department]:
@@ -249,12 +283,9 @@ def knowledge_sharing_ranking(
     *, people: QuerySet[Any], since: dt.datetime, until: dt.datetime
 ) -> list[Contributor]:
     """`people` with their figures, the biggest contribution first (`rank_key`), ties by
-    name: four queries."""
-    people = list(people)
-    sharing = knowledge_sharing_by_person(
-        people=[person.pk for person in people], since=since, until=until
-    )
-    contributors = [Contributor(person, sharing[person.pk]) for person in people]
+    name: one query, the people with their figures."""
+    people = list(people.annotate(**_person_figures(since, until)))
+    contributors = [Contributor(person, _sharing(person)) for person in people]
     # Stable: people already come by name, so equal contributions keep that order.
     contributors.sort(key=lambda contributor: contributor.sharing.rank_key, reverse=True)
     return contributors

@@ -371,6 +371,16 @@ def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:
     return FulfilmentTask.objects.visible_to(user).filter(service_request=service_request).exists()
 
 
+def task_reader_reads_notes(*, user: Any, task: FulfilmentTask) -> bool:
+    """`reads_internal_notes` of the task's request for `user`, who sees `task` (it came
+    from `task_for_viewer`): that task is one of the request's the user may see, so only
+    a confidential case needs the fulfilling department, and nothing is read."""
+    service_request = task.service_request
+    if can(user, "esm.work_in_department", service_request.department):
+        return True
+    return not service_request.is_confidential
+
+
 def comments_for_viewer(
     *, user: Any, service_request: ServiceRequest, reads_notes: bool | None = None
 ) -> QuerySet[Comment]:
@@ -524,6 +534,15 @@ def queues_for(*, user: Any) -> QuerySet[Queue]:
 
 def queue_for_viewer(*, user: Any, slug: str) -> Queue:
     queue = Queue.objects.select_related("department").filter(slug=slug).first()
+    if queue is None or not can(user, "esm.work_in_department", queue.department):
+        raise Http404("No such queue.")
+    return queue
+
+
+def queue_with_counts_for_viewer(*, user: Any, slug: str) -> Queue:
+    """`queue_for_viewer`, with the counts `queues_for` gives each queue read with it: a
+    queue's page does not count its tasks a second time."""
+    queue = queues_for(user=user).filter(slug=slug).first()
     if queue is None or not can(user, "esm.work_in_department", queue.department):
         raise Http404("No such queue.")
     return queue

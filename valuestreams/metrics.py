@@ -151,6 +151,9 @@ class StreamMetrics:
     hidden: bool = False
     """The small-group rule held the figures back: too few cases for someone who may not
     see them all. Counts stay; durations, shares and rates are `None`."""
+    sees_all: bool = True
+    """The viewer may see every case of the period (the small-group rule holds nothing
+    back from them)."""
 
     @property
     def cases(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -127,6 +127,11 @@ class PortfolioServiceApi(APIView):
     @extend_schema(responses={200: PortfolioServiceOutputSerializer, 403: FORBIDDEN})
     def get(self, request: Request, slug: str) -> Response:
         _require_reader(request.user)
-        service = get_object_or_404(portfolio_services(), slug=slug)
-        [entry] = service_portfolio(services=[service], viewer=request.user)
+        # The service is read with its figures.
+        entries = service_portfolio(
+            services=portfolio_services().filter(slug=slug), viewer=request.user
+        )
+        if not entries:
+            raise Http404
+        [entry] = entries
         return Response(PortfolioServiceOutputSerializer(entry).data)

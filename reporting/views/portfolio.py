@@ -11,8 +11,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -119,9 +119,15 @@ def _evidence(entry: PortfolioEntry, factor: ValueFactor) -> str:
 @require_GET
 def portfolio_service_page(request: HttpRequest, slug: str) -> HttpResponse:
     _require_reader(request.user)
-    service = get_object_or_404(portfolio_services(), slug=slug)
     window = portfolio_window()
-    [entry] = service_portfolio(services=[service], viewer=request.user, window=window)
+    # The service is read with its figures.
+    entries = service_portfolio(
+        services=portfolio_services().filter(slug=slug), viewer=request.user, window=window
+    )
+    if not entries:
+        raise Http404
+    [entry] = entries
+    service = entry.service
     return render(
         request,
         "reporting/portfolio_service.html",

@@ -89,7 +89,7 @@ class TaskEndToEndOutputSerializer(EndToEndOutputSerializer):
 
 
 class TaskListOutputSerializer(serializers.Serializer):
-    """One row of a queue. Needs `now`, `schedules` (department id → Schedule) and
+    """One row of a queue. Needs `now`, `schedules` (`calendars.Schedules`) and
     `company_schedule` in context."""
 
     id = serializers.IntegerField()

@@ -87,8 +87,9 @@ def _with_clocks(tasks: list[FulfilmentTask]) -> list[dict[str, Any]]:
 @login_required
 @require_GET
 def queue_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    queue = selectors.queue_for_viewer(user=request.user, slug=slug)
-    return _queue_page(request, queue)
+    return _queue_page(
+        request, selectors.queue_with_counts_for_viewer(user=request.user, slug=slug)
+    )
 
 
 def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> HttpResponse:
@@ -98,7 +99,12 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
         queue=queue, viewer=request.user, filters=request.GET, agents=agents
     )
     page = Paginator(task_filter.qs, TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    counts = selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
+    # Read with the queue when it came from `queue_with_counts_for_viewer`.
+    counts = (
+        queue
+        if hasattr(queue, "open_count")
+        else selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -261,7 +267,7 @@ def _task_page(
         context["end_to_end"] = None
         events = selectors.consult_timeline(consult=consult)
     else:
-        notes = selectors.reads_internal_notes(user=request.user, service_request=service_request)
+        notes = selectors.task_reader_reads_notes(user=request.user, task=task)
         context["comments"] = selectors.comments_for_viewer(
             user=request.user, service_request=service_request, reads_notes=notes
         )

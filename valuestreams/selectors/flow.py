@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
+from esm.aggregates import figures_of
 from esm.permissions import can
 from services.models import ServiceRequest
 from valuestreams.metrics import (
@@ -138,16 +139,30 @@ def value_stream_summaries(
     *, streams: Iterable[ValueStream], period: Period, viewer: Any
 ) -> list[StreamSummary]:
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
-    and the previous period's, for trend arrows. Three queries for any number of streams
-    given as a queryset (their open cases counted with them), four for a list."""
+    and the previous period's, for trend arrows. Two queries for any number of streams
+    given as a queryset (their open cases and totals read with them), four for a list."""
     summaries, _ = _summaries_and_totals(streams, period, viewer)
     return summaries
 
 
-def _open_cases(streams: Iterable[ValueStream]) -> tuple[list[ValueStream], dict[int, int]]:
-    """The streams, and the open requests of each (WIP): read with the streams when they
-    come as a queryset. A request is of one catalog item, listed once per stream, so a
-    stream's join counts each request once."""
+def _streams_with_totals(
+    streams: Iterable[ValueStream], period: Period, viewer: Any
+) -> tuple[list[ValueStream], dict[int, int], dict[int, dict[str, Any]]]:
+    """The streams, the open requests of each (WIP) and each stream's totals row over both
+    periods (none for a stream with no case in them): one query when the streams come as
+    a queryset, the figures read with the streams; three for a list. A request is of one
+    catalog item, listed once per stream, so a stream's join counts each request once."""
+    either = _in(period) | _in(period.previous())
+    totals_of = {
+        "flows": Count("pk"),
+        "critical": Sum("critical_process_minutes", filter=_in(period)),
+        "lead": Sum("lead_minutes", filter=_in(period)),
+        "prev_critical": Sum("critical_process_minutes", filter=_in(period.previous())),
+        "prev_lead": Sum("lead_minutes", filter=_in(period.previous())),
+        "hidden_now": Count("pk", filter=_in(period) & _invisible(viewer)),
+        "hidden_before": Count("pk", filter=_in(period.previous()) & _invisible(viewer)),
+        "employee_wait": Avg("employee_wait_minutes", filter=_in(period)),
+    }
     if isinstance(streams, QuerySet):
         counted = (
             ServiceRequest.objects.open()
@@ -157,15 +172,32 @@ def _open_cases(streams: Iterable[ValueStream]) -> tuple[list[ValueStream], dict
             .annotate(n=Count("pk"))
             .values("n")[:1]
         )
-        listed = list(streams.annotate(_open_cases=Coalesce(Subquery(counted), 0)))
-        return listed, {stream.pk: stream._open_cases for stream in listed}
+        flows = CaseFlow.objects.filter(either, stream=OuterRef("pk"))
+        listed = list(
+            streams.annotate(
+                _open_cases=Coalesce(Subquery(counted), 0),
+                _totals=figures_of(flows, **totals_of),
+            )
+        )
+        return (
+            listed,
+            {stream.pk: stream._open_cases for stream in listed},
+            {stream.pk: stream._totals for stream in listed if stream._totals["flows"]},
+        )
     listed = list(streams)
-    return listed, dict(
+    open_cases = dict(
         ServiceRequest.objects.open()
         .filter(catalog_item__value_streams__in=listed)
         .values_list("catalog_item__value_streams")
         .annotate(Count("pk", distinct=True))
     )
+    totals = {
+        row["stream_id"]: row
+        for row in CaseFlow.objects.filter(either, stream__in=listed)
+        .values("stream_id")
+        .annotate(**totals_of)
+    }
+    return listed, open_cases, totals
 
 
 def _summaries_and_totals(
@@ -173,22 +205,13 @@ def _summaries_and_totals(
 ) -> tuple[list[StreamSummary], dict[int, dict[str, Any]]]:
     """`value_stream_summaries`, and each stream's totals row: its sums, the cases hidden
     from the viewer in each period and the mean wait on the employee over the period."""
-    streams, open_cases = _open_cases(streams)
-    both = CaseFlow.objects.filter(stream__in=streams).filter(_in(period) | _in(period.previous()))
-    labelled = both.annotate(_period=_period_label(period))
+    streams, open_cases, totals = _streams_with_totals(streams, period, viewer)
+    labelled = (
+        CaseFlow.objects.filter(stream__in=[stream.pk for stream in streams])
+        .filter(_in(period) | _in(period.previous()))
+        .annotate(_period=_period_label(period))
+    )
     leads = distributions(labelled, "lead_minutes", by=["stream_id", "_period"])
-    totals = {
-        row["stream_id"]: row
-        for row in labelled.values("stream_id").annotate(
-            critical=Sum("critical_process_minutes", filter=_in(period)),
-            lead=Sum("lead_minutes", filter=_in(period)),
-            prev_critical=Sum("critical_process_minutes", filter=_in(period.previous())),
-            prev_lead=Sum("lead_minutes", filter=_in(period.previous())),
-            hidden_now=Count("pk", filter=_in(period) & _invisible(viewer)),
-            hidden_before=Count("pk", filter=_in(period.previous()) & _invisible(viewer)),
-            employee_wait=Avg("employee_wait_minutes", filter=_in(period)),
-        )
-    }
     summaries = []
     for stream in streams:
         row = totals.get(stream.pk, {})
@@ -308,7 +331,10 @@ def _handoff_metrics(
 
 def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) -> StreamMetrics:
     """Every flow measure of the stream over the period, for the map page and the API."""
-    (summary,), totals = _summaries_and_totals([stream], period, viewer)
+    # As a queryset, the stream's open cases and totals come in one read.
+    (summary,), totals = _summaries_and_totals(
+        ValueStream.objects.filter(pk=stream.pk), period, viewer
+    )
     # The summary's own totals tell whether the viewer sees every case of the period, and
     # the mean wait on the employee over it: no second read of the same period.
     row = totals.get(stream.pk, {})
@@ -327,18 +353,25 @@ def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) ->
         handoffs=_handoff_metrics(stream, stages, period, sees_all),
         previous=summary.previous,
         hidden=summary.hidden,
+        sees_all=sees_all,
     )
 
 
 def value_stream_variants(
-    *, stream: ValueStream, period: Period, viewer: Any
+    *, stream: ValueStream, period: Period, viewer: Any, metrics: StreamMetrics | None = None
 ) -> list[VariantMetrics]:
     """The distinct paths the period's cases took, most common first, with their lead
-    times and how each went against the model."""
+    times and how each went against the model. `metrics`, the stream's over the same
+    period for the same viewer, when the page has them: their stages and whether the
+    viewer sees every case are not read again."""
     in_period = CaseFlow.objects.filter(_in(period), stream=stream)
-    sees_all = not in_period.filter(_invisible(viewer)).exists()
+    if metrics is not None:
+        sees_all = metrics.sees_all
+        stages = {figures.stage.pk: figures.stage for figures in metrics.stages}
+    else:
+        sees_all = not in_period.filter(_invisible(viewer)).exists()
+        stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
     leads = distributions(in_period, "lead_minutes", by=["variant", "conformance"])
-    stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
     variants = []
     for (variant, conformance), lead in leads.items():
         path = tuple(

@@ -84,7 +84,7 @@ def value_stream_map_page(request: HttpRequest, slug: str) -> HttpResponse:
         stream_map=value_stream_map(metrics, cases_url=cases_url),
         cases_url=cases_url,
         variants=selectors.value_stream_variants(
-            stream=stream, period=context["period"], viewer=request.user
+            stream=stream, period=context["period"], viewer=request.user, metrics=metrics
         ),
         may_change=can(request.user, "valuestreams.change_stream", stream),
     )
