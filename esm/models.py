@@ -373,6 +373,25 @@ class EventKind(models.TextChoices):
     CONFIG_DELETED = "config_deleted", "Deleted"
 
 
+CASELESS_KINDS = frozenset(
+    {
+        EventKind.PERSON_CREATED,
+        EventKind.PERSON_UPDATED,
+        EventKind.PERSON_DEACTIVATED,
+        EventKind.PERSON_REACTIVATED,
+        EventKind.ROLE_GRANTED,
+        EventKind.ROLE_REVOKED,
+        EventKind.ADMIN_RIGHTS_CHANGED,
+        EventKind.BREAK_GLASS_SIGN_IN,
+        EventKind.CONFIG_CREATED,
+        EventKind.CONFIG_CHANGED,
+        EventKind.CONFIG_DELETED,
+    }
+)
+"""Kinds about people and the portal's configuration, not about a case: they carry no
+reference, so no case's history, export or measure ever holds them."""
+
+
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove a recorded event."""
 

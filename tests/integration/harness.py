@@ -323,6 +323,9 @@ class WebServer:
                 "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
                 # Room for a burst of connections waiting for a worker.
                 "--backlog", "2048",
+                # Idle connections outlive the client's (httpx drops its own after 5 s):
+                # the server never closes one the client is about to reuse.
+                "--keep-alive", "30",
             ],
             cwd=ROOT,
             env=self.env,

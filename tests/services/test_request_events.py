@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from esm import clock
-from esm.models import Event, EventKind
+from esm.models import CASELESS_KINDS, Event, EventKind
 from services import actions
 from services.models import Approval, FulfilmentTask, ServiceRequest, StepRun
 from tests.esm.factories import BusinessCalendarFactory
@@ -310,10 +310,9 @@ def test_every_kind_of_the_log_is_written_and_always_with_its_department(
         actions.service_requests_close_sweep()
 
     written = set(Event.objects.values_list("kind", flat=True))
-    # People's kinds are the directory's, about a person rather than a case (no reference):
-    # tests/esm/test_scim.py writes each of them.
-    people = {kind for kind in EventKind.values if kind.startswith(("person_", "role_"))}
-    assert set(EventKind.values) - people - written == set()
+    # Kinds about people and configuration belong to no case: tests/esm/test_scim.py and
+    # tests/esm/test_changes.py write them.
+    assert set(EventKind.values) - CASELESS_KINDS - written == set()
     assert not Event.objects.filter(department__isnull=True).exists()
     assert not Event.objects.filter(reference="").exists()
 

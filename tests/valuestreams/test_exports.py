@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from esm import clock
-from esm.models import Event, EventKind
+from esm.models import CASELESS_KINDS, Event, EventKind
 from services import actions
 from services.models import Consult, FulfilmentTask, ServiceRequest, StepRun, reference_for
 from tests.ci import running_in_ci
@@ -548,26 +548,13 @@ def test_every_kind_has_an_activity_and_a_standard_transition():
         **exports.WORK_LIFECYCLE,
         **exports.CONSULT_LIFECYCLE,
     }
-    # Events about people (the directory, sign-in, administrator rights) and about the
-    # portal's configuration belong to no case: their reference is empty, so no case's log
-    # in the export ever holds them.
-    no_case = {
-        EventKind.PERSON_CREATED,
-        EventKind.PERSON_UPDATED,
-        EventKind.PERSON_DEACTIVATED,
-        EventKind.PERSON_REACTIVATED,
-        EventKind.ROLE_GRANTED,
-        EventKind.ROLE_REVOKED,
-        EventKind.ADMIN_RIGHTS_CHANGED,
-        EventKind.CONFIG_CREATED,
-        EventKind.CONFIG_CHANGED,
-        EventKind.CONFIG_DELETED,
-    }
+    # Events about people and about the portal's configuration belong to no case: no
+    # case's log in the export ever holds them.
     covered = (
         set(lifecycles)
         | set(exports.TASK_SIDE_FACTS)
         | {EventKind.RUN_STARTED, EventKind.RUN_FINISHED}
-        | no_case
+        | CASELESS_KINDS
     )
 
     assert set(EventKind.values) <= covered
