@@ -129,6 +129,7 @@ def written(world: World, django_db_blocker) -> Written:
         touchpoint = Touchpoint.objects.get(stage__journey__slug=world.journey_slug)
         journey_actions.finding_save(
             touchpoint=touchpoint,
+            by=people["it_manager"],
             kind=Finding.Kind.PAIN_POINT,
             title=HOSTILE[:200],
             description=HOSTILE,

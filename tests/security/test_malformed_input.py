@@ -125,7 +125,11 @@ def api(world: World, django_db_blocker) -> dict[str, Any]:
     with django_db_blocker.unblock():
         touchpoint = Touchpoint.objects.get(stage__journey__slug=world.journey_slug)
         finding = journey_actions.finding_save(
-            touchpoint=touchpoint, kind=Finding.Kind.PAIN_POINT, title="Slow", description=""
+            touchpoint=touchpoint,
+            by=world.people["it_manager"],
+            kind=Finding.Kind.PAIN_POINT,
+            title="Slow",
+            description="",
         )
     return {
         "reference": world.it_case.service_request.reference,
