@@ -400,7 +400,7 @@ def test_messages_about_a_confidential_department_are_hidden_from_other_admins(
 
     client.force_login(superuser)
     assert "sick leave" not in client.get(listing).content.decode()
-    assert client.get(detail).status_code == 302  # "does not exist": back to the list
+    assert client.get(detail).status_code == 404  # as if it did not exist
     client.force_login(hr_agent)
     assert "sick leave" in client.get(listing).content.decode()
     assert client.get(detail).status_code == 200
