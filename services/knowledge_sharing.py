@@ -165,64 +165,67 @@ def _sharing(row: Any) -> KnowledgeSharing:
     )
 
 
-def _person_figures(since: dt.datetime, until: dt.datetime) -> dict[str, Coalesce]:
-    """A person's figures (see the module docstring), as annotations on User rows."""
-    asker_outside = ~Q(asked_by=F("answered_by")) & ~Q(
-        _share_a_department("asked_by", "answered_by")
-    )
-    # A reader helped both ways is one colleague: count the readers who also asked the
-    # author a consult counted above, and take them off the sum.
+def _figures(
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    writer: str,
+    answerer: str,
+    asker_outside: Q,
+    reader_outside: Q,
+) -> dict[str, Coalesce]:
+    """The figures (see the module docstring) of whoever an article's `writer` field and a
+    consult's `answerer` field name, as annotations on their rows. `asker_outside` and
+    `reader_outside` say when the consult's asker or the article's reader is a colleague
+    of another department."""
+    owner = f"article__{writer}"
+    # A reader helped both ways is one colleague: count the readers who also asked a
+    # consult counted above, and take them off the sum.
     also_asked = _answered(since, until).filter(
-        answered_by=OuterRef("article__author"), asked_by=OuterRef("user")
-    )
-    reader_outside = ~Q(user=F("article__author")) & ~Q(
-        _share_a_department("user", "article__author")
+        **{answerer: OuterRef(owner)}, asked_by=OuterRef("user")
     )
     answered, deflected = _answered(since, until), _deflected(since, until)
     return {
-        "written": _per_row(articles_written(since=since, until=until), "author", Count("pk")),
-        "answered": _per_row(answered, "answered_by", Count("pk")),
+        "written": _per_row(articles_written(since=since, until=until), writer, Count("pk")),
+        "answered": _per_row(answered, answerer, Count("pk")),
         "askers": _per_row(
-            answered, "answered_by", Count("asked_by", distinct=True, filter=asker_outside)
+            answered, answerer, Count("asked_by", distinct=True, filter=asker_outside)
         ),
-        "deflected": _per_row(deflected, "article__author", Count("pk")),
-        "readers": _per_row(
-            deflected, "article__author", Count("user", distinct=True, filter=reader_outside)
-        ),
+        "deflected": _per_row(deflected, owner, Count("pk")),
+        "readers": _per_row(deflected, owner, Count("user", distinct=True, filter=reader_outside)),
         "both": _per_row(
             deflected,
-            "article__author",
+            owner,
             Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
         ),
     }
+
+
+def _person_figures(since: dt.datetime, until: dt.datetime) -> dict[str, Coalesce]:
+    """A person's figures, as annotations on User rows."""
+    return _figures(
+        since,
+        until,
+        writer="author",
+        answerer="answered_by",
+        asker_outside=~Q(asked_by=F("answered_by"))
+        & ~_share_a_department("asked_by", "answered_by"),
+        reader_outside=~Q(user=F("article__author"))
+        & ~_share_a_department("user", "article__author"),
+    )
 
 
 def _department_figures(since: dt.datetime, until: dt.datetime) -> dict[str, Coalesce]:
-    """A department's figures (see the module docstring), as annotations on Department
-    rows."""
-    asker_outside = ~_in_department(OuterRef("asked_by"), OuterRef("to_department"))
-    # The reader's outside test is the asker's: the same person against the same department.
-    also_asked = _answered(since, until).filter(
-        to_department=OuterRef("article__department"), asked_by=OuterRef("user")
+    """A department's figures, as annotations on Department rows: the reader's outside
+    test is the asker's, the same person against the same department."""
+    return _figures(
+        since,
+        until,
+        writer="department",
+        answerer="to_department",
+        asker_outside=~_in_department(OuterRef("asked_by"), OuterRef("to_department")),
+        reader_outside=~_in_department(OuterRef("user"), OuterRef("article__department")),
     )
-    reader_outside = ~_in_department(OuterRef("user"), OuterRef("article__department"))
-    answered, deflected = _answered(since, until), _deflected(since, until)
-    return {
-        "written": _per_row(articles_written(since=since, until=until), "department", Count("pk")),
-        "answered": _per_row(answered, "to_department", Count("pk")),
-        "askers": _per_row(
-            answered, "to_department", Count("asked_by", distinct=True, filter=asker_outside)
-        ),
-        "deflected": _per_row(deflected, "article__department", Count("pk")),
-        "readers": _per_row(
-            deflected, "article__department", Count("user", distinct=True, filter=reader_outside)
-        ),
-        "both": _per_row(
-            deflected,
-            "article__department",
-            Count("user", distinct=True, filter=reader_outside & Q(Exists(also_asked))),
-        ),
-    }
 
 
 def knowledge_sharing_by_person(
