@@ -209,6 +209,9 @@ def _summary(event: Event) -> str:
         where = event.department.name if event.department else "a department"
         how = f" (directory group {payload['group']})" if payload.get("group") else ""
         return f"{role} of {where}{how}"
+    if event.kind == EventKind.SLA_BREACHED:
+        # Its `to_value` names the target: "response", "resolution" or "end_to_end".
+        return f"The {event.to_value.replace('_', '-')} target was missed"
     if event.from_value or event.to_value:
         return f"{event.from_value or '—'} → {event.to_value or '—'}"
     return ""

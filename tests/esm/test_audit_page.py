@@ -69,6 +69,23 @@ def test_an_empty_log_says_so(client, admin_user):
     assert "Nothing has been recorded yet." in client.get(URL).content.decode()
 
 
+def test_a_missed_target_says_which_target_in_words(client, superuser):
+    service_request = ServiceRequestFactory()
+    _record(
+        service_request,
+        EventKind.SLA_BREACHED,
+        department=service_request.department,
+        reference=service_request.reference,
+        to_value="end_to_end",
+    )
+    client.force_login(superuser)
+
+    html = client.get(URL).content.decode()
+
+    assert "The end-to-end target was missed" in html
+    assert "— → end_to_end" not in html
+
+
 def test_a_row_says_when_who_and_what_changed_with_a_link_for_a_superuser(client, superuser):
     item = CatalogItemFactory(name="Laptop, 14 inch")
     _changed(item, superuser, "Laptop", "Laptop, 14 inch")
