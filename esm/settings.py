@@ -109,6 +109,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# PostgreSQL compiles a query to machine code when its estimated cost passes jit_above_cost.
+# The pages' grouped reads (the portfolio, a department's knowledge sharing) estimate past it
+# on a large history and then spend 100 to 200 ms compiling for a few ms of work: the JIT is
+# off for the portal's connections (DATABASE_JIT=1 turns it back on).
+POSTGRES_OPTIONS = {} if env.bool("DATABASE_JIT", default=False) else {"options": "-c jit=off"}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
 
 # Redis is the Celery broker, result store and cache when REDIS_URL is set. Unset, tasks run
 # eagerly in the web process and the cache lives in local memory.
@@ -475,6 +482,7 @@ MIDDLEWARE.insert(
 if DATABASE_REPLICA_URL := env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
     DATABASE_ROUTERS = ["esm.db_routers.ReplicaRouter"]
 
 # Celery work in queues of its own, so each pool scales (and fails) on its own: automated
