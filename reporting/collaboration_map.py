@@ -32,10 +32,13 @@ them out, so the layout rules live (and are tested) here and the page needs no J
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from textwrap import wrap
+
+from django.core.cache import cache
 
 from reporting.collaboration import CollaborationMap, Edge, Work
 from valuestreams.formatting import duration, percent
@@ -75,8 +78,12 @@ LABEL_CHARS = 30
 """A figure longer than this wraps onto a second line: narrow boxes find room more easily."""
 CURVE_SAMPLES = 48
 """Points per curve when counting the arrows a candidate place sits on."""
+RUN = 6
+"""Consecutive sampled points looked at together (`_runs`)."""
 LEGIBLE_SCALE = 0.8
 """The smallest scale the map is drawn at: on a phone it scrolls sideways instead."""
+DRAWING_SECONDS = 3600
+"""How long a drawing is kept for a map whose figures have not changed."""
 HIDDEN = f"held back (under {SMALL_GROUP} cases)"
 
 
@@ -259,7 +266,28 @@ class _Curve:
 def collaboration_drawing(found: CollaborationMap, *, edge_href: Callable[[Edge], str]) -> Drawing:
     """The map of `found`; each edge links to `edge_href(edge)`. No edge's figures come
     within `NODE_CLEARANCE` of a department's circle while the ring leaves room (see the
-    module's docstring)."""
+    module's docstring).
+
+    Placing the figures tries hundreds of places per edge (tens of milliseconds for a busy
+    map), and the same map always gives the same drawing: a drawing is kept in the cache
+    under everything it is drawn from, so a map read again before its figures change is
+    not laid out again."""
+    inputs = (
+        [(d.pk, d.slug, d.name) for d in found.departments],
+        [
+            (e.from_department.pk, e.to_department.pk, e.volume, edge_lines(e), edge_href(e))
+            for e in found.edges
+        ],
+    )
+    key = "collaboration-drawing:" + hashlib.sha256(repr(inputs).encode()).hexdigest()
+    drawing = cache.get(key)
+    if drawing is None:
+        drawing = _drawing(found, edge_href=edge_href)
+        cache.set(key, drawing, DRAWING_SECONDS)
+    return drawing
+
+
+def _drawing(found: CollaborationMap, *, edge_href: Callable[[Edge], str]) -> Drawing:
     count = len(found.departments)
     ring = max(MIN_RING, RING_PER_NODE * count)
     centre = MARGIN + ring
@@ -339,7 +367,7 @@ def _arrows(
         points, pad = curve.samples(), curve.stroke / 2 + 1
         xs, ys = [x for x, _ in points], [y for _, y in points]
         bounds = Box(min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
-        samples.append((points, pad, bounds))
+        samples.append((_runs(points, pad), pad, bounds))
     placed: list[Box] = []
     arrows = []
     for curve in curves:
@@ -368,11 +396,12 @@ def _place(
     lines: list[str],
     centres: list[tuple[float, float]],
     size: int,
-    samples: list[tuple[list[tuple[float, float]], float, Box]],
+    samples: list[tuple[list, float, Box]],
     placed: list[Box],
 ) -> list[Label]:
     """The labels of `lines` at the best candidate place beside `curve` (module docstring)."""
     lines = [part for line in lines for part in wrap(line, LABEL_CHARS)]
+    block = _Block(lines)
     middle = curve.point(0.5)
     candidates = []
     for order, t in enumerate(ALONG):
@@ -382,54 +411,121 @@ def _place(
             nx, ny = (side * n for n in curve.normal(t))
             for step in range(OUTWARD_STEPS):
                 gap = LABEL_GAP + step * OUTWARD_STEP
-                labels = _beside(x + nx * gap, y + ny * gap, nx, ny, lines)
-                candidates.append((along + gap + penalty, order, labels))
+                candidates.append(
+                    (along + gap + penalty, order, x + nx * gap, y + ny * gap, nx, ny)
+                )
     candidates.sort(key=lambda candidate: candidate[:2])
     # Candidates come in order of straying, so a later one wins only with fewer overlaps, or
-    # as few and fewer arrows sat on: counting stops once it cannot.
-    best: tuple[tuple[int, int], list[Label]] | None = None
-    crowded: tuple[float, list[Label]] | None = None
-    for _, _, labels in candidates:
-        box = labels_box(labels)
+    # as few and fewer arrows sat on: counting stops once it cannot. Only the boxes are
+    # worked out per candidate; the labels, for the one taken.
+    clearance = NODE_RADIUS + NODE_CLEARANCE
+    near = [(o.left, o.top, o.right + LABEL_SPACING, o.bottom + LABEL_SPACING) for o in placed]
+    best: tuple[tuple[int, int], tuple[float, ...]] | None = None
+    crowded: tuple[float, tuple[float, ...]] | None = None
+    for candidate in candidates:
+        box = block.box(*candidate[2:])
         if box.left < 0 or box.right > size or box.top < 0 or box.bottom > size:
             continue
-        intrusion = max(
-            (box.intrusion(x, y, NODE_RADIUS + NODE_CLEARANCE) for x, y in centres),
-            default=-1.0,
-        )
+        intrusion = _intrusion(box, centres, clearance)
         if intrusion > 0:
             if crowded is None or intrusion < crowded[0]:
-                crowded = (intrusion, labels)
+                crowded = (intrusion, candidate)
             continue
-        overlaps = sum(box.overlaps(other, LABEL_SPACING) for other in placed)
+        right, bottom = box.right + LABEL_SPACING, box.bottom + LABEL_SPACING
+        # Box.overlaps, written out: it runs for every candidate against every block placed.
+        overlaps = sum(
+            1
+            for left, top, other_right, other_bottom in near
+            if box.left < other_right and left < right and box.top < other_bottom and top < bottom
+        )
         if best is not None and overlaps > best[0][0]:
             continue
         limit = best[0][1] if best is not None and overlaps == best[0][0] else len(samples) + 1
         crossed = _arrows_sat_on(box, samples, limit)
         if best is None or (overlaps, crossed) < best[0]:
-            best = ((overlaps, crossed), labels)
+            best = ((overlaps, crossed), candidate)
         if best[0] == (0, 0):
             break
-    if best is not None:
-        return best[1]
-    if crowded is not None:
-        return crowded[1]
+    if best is not None or crowded is not None:
+        _, _, x, y, nx, ny = best[1] if best is not None else crowded[1]
+        return _beside(x, y, nx, ny, lines)
     x, y = middle
     nx, ny = curve.normal(0.5)
     return _beside(x + nx * LABEL_GAP, y + ny * LABEL_GAP, nx, ny, lines)
 
 
-def _arrows_sat_on(
-    box: Box, samples: list[tuple[list[tuple[float, float]], float, Box]], limit: int
-) -> int:
+class _Block:
+    """The box one edge's lines would cover at a candidate place: what `labels_box` gives for
+    the labels `_beside` would make there, without making them."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.count = len(lines)
+        self.width = max(len(line) for line in lines) * CHAR_WIDTH
+
+    def box(self, x: float, y: float, nx: float, ny: float) -> Box:
+        height = (self.count - 1) * LABEL_LINE
+        if abs(nx) >= abs(ny):
+            anchor, top = ("start" if nx > 0 else "end"), y - height / 2 + 4
+        else:
+            anchor, top = "middle", (y + 10 if ny > 0 else y - height - 2)
+        x = _round(x)
+        if anchor == "start":
+            left = x
+        elif anchor == "end":
+            left = x - self.width
+        else:
+            left = x - self.width / 2
+        return Box(
+            left=left,
+            top=_round(top) - LINE_ASCENT,
+            right=left + self.width,
+            bottom=_round(top + (self.count - 1) * LABEL_LINE) + LINE_DESCENT,
+        )
+
+
+def _intrusion(box: Box, centres: list[tuple[float, float]], clearance: float) -> float:
+    """How far `box` reaches into the nearest of the circles of radius `clearance` round
+    `centres` (0 or less: clear of them all); -1 without circles."""
+    left, top, right, bottom = box.left, box.top, box.right, box.bottom
+    nearest, nearest_squared = None, math.inf
+    for x, y in centres:
+        dx = x - (left if x < left else right if x > right else x)
+        dy = y - (top if y < top else bottom if y > bottom else y)
+        if dx * dx + dy * dy < nearest_squared:
+            nearest, nearest_squared = (x, y), dx * dx + dy * dy
+    return -1.0 if nearest is None else box.intrusion(*nearest, clearance)
+
+
+def _runs(
+    points: list[tuple[float, float]], pad: float
+) -> list[tuple[tuple[float, float, float, float], list[tuple[float, float]]]]:
+    """`points` in runs of `RUN` consecutive points, each with the bounds (left, top, right,
+    bottom) of its points widened by `pad`: a box clear of a run's bounds is clear of its
+    points, so most points are never looked at."""
+    runs = []
+    for start in range(0, len(points), RUN):
+        run = points[start : start + RUN]
+        xs, ys = [x for x, _ in run], [y for _, y in run]
+        runs.append(((min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad), run))
+    return runs
+
+
+def _arrows_sat_on(box: Box, samples: list[tuple[list, float, Box]], limit: int) -> int:
     """How many arrows have a point (widened by half their stroke) in `box`, counted up to
     `limit`."""
     crossed = 0
-    for points, pad, bounds in samples:
+    for runs, pad, bounds in samples:
         if not bounds.overlaps(box):
             continue
         left, top, right, bottom = box.left - pad, box.top - pad, box.right + pad, box.bottom + pad
-        if any(left <= x <= right and top <= y <= bottom for x, y in points):
+        if any(
+            any(left <= x <= right and top <= y <= bottom for x, y in run)
+            for (run_left, run_top, run_right, run_bottom), run in runs
+            if run_left <= box.right
+            and box.left <= run_right
+            and run_top <= box.bottom
+            and box.top <= run_bottom
+        ):
             crossed += 1
             if crossed >= limit:
                 break

@@ -7,12 +7,14 @@ import datetime as dt
 import math
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse, reverse_lazy
 
 from esm import clock
 from esm.events import event_record
 from esm.models import Department, EventKind
+from reporting import collaboration_map as collaboration_map_module
 from reporting.collaboration import (
     CollaborationMap,
     Edge,
@@ -288,9 +290,38 @@ def test_same_map_gives_the_same_drawing():
         [("IT", "HR", Work(5, 5, 2.0), Work()), ("HR", "IT", Work(5, 5, 1.0), Work())],
     )
 
-    first = collaboration_drawing(found, edge_href=lambda e: "/")
+    first = collaboration_map_module._drawing(found, edge_href=lambda e: "/")
 
-    assert collaboration_drawing(found, edge_href=lambda e: "/") == first
+    assert collaboration_map_module._drawing(found, edge_href=lambda e: "/") == first
+
+
+def test_a_map_read_again_is_not_laid_out_again_until_its_figures_change(monkeypatch):
+    cache.clear()
+    found = _built_map(
+        ["HR", "IT", "Sales"],
+        [("IT", "HR", Work(5, 5, 2.0), Work()), ("HR", "IT", Work(5, 5, 1.0), Work())],
+    )
+    layouts = []
+    lay_out = collaboration_map_module._drawing
+    monkeypatch.setattr(
+        collaboration_map_module,
+        "_drawing",
+        lambda found, edge_href: layouts.append(found) or lay_out(found, edge_href=edge_href),
+    )
+
+    first = collaboration_drawing(found, edge_href=lambda e: "/")
+    again = collaboration_drawing(found, edge_href=lambda e: "/")
+    found.edges[0] = Edge(
+        found.edges[0].from_department, found.edges[0].to_department, Work(6, 6, 2.0), Work()
+    )
+    changed = collaboration_drawing(found, edge_href=lambda e: "/")
+    elsewhere = collaboration_drawing(found, edge_href=lambda e: "/other/")
+
+    assert again == first
+    assert changed != first
+    assert "6 handed" in repr(changed)
+    assert elsewhere.arrows[0].href == "/other/"
+    assert len(layouts) == 3
 
 
 # Pages ---------------------------------------------------------------------------------
