@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Aggregate, JSONField, QuerySet, Subquery, Value
+from django.db.models import Aggregate, Count, IntegerField, JSONField, QuerySet, Subquery, Value
 from django.db.models.functions import JSONObject
 
 
@@ -15,3 +15,11 @@ def figures_of(rows: QuerySet[Any], **aggregates: Aggregate) -> Subquery:
     # Grouping by a constant groups by nothing: one row over all of `rows`.
     figures = rows.order_by().values(_all=Value(1)).annotate(_figures=JSONObject(**aggregates))
     return Subquery(figures.values("_figures"), output_field=JSONField())
+
+
+def count_of(rows: QuerySet[Any]) -> Subquery:
+    """How many `rows` there are (0 for none), as a subquery that may refer to the outer
+    row (`OuterRef`): each outer row's rows are found through their own index, where a
+    join and a filtered count would read every row of the relation first."""
+    counted = rows.order_by().values(_all=Value(1)).annotate(_count=Count("pk"))
+    return Subquery(counted.values("_count"), output_field=IntegerField())

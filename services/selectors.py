@@ -17,6 +17,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    FilteredRelation,
     Max,
     OuterRef,
     Prefetch,
@@ -30,6 +31,7 @@ from django.db.models.lookups import Exact
 from django.http import Http404
 
 from esm import clock
+from esm.aggregates import count_of
 from esm.models import Department, DepartmentRole, Event, EventKind, Profile
 from esm.permissions import (
     can,
@@ -174,7 +176,13 @@ def popular_items_for(*, user: Any) -> QuerySet[CatalogItem]:
     return (
         CatalogItem.objects.entitled_to(user)
         .select_related("department")
-        .annotate(recent=Count("requests", filter=Q(requests__submitted_at__gte=since)))
+        # Each item's requests of the window through the (item, submission) index, not
+        # every request the item ever had with the window filtering the count.
+        .annotate(
+            recent=count_of(
+                ServiceRequest.objects.filter(catalog_item=OuterRef("pk"), submitted_at__gte=since)
+            )
+        )
         .filter(recent__gt=0)
         .order_by("-recent", "name")[:POPULAR_SHOWN]
     )
@@ -512,21 +520,24 @@ AGE_BUCKETS = [(1, "Under a day"), (3, "1-3 days"), (7, "3-7 days"), (None, "Ove
 
 def queues_for(*, user: Any) -> QuerySet[Queue]:
     """The queues of the departments `user` is staff of, with open and unclaimed counts."""
-    open_tasks = Q(tasks__state__in=FulfilmentTask.OPEN_STATES)
     staff_of = staff_department_ids(user)
-    task_state = department_target_sql(now=clock.now(), prefix="tasks__")
+    task_state = department_target_sql(now=clock.now(), prefix="open_task__")
     return (
         Queue.objects.filter(department_id__in=staff_of)
         .select_related("department")
+        # Joined on the open tasks only (the queue's urgency index finds them), not on every
+        # task the queue ever held with the counts filtering them afterwards.
         .annotate(
-            open_count=Count("tasks", filter=open_tasks),
-            unclaimed_count=Count("tasks", filter=open_tasks & Q(tasks__assignee__isnull=True)),
+            open_task=FilteredRelation(
+                "tasks", condition=Q(tasks__state__in=FulfilmentTask.OPEN_STATES)
+            )
+        )
+        .annotate(
+            open_count=Count("open_task"),
+            unclaimed_count=Count("open_task", filter=Q(open_task__assignee__isnull=True)),
             # The same rule the rows read (`clock_state`), not only the flagged ones: a
             # task past its due time counts before the sweep gets to it.
-            breached_count=Count(
-                "tasks",
-                filter=open_tasks & Q(Exact(task_state, ClockState.BREACHED)),
-            ),
+            breached_count=Count("open_task", filter=Q(Exact(task_state, ClockState.BREACHED))),
         )
         .order_by("department__name", "name")
     )
@@ -800,23 +811,13 @@ def department_overview(
     backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
     sla = {state: counts[state] for state in ("breached", "at_risk", "paused")}
     week_start = now - dt.timedelta(days=7)
+    # Each agent's open tasks and this week's done ones, counted through the assignee index
+    # (assignee, state, done_at): never every task an agent ever held.
+    own_tasks = FulfilmentTask.objects.filter(assignee=OuterRef("pk"), department=department)
     per_agent = department_agents(department=department).annotate(
-        open_tasks=Count(
-            "assigned_tasks",
-            filter=Q(
-                assigned_tasks__department=department,
-                assigned_tasks__state__in=FulfilmentTask.OPEN_STATES,
-            ),
-            distinct=True,
-        ),
-        done_this_week=Count(
-            "assigned_tasks",
-            filter=Q(
-                assigned_tasks__department=department,
-                assigned_tasks__state=FulfilmentTask.State.DONE,
-                assigned_tasks__done_at__gte=week_start,
-            ),
-            distinct=True,
+        open_tasks=count_of(own_tasks.filter(state__in=FulfilmentTask.OPEN_STATES)),
+        done_this_week=count_of(
+            own_tasks.filter(state=FulfilmentTask.State.DONE, done_at__gte=week_start)
         ),
     )
     handoffs = Event.objects.filter(

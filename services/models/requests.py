@@ -147,6 +147,8 @@ class ServiceRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["requester", "-submitted_at"], name="request_by_requester"),
+            # An item's recent requests (the portal's popular items).
+            models.Index(fields=["catalog_item", "submitted_at"], name="request_by_item"),
             models.Index(fields=["department", "state"], name="request_by_department_state"),
             models.Index(
                 fields=["end_to_end_due_at"],

@@ -231,7 +231,8 @@ class FulfilmentTask(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["queue", "state", "resolution_due_at"], name="task_queue_urgency"),
-            models.Index(fields=["assignee", "state"], name="task_by_assignee"),
+            # An agent's open tasks, and the ones they finished since a moment.
+            models.Index(fields=["assignee", "state", "done_at"], name="task_by_assignee"),
             models.Index(
                 fields=["resolution_due_at"],
                 condition=Q(sla_breached=False, sla_paused_at__isnull=True),
