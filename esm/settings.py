@@ -92,6 +92,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form templates, with selects of many options written out faster.
+FORM_RENDERER = "esm.form_renderer.FormRenderer"
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
