@@ -233,6 +233,8 @@ class FulfilmentTask(models.Model):
             models.Index(fields=["queue", "state", "resolution_due_at"], name="task_queue_urgency"),
             # An agent's open tasks, and the ones they finished since a moment.
             models.Index(fields=["assignee", "state", "done_at"], name="task_by_assignee"),
+            # A department's open tasks (its overview, its staff's dashboard).
+            models.Index(fields=["department", "state"], name="task_by_department_state"),
             models.Index(
                 fields=["resolution_due_at"],
                 condition=Q(sla_breached=False, sla_paused_at__isnull=True),
