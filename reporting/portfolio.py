@@ -83,8 +83,8 @@ def review_due_on(service: Service, last_reviewed_on: dt.date | None, *, today: 
 
 
 def portfolio_window(now: dt.datetime | None = None) -> Period:
-    """From the start of the `WINDOW_DAYS`th local day back to now, starting no earlier than
-    the first day the rollup holds (the first request's, once backfilled)."""
+    """The last `WINDOW_DAYS` local days, today's up to now, starting no earlier than the
+    first day the rollup holds (the first request's, once backfilled)."""
     now = now or clock.now()
     today = timezone.localdate(now)
     first = today - dt.timedelta(days=WINDOW_DAYS - 1)
