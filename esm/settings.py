@@ -348,6 +348,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.snapshots_refresh_task",
         "schedule": 3600.0,
     },
+    # The portfolio's daily rollup: the recent days hourly (reopenings, early ratings), its
+    # whole window (`reporting.portfolio.WINDOW_DAYS`) nightly, for the ratings given later.
+    "portfolio-rollups": {
+        "task": "reporting.tasks.service_days_refresh_task",
+        "schedule": 3600.0,
+    },
+    "portfolio-rollups-nightly": {
+        "task": "reporting.tasks.service_days_refresh_task",
+        "schedule": crontab(hour=3, minute=0),
+        "kwargs": {"days": 91},
+    },
     # Once a day, at 06:00 UTC, before the working day; `reporting.delivery` decides which
     # subscriptions are due (weekly, monthly), so a missed run is made up by the next one.
     "reporting-subscriptions": {
@@ -499,6 +510,7 @@ CELERY_TASK_ROUTES = {
     "services.tasks.notify_task": {"queue": "notifications"},
     "reporting.tasks.subscriptions_send_task": {"queue": "notifications"},
     "reporting.tasks.snapshots_refresh_task": {"queue": "rollups"},
+    "reporting.tasks.service_days_refresh_task": {"queue": "rollups"},
     "valuestreams.tasks.*": {"queue": "rollups"},
     "journeys.tasks.*": {"queue": "rollups"},
     "services.tasks.mail_fetch_task": {"queue": "mail"},

@@ -246,6 +246,65 @@ class Snapshot(models.Model):
         return f"{self.measure} on {self.day}: {self.value}"
 
 
+class ServiceDay(models.Model):
+    """One service's figures of one day, the portal's local date: what the portfolio sums
+    over its window (`reporting.portfolio`). Written by `reporting.rollups` only, a row for
+    every service on every day it computed, so a row of zeros is a quiet day and a missing
+    row a day never computed.
+
+    Each figure keeps the live definition: `raised` by the request's submission day;
+    `resolved`, `met`, `missed` (its end-to-end target, by the one clock function) and the
+    ratings by its resolution day."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    raised = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    met = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    ratings = models.PositiveIntegerField(default=0)
+    rating_total = models.PositiveIntegerField(
+        default=0, help_text="The ratings' scores summed: the mean over days is exact."
+    )
+    refreshed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "day"], name="one_service_day"),
+        ]
+        # The portfolio's window starts at the first day held; a refresh replaces days.
+        indexes = [models.Index(fields=["day"], name="service_day_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {self.day}"
+
+
+class ServiceDayDepartment(models.Model):
+    """One department's part in one service's day, when it had one: the staff hours of the
+    service's requests resolved that day (`reporting.measures.worked_hours`, in the
+    department's working hours), and the plan steps of the department that automation
+    alone finished that day. Stored as hours and steps, not money, so a changed hourly
+    rate prices the whole window at once."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    hours = models.FloatField(default=0.0)
+    automated_steps = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "day", "department"], name="one_service_day_department"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="service_day_department_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {self.day}, {self.department}"
+
+
 class ReportView(models.Model):
     """Who opened a report and when they last did: the audit asks which reports nobody reads."""
 

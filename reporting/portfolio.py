@@ -1,13 +1,13 @@
 """The service portfolio's figures: what each enterprise service is asked for, what it costs
-and what it delivers, read from the log. The entry itself (lifecycle, the business's work
-around the department's part, fixed costs, value claims, the decision it waits for) is
-the service's own, kept in `services`.
+and what it delivers, read from the log through its daily rollup. The entry itself
+(lifecycle, the business's work around the department's part, fixed costs, value claims,
+the decision it waits for) is the service's own, kept in `services`.
 
-Over the window ending now (`WINDOW`, shorter when the log is younger, so a new portal is
-not read as a quiet one), for each service:
+Over the window of the last `WINDOW_DAYS` local days, today included (shorter when the
+rollup holds fewer days, so a new portal is not read as a quiet one), for each service:
 
 - **demand**: requests raised, as a rate per average month; its **trend** compares the last
-  `TREND_SPAN` with the one before, and calls a change under `STEADY` steady.
+  `TREND_SPAN` days with the ones before, and calls a change under `STEADY` steady.
 - **staff hours**: the time its requests' tasks spent in progress, in each department's
   working hours (`reporting.measures.worked_hours`, the hours the cost-per-request measure
   prices), for the requests resolved in the window. **Staff cost** = those hours times each
@@ -29,8 +29,16 @@ not read as a quiet one), for each service:
 
 Small-group rule: to a viewer who is not staff of the service's department, demand, staff
 hours and cost, attainment and rating resting on fewer than `SMALL_GROUP` cases are held
-back. The figures of every service come from a fixed number of grouped queries (plus one
-per department's calendar), whatever the number of services or the history's size.
+back.
+
+The figures are sums of the daily rollup (`ServiceDay`, `ServiceDayDepartment`, written by
+`reporting.service_days`), by the days of the window: a request counts on its local
+submission day (demand) or resolution day (outcomes, ratings, staff hours), an automated
+step on the day it finished. The page costs a fixed number of grouped queries whatever the
+number of services or the history's size. The rollup is refreshed hourly for the recent
+days (reopenings, early ratings) and nightly for the whole window, so the figures are as of
+the last refresh, which the pages show (`PortfolioEntry.as_of`); hourly rates are applied
+as the page reads, so a changed rate prices the whole window at once.
 """
 
 from __future__ import annotations
@@ -40,42 +48,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import (
-    Avg,
-    CharField,
-    Count,
-    F,
-    FilteredRelation,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    StringAgg,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Cast
+from django.db.models import F, FilteredRelation, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from esm import clock
-from esm.aggregates import figures_of
-from esm.calendars import schedules_for
 from esm.models import Department
 from esm.permissions import User, staff_department_ids
-from reporting.measures import AUTOMATED_ALONE, MET, MISSED, steps_finished, worked_hours
-from reporting.models import CostRate, ServiceReview
-from services.models import Service, ServiceRequest, ServiceValueClaim, ValueFactor
-from services.models.tasks import end_to_end_target_sql
+from reporting.models import CostRate, ServiceDay, ServiceDayDepartment, ServiceReview
+from services.models import Service, ServiceValueClaim, ValueFactor
+from valuestreams.forms import day_period
 from valuestreams.metrics import SMALL_GROUP, Period
 from valuestreams.models import ValueStream
 
-WINDOW = dt.timedelta(weeks=13)
-TREND_SPAN = dt.timedelta(weeks=4)
+WINDOW_DAYS = 91
+"""Thirteen weeks: a quarter, long enough for a service asked for monthly to show."""
+TREND_SPAN = dt.timedelta(days=28)
 STEADY = 0.10
 """A change in demand smaller than this share is no trend."""
 YEAR = dt.timedelta(days=365)
@@ -93,13 +83,21 @@ def review_due_on(service: Service, last_reviewed_on: dt.date | None, *, today: 
 
 
 def portfolio_window(now: dt.datetime | None = None) -> Period:
-    """The last `WINDOW`, starting no earlier than the first request the log holds."""
+    """The last `WINDOW_DAYS` local days, today's up to now, starting no earlier than the
+    first day the rollup holds (the first request's, once backfilled)."""
     now = now or clock.now()
-    first = ServiceRequest.objects.aggregate(first=Min("submitted_at"))["first"]
-    start = now - WINDOW
-    if first is not None and first > start:
-        start = min(first, now)
-    return Period(start, now)
+    today = timezone.localdate(now)
+    first = today - dt.timedelta(days=WINDOW_DAYS - 1)
+    held = ServiceDay.objects.aggregate(first=Min("day"))["first"]
+    if held is not None and held > first:
+        first = min(held, today)
+    return Period(day_period(first, today).start, now)
+
+
+def window_days(window: Period) -> tuple[dt.date, dt.date]:
+    """The first and last local days `window` touches: the rollup's days it sums."""
+    last = window.end - dt.timedelta(microseconds=1)
+    return timezone.localdate(window.start), timezone.localdate(max(last, window.start))
 
 
 @dataclass(frozen=True)
@@ -136,6 +134,8 @@ class PortfolioEntry:
     automation_value: float = 0.0
     """The automated steps' minutes priced at their departments' rates, over the window."""
     last_review: ServiceReview | None = None
+    as_of: dt.datetime | None = None
+    """When the rollup the figures come from was last refreshed; None: never, for the window."""
 
     def _hidden(self, cases: int) -> bool:
         return self.holds_back and 0 < cases < SMALL_GROUP
@@ -305,52 +305,6 @@ def portfolio_services() -> QuerySet[Service]:
     )
 
 
-def _figures(window: Period) -> dict[str, Subquery]:
-    """Each service's demand, outcomes and automation over `window`, and the requests
-    resolved in it, as annotations of its row (`figures_of`: each table read once)."""
-    recent = window.end - TREND_SPAN
-    before = recent - TREND_SPAN
-    service = "run__service_request__catalog_item__service"
-    return {
-        "_demand": figures_of(
-            ServiceRequest.objects.filter(
-                catalog_item__service=OuterRef("pk"),
-                submitted_at__gte=window.start,
-                submitted_at__lt=window.end,
-            ),
-            raised=Count("pk"),
-            recent=Count("pk", filter=Q(submitted_at__gte=recent)),
-            before=Count("pk", filter=Q(submitted_at__gte=before, submitted_at__lt=recent)),
-        ),
-        "_outcomes": figures_of(
-            _resolved(window)
-            .filter(catalog_item__service=OuterRef("pk"))
-            .annotate(target=end_to_end_target_sql(now=window.end)),
-            resolved=Count("pk"),
-            met=Count("pk", filter=Q(target=MET)),
-            missed=Count("pk", filter=Q(target=MISSED)),
-            ratings=Count("rating"),
-            rating_mean=Avg("rating__score"),
-            # Which service each request's worked hours are of.
-            ids=StringAgg(Cast("pk", CharField()), Value(",")),
-        ),
-        "_automation": figures_of(
-            steps_finished(since=window.start, until=window.end).filter(
-                AUTOMATED_ALONE, **{service: OuterRef("pk")}
-            ),
-            steps=Count("pk"),
-            # Each step at its department's rate (none for a department without one).
-            rates=Sum(
-                Subquery(
-                    CostRate.objects.filter(department=OuterRef("department")).values(
-                        "hourly_rate"
-                    )[:1]
-                )
-            ),
-        ),
-    }
-
-
 def service_portfolio(
     *,
     services: QuerySet[Service] | Iterable[Service],
@@ -358,14 +312,15 @@ def service_portfolio(
     window: Period | None = None,
 ) -> list[PortfolioEntry]:
     """The entries of `services`, in their order: a queryset as `portfolio_services` gives
-    it (read here, with every figure), or services already read (read again, the same way).
-    A fixed number of queries, whatever the number of services or the history's size."""
+    it (read here), or services already read (read again, the same way), with their figures
+    summed from the daily rollup over the days of `window`. A fixed number of queries,
+    whatever the number of services or the history's size."""
     window = window or portfolio_window()
     if isinstance(services, QuerySet):
-        read = list(services.annotate(**_figures(window)))
+        read = list(services)
     else:
         ids = [service.pk for service in services]
-        found = portfolio_services().filter(pk__in=ids).annotate(**_figures(window)).in_bulk()
+        found = portfolio_services().filter(pk__in=ids).in_bulk()
         read = [found[pk] for pk in ids if pk in found]
     if not read:
         return []
@@ -386,8 +341,9 @@ def service_portfolio(
     }
     ids = list(entries)
     _add_streams(entries, ids)
-    # Every department (they are few) with its rate, and their calendars: what the hours
-    # and the savings are priced and counted in.
+    first, last = window_days(window)
+    _add_days(entries, ids, first, last)
+    # Every department (they are few) with its rate: what the hours and savings are priced at.
     departments = {
         department.pk: department
         for department in Department.objects.annotate(
@@ -396,24 +352,49 @@ def service_portfolio(
             )
         )
     }
-    rates = {pk: d.rate for pk, d in departments.items() if d.rate is not None}
-    for service in read:
-        entry = entries[service.pk]
-        demand, outcomes = service._demand, service._outcomes
-        entry.raised, entry.raised_recent, entry.raised_before = (
-            demand["raised"],
-            demand["recent"],
-            demand["before"],
-        )
-        entry.resolved, entry.met, entry.missed = (
-            outcomes["resolved"],
-            outcomes["met"],
-            outcomes["missed"],
-        )
-        entry.ratings, entry.rating_mean = outcomes["ratings"], outcomes["rating_mean"]
-        _add_automation(entry, service._automation)
-    _add_hours(entries, read, window, departments, rates)
+    _add_departments(entries, ids, first, last, departments)
     return [entries[pk] for pk in ids]
+
+
+def _add_days(
+    entries: dict[int, PortfolioEntry], ids: list[int], first: dt.date, last: dt.date
+) -> None:
+    """Each service's demand and outcomes: its days from `first` to `last` summed, the
+    trend's two spans ending on `last`, in one grouped query."""
+    recent = last - dt.timedelta(days=TREND_SPAN.days - 1)
+    before = recent - TREND_SPAN
+    sums = (
+        ServiceDay.objects.filter(service__in=ids, day__gte=first, day__lte=last)
+        .values_list("service")
+        .annotate(
+            # Named apart from the columns they sum: an alias may not shadow a field.
+            raised_sum=Sum("raised"),
+            recent_sum=Sum("raised", filter=Q(day__gte=recent)),
+            before_sum=Sum("raised", filter=Q(day__gte=before, day__lt=recent)),
+            resolved_sum=Sum("resolved"),
+            met_sum=Sum("met"),
+            missed_sum=Sum("missed"),
+            ratings_sum=Sum("ratings"),
+            rating_total_sum=Sum("rating_total"),
+            as_of=Max("refreshed_at"),
+        )
+        .order_by()
+    )
+    for service_id, raised, recent_raised, before_raised, *outcomes, as_of in sums:
+        entry = entries[service_id]
+        entry.raised, entry.raised_recent, entry.raised_before = (
+            raised,
+            recent_raised or 0,
+            before_raised or 0,
+        )
+        entry.resolved, entry.met, entry.missed, entry.ratings, rating_total = outcomes
+        entry.rating_mean = rating_total / entry.ratings if entry.ratings else None
+        entry.as_of = as_of
+
+
+def portfolio_as_of(entries: Iterable[PortfolioEntry]) -> dt.datetime | None:
+    """The latest refresh of the rollup the entries' figures come from; None: never."""
+    return max((entry.as_of for entry in entries if entry.as_of is not None), default=None)
 
 
 def _add_streams(entries: dict[int, PortfolioEntry], ids: list[int]) -> None:
@@ -431,46 +412,29 @@ def _add_streams(entries: dict[int, PortfolioEntry], ids: list[int]) -> None:
             served.append(stream)
 
 
-def _resolved(window: Period) -> QuerySet[ServiceRequest]:
-    return ServiceRequest.objects.filter(resolved_at__gte=window.start, resolved_at__lt=window.end)
-
-
-def _add_hours(
+def _add_departments(
     entries: dict[int, PortfolioEntry],
-    services: list[Service],
-    window: Period,
+    ids: list[int],
+    first: dt.date,
+    last: dt.date,
     departments: dict[int, Department],
-    rates: dict[int, Decimal],
 ) -> None:
-    service_of = {
-        int(request_id): service.pk
-        for service in services
-        for request_id in (service._outcomes["ids"] or "").split(",")
-        if request_id
-    }
-    resolved = _resolved(window).filter(catalog_item__service__in=[s.pk for s in services])
-    totals: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    worked = worked_hours(resolved, schedules=schedules_for(departments.values()))
-    for request_id, by_department in worked.items():
-        # worked_hours reads the window again: a request resolved since `service_of` was
-        # read is in it and not in `service_of`. It counts on the next look.
-        if (service_id := service_of.get(request_id)) is None:
-            continue
-        for department_id, hours in by_department.items():
-            totals[service_id][department_id] += hours
-    for service_id, by_department in totals.items():
-        entries[service_id].hours = sorted(
-            (
-                DepartmentHours(departments[department_id], hours, rates.get(department_id))
-                for department_id, hours in by_department.items()
-            ),
-            key=lambda row: -row.hours,
-        )
-
-
-def _add_automation(entry: PortfolioEntry, steps: dict[str, Any]) -> None:
-    """`steps`: how many steps automation alone did, and the sum of their departments'
-    hourly rates."""
-    entry.automated_steps = steps["steps"]
+    """Each service's staff hours by department and its automated steps, priced at each
+    department's rate (`departments`, annotated `rate`), in one grouped query. A step of a
+    department without a rate saves hours, not money."""
+    sums = (
+        ServiceDayDepartment.objects.filter(service__in=ids, day__gte=first, day__lte=last)
+        .values_list("service", "department")
+        .annotate(hours_sum=Sum("hours"), steps_sum=Sum("automated_steps"))
+        .order_by()
+    )
+    hours: dict[int, list[DepartmentHours]] = defaultdict(list)
     hours_per_step = settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60
-    entry.automation_value = hours_per_step * float(steps["rates"] or 0)
+    for service_id, department_id, worked, steps in sums:
+        entry, department = entries[service_id], departments[department_id]
+        if worked:
+            hours[service_id].append(DepartmentHours(department, worked, department.rate))
+        entry.automated_steps += steps
+        entry.automation_value += hours_per_step * steps * float(department.rate or 0)
+    for service_id, rows in hours.items():
+        entries[service_id].hours = sorted(rows, key=lambda row: -row.hours)

@@ -57,6 +57,11 @@ class PortfolioEntryOutputSerializer(serializers.Serializer):
     value_claims = ClaimOutputSerializer(source="claims", many=True)
     window_start = serializers.DateTimeField(source="window.start")
     window_end = serializers.DateTimeField(source="window.end")
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the daily rollup the figures come from was last refreshed (hourly); "
+        "null: not yet computed.",
+    )
     demand_per_month = serializers.FloatField(allow_null=True)
     demand_trend = serializers.FloatField(
         source="trend", allow_null=True, help_text="The last four weeks on the four before."

@@ -21,6 +21,7 @@ from reporting.formatting import measure_value_text
 from reporting.portfolio import (
     NO_DATA_FACTORS,
     PortfolioEntry,
+    portfolio_as_of,
     portfolio_services,
     portfolio_window,
     service_portfolio,
@@ -60,6 +61,7 @@ def portfolio_page(request: HttpRequest) -> HttpResponse:
         {
             "window": window,
             "window_last_day": window.end,
+            "as_of": portfolio_as_of(entries),
             "chart": portfolio_chart(entries, href=_href, money=money),
             "off_chart": [entry for entry in live if id(entry) not in on_chart],
             "waiting": [entry for entry in entries if entry.service.decision_pending],

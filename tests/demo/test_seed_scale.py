@@ -71,7 +71,7 @@ def _seed(*, rollups: bool = True) -> str:
         seed=7,
         now=NOW,
         snapshot_weeks=0,
-        skip_rollup=[] if rollups else ["valuestreams", "journeys", "reporting"],
+        skip_rollup=[] if rollups else ["valuestreams", "journeys", "reporting", "portfolio"],
         stdout=out,
     )
     return out.getvalue()
@@ -119,6 +119,7 @@ def test_refuses_a_database_that_holds_data(scale):
 def test_prints_rows_and_times(scale):
     assert "services_servicerequest" in scale["output"]
     assert "rollups: valuestreams" in scale["output"]
+    assert "rollups: portfolio" in scale["output"]
     assert "total" in scale["output"]
 
 

@@ -8,6 +8,7 @@ of a year, so a yearly figure is five times the window's. The company calendar i
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
@@ -17,7 +18,13 @@ from esm import clock
 from esm.events import event_record
 from esm.models import EventKind
 from reporting.models import CostRate, ServiceReview
-from reporting.portfolio import portfolio_services, portfolio_window, service_portfolio
+from reporting.portfolio import (
+    portfolio_services,
+    portfolio_window,
+    service_portfolio,
+    window_days,
+)
+from reporting.service_days import service_days_backfill, service_days_refresh
 from services import actions
 from services.models import (
     AutomationRun,
@@ -43,6 +50,7 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
 WINDOW = Period(NOW - dt.timedelta(days=73), NOW)
 MON = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+LONDON = ZoneInfo("Europe/London")
 
 
 def _request(item, *, submitted, resolved=None, late=False, score=None, rater=None):
@@ -67,6 +75,8 @@ def _request(item, *, submitted, resolved=None, late=False, score=None, rater=No
 
 def _entry(service, viewer, window=WINDOW):
     with clock.travel(NOW):
+        first, last = window_days(window)
+        service_days_refresh(first=first, last=last)
         [entry] = service_portfolio(
             services=portfolio_services().filter(pk=service.pk), viewer=viewer, window=window
         )
@@ -287,13 +297,16 @@ def test_the_streams_served_are_the_agreed_streams_holding_its_items(it_item, ex
     assert _entry(it_item.service, executive).streams == [served]
 
 
-def test_the_window_starts_no_earlier_than_the_first_request(it_item):
-    first = NOW - dt.timedelta(days=10)
-    _request(it_item, submitted=first)
+def test_the_window_starts_no_earlier_than_the_first_day_the_rollup_holds(it_item):
+    """The window is whole local days to now: from the first request's day once the
+    rollup is backfilled, at most the 91 days ending today."""
+    _request(it_item, submitted=NOW - dt.timedelta(days=10))
     with clock.travel(NOW):
-        assert portfolio_window() == Period(first, NOW)
+        service_days_backfill()
+        assert portfolio_window() == Period(dt.datetime(2026, 11, 20, tzinfo=LONDON), NOW)
         _request(it_item, submitted=NOW - dt.timedelta(days=200))
-        assert portfolio_window() == Period(NOW - dt.timedelta(weeks=13), NOW)
+        service_days_backfill()
+        assert portfolio_window() == Period(dt.datetime(2026, 9, 1, tzinfo=LONDON), NOW)
 
 
 def test_live_services_come_first_then_the_pipeline_then_the_retired(it_department):

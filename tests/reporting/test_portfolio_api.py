@@ -11,7 +11,7 @@ from esm import clock
 from reporting.models import CostRate
 from services.models import Service
 from tests.conftest import _person
-from tests.reporting.test_portfolio_views import NOW, build_laptops, requests, worked
+from tests.reporting.test_portfolio_views import NOW, build_laptops, requests, rollup, worked
 from tests.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,7 @@ def test_refused_to_who_is_not_signed_in(client, laptops):
 
 
 def test_list_gives_each_entry_with_its_figures(client, laptops, department_manager):
+    rollup()
     client.force_login(department_manager)
 
     body = client.get(LIST).json()
@@ -74,6 +75,7 @@ def test_list_gives_each_entry_with_its_figures(client, laptops, department_mana
 
 
 def test_held_back_figures_are_null_with_their_flags(client, laptops, executive):
+    rollup()
     client.force_login(executive)
 
     [entry] = client.get(LIST).json()["results"]
@@ -103,6 +105,7 @@ def test_a_service_without_owner_or_review(client, it_department, executive):
         status=Service.Status.PIPELINE,
         decision_pending=Service.Decision.INVEST,
     )
+    rollup()
     client.force_login(executive)
 
     [entry] = client.get(LIST).json()["results"]
@@ -120,6 +123,7 @@ def test_a_service_without_owner_or_review(client, it_department, executive):
 def test_list_pages_through_the_services(client, it_department, executive):
     for n in range(27):
         ServiceFactory(name=f"Service {n:02}", department=it_department)
+    rollup()
     client.force_login(executive)
 
     first = client.get(LIST).json()
@@ -147,6 +151,7 @@ def test_detail_gives_hours_by_department(
     worked(two, it_agent, hours=1)
     two.department = hr_department
     worked(two, hr_agent, hours=3)
+    rollup()
     client.force_login(department_manager)
 
     body = client.get(DETAIL).json()

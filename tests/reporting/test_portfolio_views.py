@@ -1,8 +1,9 @@
 """The service portfolio's pages: who reads them, what each section shows on hand-built
 services, the small-group rule, the links to edit and review, and a fixed query count.
 
-Time is Fri 20 Nov 2026 noon; the first request was raised an average month (365/12 days)
-before, so the window is that month and a service's requests a month are simply how many
+Time is Fri 20 Nov 2026 09:00; the first request was raised an average month (365/12 days)
+before, at midnight on 21 Oct in London (summer time), so the window, whole local days from
+the first request's, is that month and a service's requests a month are simply how many
 were raised."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from esm import clock
 from esm.models import DepartmentRole
 from reporting.models import CostRate, ServiceReview
 from reporting.portfolio import AVERAGE_MONTH
+from reporting.service_days import service_days_backfill
 from services import actions
 from services.models import ExperienceRating, Service, ServiceRequest, ServiceValueClaim
 from tests.conftest import _person
@@ -30,7 +32,7 @@ from tests.services.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
 START = NOW - AVERAGE_MONTH
 PAGE = reverse("portfolio")
 
@@ -89,6 +91,11 @@ def worked(service_request, agent, *, hours):
     ServiceRequest.objects.filter(pk=service_request.pk).update(
         state=ServiceRequest.State.RESOLVED, resolved_at=NOW - dt.timedelta(hours=1)
     )
+
+
+def rollup():
+    """The portfolio's daily rollup refreshed from the data built so far: the pages read it."""
+    service_days_backfill()
 
 
 def review(service, *, needs_met=4, on=dt.date(2026, 10, 1)):
@@ -201,6 +208,7 @@ def test_pipeline_retired_and_decisions_waiting(client, it_department, owner, ex
         department=it_department,
         decision_pending=Service.Decision.RETIRE,
     )
+    rollup()
     client.force_login(executive)
 
     page = text(client.get(PAGE))
@@ -227,6 +235,7 @@ def test_pipeline_retired_and_decisions_waiting(client, it_department, owner, ex
 
 
 def test_a_reviewed_live_service_is_on_the_chart(client, laptops, department_manager):
+    rollup()
     client.force_login(department_manager)
 
     page = text(client.get(PAGE))
@@ -242,6 +251,7 @@ def test_a_reviewed_live_service_is_on_the_chart(client, laptops, department_man
 
 
 def test_few_requests_held_back_from_an_outsider_to_the_department(client, laptops, executive):
+    rollup()
     client.force_login(executive)
 
     page = text(client.get(PAGE))
@@ -259,6 +269,7 @@ def test_few_requests_held_back_from_an_outsider_to_the_department(client, lapto
 
 
 def test_few_requests_shown_to_the_departments_staff(client, laptops, department_manager):
+    rollup()
     client.force_login(department_manager)
 
     page = text(client.get(PAGE))
@@ -277,6 +288,7 @@ def test_service_page_prices_staff_hours_by_department(
     CostRate.objects.create(department=it_department, hourly_rate=Decimal("50.00"))
     [extra] = requests(laptops, 1)
     worked(extra, it_agent, hours=2)
+    rollup()
     client.force_login(department_manager)
 
     page = text(client.get(reverse("portfolio_service", args=["laptops"])))
@@ -323,6 +335,7 @@ def test_pages_run_a_fixed_number_of_queries(
     client.force_login(executive)
     detail = reverse("portfolio_service", args=["laptops"])
     _services(it_department, owner, 2)
+    rollup()
     with django_assert_max_num_queries(25) as small:
         assert client.get(PAGE).status_code == 200
     with django_assert_max_num_queries(25) as one:
@@ -330,6 +343,7 @@ def test_pages_run_a_fixed_number_of_queries(
 
     _services(it_department, owner, 9)
     requests(laptops, 12)
+    rollup()
 
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(PAGE).status_code == 200

@@ -8,6 +8,7 @@ from demo.enterprise import SeededAccount
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
 from reporting.rollups import snapshots_backfill
+from reporting.service_days import service_days_backfill
 from valuestreams.rollups import value_streams_refresh
 
 # Weekly snapshots of every measure over the history, so reports show a trend at once.
@@ -55,6 +56,7 @@ class Command(BaseCommand):
         journeys_refresh(full=True)
         journeys_suggest()
         snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
+        service_days_backfill()
         # Last: catalog items copied between departments, made weeks ago through the real
         # actions; after the history so its random draws stay as they were.
         reuse.seed()

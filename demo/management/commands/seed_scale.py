@@ -17,6 +17,7 @@ from esm.models import Department, DepartmentRole, Event, Profile
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
 from reporting.rollups import snapshots_backfill
+from reporting.service_days import service_days_backfill
 from services.models import (
     Approval,
     AutomationRun,
@@ -33,7 +34,7 @@ from valuestreams.rollups import value_streams_refresh
 HISTORY_DAYS = 730
 # Weekly snapshots of every measure, as the demo takes them.
 SNAPSHOT_WEEKS = 10
-ROLLUPS = ("valuestreams", "journeys", "reporting")
+ROLLUPS = ("valuestreams", "journeys", "reporting", "portfolio")
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
 SLOW_ROLLUPS = {
@@ -136,6 +137,9 @@ class Command(BaseCommand):
             "valuestreams": lambda: value_streams_refresh(full=True),
             "journeys": lambda: (journeys_refresh(full=True), journeys_suggest()),
             "reporting": lambda: snapshots_backfill(weeks=options["snapshot_weeks"]),
+            # The portfolio's daily rollup, every day of the history: a batch of days at a
+            # time, each a fixed number of queries.
+            "portfolio": service_days_backfill,
         }
         for name, refresh in refreshes.items():
             if name in options["skip_rollup"]:
