@@ -212,6 +212,11 @@ class Approval(models.Model):
                 fields=["service_request", "position"], name="one_approval_per_step"
             ),
         ]
+        indexes = [
+            # The approvals addressed to a role of a department: every page's navigation
+            # asks for a person's (through each role they hold).
+            models.Index(fields=["department", "role", "state"], name="approval_by_role"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service_request.reference} approval {self.position}: {self.label}"
