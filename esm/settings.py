@@ -333,6 +333,10 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE = {
     "sla-breach-sweep": {"task": "services.tasks.sla_breach_sweep_task", "schedule": 60.0},
     "automation-sweep": {"task": "services.tasks.step_runs_sweep_task", "schedule": 30.0},
+    "popular-catalog-items": {
+        "task": "services.tasks.catalog_items_count_recent_task",
+        "schedule": 3600.0,
+    },
     "close-resolved-requests": {
         "task": "services.tasks.service_requests_close_sweep_task",
         "schedule": 3600.0,
@@ -511,6 +515,7 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.subscriptions_send_task": {"queue": "notifications"},
     "reporting.tasks.snapshots_refresh_task": {"queue": "rollups"},
     "reporting.tasks.service_days_refresh_task": {"queue": "rollups"},
+    "services.tasks.catalog_items_count_recent_task": {"queue": "rollups"},
     "valuestreams.tasks.*": {"queue": "rollups"},
     "journeys.tasks.*": {"queue": "rollups"},
     "services.tasks.mail_fetch_task": {"queue": "mail"},

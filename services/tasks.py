@@ -37,6 +37,12 @@ def service_requests_close_sweep_task() -> int:
 
 
 @shared_task(acks_late=True)
+def catalog_items_count_recent_task() -> int:
+    """Each catalog item's requests of the popular window (runs hourly from beat)."""
+    return actions.catalog_items_count_recent()
+
+
+@shared_task(acks_late=True)
 def mail_fetch_task() -> int:
     """Fetch the inbound addresses' mailboxes (runs every minute from beat; safe to
     overlap: a message is received once, by its Message-ID)."""

@@ -23,6 +23,7 @@ from services.actions.mail import (
 from services.actions.portfolio import service_portfolio_update
 from services.actions.requests import (
     approval_decide,
+    catalog_items_count_recent,
     comment_add,
     reopen_deadline,
     service_request_cancel,
@@ -65,6 +66,7 @@ __all__ = [
     "article_view_record",
     "catalog_item_copy",
     "catalog_item_publish",
+    "catalog_items_count_recent",
     "comment_add",
     "consult_answer",
     "consult_withdraw",

@@ -97,6 +97,7 @@ def catalog_item_copy(
         is_published=False,
         copied_from=origin,
         copied_at=clock.now(),
+        recent_requests=0,
         copied_snapshot=snapshot,
     )
     copy.save()

@@ -244,6 +244,10 @@ class CatalogItemQuerySet(models.QuerySet["CatalogItem"]):
         )
 
 
+POPULAR_WINDOW_DAYS = 90
+"""The days an item's `recent_requests` counts back over."""
+
+
 class CatalogItem(models.Model):
     """A requestable offering of a service, with its form, entitlement, approvals and SLA."""
 
@@ -303,6 +307,13 @@ class CatalogItem(models.Model):
         editable=False,
         help_text="The origin's form and plan when copied: what its later changes are read "
         "against, so the copy's own edits are not mistaken for the origin's improvements.",
+    )
+
+    recent_requests = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Requests raised in the last POPULAR_WINDOW_DAYS days, counted hourly "
+        "(`catalog_items_count_recent`): what ranks the portal's popular items.",
     )
 
     objects = CatalogItemQuerySet.as_manager()

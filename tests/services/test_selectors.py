@@ -83,7 +83,22 @@ def test_popular_items_are_ranked_by_recent_requests(employee):
         submitted_at=timezone.now() - dt.timedelta(days=200)
     )
 
+    counted = actions.catalog_items_count_recent()
+
+    assert counted == 3
     assert list(selectors.popular_items_for(user=employee)) == [busy, quiet]
+    busy.refresh_from_db()
+    assert busy.recent_requests == 3
+
+
+def test_popular_items_follow_the_hourly_count_not_each_submission(employee):
+    item = CatalogItemFactory()
+    actions.catalog_items_count_recent()
+    ServiceRequestFactory(catalog_item=item)
+
+    assert list(selectors.popular_items_for(user=employee)) == []
+    actions.catalog_items_count_recent()
+    assert list(selectors.popular_items_for(user=employee)) == [item]
 
 
 def test_recent_items_are_the_persons_own_newest_first(employee, outsider):

@@ -186,6 +186,7 @@ def test_home_shows_popular_and_my_recent_items(client, employee, outsider, lapt
     submit(laptop, outsider)
     submit(laptop, outsider)
     submit(mouse, employee)
+    actions.catalog_items_count_recent()
 
     response = signed_in(client, employee).get(HOME)
 

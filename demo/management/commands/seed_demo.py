@@ -9,6 +9,7 @@ from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
+from services.actions import catalog_items_count_recent
 from valuestreams.rollups import value_streams_refresh
 
 # Weekly snapshots of every measure over the history, so reports show a trend at once.
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         journeys_suggest()
         snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
         service_days_backfill()
+        catalog_items_count_recent()
         # Last: catalog items copied between departments, made weeks ago through the real
         # actions; after the history so its random draws stay as they were.
         reuse.seed()

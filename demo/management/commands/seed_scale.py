@@ -18,6 +18,7 @@ from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
+from services.actions import catalog_items_count_recent
 from services.models import (
     Approval,
     AutomationRun,
@@ -133,6 +134,8 @@ class Command(BaseCommand):
             ]
             load.sequences_reset(everything)
             load.analyze(everything)
+        with self._phase("popular catalog items counted"):
+            catalog_items_count_recent()
         refreshes: dict[str, Callable[[], Any]] = {
             "valuestreams": lambda: value_streams_refresh(full=True),
             "journeys": lambda: (journeys_refresh(full=True), journeys_suggest()),
