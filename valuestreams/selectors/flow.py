@@ -191,9 +191,7 @@ def _streams_with_totals(
         )
     listed = list(streams)
     open_cases = dict(
-        ServiceRequest.objects.filter(
-            state__in=OPEN_STATES, catalog_item__value_streams__in=listed
-        )
+        ServiceRequest.objects.filter(state__in=OPEN_STATES, catalog_item__value_streams__in=listed)
         .values_list("catalog_item__value_streams")
         .annotate(Count("pk", distinct=True))
     )
