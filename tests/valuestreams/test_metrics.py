@@ -42,7 +42,7 @@ import pytest
 
 from esm import clock
 from services import actions
-from services.models import Consult, FulfilmentTask
+from services.models import Consult, FulfilmentTask, ServiceRequest
 from tests.esm.factories import BusinessCalendarFactory
 from tests.services.automation_doubles import plan_step
 from tests.services.factories import CatalogItemFactory, QueueFactory
@@ -51,6 +51,7 @@ from valuestreams.metrics import Period
 from valuestreams.models import CaseFlow, StageStep
 from valuestreams.rollups import value_stream_refresh
 from valuestreams.selectors import value_stream_metrics, value_stream_variants
+from valuestreams.selectors.flow import OPEN_STATES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_actions")]
 
@@ -317,6 +318,17 @@ def test_open_cases_are_work_in_progress_not_lead_time(week):
 
     assert metrics.wip == 1
     assert metrics.cases == 2
+
+
+def test_work_in_progress_counts_every_state_a_request_is_open_in():
+    # The WIP names the open states, so that the state index finds them: exactly those
+    # `ServiceRequest.objects.open()` keeps.
+    assert set(OPEN_STATES) == {
+        ServiceRequest.State.AWAITING_APPROVAL,
+        ServiceRequest.State.SUBMITTED,
+        ServiceRequest.State.IN_PROGRESS,
+        ServiceRequest.State.WAITING_ON_EMPLOYEE,
+    }
 
 
 def test_too_few_cases_are_not_shown_to_who_may_not_see_them(week, executive):
