@@ -125,7 +125,7 @@ class Command(BaseCommand):
             load.indexes_create(indexes)
             with transaction.atomic():
                 load.foreign_keys_create(keys)
-        with self._phase("sequences and ANALYZE"):
+        with self._phase("sequences, VACUUM and ANALYZE"):
             everything = [
                 *tables,
                 "auth_user",
@@ -133,7 +133,7 @@ class Command(BaseCommand):
                 DepartmentRole._meta.db_table,
             ]
             load.sequences_reset(everything)
-            load.analyze(everything)
+            load.vacuum_analyze(everything)
         with self._phase("popular catalog items counted"):
             catalog_items_count_recent()
         refreshes: dict[str, Callable[[], Any]] = {
