@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ from valuestreams.models import ValueStream
 
 CHUNK_SIZE = 2000
 """Event rows fetched from the database at a time."""
+CASES_PER_READ = 5000
+"""Cases whose events one read of the log fetches."""
 ROWS_PER_WRITE = 500
 """Rows joined into one piece of the HTTP response: fewer, larger writes to the socket."""
 
@@ -221,15 +224,28 @@ def value_stream_cases(
 def value_stream_event_rows(
     *, stream: ValueStream, viewer: Any, period: Period | None = None
 ) -> Iterator[ExportRow]:
-    """The export's rows, by case then time. Two queries: the stream's steps, then the events
-    (read lazily, when the iterator is first advanced, in chunks of `CHUNK_SIZE`)."""
+    """The export's rows, by case then time: the stream's steps, the cases' references in
+    order, then their events a batch of `CASES_PER_READ` cases at a time (all read lazily,
+    when the iterator is first advanced, in chunks of `CHUNK_SIZE`), so memory stays bounded
+    and each read finds its cases' events through the reference index.
+
+    One read of the events of every visible case (`reference IN (cases)`) let PostgreSQL
+    walk the whole log in reference order to meet a few cases (a manager who sees three of
+    a stream's cases waited 1.4 s at a million requests)."""
     steps = _steps_of(stream)
     cases = value_stream_cases(stream=stream, viewer=viewer, period=period)
+    references = cases.annotate(ref=case_reference()).order_by("ref").values_list("ref", flat=True)
+    for batch in itertools.batched(references.iterator(chunk_size=CASES_PER_READ), CASES_PER_READ):
+        for row in _events_of_cases(batch).iterator(chunk_size=CHUNK_SIZE):
+            yield _export_row(row, steps)
+
+
+def _events_of_cases(references: Iterable[str]) -> QuerySet[Event]:
     case_item = AutomationRun.objects.filter(pk=OuterRef("run_id")).values(
         "service_request__catalog_item_id"
     )[:1]
-    events = (
-        Event.objects.filter(reference__in=cases.annotate(ref=case_reference()).values("ref"))
+    return (
+        Event.objects.filter(reference__in=references)
         .annotate(
             step_key=KT("payload__step"),
             step_name=KT("payload__name"),
@@ -252,8 +268,6 @@ def value_stream_event_rows(
             "case_item",
         )
     )
-    for row in events.iterator(chunk_size=CHUNK_SIZE):
-        yield _export_row(row, steps)
 
 
 def _steps_of(stream: ValueStream) -> dict[tuple[int, str], _Step]:

@@ -67,8 +67,15 @@ AT_LARGE = PINNED | {
     "queue list": 6,
     # The approver picked has fewer kinds of approval waiting.
     "approvals": 6,
+    # The reader picked sees some of the stream's cases here, none at the smaller size: one
+    # read of their events (one per `exports.CASES_PER_READ` cases).
+    "stream export (CSV)": 8,
 }
 WRITES = {"submit", "take next"}
+# A streamed export reads its cases' events once per `exports.CASES_PER_READ` cases: its
+# count follows what it exports (here none of the stream's cases, then some), not the
+# history's size.
+STREAMS = {"stream export (CSV)"}
 
 pytestmark = [
     pytest.mark.skipif(
@@ -164,7 +171,7 @@ def test_no_page_runs_more_queries_for_more_of_the_same_data(counts):
     grown = {
         page: (small, counts["large"][page])
         for page, small in counts["small"].items()
-        if counts["large"][page] > small
+        if counts["large"][page] > small and page not in STREAMS
     }
     assert grown == {}
 

@@ -463,6 +463,24 @@ def test_the_export_costs_the_same_queries_whatever_its_size(stream, it_agent, f
     assert _export_queries(it_agent, stream, fmt) == one
 
 
+def test_cases_are_read_in_batches_with_the_same_rows_in_the_same_order(
+    stream, it_agent, monkeypatch
+):
+    item = stream.items.get()
+    for _ in range(5):
+        _case(item, resolved_at=at(MON, 10))
+    _, whole = _download(it_agent, stream, "csv")
+    one_read = _export_queries(it_agent, stream, "csv")
+
+    monkeypatch.setattr(exports, "CASES_PER_READ", 2)
+    _, batched = _download(it_agent, stream, "csv")
+
+    assert batched == whole
+    assert len({row["case_id"] for row in _csv_rows(batched)}) == 5
+    # Three reads of the log (2, 2 and 1 cases) where one did.
+    assert _export_queries(it_agent, stream, "csv") == one_read + 2
+
+
 def _large_stream_size():
     """100,000 cases (300,000 events) in CI; 10,000 elsewhere unless EXPORT_TEST_CASES says
     otherwise. On SQLite, bulk-creating the full size takes about a minute on a laptop,
