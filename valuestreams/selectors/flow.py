@@ -106,6 +106,18 @@ def _invisible(viewer: Any) -> Q:
     return ~Q(Exists(visible))
 
 
+# Open requests named by their states, not as "not finished": a few thousand requests are
+# open whatever the history's size, and an IN on state lets PostgreSQL combine the state
+# and catalog item indexes instead of reading every request the item ever had.
+_open_request = Q(
+    state__in=[
+        state
+        for state in ServiceRequest.State.values
+        if state not in ServiceRequest.FINISHED_STATES
+    ]
+)
+
+
 def _in(period: Period, prefix: str = "") -> Q:
     return Q(**{f"{prefix}resolved_at__gte": period.start, f"{prefix}resolved_at__lt": period.end})
 
@@ -165,8 +177,7 @@ def _streams_with_totals(
     }
     if isinstance(streams, QuerySet):
         counted = (
-            ServiceRequest.objects.open()
-            .filter(catalog_item__value_streams=OuterRef("pk"))
+            ServiceRequest.objects.filter(_open_request, catalog_item__value_streams=OuterRef("pk"))
             .order_by()
             .values("catalog_item__value_streams")
             .annotate(n=Count("pk"))
@@ -186,8 +197,7 @@ def _streams_with_totals(
         )
     listed = list(streams)
     open_cases = dict(
-        ServiceRequest.objects.open()
-        .filter(catalog_item__value_streams__in=listed)
+        ServiceRequest.objects.filter(_open_request, catalog_item__value_streams__in=listed)
         .values_list("catalog_item__value_streams")
         .annotate(Count("pk", distinct=True))
     )
