@@ -48,9 +48,13 @@ from tests.services.automation_doubles import plan_step
 from tests.services.factories import CatalogItemFactory, QueueFactory
 from tests.valuestreams.factories import HandoffTargetFactory, StageFactory, ValueStreamFactory
 from valuestreams.metrics import Period
-from valuestreams.models import CaseFlow, StageStep
+from valuestreams.models import CaseFlow, StageStep, ValueStream
 from valuestreams.rollups import value_stream_refresh
-from valuestreams.selectors import value_stream_metrics, value_stream_variants
+from valuestreams.selectors import (
+    value_stream_metrics,
+    value_stream_summaries,
+    value_stream_variants,
+)
 from valuestreams.selectors.flow import OPEN_STATES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_actions")]
@@ -308,6 +312,24 @@ def test_an_empty_period_says_nothing_rather_than_zero(week):
     assert metrics.rolled_percent_complete_accurate is None
     assert {h.to_stage.name: h.delay.count for h in metrics.handoffs} == {"Account": 0, "Desk": 0}
     assert metrics.bottleneck is None
+
+
+def test_work_in_progress_counts_every_unfinished_state_and_no_finished_one(week):
+    requests = []
+    with clock.travel(at(TUE, 14)):
+        for state in ServiceRequest.State.values:
+            service_request = week.submit(f"wip-{state}")
+            ServiceRequest.objects.filter(pk=service_request.pk).update(state=state)
+            requests.append(service_request)
+    unfinished = [s for s in ServiceRequest.State.values if s not in ServiceRequest.FINISHED_STATES]
+    viewer = week.people["hr_agent"]
+    stream = ValueStream.objects.filter(pk=week.stream.pk)
+
+    # The week's two cases are finished: only the new requests left unfinished count.
+    assert week.metrics().wip == len(unfinished)
+    for streams in (stream, list(stream)):
+        (summary,) = value_stream_summaries(streams=streams, period=WEEK, viewer=viewer)
+        assert summary.wip == len(unfinished)
 
 
 def test_open_cases_are_work_in_progress_not_lead_time(week):
