@@ -18,6 +18,7 @@ from esm.db_routers import REPLICA, ReplicaRouter, reading_from_replica
 from esm.models import Event
 from reporting.models import Report
 from services.models import FulfilmentTask, ServiceRequest
+from tests.services.factories import CatalogItemFactory, ServiceRequestFactory
 from tests.valuestreams.factories import ValueStreamFactory
 from valuestreams.models import CaseFlow, ValueStream
 
@@ -137,6 +138,9 @@ def test_a_posted_form_of_a_measuring_app_reads_the_primary(client, hr_agent):
 
 def test_a_streamed_export_reads_the_replica_while_it_is_read_out(hr_agent):
     stream = ValueStreamFactory(name="Onboarding", slug="onboarding", owner=hr_agent)
+    item = CatalogItemFactory(department=hr_agent.department_roles.get().department)
+    stream.items.add(item)
+    ServiceRequestFactory(catalog_item=item, requester=hr_agent)
     api = APIClient()
     api.force_login(hr_agent)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from esm import clock
 from esm.models import DepartmentRole
 from esm.permissions import can
-from reporting.models import Audience, Measure, ReportView, Snapshot, Subscription
+from reporting.models import Audience, Measure, ReportView, ServiceDay, Snapshot, Subscription
 from tests.esm.factories import DepartmentRoleFactory, UserFactory
 from tests.reporting.factories import (
     AudienceFactory,
@@ -19,6 +19,7 @@ from tests.reporting.factories import (
     SnapshotFactory,
 )
 from tests.reporting.test_panels import Enterprise
+from tests.services.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -402,18 +403,21 @@ def test_refresh_recomputes_today_snapshots_after_commit_and_again_harmlessly(
 ):
     owner = UserFactory()
     report = report_for(MEMBERS.EXECUTIVES, owner=owner)
+    service = ServiceFactory()
     client.force_login(owner)
 
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post(reverse("report_refresh", args=[report.slug]))
-        assert len(callbacks) == 1
+        # Today's snapshots, and the portfolio's recent days its services link to.
+        assert len(callbacks) == 2
         assert response.status_code == 302
         assert response.url == reverse("report_dashboard", args=[report.slug])
 
     # Three measures with functions, the whole enterprise and no department or service:
     # one row each for today, however often it ran.
     assert Snapshot.objects.filter(day=DAY, scope="all").count() == 3
+    assert ServiceDay.objects.filter(day=DAY, service=service).count() == 1
 
 
 def test_refresh_is_refused_to_readers_and_to_get(
