@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
+from esm.aggregates import count_of
 from reporting.measures import REGISTRY
 from reporting.models import Measure, Report, ReportFeedback, ReportMeasure, ReportView
 
@@ -92,13 +93,6 @@ def _last_opened() -> Subquery:
     return Subquery(latest)
 
 
-def _count(queryset: QuerySet) -> Coalesce:
-    """How many rows of `queryset` (filtered on `OuterRef`) each report has, as a subquery:
-    counting through joins would multiply views by answers."""
-    counted = queryset.order_by().values("report").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 def reports_unread(*, now: dt.datetime) -> QuerySet[Report]:
     """Reports older than `UNREAD_DAYS` days that nobody opened in the last
     `UNREAD_DAYS` days (or ever), the longest unread first, with `last_opened` (None: never
@@ -120,12 +114,13 @@ def reports_engagement(*, now: dt.datetime) -> QuerySet[Report]:
     cutoff = now - dt.timedelta(days=UNREAD_DAYS)
     opens = _views().order_by().values("report").annotate(n=Sum("count")).values("n")
     feedback = ReportFeedback.objects.filter(report=OuterRef("pk"))
+    # Each count a subquery of its own: counted through joins, views would multiply answers.
     return _reports().annotate(
-        readers=_count(_views().filter(last_viewed_at__gte=cutoff)),
+        readers=count_of(_views().filter(last_viewed_at__gte=cutoff)),
         opens=Coalesce(Subquery(opens, output_field=IntegerField()), Value(0)),
         last_opened=_last_opened(),
-        helped_yes=_count(feedback.filter(helped=True)),
-        helped_no=_count(feedback.filter(helped=False)),
+        helped_yes=count_of(feedback.filter(helped=True)),
+        helped_no=count_of(feedback.filter(helped=False)),
     )
 
 
