@@ -361,7 +361,7 @@ CELERY_BEAT_SCHEDULE = {
     "portfolio-rollups-nightly": {
         "task": "reporting.tasks.service_days_refresh_task",
         "schedule": crontab(hour=3, minute=0),
-        "kwargs": {"days": 91},
+        "kwargs": {"whole_window": True},
     },
     # Once a day, at 06:00 UTC, before the working day; `reporting.delivery` decides which
     # subscriptions are due (weekly, monthly), so a missed run is made up by the next one.

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reporting import delivery, rollups, service_days
+from reporting import delivery, portfolio, rollups, service_days
 
 
 @shared_task(acks_late=True)
@@ -12,9 +12,11 @@ def snapshots_refresh_task() -> int:
 
 
 @shared_task(acks_late=True)
-def service_days_refresh_task(days: int = service_days.RECENT_DAYS) -> int:
-    """The portfolio's daily rollup of the last `days` days: the recent ones hourly from
-    beat, the portfolio's whole window nightly. Replaces whole days, so safe to run twice."""
+def service_days_refresh_task(*, whole_window: bool = False) -> int:
+    """The portfolio's daily rollup of its recent days (hourly from beat, and on demand), or
+    of the portfolio's whole window (nightly, for the ratings given later). Replaces whole
+    days, so safe to run twice."""
+    days = portfolio.WINDOW_DAYS if whole_window else service_days.RECENT_DAYS
     return service_days.service_days_refresh_recent(days=days)
 
 

@@ -17,13 +17,14 @@ from esm import clock
 from esm.events import event_record
 from esm.models import EventKind
 from reporting.models import CostRate, ServiceDay, ServiceDayDepartment
-from reporting.portfolio import portfolio_services, service_portfolio
+from reporting.portfolio import WINDOW_DAYS, portfolio_services, service_portfolio
 from reporting.service_days import (
     RECENT_DAYS,
     service_days_backfill,
     service_days_refresh,
     service_days_refresh_recent,
 )
+from reporting.tasks import service_days_refresh_task
 from services import actions
 from services.models import (
     AutomationRun,
@@ -180,6 +181,16 @@ def test_the_hourly_refresh_picks_up_a_late_rating_and_a_reopening(item, week, e
 
     assert _days(item.service)[WED.date()] == (1, 1, 0, 1, 1, 2)
     assert _parts(item.service) == {(TUE.date(), "it"): (pytest.approx(0.0), 2)}
+
+
+def test_beat_refreshes_the_recent_days_hourly_and_the_whole_window_nightly(item):
+    with clock.travel(NOW):
+        service_days_refresh_task()
+        recent = ServiceDay.objects.filter(service=item.service).count()
+        service_days_refresh_task(whole_window=True)
+        whole = ServiceDay.objects.filter(service=item.service).count()
+
+    assert (recent, whole) == (RECENT_DAYS, WINDOW_DAYS)
 
 
 def test_a_refresh_costs_the_same_queries_whatever_the_days_hold(item, employee):
