@@ -304,8 +304,7 @@ def department_knowledge_sharing(
             department_ids=[department.pk], since=since, until=until
         )[department.pk]
     people = knowledge_sharing.knowledge_sharing_people(department_ids=[department.pk])
-    ranking = knowledge_sharing.knowledge_sharing_ranking(people=people, since=since, until=until)
-    top = [contributor for contributor in ranking if contributor.sharing.shared_anything]
+    top = knowledge_sharing.knowledge_sharing_contributors(people=people, since=since, until=until)
     return DepartmentKnowledgeSharing(
         since=since,
         days=knowledge_sharing.RECENT_DAYS,

@@ -305,3 +305,20 @@ def knowledge_sharing_ranking(
     # Stable: people already come by name, so equal contributions keep that order.
     contributors.sort(key=lambda contributor: contributor.sharing.rank_key, reverse=True)
     return contributors
+
+
+def knowledge_sharing_contributors(
+    *, people: QuerySet[Any], since: dt.datetime, until: dt.datetime
+) -> list[Contributor]:
+    """The ranking of those of `people` who shared anything in [since, until): one query.
+
+    Only an author (of any article: a read of an old one is a deflection now) or someone
+    who answered a consult in the period can have a figure above nought, so the figures are
+    worked out for them alone, not for every one of a department's hundreds of staff."""
+    may_have_shared = Q(Exists(Article.objects.filter(author=OuterRef("pk")))) | Q(
+        Exists(_answered(since, until).filter(answered_by=OuterRef("pk")))
+    )
+    ranking = knowledge_sharing_ranking(
+        people=people.filter(may_have_shared), since=since, until=until
+    )
+    return [contributor for contributor in ranking if contributor.sharing.shared_anything]

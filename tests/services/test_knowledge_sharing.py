@@ -15,6 +15,7 @@ from esm.permissions import can
 from services.knowledge_sharing import (
     knowledge_sharing_by_department,
     knowledge_sharing_by_person,
+    knowledge_sharing_contributors,
     knowledge_sharing_ranking,
     recent,
 )
@@ -221,6 +222,31 @@ def test_the_ranking_puts_the_most_help_across_departments_first(enterprise):
     ranking = knowledge_sharing_ranking(people=people, since=since, until=until)
 
     assert [contributor.person.username for contributor in ranking] == ["ana", "bob", "ivy"]
+
+
+def test_contributors_are_the_ranking_of_those_who_shared_anything(enterprise):
+    """Only authors and consult answerers can have a figure: the others are never ranked,
+    and an author with nothing in the period is left out like them."""
+    it, hr = enterprise["it"], enterprise["hr"]
+    carl = person("carl", home=it, roles=[(it, AGENT)])
+    consult(asked_by=enterprise["hal"], answered_by=carl, from_department=hr, to_department=it)
+    dora = person("dora", home=it, roles=[(it, AGENT)])
+    article(dora, it, status=Article.Status.DRAFT, at=BEFORE)
+    names = ("ivy", "bob", "ana", "dora")
+    people = (
+        type(carl)
+        .objects.filter(pk__in=[carl.pk, *(enterprise.get(n, dora).pk for n in names)])
+        .order_by("username")
+    )
+    since, until = recent()
+
+    contributors = knowledge_sharing_contributors(people=people, since=since, until=until)
+
+    assert [(c.person.username, figures(c.sharing)) for c in contributors] == [
+        ("ana", (2, 6, 2, 5)),
+        ("bob", (1, 2, 0, 2)),
+        ("carl", (0, 0, 1, 1)),
+    ]
 
 
 def test_figures_take_a_constant_number_of_queries(enterprise, django_assert_num_queries):
