@@ -21,6 +21,8 @@ CONFIG_VARIABLES = [
     "EMAIL_URL",
     "CELERY_TASK_ALWAYS_EAGER",
     "SECURE_SSL_REDIRECT",
+    "DATABASE_JIT",
+    "DATABASE_RANDOM_PAGE_COST",
 ]
 
 
@@ -64,6 +66,27 @@ def test_postgresql_gets_none_of_the_sqlite_options(load_settings):
 
     assert "transaction_mode" not in database.get("OPTIONS", {})
     assert "init_command" not in database.get("OPTIONS", {})
+
+
+def test_postgresql_connections_start_without_jit_and_with_ssd_random_reads(load_settings):
+    def options(**environment):
+        database = load_settings(
+            DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm", **environment
+        )["DATABASES"]["default"]
+        return database["OPTIONS"].get("options")
+
+    assert options() == "-c jit=off -c random_page_cost=1.1"
+    assert options(DATABASE_RANDOM_PAGE_COST="2") == "-c jit=off -c random_page_cost=2.0"
+    assert options(DATABASE_JIT="1", DATABASE_RANDOM_PAGE_COST="") is None
+
+
+def test_a_random_page_cost_that_is_not_a_number_stops_the_start(load_settings):
+    with pytest.raises(ValueError):
+        load_settings(
+            DEBUG="1",
+            DATABASE_URL="postgres://portal:pw@db.internal/esm",
+            DATABASE_RANDOM_PAGE_COST="1; DROP",
+        )
 
 
 def test_database_and_redis_urls_switch_to_postgresql_and_redis(load_settings):
