@@ -403,6 +403,8 @@ def _results(
     peak_rss_kb: int,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
+    from django.conf import settings
+
     from bench.load import summary
 
     sequential, concurrent = timings
@@ -439,7 +441,7 @@ def _results(
         "requests_per_scenario": args.requests,
         "concurrency": args.concurrency,
         "web_workers": WEB_WORKERS,
-        "conn_max_age": int(os.environ.get("CONN_MAX_AGE", "0")),
+        "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
         "floors": {
             "noop": {**noop_seq, "rps": noop_con["rps"]},
             "queue_query": queue_query,

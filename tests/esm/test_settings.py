@@ -23,6 +23,7 @@ CONFIG_VARIABLES = [
     "SECURE_SSL_REDIRECT",
     "DATABASE_JIT",
     "DATABASE_RANDOM_PAGE_COST",
+    "CONN_MAX_AGE",
 ]
 
 
@@ -78,6 +79,20 @@ def test_postgresql_connections_start_without_jit_and_with_ssd_random_reads(load
     assert options() == "-c jit=off -c random_page_cost=1.1"
     assert options(DATABASE_RANDOM_PAGE_COST="2") == "-c jit=off -c random_page_cost=2.0"
     assert options(DATABASE_JIT="1", DATABASE_RANDOM_PAGE_COST="") is None
+
+
+def test_production_keeps_its_postgresql_connection_and_development_does_not(load_settings):
+    postgres = "postgres://portal:pw@db.internal/esm"
+
+    def kept(**environment):
+        database = load_settings(SECRET_KEY="k" * 50, **environment)["DATABASES"]["default"]
+        assert database["CONN_HEALTH_CHECKS"]
+        return database["CONN_MAX_AGE"]
+
+    assert kept(DATABASE_URL=postgres) == 60
+    assert kept(DATABASE_URL=postgres, CONN_MAX_AGE="0") == 0
+    assert kept(DATABASE_URL=postgres, DEBUG="1") == 0
+    assert kept(DEBUG="1") == 0
 
 
 def test_a_random_page_cost_that_is_not_a_number_stops_the_start(load_settings):
