@@ -378,6 +378,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0),
         "kwargs": {"whole_window": True},
     },
+    # The collaboration map's crossings of the cases with new events.
+    "collaboration-rollups": {
+        "task": "reporting.tasks.crossings_refresh_task",
+        "schedule": 300.0,
+    },
     # Once a day, at 06:00 UTC, before the working day; `reporting.delivery` decides which
     # subscriptions are due (weekly, monthly), so a missed run is made up by the next one.
     "reporting-subscriptions": {
@@ -531,6 +536,7 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.subscriptions_send_task": {"queue": "notifications"},
     "reporting.tasks.snapshots_refresh_task": {"queue": "rollups"},
     "reporting.tasks.service_days_refresh_task": {"queue": "rollups"},
+    "reporting.tasks.crossings_refresh_task": {"queue": "rollups"},
     "services.tasks.catalog_items_count_recent_task": {"queue": "rollups"},
     "valuestreams.tasks.*": {"queue": "rollups"},
     "journeys.tasks.*": {"queue": "rollups"},

@@ -12,7 +12,7 @@ from django.db import models
 
 from esm import clock
 from esm.models import Department
-from services.models import Service, ValueFactor
+from services.models import Service, ServiceRequest, ValueFactor
 from valuestreams.models import ValueStream
 
 
@@ -303,6 +303,50 @@ class ServiceDayDepartment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} on {self.day}, {self.department}"
+
+
+class Crossing(models.Model):
+    """One piece of work that crossed from one department to another: a handoff or a consult
+    (its `handed_off` or `consult_asked` event), with what answered it, as the collaboration
+    map counts it (`reporting.collaboration`). Written by `reporting.crossings` only, from
+    the log; a crossing's row is replaced whenever its case has new events."""
+
+    class Kind(models.TextChoices):
+        HANDOFF = "handed_off", "Handoff"
+        CONSULT = "consult_asked", "Consult"
+
+    event_id = models.BigIntegerField(unique=True, help_text="The handoff's or question's event.")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    from_department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    to_department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    picked_at = models.DateTimeField(
+        null=True, help_text="The receiving task's first claim, or the consult's answer."
+    )
+    sent_back = models.BooleanField(default=False, help_text="Handoffs: the work came back.")
+    refreshed_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["occurred_at"], name="crossing_by_time"),
+            models.Index(
+                fields=["from_department", "to_department", "occurred_at"], name="crossing_by_edge"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.from_department} → {self.to_department}"
+
+
+class CrossingWatermark(models.Model):
+    """When the crossings were last refreshed from the log (one row): the next refresh
+    reads the cases with events since, and the map says as of when its figures are."""
+
+    refreshed_through = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Crossings through {self.refreshed_through:%Y-%m-%d %H:%M}"
 
 
 class ReportView(models.Model):

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reporting import delivery, portfolio, rollups, service_days
+from reporting import crossings, delivery, portfolio, rollups, service_days
 
 
 @shared_task(acks_late=True)
@@ -18,6 +18,13 @@ def service_days_refresh_task(*, whole_window: bool = False) -> int:
     days, so safe to run twice."""
     days = portfolio.WINDOW_DAYS if whole_window else service_days.RECENT_DAYS
     return service_days.service_days_refresh_recent(days=days)
+
+
+@shared_task(acks_late=True)
+def crossings_refresh_task(*, full: bool = False) -> int:
+    """The collaboration map's rollup of the cases with new events (every five minutes from
+    beat), or of the whole log. Upserts by event, so safe to run twice."""
+    return crossings.crossings_refresh(full=full)
 
 
 @shared_task(acks_late=True)

@@ -17,6 +17,7 @@ from esm.models import Department
 from esm.permissions import User, can
 from reporting import collaboration
 from reporting.collaboration_map import collaboration_drawing, edge_cells
+from reporting.crossings import crossings_refreshed_through
 from services.models.requests import reference_for
 from valuestreams.views.flow import period_context
 
@@ -64,7 +65,8 @@ def collaboration_edge_page(request: HttpRequest, from_slug: str, to_slug: str) 
         edge=edge,
         cells=edge_cells(edge),
         page=page,
-        rows=[(event, reference_for(event.case_id)) for event in page],
+        rows=[(crossing, reference_for(crossing.case_id)) for crossing in page],
         hidden=edge.handoffs.hidden + edge.consults.hidden,
+        as_of=crossings_refreshed_through(),
     )
     return render(request, "reporting/collaboration_edge.html", context)

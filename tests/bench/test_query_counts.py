@@ -54,7 +54,7 @@ PINNED = {
     "dashboard: Executives": 15,
     "dashboard: Line managers": 13,
     "portfolio": 11,
-    "collaboration map": 7,
+    "collaboration map": 8,
     "stream export (CSV)": 7,
     "API: my requests": 5,
     "API: queue tasks": 9,

@@ -23,6 +23,7 @@ from reporting.collaboration import (
     collaboration_map,
 )
 from reporting.collaboration_map import collaboration_drawing
+from reporting.crossings import crossings_refresh
 from services.models import Consult
 from tests.services.factories import (
     CatalogItemFactory,
@@ -131,6 +132,7 @@ def worked_example(hr_department, it_department, hr_agent):
     # counts.
     handoff(it_department, it_department, claimed_after=HOUR)
     handoff(hr_department, it_department, claimed_after=HOUR, at=NOW - dt.timedelta(days=30))
+    crossings_refresh(full=True)
     return cases
 
 
@@ -177,12 +179,13 @@ def test_edge_cases_list_only_what_the_viewer_may_open(
     """A confidential HR case handed to IT counts on the edge for IT's agent, but is listed
     only to HR, whose case it is."""
     secret = handoff(hr_department, it_department, claimed_after=HOUR, confidential=True)
+    crossings_refresh(full=True)
 
     def listed(viewer):
-        events = collaboration_edge_cases(
+        crossings = collaboration_edge_cases(
             source=hr_department, target=it_department, period=PERIOD, viewer=viewer
         )
-        return {event.case_id for event in events}
+        return {crossing.case_id for crossing in crossings}
 
     assert secret.pk in listed(hr_agent)
     assert secret.pk not in listed(it_agent)
@@ -342,6 +345,7 @@ def test_map_page_shows_the_svg_and_the_table_of_edges(client, worked_example, h
     edge = reverse("collaboration_edge", args=["hr", "it"])
     assert f'href="{edge}?start=2026-11-14&amp;end=2026-11-20"' in page
     assert "25%" in page
+    assert "Figures as of 20 Nov 2026, 12:00" in page
 
 
 def test_map_page_explains_an_empty_period(client, hr_agent):
@@ -349,7 +353,9 @@ def test_map_page_explains_an_empty_period(client, hr_agent):
 
     response = client.get(MAP, QUERY)
 
-    assert "No department handed work to another" in response.content.decode()
+    page = " ".join(response.content.decode().split())
+    assert "No department handed work to another" in page
+    assert "Figures not yet computed from the log" in page
 
 
 @pytest.mark.parametrize("persona", ["employee", "outsider", "manager"])
@@ -375,6 +381,7 @@ def test_edge_page_lists_visible_cases_and_counts_the_others(
     client, worked_example, hr_department, it_department, it_agent
 ):
     secret = handoff(hr_department, it_department, claimed_after=HOUR, confidential=True)
+    crossings_refresh(full=True)
     client.force_login(it_agent)
 
     response = client.get(reverse("collaboration_edge", args=["hr", "it"]), QUERY)
@@ -411,6 +418,7 @@ def test_map_and_edge_pages_run_a_constant_number_of_queries(
         handoff(hr_department, facilities_department, claimed_after=HOUR)
         handoff(it_department, facilities_department, claimed_after=HOUR, sent_back=True)
         handoff(hr_department, it_department, claimed_after=HOUR)
+    crossings_refresh(full=True)
 
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(MAP, QUERY)

@@ -7,6 +7,7 @@ from demo import catalog, enterprise, history, journeys, reporting, reuse, value
 from demo.enterprise import SeededAccount
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
+from reporting.crossings import crossings_refresh
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
 from services.actions import catalog_items_count_recent
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         journeys_suggest()
         snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
         service_days_backfill()
+        crossings_refresh(full=True)
         catalog_items_count_recent()
         # Last: catalog items copied between departments, made weeks ago through the real
         # actions; after the history so its random draws stay as they were.

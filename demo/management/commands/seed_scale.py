@@ -16,6 +16,7 @@ from esm import clock
 from esm.models import Department, DepartmentRole, Event, Profile
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
+from reporting.crossings import crossings_refresh
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
 from services.actions import catalog_items_count_recent
@@ -35,7 +36,7 @@ from valuestreams.rollups import value_streams_refresh
 HISTORY_DAYS = 730
 # Weekly snapshots of every measure, as the demo takes them.
 SNAPSHOT_WEEKS = 10
-ROLLUPS = ("valuestreams", "journeys", "reporting", "portfolio")
+ROLLUPS = ("valuestreams", "journeys", "reporting", "portfolio", "collaboration")
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
 SLOW_ROLLUPS = {
@@ -143,6 +144,8 @@ class Command(BaseCommand):
             # The portfolio's daily rollup, every day of the history: a batch of days at a
             # time, each a fixed number of queries.
             "portfolio": service_days_backfill,
+            # The collaboration map's crossings: a month of the log at a time.
+            "collaboration": lambda: crossings_refresh(full=True),
         }
         for name, refresh in refreshes.items():
             if name in options["skip_rollup"]:
