@@ -96,7 +96,7 @@ def test_production_keeps_its_postgresql_connection_and_development_does_not(loa
 
 
 def test_a_random_page_cost_that_is_not_a_number_stops_the_start(load_settings):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert string to float"):
         load_settings(
             DEBUG="1",
             DATABASE_URL="postgres://portal:pw@db.internal/esm",
