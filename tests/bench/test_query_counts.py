@@ -47,7 +47,7 @@ PINNED = {
     "department overview": 9,
     "value-stream list": 7,
     "value-stream map": 14,
-    "journey map": 15,
+    "journey map": 14,
     "dashboard: Department managers": 15,
     "dashboard: Department staff": 15,
     "dashboard: Employees": 12,

@@ -1,8 +1,9 @@
 """Reads of value streams: their flow measures from the rollup rows, the cases behind them.
 
 Every function here runs a fixed number of queries whatever the history holds, and
-aggregates in SQL: percentiles by nearest rank (`ROW_NUMBER` over the ordered values, the
-same on PostgreSQL and SQLite), sums and means by `GROUP BY`.
+aggregates in SQL: percentiles by nearest rank (on PostgreSQL each group's values gathered
+in order and picked at their ranks, elsewhere `ROW_NUMBER` over the ordered values: the same
+ranks in integers), sums and means by `GROUP BY`.
 
 The small-group rule: when the viewer may not see every case of the period, an aggregate
 of fewer than `SMALL_GROUP` cases is held back (counts stay, durations go).
@@ -16,6 +17,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
+    Aggregate,
     Avg,
     Case,
     Count,
@@ -58,13 +60,72 @@ TEAM_WAIT = F("queue_wait_minutes") + F("department_wait_minutes") + F("automati
 """A stage's wait that is the organisation's; waiting on the employee is apart."""
 
 
+class NearestRank(Aggregate):
+    """PostgreSQL's value at rank ceil(`percent` * n / 100) of the ordered values of the
+    expression (nulls sort last and are not counted, so never reached): the nearest-rank
+    percentile, in integers as `distributions` ranks them elsewhere."""
+
+    name = "NearestRank"
+
+    def __init__(self, expression: Any, percent: int) -> None:
+        super().__init__(expression)
+        self.percent = int(percent)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+        value, params = compiler.compile(self.get_source_expressions()[0])
+        sql = f"(ARRAY_AGG({value} ORDER BY {value}))[({self.percent} * COUNT({value}) + 99) / 100]"
+        return sql, [*params, *params, *params]
+
+
+def distribution_figures(value: str, *, prefix: str) -> dict[str, Aggregate]:
+    """`distributions`' figures of `value` as PostgreSQL aggregates named `prefix_…`, to be
+    read with a page's other figures of the same rows in one scan (`distribution_of` reads
+    them back). Nulls are left out as there: not counted, and ranked past the count."""
+    return {
+        f"{prefix}_n": Count(value),
+        f"{prefix}_mean": Avg(value),
+        **{f"{prefix}_p{p}": NearestRank(F(value), p) for p in PERCENTILES},
+    }
+
+
+def distribution_of(
+    row: dict[str, Any], *, prefix: str, scale: float = MINUTES_PER_HOUR
+) -> Distribution:
+    """The distribution in `row`'s `distribution_figures`."""
+    if not row[f"{prefix}_n"]:
+        return Distribution(0)
+    return Distribution(
+        count=row[f"{prefix}_n"],
+        mean=float(row[f"{prefix}_mean"]) / scale,
+        **{f"p{p}": float(row[f"{prefix}_p{p}"]) / scale for p in PERCENTILES},
+    )
+
+
 def distributions(
     rows: QuerySet, value: str, *, by: Iterable[str] = (), scale: float = MINUTES_PER_HOUR
 ) -> dict[tuple, Distribution]:
     """Nearest-rank p50/p85/p95 and the mean of `value` over `rows`, per group of the `by`
-    fields, in one query: the rows are ranked by a window function and only the ranked
-    rows that are percentiles come back."""
+    fields, in one query: on PostgreSQL one grouped read, each group's values gathered in
+    order and picked at their ranks; elsewhere the rows are ranked by a window function and
+    only the ranked rows that are percentiles come back."""
     by = list(by)
+    if connection.vendor != "postgresql":
+        return _ranked_distributions(rows, value, by=by, scale=scale)
+    values = rows.filter(**{f"{value}__isnull": False}).order_by()
+    figures = distribution_figures(value, prefix="d")
+    if by:
+        found = [
+            (tuple(row[name] for name in by), row) for row in values.values(*by).annotate(**figures)
+        ]
+    else:
+        found = [((), values.aggregate(**figures))]
+    return {key: distribution_of(row, prefix="d", scale=scale) for key, row in found if row["d_n"]}
+
+
+def _ranked_distributions(
+    rows: QuerySet, value: str, *, by: list[str], scale: float
+) -> dict[tuple, Distribution]:
+    """`distributions` by a window function: ROW_NUMBER over the ordered values."""
     partition = [F(name) for name in by] or None
     keys = {f"_k{i}": F(name) for i, name in enumerate(by)}
     ranked = (
