@@ -11,14 +11,16 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.models import F, Q
 from django.urls import reverse
 from psycopg2 import sql
 
+from demo.management.commands.seed_scale import ROLLUPS
 from demo.scale.business_time import BusinessTime
 from esm.calendars import Schedule
-from esm.models import BusinessCalendar, Department, DepartmentRole, Event, Profile
+from esm.models import BusinessCalendar, Department, DepartmentRole, Event, EventKind, Profile
 from journeys.models import TouchpointCase
-from reporting.models import Snapshot
+from reporting.models import Crossing, Snapshot
 from services.models import (
     Approval,
     AutomationRun,
@@ -71,7 +73,7 @@ def _seed(*, rollups: bool = True) -> str:
         seed=7,
         now=NOW,
         snapshot_weeks=0,
-        skip_rollup=[] if rollups else ["valuestreams", "journeys", "reporting", "portfolio"],
+        skip_rollup=[] if rollups else list(ROLLUPS),
         stdout=out,
     )
     return out.getvalue()
@@ -120,6 +122,7 @@ def test_prints_rows_and_times(scale):
     assert "services_servicerequest" in scale["output"]
     assert "rollups: valuestreams" in scale["output"]
     assert "rollups: portfolio" in scale["output"]
+    assert "rollups: collaboration" in scale["output"]
     assert "total" in scale["output"]
 
 
@@ -274,3 +277,18 @@ def test_business_time_agrees_with_the_schedule():
         assert fast.between(int(moment.timestamp()), int(end.timestamp())) == int(
             schedule.between(moment, end).total_seconds()
         )
+
+
+def test_the_collaboration_rollup_holds_every_crossing_of_the_log(scale):
+    between_departments = (
+        Event.objects.filter(
+            Q(kind=EventKind.HANDED_OFF, subject_type="services.fulfilmenttask")
+            | Q(kind=EventKind.CONSULT_ASKED, subject_type="services.consult"),
+            from_department__isnull=False,
+            to_department__isnull=False,
+        )
+        .exclude(from_department=F("to_department"))
+        .count()
+    )
+
+    assert Crossing.objects.count() == between_departments > 0

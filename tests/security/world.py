@@ -18,6 +18,7 @@ from esm import clock, provisioning
 from esm.models import DepartmentRole
 from journeys import actions as journey_actions
 from journeys.models import Finding, TouchpointCase
+from reporting.crossings import crossings_refresh
 from services import actions
 from services.models import Article, Consult, FulfilmentTask, Queue, ServiceRequest
 from tests.esm.factories import (
@@ -223,6 +224,9 @@ def build_world() -> World:
         title=f"Waiting {FINDING_CANARY}",
         description="People wait for an answer.",
     )
+
+    # The collaboration map reads its rollup of the log's handoffs and consults.
+    crossings_refresh(full=True)
 
     report = ReportFactory(
         slug="exec-report", owner=people["it_manager"], measures=[MeasureFactory()]

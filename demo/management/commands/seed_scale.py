@@ -14,9 +14,11 @@ from demo.scale import enterprise, load
 from demo.scale.cases import Cases
 from esm import clock
 from esm.models import Department, DepartmentRole, Event, Profile
+from journeys.models import TouchpointCase, TouchpointDay
 from journeys.rollups import journeys_refresh
 from journeys.suggestions import journeys_suggest
 from reporting.crossings import crossings_refresh
+from reporting.models import Crossing, ServiceDay, ServiceDayDepartment, Snapshot
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
 from services.actions import catalog_items_count_recent
@@ -30,12 +32,24 @@ from services.models import (
     ServiceRequest,
     StepRun,
 )
+from valuestreams.models import CaseFlow, CaseHandoff, CaseStage
 from valuestreams.rollups import value_streams_refresh
 
 # Two years of requests, ending now.
 HISTORY_DAYS = 730
 # Weekly snapshots of every measure, as the demo takes them.
 SNAPSHOT_WEEKS = 10
+ROLLUP_MODELS = (
+    CaseFlow,
+    CaseStage,
+    CaseHandoff,
+    TouchpointCase,
+    TouchpointDay,
+    Snapshot,
+    ServiceDay,
+    ServiceDayDepartment,
+    Crossing,
+)
 ROLLUPS = ("valuestreams", "journeys", "reporting", "portfolio", "collaboration")
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
@@ -160,6 +174,9 @@ class Command(BaseCommand):
                 )
             with self._phase(f"rollups: {name}"):
                 refresh()
+        with self._phase("rollups' VACUUM and ANALYZE"):
+            # The rollups were written after the tables they read were analyzed.
+            load.vacuum_analyze(model._meta.db_table for model in ROLLUP_MODELS)
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
