@@ -51,16 +51,17 @@ CONSULT = "services.consult"
 HANDOFF, ASKED = EventKind.HANDED_OFF, EventKind.CONSULT_ASKED
 BATCH_CASES = 1000
 """Cases whose crossings one statement of an incremental refresh recomputes."""
-COLUMNS = (
-    "event_id",
-    "kind",
-    "occurred_at",
-    "from_department_id",
-    "to_department_id",
-    "case_id",
-    "picked_at",
-    "sent_back",
-)
+FROM_EVENTS = {
+    "event_id": "id",
+    "kind": "kind",
+    "occurred_at": "occurred_at",
+    "from_department_id": "from_department_id",
+    "to_department_id": "to_department_id",
+    "case_id": "case_id",
+    "picked_at": "picked_at",
+    "sent_back": "was_sent_back",
+}
+"""Each column of a crossing's row, and the annotated event's field it is written from."""
 
 
 def crossing_events(
@@ -129,8 +130,7 @@ def crossing_events(
 
 _UPSERT = """
 INSERT INTO {table} ({columns}, refreshed_at)
-SELECT id, kind, occurred_at, from_department_id, to_department_id, case_id, picked_at,
-       was_sent_back, %s
+SELECT {selected}, %s
 FROM ({events}) AS found
 WHERE case_id IS NOT NULL
 ON CONFLICT (event_id) DO UPDATE SET
@@ -143,19 +143,13 @@ ON CONFLICT (event_id) DO UPDATE SET
 def _upsert(events: QuerySet[Event], *, since: dt.datetime | None, now: dt.datetime) -> int:
     """Write the crossings among `events`, each lookup run once, in one statement (the
     same SQL on PostgreSQL and SQLite). Returns the rows written."""
-    found = crossing_events(events, since=since).values(
-        "id",
-        "kind",
-        "occurred_at",
-        "from_department_id",
-        "to_department_id",
-        "case_id",
-        "picked_at",
-        "was_sent_back",
-    )
+    found = crossing_events(events, since=since).values(*FROM_EVENTS.values())
     sql, params = found.order_by().query.sql_with_params()
     statement = _UPSERT.format(
-        table=Crossing._meta.db_table, columns=", ".join(COLUMNS), events=sql
+        table=Crossing._meta.db_table,
+        columns=", ".join(FROM_EVENTS),
+        selected=", ".join(FROM_EVENTS.values()),
+        events=sql,
     )
     with connection.cursor() as cursor:
         # Only our own table and column names and the ORM's SQL are spliced in.
