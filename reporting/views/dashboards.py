@@ -30,7 +30,11 @@ from reporting.exports import cards_csv
 from reporting.measures import Scope
 from reporting.models import Audience, Report, Subscription
 from reporting.rollups import WINDOW_DAYS
-from reporting.tasks import service_days_refresh_task, snapshots_refresh_task
+from reporting.tasks import (
+    crossings_refresh_task,
+    service_days_refresh_task,
+    snapshots_refresh_task,
+)
 
 AUDIENCE_ORDER = [choice for choice, _ in Audience.Members.choices]
 
@@ -156,8 +160,10 @@ def report_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     if not can(request.user, "reporting.change_report", report):
         raise PermissionDenied
     transaction.on_commit(snapshots_refresh_task.delay)
-    # The dashboards' services link to their portfolio figures, read from the daily rollup.
+    # The dashboards' services link to their portfolio figures, read from the daily rollup,
+    # and their handoffs and consults to the collaboration map, read from its own.
     transaction.on_commit(service_days_refresh_task.delay)
+    transaction.on_commit(crossings_refresh_task.delay)
     messages.success(request, "Today's figures are being recomputed; reload in a minute.")
     back = reverse("report_dashboard", args=[report.slug])
     department = request.POST.get("department", "")
