@@ -418,8 +418,12 @@ def timeline_for_viewer(
 ) -> list[Event]:
     """The case's events (the request's, its tasks' and its steps'), oldest first,
     without what the viewer must not read (`reads_notes` as in `comments_for_viewer`)."""
+    # A case's events come after its submission (the request is saved, stamped now, before
+    # any event names it): bounded so, the planner leaves out the log's older months.
     events = (
-        Event.objects.filter(reference=service_request.reference)
+        Event.objects.filter(
+            reference=service_request.reference, occurred_at__gte=service_request.submitted_at
+        )
         .select_related("actor", "department", "from_department", "to_department")
         .order_by("occurred_at", "id")
     )

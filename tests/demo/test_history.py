@@ -275,6 +275,20 @@ def test_nothing_happened_after_now_and_ids_grow_with_time(seeded):
     assert not ServiceRequest.objects.filter(submitted_at__gt=now).exists()
 
 
+def test_no_event_of_a_case_comes_before_its_submission(seeded):
+    """A case's timeline reads its events from its submission on (`timeline_for_viewer`)."""
+    first = dict(
+        Event.objects.exclude(reference="")
+        .values("reference")
+        .annotate(first=Min("occurred_at"))
+        .values_list("reference", "first")
+    )
+    requests = ServiceRequest.objects.all()
+
+    assert len(first) == requests.count()
+    assert all(first[case.reference] >= case.submitted_at for case in requests)
+
+
 def test_each_request_is_in_the_state_its_last_state_event_says(seeded):
     for service_request in ServiceRequest.objects.all():
         events = Event.objects.for_subject(service_request).filter(

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.urls import reverse
 from psycopg2 import sql
 
@@ -292,3 +292,14 @@ def test_the_collaboration_rollup_holds_every_crossing_of_the_log(scale):
     )
 
     assert Crossing.objects.count() == between_departments > 0
+
+
+def test_no_event_of_a_case_comes_before_its_submission(scale):
+    first = dict(
+        Event.objects.exclude(reference="")
+        .values("reference")
+        .annotate(first=Min("occurred_at"))
+        .values_list("reference", "first")
+    )
+
+    assert all(first[case.reference] >= case.submitted_at for case in ServiceRequest.objects.all())
