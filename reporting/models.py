@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from esm import clock
-from esm.models import Department
+from esm.models import Department, EventKind
 from services.models import Service, ServiceRequest, ValueFactor
 from valuestreams.models import ValueStream
 
@@ -312,8 +312,9 @@ class Crossing(models.Model):
     the log; a crossing's row is replaced whenever its case has new events."""
 
     class Kind(models.TextChoices):
-        HANDOFF = "handed_off", "Handoff"
-        CONSULT = "consult_asked", "Consult"
+        # The kind of the event the row is of, named once in the log's own kinds.
+        HANDOFF = EventKind.HANDED_OFF.value, "Handoff"
+        CONSULT = EventKind.CONSULT_ASKED.value, "Consult"
 
     event_id = models.BigIntegerField(unique=True, help_text="The handoff's or question's event.")
     kind = models.CharField(max_length=32, choices=Kind.choices)
