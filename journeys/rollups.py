@@ -86,7 +86,7 @@ CASE_EVENTS_SQL = """
 SELECT e.reference, e.subject_type, e.kind, e.occurred_at, e.to_value,
        e.from_department_id, e.to_department_id, {missing} AS missing
 FROM esm_event AS e
-WHERE e.reference IN ({references})
+WHERE e.reference IN ({references}) AND e.occurred_at >= %s
   AND ((e.subject_type = 'services.servicerequest'
         AND e.kind IN ('submitted', 'resolved', 'reopened', 'sla_breached'))
        OR (e.subject_type = 'services.fulfilmenttask'
@@ -105,7 +105,7 @@ WITH changes AS (
                PARTITION BY e.subject_type, e.subject_id ORDER BY e.occurred_at, e.id
            ) AS left_at
     FROM esm_event AS e
-    WHERE e.reference IN ({references})
+    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
       AND e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
       AND e.to_value <> '' AND e.kind NOT IN ('priority_changed', 'sla_breached')
       AND NOT (e.subject_type = 'services.fulfilmenttask'
@@ -130,7 +130,8 @@ WITH approvals AS (
            MIN(CASE WHEN e.kind IN ('approved', 'rejected') THEN e.occurred_at END)
                AS decided_at
     FROM esm_event AS e
-    WHERE e.reference IN ({references}) AND e.subject_type = 'services.servicerequest'
+    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
+      AND e.subject_type = 'services.servicerequest'
       AND e.kind IN ('approval_requested', 'approved', 'rejected')
     GROUP BY e.reference, {approval}
 )
@@ -198,11 +199,9 @@ def touchpoint_cases(touchpoint: Touchpoint) -> QuerySet[ServiceRequest]:
     )
 
 
-def _case_facts(references: list[str]) -> dict[str, _CaseFacts]:
+def _case_facts(batch: list[ServiceRequest]) -> dict[str, _CaseFacts]:
     facts: dict[str, _CaseFacts] = defaultdict(_CaseFacts)
-    rows = _fetch(
-        CASE_EVENTS_SQL, references, missing=_json_text("e.payload", "missing_information")
-    )
+    rows = _fetch(CASE_EVENTS_SQL, batch, missing=_json_text("e.payload", "missing_information"))
     for reference, subject_type, kind, occurred_at, to_value, from_dep, to_dep, missing in rows:
         case = facts[reference]
         moment = _moment(occurred_at)
@@ -233,10 +232,10 @@ def _case_facts(references: list[str]) -> dict[str, _CaseFacts]:
     return facts
 
 
-def _sums(sql: str, references: list[str], **parts: str) -> dict[str, float]:
+def _sums(sql: str, batch: list[ServiceRequest], **parts: str) -> dict[str, float]:
     return {
         reference: float(total or 0)
-        for reference, total in _fetch(sql, references, **parts)
+        for reference, total in _fetch(sql, batch, **parts)
         if total is not None
     }
 
@@ -304,17 +303,16 @@ def _feelings(batch: list[ServiceRequest]) -> tuple[dict, dict]:
 def _case_rows(
     batch: list[ServiceRequest], touchpoints_of: dict[int, list[int]], now: dt.datetime
 ) -> list[TouchpointCase]:
-    references = [case.reference for case in batch]
-    facts = _case_facts(references)
+    facts = _case_facts(batch)
     waits = _sums(
         TEAM_WAIT_SQL,
-        references,
+        batch,
         consults=Consult._meta.db_table,
         spent=_minutes("entered_at", "left_at"),
     )
     approvals = _sums(
         APPROVALS_SQL,
-        references,
+        batch,
         approval=_json_text("e.payload", "approval"),
         spent=_minutes("asked_at", "decided_at"),
     )
@@ -435,7 +433,7 @@ def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
         touchpoints, None if since is None else _touched_cases(since)
     )
     cases = ServiceRequest.objects.filter(pk__in=list(touchpoints_of)).only(
-        "id", "catalog_item_id", "requester_id", "is_confidential", "answers"
+        "id", "catalog_item_id", "requester_id", "is_confidential", "answers", "submitted_at"
     )
     refreshed = 0
     for batch in _batches(cases.order_by("id").iterator()):

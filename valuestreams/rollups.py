@@ -85,7 +85,7 @@ WITH changes AS (
                PARTITION BY e.subject_type, e.subject_id ORDER BY e.occurred_at, e.id
            ) AS left_at
     FROM esm_event AS e
-    WHERE e.reference IN ({references})
+    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
       AND e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
       AND e.to_value <> '' AND e.kind NOT IN ('priority_changed', 'sla_breached')
 )
@@ -114,7 +114,7 @@ WITH step_events AS (
            MIN(CASE WHEN e.kind IN ('resolved', 'step_succeeded') THEN e.occurred_at END)
                OVER (PARTITION BY e.reference, {step}) AS first_done_at
     FROM esm_event AS e
-    WHERE e.reference IN ({references})
+    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
       AND e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
 )
 SELECT reference, step,
@@ -140,7 +140,7 @@ FLAWS_SQL = """
 SELECT e.reference, e.subject_type, e.subject_id, e.kind, e.occurred_at, e.id,
        {step} AS step, {missing} AS missing, {consult} AS consult
 FROM esm_event AS e
-WHERE e.reference IN ({references})
+WHERE e.reference IN ({references}) AND e.occurred_at >= %s
   AND ((e.subject_type = 'services.fulfilmenttask'
         AND e.kind IN ('sent_back', 'waiting_on_employee', 'resolved'))
        OR (e.subject_type = 'services.servicerequest' AND e.kind = 'reopened'))
@@ -155,7 +155,8 @@ WITH changes AS (
                PARTITION BY e.subject_id ORDER BY e.occurred_at, e.id
            ) AS left_at
     FROM esm_event AS e
-    WHERE e.reference IN ({references}) AND e.subject_type = 'services.servicerequest'
+    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
+      AND e.subject_type = 'services.servicerequest'
       AND e.to_value <> '' AND e.kind NOT IN ('commented', 'rated', 'sla_breached')
 )
 SELECT reference,
@@ -169,10 +170,16 @@ GROUP BY reference
 """
 
 
-def _fetch(sql: str, references: list[str], **parts: str) -> list[tuple]:
+def _fetch(sql: str, batch: list[ServiceRequest], **parts: str) -> list[tuple]:
+    """The rows of `sql` (one of the reads above) over the events of the batch's cases."""
+    # A case's events come after its submission (the request is saved, stamped now, before
+    # any event names it): bounded by the batch's earliest, the planner leaves out the log's
+    # older months, about a third of each read at a million requests.
+    references = [case.reference for case in batch]
+    since = connection.ops.adapt_datetimefield_value(min(case.submitted_at for case in batch))
     query = sql.format(references=_in_list(references), **parts)
     with connection.cursor() as cursor:
-        cursor.execute(query, references)
+        cursor.execute(query, [*references, since])
         return cursor.fetchall()
 
 
@@ -242,7 +249,6 @@ class _StreamModel:
 def _case_stage_facts(
     model: _StreamModel, batch: list[ServiceRequest]
 ) -> dict[str, dict[int, _StageFacts]]:
-    references = [case.reference for case in batch]
     item_of = {case.reference: case.catalog_item_id for case in batch}
     facts: dict[str, dict[int, _StageFacts]] = defaultdict(dict)
     task_stage: dict[int, tuple[str, int]] = {}
@@ -255,13 +261,13 @@ def _case_stage_facts(
 
     step_sql = {"step": _json_text("e.payload", "step")}
     for reference, step, *minutes in _fetch(
-        STAGE_TIMES_SQL, references, spent=_minutes("entered_at", "left_at"), **step_sql
+        STAGE_TIMES_SQL, batch, spent=_minutes("entered_at", "left_at"), **step_sql
     ):
         if (stage_facts := facts_for(reference, step)) is not None:
             spent = zip(stage_facts.times, minutes, strict=True)
             stage_facts.times = [a + float(b or 0) for a, b in spent]
     for reference, step, started, *milestones, repeats, received, skipped in _fetch(
-        STEP_MILESTONES_SQL, references, **step_sql
+        STEP_MILESTONES_SQL, batch, **step_sql
     ):
         if (stage_facts := facts_for(reference, step)) is None:
             continue
@@ -279,7 +285,7 @@ def _case_stage_facts(
     flawed: set[int] = set()
     for reference, subject_type, subject_id, kind, _, _, step, missing, consult in _fetch(
         FLAWS_SQL,
-        references,
+        batch,
         missing=_json_text("e.payload", "missing_information"),
         consult=_json_text("e.payload", "consult"),
         **step_sql,
@@ -397,9 +403,7 @@ def _case_rows(
     stage_facts = _case_stage_facts(model, batch)
     case_times = {
         row[0]: row[1:]
-        for row in _fetch(
-            CASE_TIMES_SQL, [c.reference for c in batch], spent=_minutes("occurred_at", "left_at")
-        )
+        for row in _fetch(CASE_TIMES_SQL, batch, spent=_minutes("occurred_at", "left_at"))
     }
     cases, stages, handoffs = [], [], []
     for service_request in batch:
@@ -484,7 +488,7 @@ def value_stream_refresh(*, stream: ValueStream, full: bool = False) -> int:
         cases = cases.filter(pk__in={pk_from_reference(ref) for ref in touched.distinct()})
     model = _StreamModel(stream)
     refreshed = 0
-    cases = cases.only("id", "catalog_item_id", "is_confidential").order_by("id")
+    cases = cases.only("id", "catalog_item_id", "is_confidential", "submitted_at").order_by("id")
     for batch in _batches(cases.iterator()):
         with transaction.atomic():
             RollupWatermark.objects.select_for_update().get(pk=watermark.pk)

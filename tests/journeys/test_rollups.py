@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from esm import clock
+from esm.models import Event, EventKind
 from journeys.models import JourneyRollupWatermark, TouchpointCase, TouchpointDay
 from journeys.rollups import answers_key, journey_refresh, journeys_refresh
 from services import actions
@@ -152,3 +153,22 @@ def test_the_next_day_is_not_yet_judged_for_deflection(journey):
         1,
         1,
     )
+
+
+def test_a_cases_log_is_read_from_its_submission_on(week):
+    """The rollup bounds its reads of the log by the batch's earliest submission, so the
+    planner leaves out older months; an event dated before every case of the batch (which
+    the log never holds: `tests/demo` checks both histories for it) is outside the read."""
+    a = week.cases[0]
+    task = a.tasks.first()
+    Event.objects.create(
+        subject_type="services.fulfilmenttask",
+        subject_id=task.pk,
+        reference=a.reference,
+        kind=EventKind.HANDED_OFF,
+        occurred_at=min(case.submitted_at for case in week.cases) - dt.timedelta(days=40),
+        from_department=task.department,
+        to_department=task.department,
+    )
+    week.refresh()
+    assert rows(week.touchpoints["record"])[a.reference].handoffs == 0
