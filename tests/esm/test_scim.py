@@ -1026,24 +1026,28 @@ def test_odd_ids_find_nothing_and_never_fail(scim, db, path):
 def test_deactivating_a_demo_employee_runs_the_demos_offboarding_plan(
     scim, django_capture_on_commit_callbacks
 ):
-    """The demo's own offboarding item: its form answered, its HR approval, then its plan."""
-    call_command("seed_demo", password="demo-pass-123", without_history=True, stdout=StringIO())
-    alex, holly = User.objects.get(username="alex"), User.objects.get(username="holly")
+    """The demo's own offboarding item: its form answered, its HR approval, then its plan.
+    At a working hour: the plan waits for the first working hour of the leaver's last day."""
+    with clock.travel(NOW):
+        call_command("seed_demo", password="demo-pass-123", without_history=True, stdout=StringIO())
+        alex, holly = User.objects.get(username="alex"), User.objects.get(username="holly")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = scim("PATCH", f"Users/{alex.pk}", DEACTIVATIONS["okta"])
-    assert response.status_code == 200, response.content
-    [offboarding] = ServiceRequest.objects.filter(catalog_item__slug="offboarding")
-    assert DirectoryAccount.objects.get(person=alex).active  # nothing closes before HR agrees
-    with django_capture_on_commit_callbacks(execute=True):
-        actions.approval_decide(
-            approval=offboarding.approvals.get(state="pending"), user=holly, approve=True
+        with django_capture_on_commit_callbacks(execute=True):
+            response = scim("PATCH", f"Users/{alex.pk}", DEACTIVATIONS["okta"])
+        assert response.status_code == 200, response.content
+        [offboarding] = ServiceRequest.objects.filter(catalog_item__slug="offboarding")
+        assert DirectoryAccount.objects.get(person=alex).active  # nothing closes before HR agrees
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.approval_decide(
+                approval=offboarding.approvals.get(state="pending"), user=holly, approve=True
+            )
+
+        steps = dict(
+            StepRun.objects.filter(run__service_request=offboarding).values_list(
+                "step_key", "state"
+            )
         )
-
-    steps = dict(
-        StepRun.objects.filter(run__service_request=offboarding).values_list("step_key", "state")
-    )
-    assert steps["disable-account"] == StepRun.State.SUCCEEDED
-    assert steps["release-desk"] == StepRun.State.SUCCEEDED
-    assert steps["recover-laptop"] == StepRun.State.WITH_PEOPLE
-    assert DirectoryAccount.objects.get(person=alex).active is False
+        assert steps["disable-account"] == StepRun.State.SUCCEEDED
+        assert steps["release-desk"] == StepRun.State.SUCCEEDED
+        assert steps["recover-laptop"] == StepRun.State.WITH_PEOPLE
+        assert DirectoryAccount.objects.get(person=alex).active is False
