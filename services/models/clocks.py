@@ -115,8 +115,21 @@ def clock_state_sql(
     )
 
 
-def clock_rank_sql(state: str) -> Case:
+def clock_rank_sql(state: Case) -> Case:
+    """The queue's sort rank (`CLOCK_RANK`) of a clock's state expression (`clock_state_sql`,
+    or a `Case` choosing between such states), as one CASE on the state's own conditions.
+
+    Ranking the state's value instead (`WHEN state = 'breached' THEN 0 ...`) writes the whole
+    state expression out again for each of the seven ranks: seven evaluations per row, and a
+    query PostgreSQL takes milliseconds to plan."""
     return Case(
-        *[When(**{state: key.value}, then=Value(order)) for key, order in CLOCK_RANK.items()],
+        *[When(when.condition, then=_rank_of(when.result)) for when in state.cases],
+        default=_rank_of(state.default),
         output_field=models.IntegerField(),
     )
+
+
+def _rank_of(result: Case | Value) -> Case | Value:
+    if isinstance(result, Case):
+        return clock_rank_sql(result)
+    return Value(CLOCK_RANK[ClockState(result.value)])

@@ -138,9 +138,8 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
             sla_state=task_state,
             end_to_end_state=end_to_end_state,
             end_to_end_due=end_to_end_due,
-        ).annotate(
-            sla_rank=clock_rank_sql("sla_state"),
-            end_to_end_rank=clock_rank_sql("end_to_end_state"),
+            sla_rank=clock_rank_sql(task_state),
+            end_to_end_rank=clock_rank_sql(end_to_end_state),
         )
 
     def by_urgency(self) -> FulfilmentTaskQuerySet:
