@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm import clock
+from esm.pagination import PagedByIds
 from esm.permissions import can
 from services import selectors, sla
 from services.actions import (
@@ -267,7 +268,7 @@ class QueueTaskListApi(ListAPIView):
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
+        page = self.paginate_queryset(PagedByIds(self.get_queryset())) or []
         rows = ts.TaskListOutputSerializer(page, many=True, context=_clock_context(page))
         return self.get_paginated_response(rows.data)
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from esm import clock
 from esm.models import Department
+from esm.pagination import PagedByIds
 from esm.permissions import can
 from services import actions, selectors, sla
 from services.actions import ActionRefused
@@ -98,7 +99,7 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
     task_filter = selectors.queue_tasks(
         queue=queue, viewer=request.user, filters=request.GET, agents=agents
     )
-    page = Paginator(task_filter.qs, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(PagedByIds(task_filter.qs), TASKS_PER_PAGE).get_page(request.GET.get("page"))
     # Read with the queue when it came from `queue_with_counts_for_viewer`.
     counts = (
         queue
