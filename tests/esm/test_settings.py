@@ -69,16 +69,25 @@ def test_postgresql_gets_none_of_the_sqlite_options(load_settings):
     assert "init_command" not in database.get("OPTIONS", {})
 
 
-def test_postgresql_connections_start_without_jit_and_with_ssd_random_reads(load_settings):
+def test_postgresql_connections_start_without_jit_or_parallel_workers_and_with_ssd_reads(
+    load_settings,
+):
     def options(**environment):
         database = load_settings(
             DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm", **environment
         )["DATABASES"]["default"]
         return database["OPTIONS"].get("options")
 
-    assert options() == "-c jit=off -c random_page_cost=1.1"
-    assert options(DATABASE_RANDOM_PAGE_COST="2") == "-c jit=off -c random_page_cost=2.0"
-    assert options(DATABASE_JIT="1", DATABASE_RANDOM_PAGE_COST="") is None
+    serial = "-c max_parallel_workers_per_gather=0"
+    assert options() == f"-c jit=off -c random_page_cost=1.1 {serial}"
+    assert options(DATABASE_RANDOM_PAGE_COST="2") == f"-c jit=off -c random_page_cost=2.0 {serial}"
+    assert options(DATABASE_PARALLEL_WORKERS="2") == (
+        "-c jit=off -c random_page_cost=1.1 -c max_parallel_workers_per_gather=2"
+    )
+    assert (
+        options(DATABASE_JIT="1", DATABASE_RANDOM_PAGE_COST="", DATABASE_PARALLEL_WORKERS="")
+        is None
+    )
 
 
 def test_production_keeps_its_postgresql_connection_and_development_does_not(load_settings):
@@ -101,6 +110,15 @@ def test_a_random_page_cost_that_is_not_a_number_stops_the_start(load_settings):
             DEBUG="1",
             DATABASE_URL="postgres://portal:pw@db.internal/esm",
             DATABASE_RANDOM_PAGE_COST="1; DROP",
+        )
+
+
+def test_a_parallel_worker_count_that_is_not_a_whole_number_stops_the_start(load_settings):
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        load_settings(
+            DEBUG="1",
+            DATABASE_URL="postgres://portal:pw@db.internal/esm",
+            DATABASE_PARALLEL_WORKERS="2 -c work_mem=1GB",
         )
 
 
