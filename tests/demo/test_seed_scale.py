@@ -15,7 +15,7 @@ from django.db.models import F, Min, Q
 from django.urls import reverse
 from psycopg2 import sql
 
-from demo.management.commands.seed_scale import ROLLUPS
+from demo.management.commands.seed_scale import FIRST_ROLLUP, LANES, ROLLUPS
 from demo.scale.business_time import BusinessTime
 from esm.calendars import Schedule
 from esm.models import BusinessCalendar, Department, DepartmentRole, Event, EventKind, Profile
@@ -303,3 +303,7 @@ def test_no_event_of_a_case_comes_before_its_submission(scale):
     )
 
     assert all(first[case.reference] >= case.submitted_at for case in ServiceRequest.objects.all())
+
+
+def test_every_rollup_runs_first_or_in_one_lane():
+    assert sorted([FIRST_ROLLUP, *(name for lane in LANES for name in lane)]) == sorted(ROLLUPS)
