@@ -55,7 +55,7 @@ class Plan:
     """role -> username; every account signs in with the bench's password."""
     scenarios: list[Scenario]
     floor_sql: tuple[str, tuple[Any, ...]]
-    """The queue page's main query (its first page), as SQL and parameters."""
+    """The queue page's main query (its first page's ids, sorted), as SQL and parameters."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -182,7 +182,8 @@ def plan(*, password: str) -> Plan:
     ]
 
     _set_passwords(people, password)
-    page_query = tasks[:TASKS_PER_PAGE].query.sql_with_params()
+    # The page's sort and slice: its ids (`esm.pagination.PagedByIds`), then 25 rows by id.
+    page_query = tasks.values_list("pk", flat=True)[:TASKS_PER_PAGE].query.sql_with_params()
     return Plan(
         accounts={role: user.get_username() for role, user in people.items()},
         scenarios=scenarios,

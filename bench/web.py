@@ -101,6 +101,7 @@ def main() -> int:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.db import connections
 
         from bench import scenarios
@@ -121,7 +122,13 @@ def main() -> int:
         finally:
             redis_queue_forget(redis_url, os.environ["BENCH_CELERY_QUEUE"])
         _streamed_queries(timings)
-        queue_query = _time_query(server | {"NAME": name}, plan.floor_sql, times=args.requests)
+        # On the portal's own connection settings (no JIT, no parallel workers...).
+        portal = settings.DATABASES["default"]
+        queue_query = _time_query(
+            server | {"NAME": name, "OPTIONS": portal.get("OPTIONS", {})},
+            plan.floor_sql,
+            times=args.requests,
+        )
 
     results = _results(
         timings,
@@ -200,6 +207,7 @@ def _connection_kwargs(server: dict[str, Any]) -> dict[str, Any]:
         "password": server.get("PASSWORD") or None,
         "host": server.get("HOST") or None,
         "port": server.get("PORT") or None,
+        "options": server.get("OPTIONS", {}).get("options"),
     }
 
 
