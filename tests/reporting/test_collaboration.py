@@ -8,7 +8,8 @@ import math
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, reverse_lazy
 
 from esm import clock
@@ -19,6 +20,7 @@ from reporting.collaboration import (
     CollaborationMap,
     Edge,
     Work,
+    collaboration_edge,
     collaboration_edge_cases,
     collaboration_map,
 )
@@ -189,9 +191,29 @@ def test_edge_cases_list_only_what_the_viewer_may_open(
 
     assert secret.pk in listed(hr_agent)
     assert secret.pk not in listed(it_agent)
-    edge = _edges(collaboration_map(period=PERIOD, viewer=it_agent))[("hr", "it")]
-    assert edge.handoffs.volume == 5
-    assert edge.handoffs.hidden == 5
+    edge = collaboration_edge(
+        source=hr_department, target=it_department, period=PERIOD, viewer=it_agent
+    )
+    assert (edge.handoffs.volume, edge.handoffs.hidden) == (5, 5)
+
+
+def test_the_map_checks_the_viewers_sight_only_on_edges_it_could_hold_back(
+    worked_example, hr_department, it_department, it_agent
+):
+    """IT's agent may open none of HR's five handoffs to IT: on the map that edge is not
+    small, so nothing is held back and the hidden cases are not counted (no query spent on
+    them); IT's single handoff to HR, which IT may see, is checked and none is hidden."""
+    handoff(hr_department, it_department, claimed_after=HOUR, confidential=True)
+    crossings_refresh(full=True)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = _edges(collaboration_map(period=PERIOD, viewer=it_agent))
+
+    sight_checks = [q["sql"] for q in queries if "services_servicerequest" in q["sql"]]
+    assert len(sight_checks) == 1  # once, for the small edges, not with the edges' counts
+    from_hr, to_hr = found[("hr", "it")].handoffs, found[("it", "hr")].handoffs
+    assert (from_hr.volume, from_hr.hidden, from_hr.held_back) == (5, None, False)
+    assert (to_hr.volume, to_hr.hidden, to_hr.held_back) == (1, 0, False)
 
 
 def test_drawing_puts_departments_on_a_circle_and_widens_busy_edges(worked_example, hr_agent):
