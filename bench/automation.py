@@ -9,6 +9,9 @@ itself costs on this machine:
 - noop_roundtrip_ms: median `.delay().get()` of a no-op task;
 - step_median_ms: median time from a step becoming ready (its row marked PENDING) to the
   step being done, runs going one at a time;
+- step_worked_median_ms: the same steps from a worker claiming them to done: what a step
+  costs the worker, without the broker's hop and the wait for a free worker process (the
+  five parallel steps share two);
 - run_median_ms: median time from submission to the run being done, one run at a time;
 - runs_per_s: runs completed per second when `--runs` are submitted back to back.
 
@@ -20,7 +23,7 @@ pack, the e-mail to the manager): the bench approves each request and completes 
 step (the workstation set-up) as Facilities would, as soon as it reaches their queue.
 
 - onboarding_step_median_ms: median time from an automated onboarding step becoming ready
-  to it being done, on the real actions;
+  to it being done, on the real actions (onboarding_step_worked_median_ms: claimed to done);
 - onboarding_run_median_ms: submission to done, the approval and the human step included.
 
 Needs DATABASE_URL (PostgreSQL: the server to create the scratch database on) and
@@ -188,20 +191,24 @@ def _bench(args: argparse.Namespace, *, scratch_url: str, redis_url: str) -> dic
         worker.stop()
         redis_queue_forget(redis_url, queue)
 
-    run_ms, step_ms = _durations_ms(alone)
-    burst_run_ms, _ = _durations_ms(burst)
+    run_ms, step_ms, worked_ms = _durations_ms(alone)
+    burst_run_ms, _, _ = _durations_ms(burst)
     runs, steps = _runs_and_steps(burst)
     elapsed = (
         max(run.finished_at for run in runs) - min(run.created_at for run in runs)
     ).total_seconds()
-    onboarding_run_ms, onboarding_step_ms = _durations_ms(onboardings, automated_only=True)
+    onboarding_run_ms, onboarding_step_ms, onboarding_worked_ms = _durations_ms(
+        onboardings, automated_only=True
+    )
     return {
         "onboarding_step_median_ms": round(statistics.median(onboarding_step_ms), 2),
+        "onboarding_step_worked_median_ms": round(statistics.median(onboarding_worked_ms), 2),
         "onboarding_run_median_ms": round(statistics.median(onboarding_run_ms), 2),
         "onboarding_runs": len(onboardings),
         "runs_per_s": round(len(runs) / elapsed, 2),
         "run_median_ms": round(statistics.median(run_ms), 2),
         "step_median_ms": round(statistics.median(step_ms), 2),
+        "step_worked_median_ms": round(statistics.median(worked_ms), 2),
         "noop_roundtrip_ms": round(statistics.median(noops) * 1000, 2),
         "run_median_under_load_ms": round(statistics.median(burst_run_ms), 2),
         "runs": len(runs),
@@ -327,16 +334,19 @@ def _runs_and_steps(request_ids: list[int]) -> tuple[list[Any], list[Any]]:
 
 def _durations_ms(
     request_ids: list[int], *, automated_only: bool = False
-) -> tuple[list[float], list[float]]:
-    """Per run: submission to done; per step: ready (PENDING) to done. Both from the rows'
-    own timestamps, written in the transactions that made them so, on this machine's clock.
-    `automated_only` leaves out the steps people did (and those not needed)."""
+) -> tuple[list[float], list[float], list[float]]:
+    """Per run: submission to done; per step: ready (PENDING) to done, and worked (claimed by
+    a worker to done: without the broker's hop and the wait for a free worker process). All
+    from the rows' own timestamps, written in the transactions that made them so, on this
+    machine's clock. `automated_only` leaves out the steps people did (and those not
+    needed)."""
     runs, steps = _runs_and_steps(request_ids)
     if automated_only:
         steps = [step for step in steps if step.kind == "automated" and step.enqueued_at]
     run_ms = [(run.finished_at - run.created_at).total_seconds() * 1000 for run in runs]
     step_ms = [(step.finished_at - step.enqueued_at).total_seconds() * 1000 for step in steps]
-    return run_ms, step_ms
+    worked_ms = [(step.finished_at - step.started_at).total_seconds() * 1000 for step in steps]
+    return run_ms, step_ms, worked_ms
 
 
 def _report(results: dict[str, Any], *, redis_url: str) -> None:
@@ -347,6 +357,11 @@ def _report(results: dict[str, Any], *, redis_url: str) -> None:
             "step, ready to done (median)",
             f"{results['step_median_ms']:.1f} ms",
             f"{results['step_median_ms'] / noop:.1f}x",
+        ),
+        (
+            "step, worked: claimed to done (median)",
+            f"{results['step_worked_median_ms']:.1f} ms",
+            f"{results['step_worked_median_ms'] / noop:.1f}x",
         ),
         (
             "run, submitted to done, alone (median)",
@@ -363,6 +378,11 @@ def _report(results: dict[str, Any], *, redis_url: str) -> None:
             "real onboarding step, ready to done (median)",
             f"{results['onboarding_step_median_ms']:.1f} ms",
             f"{results['onboarding_step_median_ms'] / noop:.1f}x",
+        ),
+        (
+            "real onboarding step, worked (median)",
+            f"{results['onboarding_step_worked_median_ms']:.1f} ms",
+            f"{results['onboarding_step_worked_median_ms'] / noop:.1f}x",
         ),
         (
             "real onboarding, submitted to done (median)",
