@@ -80,6 +80,9 @@ WRITES = {"submit", "take next"}
 STREAMS = {"stream export (CSV)"}
 
 pytestmark = [
+    # The tests read the counts only; the mark makes pytest-django point the connections at
+    # the test database before the module's fixture seeds it, whatever ran first.
+    pytest.mark.django_db,
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="seed_scale writes with PostgreSQL's COPY; the test database is "
