@@ -99,13 +99,16 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
     task_filter = selectors.queue_tasks(
         queue=queue, viewer=request.user, filters=request.GET, agents=agents
     )
-    page = Paginator(PagedByIds(task_filter.qs), TASKS_PER_PAGE).get_page(request.GET.get("page"))
     # Read with the queue when it came from `queue_with_counts_for_viewer`.
     counts = (
         queue
         if hasattr(queue, "open_count")
         else selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
     )
+    filtered = any(value for key, value in request.GET.items() if key != "page")
+    # Unfiltered, the page lists every open task of the queue: the counts say how many.
+    tasks = PagedByIds(task_filter.qs, count=None if filtered else counts.open_count)
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -120,7 +123,7 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
             "agents": agents,
             "priorities": FulfilmentTask._meta.get_field("priority").choices,
             "querystring": query.urlencode(),
-            "filtered": any(value for key, value in request.GET.items() if key != "page"),
+            "filtered": filtered,
         },
         status=status,
     )

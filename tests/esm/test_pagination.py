@@ -74,3 +74,10 @@ def test_an_empty_page_reads_no_rows(django_assert_num_queries):
 def test_only_slices_are_read():
     with pytest.raises(TypeError):
         PagedByIds(_headed())[0]
+
+
+def test_a_count_the_caller_read_already_is_not_counted_again(
+    departments, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert Paginator(PagedByIds(_headed(), count=7), 3).num_pages == 3

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from esm import clock
@@ -269,6 +271,34 @@ def test_the_queue_page_paginates(client, it_agent, it_queue, employee, settings
     assert row["task"].service_request.reference in html
     assert employee.get_full_name() in html
     assert "Unclaimed" in html
+
+
+def test_the_queue_page_counts_its_pages_with_the_queue_unless_filtered(
+    client, it_agent, it_queue, employee
+):
+    """Unfiltered, the page lists every open task of the queue, so the queue's own open
+    count (read with the queue) is the paginator's: no second count. Filtered, the page
+    counts what the filters leave."""
+    tasks = [_raise(employee, it_queue.department, subject=f"Thing {n}") for n in range(3)]
+    actions.task_claim(task=tasks[0], agent=it_agent)
+    resolved = _raise(employee, it_queue.department, subject="Done already")
+    actions.task_claim(task=resolved, agent=it_agent)
+    actions.task_resolve(task=resolved, agent=it_agent, resolution="Fixed.")
+    signed_in(client, it_agent)
+    url = reverse("queue_detail", args=[it_queue.slug])
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        every = client.get(url)
+    with CaptureQueriesContext(connection) as filtered:
+        queued = client.get(url, {"state": FulfilmentTask.State.QUEUED})
+
+    assert every.context["page"].paginator.count == 3
+    assert queued.context["page"].paginator.count == 2
+    counts = [
+        [q["sql"] for q in queries if q["sql"].startswith('SELECT COUNT(*) AS "__count"')]
+        for queries in (unfiltered, filtered)
+    ]
+    assert [len(found) for found in counts] == [0, 1]
 
 
 def test_bulk_without_a_choice_changes_nothing(client, department_manager, it_queue, employee):
