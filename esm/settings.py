@@ -129,8 +129,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # department's 400 agents were found by reading all 50,000 people (14 ms a queue page, 2 ms
 # through the index). DATABASE_RANDOM_PAGE_COST sets another; empty keeps the server's.
 # Parallel query: a plan whose estimate passes parallel_setup_cost starts worker processes,
-# about 5 ms each on this kind of machine: a queue page's 25 tasks sorted by two workers took
-# 14 ms where one process takes 9. The portal's reads are many and small, on as many
+# a few ms each: at a million requests a queue page's 25 tasks sorted by two workers took
+# 14 ms where one process takes 9 (2 cores). The portal's reads are many and small, on as many
 # processes as there are cores; DATABASE_PARALLEL_WORKERS lets a rollup worker on a large
 # machine take more (empty keeps the server's).
 _postgres_settings = [] if env.bool("DATABASE_JIT", default=False) else ["-c jit=off"]

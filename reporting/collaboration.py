@@ -167,6 +167,22 @@ class NearestRankMedian(Aggregate):
     output_field = FloatField()
 
 
+_HIDDEN = Count("pk", filter=Q(is_visible=False))
+
+
+def _hidden_on_small_edges(
+    crossings: QuerySet[Crossing], rows: list[dict[str, Any]], keys: list[str]
+) -> dict[tuple[Any, ...], int]:
+    """The cases the viewer may not open on each edge (and kind) of `rows` under
+    `SMALL_GROUP`, by its `keys`: one query, none when no edge is small."""
+    small = [row for row in rows if row["volume"] < SMALL_GROUP]
+    if not small:
+        return {}
+    on_small_edges = Q(*(Q(**{key: row[key] for key in keys}) for row in small), _connector=Q.OR)
+    found = crossings.filter(on_small_edges).values(*keys).annotate(hidden=_HIDDEN).order_by()
+    return {tuple(row[key] for key in keys): row["hidden"] for row in found}
+
+
 def _work(
     crossings: QuerySet[Crossing], *, hidden_everywhere: bool
 ) -> dict[tuple[int, int], dict[str, Work]]:
@@ -180,29 +196,17 @@ def _work(
     are read in 4 ms, and checked in 17 more."""
     keys = ["kind", "from_department_id", "to_department_id"]
     in_sql = connection.vendor == "postgresql"
-    hidden = Count("pk", filter=Q(is_visible=False))
     counts = crossings.values(*keys).annotate(
         volume=Count("pk"),
         picked_up=Count("picked_at"),
         sent_backs=Count("pk", filter=Q(sent_back=True)),
-        **({"hidden": hidden} if hidden_everywhere else {}),
+        **({"hidden": _HIDDEN} if hidden_everywhere else {}),
         **({"median_minutes": NearestRankMedian("delay_minutes")} if in_sql else {}),
     )
     medians = {} if in_sql else distributions(crossings, "delay_minutes", by=keys)
     rows = list(counts.order_by())
     if not hidden_everywhere:
-        small = [row for row in rows if row["volume"] < SMALL_GROUP]
-        on_small_edges = Q(pk__in=[])
-        for row in small:
-            on_small_edges |= Q(**{key: row[key] for key in keys})
-        hidden_on = {
-            tuple(row[key] for key in keys): row["hidden"]
-            for row in (
-                crossings.filter(on_small_edges).values(*keys).annotate(hidden=hidden).order_by()
-                if small
-                else []
-            )
-        }
+        hidden_on = _hidden_on_small_edges(crossings, rows, keys)
         for row in rows:
             row["hidden"] = hidden_on.get(tuple(row[key] for key in keys))
     work: dict[tuple[int, int], dict[str, Work]] = {}
