@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -63,7 +64,7 @@ from services.models import (
     StepRun,
     pk_from_reference,
 )
-from services.models.requests import approvals_for
+from services.models.requests import approvals_addressed
 from services.models.tasks import department_target_sql
 
 POPULAR_SHOWN = 6
@@ -450,14 +451,20 @@ def task_of_request_for_viewer(
 
 
 def pending_approvals_for(*, user: Any) -> QuerySet[Approval]:
+    return (
+        _pending_approvals(user.pk, department_roles(user))
+        .select_related("service_request__catalog_item", "service_request__requester")
+        .order_by("service_request__submitted_at")
+    )
+
+
+def _pending_approvals(user_id: int, roles: frozenset[tuple[int, str]]) -> QuerySet[Approval]:
     # Not their own requests: nobody approves what they raised or what is for them.
     return (
         Approval.objects.filter(state=Approval.State.PENDING)
-        .filter(approvals_for(user))
-        .exclude(service_request__requester=user)
-        .exclude(service_request__raised_by=user)
-        .select_related("service_request__catalog_item", "service_request__requester")
-        .order_by("service_request__submitted_at")
+        .filter(approvals_addressed(user_id, roles))
+        .exclude(service_request__requester_id=user_id)
+        .exclude(service_request__raised_by_id=user_id)
     )
 
 
@@ -478,37 +485,59 @@ def approval_summary_for(*, user: Any) -> ApprovalSummary:
     cached = getattr(user, _APPROVAL_SUMMARY_CACHE, None)
     if cached is not None:
         return cached
-    addressed = Approval.objects.filter(approvals_for(user))
+    if not user.is_authenticated:
+        return ApprovalSummary(waiting=0, approves=False)
+    sql, params = _approval_summary_sql(connection.vendor, user.pk, department_roles(user))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        waiting, approves = cursor.fetchone() or (0, False)
+    summary = ApprovalSummary(waiting=waiting or 0, approves=bool(approves))
+    setattr(user, _APPROVAL_SUMMARY_CACHE, summary)
+    return summary
+
+
+# Distinct people (and role sets) whose summary query a process keeps built: about 1.5 KB
+# each, so at most 2 MB a process; those read least recently are built again.
+APPROVAL_SUMMARY_QUERIES_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=APPROVAL_SUMMARY_QUERIES_KEPT)
+def _approval_summary_sql(
+    vendor: str, user_id: int, roles: frozenset[tuple[int, str]]
+) -> tuple[str, tuple[Any, ...]]:
+    """The summary's SQL and parameters for one person and the roles they hold, built once
+    a process: Django takes about 3 ms to build it (five subqueries from the approval rules)
+    for 0.2 ms in the database, on every page an approver opens. It reads only the person's
+    id and roles, so a change of roles is another key, and the rows it counts are read
+    afresh each time."""
+    addressed = Approval.objects.filter(approvals_addressed(user_id, roles))
     waiting = (
-        pending_approvals_for(user=user)
+        _pending_approvals(user_id, roles)
         .order_by()
         .values("state")
         .annotate(n=Count("pk"))
         .values("n")
     )
     role_steps = Q(pk__in=[])
-    for department_id, role in department_roles(user):
+    for department_id, role in sorted(roles):
         role_steps |= Q(department_id=department_id, role=role)
     named = ApprovalStep.objects.filter(
-        Q(approver=ApprovalStep.Approver.PERSON, person=user)
+        Q(approver=ApprovalStep.Approver.PERSON, person_id=user_id)
         | Q(approver=ApprovalStep.Approver.DEPARTMENT_ROLE) & role_steps
     )
-    row = (
+    summary = (
         get_user_model()
-        .objects.filter(pk=user.pk)
+        .objects.filter(pk=user_id)
         .annotate(
             waiting=Subquery(waiting[:1]),
             approves=Exists(addressed.exclude(state=Approval.State.WAITING))
-            | Exists(Approval.objects.filter(decided_by=user))
-            | Exists(Profile.objects.filter(manager=user))
+            | Exists(Approval.objects.filter(decided_by_id=user_id))
+            | Exists(Profile.objects.filter(manager_id=user_id))
             | Exists(named),
         )
         .values("waiting", "approves")
-        .first()
-    ) or {"waiting": 0, "approves": False}
-    summary = ApprovalSummary(waiting=row["waiting"] or 0, approves=bool(row["approves"]))
-    setattr(user, _APPROVAL_SUMMARY_CACHE, summary)
-    return summary
+    )
+    return summary.query.sql_with_params()
 
 
 # --- Staff workspace: queues, tasks, the department manager's view ---------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -31,8 +32,13 @@ def pk_from_reference(text: str) -> int | None:
 
 def approvals_for(user: Any) -> Q:
     """Approvals addressed to `user`: by name, or through a role they hold in a department."""
-    condition = Q(approver=user)
-    for department_id, role in department_roles(user):
+    return approvals_addressed(user.pk, department_roles(user))
+
+
+def approvals_addressed(user_id: int, roles: Iterable[tuple[int, str]]) -> Q:
+    """`approvals_for` the person with this id and these (department id, role) pairs."""
+    condition = Q(approver_id=user_id)
+    for department_id, role in sorted(roles):
         condition |= Q(approver__isnull=True, department_id=department_id, role=role)
     return condition
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from esm.models import DepartmentRole, Event, Profile
 from esm.navigation import nav_items
 from esm.permissions import department_roles
-from services import actions
+from services import actions, selectors
 from services.models import (
     Approval,
     ApprovalStep,
@@ -1008,6 +1008,37 @@ def test_the_navigation_reads_the_approvals_in_one_query(
         items = nav_items(request)
 
     assert [item.count for item in items if item.label == "Approvals"] == [1]
+
+
+def test_the_navigation_builds_a_persons_approvals_query_once_and_again_for_new_roles(
+    client, employee, it_agent, it_department, laptop
+):
+    """The count's SQL is kept per person and roles: a second page reads the approvals
+    afresh with the query built for the first; a role granted since is another query, so a
+    request awaiting that role's approval is counted at once."""
+    ApprovalStepFactory(
+        item=laptop,
+        approver=ApprovalStep.Approver.DEPARTMENT_ROLE,
+        department=it_department,
+        role=DepartmentRole.Role.MANAGER,
+    )
+    submit(laptop, employee)
+    client.force_login(it_agent)
+
+    def waiting() -> list[int]:
+        items = client.get(HOME).context["nav_items"]
+        return [item.count for item in items if item.label == "Approvals"]
+
+    selectors._approval_summary_sql.cache_clear()
+    assert waiting() == []  # an agent approves nothing here
+    assert waiting() == []
+    assert selectors._approval_summary_sql.cache_info()[:2] == (1, 1)  # hits, misses
+
+    DepartmentRole.objects.create(
+        user=it_agent, department=it_department, role=DepartmentRole.Role.MANAGER
+    )
+    assert waiting() == [1]
+    assert selectors._approval_summary_sql.cache_info().misses == 2
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, laptop):
