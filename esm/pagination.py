@@ -31,9 +31,6 @@ class PagedByIds[M: Model]:
             return self.known_count
         return self.queryset.count()
 
-    def __len__(self) -> int:
-        return self.count()
-
     def __getitem__(self, index: slice) -> list[M]:
         if not isinstance(index, slice):
             raise TypeError("PagedByIds is read a page (a slice) at a time.")

@@ -104,21 +104,20 @@ def test_production_keeps_its_postgresql_connection_and_development_does_not(loa
     assert kept(DEBUG="1") == 0
 
 
-def test_a_random_page_cost_that_is_not_a_number_stops_the_start(load_settings):
-    with pytest.raises(ValueError, match="could not convert string to float"):
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("DATABASE_RANDOM_PAGE_COST", "1; DROP", "could not convert string to float"),
+        ("DATABASE_PARALLEL_WORKERS", "2 -c work_mem=1GB", "invalid literal for int"),
+    ],
+)
+def test_a_postgresql_setting_that_is_not_a_number_stops_the_start(
+    load_settings, setting, value, message
+):
+    """Each is written into the connection's options: anything but a number is refused."""
+    with pytest.raises(ValueError, match=message):
         load_settings(
-            DEBUG="1",
-            DATABASE_URL="postgres://portal:pw@db.internal/esm",
-            DATABASE_RANDOM_PAGE_COST="1; DROP",
-        )
-
-
-def test_a_parallel_worker_count_that_is_not_a_whole_number_stops_the_start(load_settings):
-    with pytest.raises(ValueError, match="invalid literal for int"):
-        load_settings(
-            DEBUG="1",
-            DATABASE_URL="postgres://portal:pw@db.internal/esm",
-            DATABASE_PARALLEL_WORKERS="2 -c work_mem=1GB",
+            DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm", **{setting: value}
         )
 
 
