@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import environ
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / ".bench"
@@ -109,7 +109,7 @@ def main() -> int:
 def scratch_database(server: dict[str, Any]) -> Iterator[str]:
     """Create a database of our own next to DATABASE_URL's, yield its URL, drop it."""
     name = f"esm_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg2.connect(
+    admin = psycopg.connect(
         dbname="postgres",
         user=server.get("USER") or None,
         password=server.get("PASSWORD") or None,

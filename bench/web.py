@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import environ
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / ".bench"
@@ -184,7 +184,7 @@ def bench_database(server: dict[str, Any], name: str, *, drop: bool) -> Iterator
 
 @contextmanager
 def _admin(server: dict[str, Any]) -> Iterator[Any]:
-    admin = psycopg2.connect(**_connection_kwargs(server | {"NAME": "postgres"}))
+    admin = psycopg.connect(**_connection_kwargs(server | {"NAME": "postgres"}))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
@@ -244,7 +244,7 @@ def _migrate_and_seed(server: dict[str, Any], name: str, *, wanted: int) -> str:
 
 
 def _requests_held(server: dict[str, Any], name: str) -> int:
-    connection = psycopg2.connect(**_connection_kwargs(server | {"NAME": name}))
+    connection = psycopg.connect(**_connection_kwargs(server | {"NAME": name}))
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM services_servicerequest")
@@ -372,7 +372,7 @@ def _time_query(server: dict[str, Any], query: tuple[str, tuple[Any, ...]], *, t
     from bench.load import percentile
 
     text, params = query
-    connection = psycopg2.connect(**_connection_kwargs(server))
+    connection = psycopg.connect(**_connection_kwargs(server))
     try:
         with connection.cursor() as cursor:
             seconds = []

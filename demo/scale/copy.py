@@ -7,7 +7,6 @@ one string and a batch one write: formatting is most of the cost at a million re
 from __future__ import annotations
 
 import functools
-import io
 import json
 import queue
 import threading
@@ -111,8 +110,8 @@ class Writer:
                 continue  # drain: the caller learns of the error at the next put or close
             statement, data = batch
             try:
-                with self.raw.cursor() as cursor:
-                    cursor.copy_expert(statement, io.StringIO(data))
+                with self.raw.cursor() as cursor, cursor.copy(statement) as copy:
+                    copy.write(data)
             except BaseException as error:
                 self.error = error
 
@@ -153,7 +152,7 @@ class Table:
         if self.writer is not None:
             self.writer.put(statement, data)
         else:
-            with connection.cursor() as cursor:
-                cursor.copy_expert(statement, io.StringIO(data))
+            with connection.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.write(data)
         self.written += len(self.rows)
         self.rows = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection
-from psycopg2 import sql
+from psycopg import sql
 
 # Enough memory for an index build to sort in one pass.
 INDEX_BUILD_MEMORY = "256MB"

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import F, Min, Q
 from django.urls import reverse
-from psycopg2 import sql
+from psycopg import sql
 
 from demo.management.commands.seed_scale import FIRST_ROLLUP, LANES, ROLLUPS
 from demo.scale.business_time import BusinessTime

@@ -25,7 +25,7 @@ from tests.esm.factories import (
     UserFactory,
 )
 
-# The PostgreSQL trigger raises SQLSTATE 23001 (restrict_violation): psycopg2 maps it to
+# The PostgreSQL trigger raises SQLSTATE 23001 (restrict_violation): psycopg maps it to
 # RestrictViolation, an IntegrityError, which Django re-raises as its own IntegrityError.
 RESTRICT_VIOLATION = "23001"
 
@@ -132,7 +132,7 @@ def test_database_refuses_a_raw_update_of_an_event(postgresql_only, event):
     with pytest.raises(IntegrityError, match="append-only") as refused:
         _execute_raw("UPDATE esm_event SET kind = %s WHERE id = %s", ["resolved", event.pk])
 
-    assert refused.value.__cause__.pgcode == RESTRICT_VIOLATION
+    assert refused.value.__cause__.sqlstate == RESTRICT_VIOLATION
     assert _row(event) == before
 
 
@@ -142,7 +142,7 @@ def test_database_refuses_a_raw_delete_of_an_event(postgresql_only, event):
     with pytest.raises(IntegrityError, match="append-only") as refused:
         _execute_raw("DELETE FROM esm_event WHERE id = %s", [event.pk])
 
-    assert refused.value.__cause__.pgcode == RESTRICT_VIOLATION
+    assert refused.value.__cause__.sqlstate == RESTRICT_VIOLATION
     assert _row(event) == before
 
 
@@ -183,7 +183,7 @@ def test_append_only_trigger_migration_survives_postgresql_parameter_merging():
     assert editor.executed
     for sql, params in editor.executed:
         if params is not None:
-            sql % tuple(params)  # what psycopg2's mogrify does first; raises on a bare %
+            sql % tuple(params)  # what the driver's formatting does first; raises on a bare %
 
 
 # -- constraints ----------------------------------------------------------------------------

@@ -23,6 +23,8 @@ CONFIG_VARIABLES = [
     "SECURE_SSL_REDIRECT",
     "DATABASE_JIT",
     "DATABASE_RANDOM_PAGE_COST",
+    "DATABASE_PARALLEL_WORKERS",
+    "DATABASE_PREPARE_THRESHOLD",
     "CONN_MAX_AGE",
 ]
 
@@ -90,6 +92,19 @@ def test_postgresql_connections_start_without_jit_or_parallel_workers_and_with_s
     )
 
 
+def test_postgresql_binds_parameters_on_the_server_and_prepares_repeated_queries(load_settings):
+    def options(**environment):
+        database = load_settings(
+            DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm", **environment
+        )["DATABASES"]["default"]
+        return database["OPTIONS"]["server_side_binding"], database["OPTIONS"]["prepare_threshold"]
+
+    assert options() == (True, 5)
+    assert options(DATABASE_PREPARE_THRESHOLD="2") == (True, 2)
+    # Behind a pooler that cannot follow prepared statements: bound, never prepared.
+    assert options(DATABASE_PREPARE_THRESHOLD="") == (True, None)
+
+
 def test_production_keeps_its_postgresql_connection_and_development_does_not(load_settings):
     postgres = "postgres://portal:pw@db.internal/esm"
 
@@ -109,12 +124,13 @@ def test_production_keeps_its_postgresql_connection_and_development_does_not(loa
     [
         ("DATABASE_RANDOM_PAGE_COST", "1; DROP", "could not convert string to float"),
         ("DATABASE_PARALLEL_WORKERS", "2 -c work_mem=1GB", "invalid literal for int"),
+        ("DATABASE_PREPARE_THRESHOLD", "often", "invalid literal for int"),
     ],
 )
 def test_a_postgresql_setting_that_is_not_a_number_stops_the_start(
     load_settings, setting, value, message
 ):
-    """Each is written into the connection's options: anything but a number is refused."""
+    """Each goes into the connection's options: anything but a number is refused."""
     with pytest.raises(ValueError, match=message):
         load_settings(
             DEBUG="1", DATABASE_URL="postgres://portal:pw@db.internal/esm", **{setting: value}

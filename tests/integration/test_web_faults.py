@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import psycopg2
+import psycopg
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -52,7 +52,7 @@ def _counts() -> dict[str, int]:
 def _table_locked(table: str) -> Iterator[None]:
     """Hold an EXCLUSIVE lock on `table` from a connection of our own: readers go on, and
     the first writer waits for it, in the middle of its transaction."""
-    locker = psycopg2.connect(
+    locker = psycopg.connect(
         dbname=connection.settings_dict["NAME"],
         user=connection.settings_dict["USER"] or None,
         password=connection.settings_dict["PASSWORD"] or None,
