@@ -7,10 +7,11 @@ import pytest
 
 from esm import clock
 from esm.models import Event, EventKind
+from journeys import rollups
 from journeys.models import JourneyRollupWatermark, TouchpointCase, TouchpointDay
 from journeys.rollups import answers_key, journey_refresh, journeys_refresh
 from services import actions
-from tests.journeys.conftest import MON, TUE, WED, approx, at, case_a, case_b
+from tests.journeys.conftest import MON, TUE, WED, approx, at, case_a, case_b, case_c, case_d
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +173,32 @@ def test_a_cases_log_is_read_from_its_submission_on(week):
     )
     week.refresh()
     assert rows(week.touchpoints["record"])[a.reference].handoffs == 0
+
+
+def test_a_refresh_reads_its_cases_in_parts_and_writes_the_same_rows(journey, monkeypatch):
+    """Ids go to the database a part at a time (PostgreSQL takes at most 65,535 parameters
+    a statement, fewer than a full refresh's cases at a million requests): read two at a
+    time, full and incremental refreshes write what reading them at once writes."""
+    values = TouchpointCase.objects.order_by("service_request_id", "touchpoint_id").values_list(
+        "service_request_id", "touchpoint_id", "resolution_minutes", "employee_comments"
+    )
+    with clock.travel(at(MON, 8)) as now:
+        week = [f(journey, now) for f in (case_a, case_b, case_c, case_d)]
+        now.to(at(TUE, 8))
+        assert journey.refresh() == 4
+        at_once = list(values)
+
+        monkeypatch.setattr(rollups, "BATCH_SIZE", 2)
+        monkeypatch.setattr(rollups, "IDS_PER_READ", 2)
+        assert journey.refresh() == 4
+        assert list(values) == at_once
+
+        for case in week[:3]:
+            actions.comment_add(service_request=case, author=journey.people["employee"], body="?")
+        now.to(at(TUE, 9))
+        assert journey_refresh(journey=journey.journey) >= 3
+        in_parts = list(values)
+
+        monkeypatch.undo()
+        assert journey.refresh() == 4
+    assert list(values) == in_parts
