@@ -190,10 +190,15 @@ class QueueTaskFilter(django_filters.FilterSet):
         ]
 
     def __init__(
-        self, *args: Any, queue: Queue, viewer: Any, agents: Iterable[Any], **kwargs: Any
+        self,
+        *args: Any,
+        queue: Queue,
+        viewer: Any,
+        agents: Iterable[tuple[int, str]],
+        **kwargs: Any,
     ) -> None:
-        """`agents`: the queue department's people who may hold its tasks (the page lists
-        them beside the filters too, so it reads them once and passes them here)."""
+        """`agents`: (id, name) of the queue department's people who may hold its tasks (the
+        page lists them beside the filters too, so it reads them once and passes them here)."""
         super().__init__(*args, **kwargs)
         self.viewer = viewer
         self.filters["catalog_item"].queryset = CatalogItem.objects.filter(
@@ -202,10 +207,7 @@ class QueueTaskFilter(django_filters.FilterSet):
         self.filters["assignee"].extra["choices"] = [
             (MINE, "Me"),
             (UNASSIGNED, "Nobody (unclaimed)"),
-            *[
-                (str(person.pk), person.get_full_name() or person.get_username())
-                for person in agents
-            ],
+            *[(str(pk), name) for pk, name in agents],
         ]
 
     def filter_assignee(

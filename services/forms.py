@@ -366,18 +366,29 @@ class TaskConsultWithdrawForm(TaskForm):
         self.fields["consult"].queryset = consults
 
 
+def offer_named(field: forms.ModelChoiceField, named: Sequence[tuple[int, str]] | None) -> None:
+    """Offer `named`, (id, name) pairs of the field's queryset the page has already read, as
+    its choices. What is posted is still checked against the queryset."""
+    if named is not None:
+        field.choices = [("", field.empty_label), *named]
+
+
 class TaskAssignForm(TaskForm):
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose...")
 
     def __init__(
-        self, *args: Any, agents: Any, listed: Sequence[Any] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        agents: Any,
+        named: Sequence[tuple[int, str]] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents
         self.fields["assignee"].label_from_instance = lambda person: (
             person.get_full_name() or person.get_username()
         )
-        offer_listed(self.fields["assignee"], listed)
+        offer_named(self.fields["assignee"], named)
 
 
 class TaskHandOffForm(TaskForm):
@@ -414,13 +425,26 @@ class QueueBulkForm(forms.Form):
         queryset=FulfilmentTask.objects.none(), widget=forms.MultipleHiddenInput
     )
     action = forms.ChoiceField(choices=[(ASSIGN, "Assign to"), (PRIORITY, "Set priority")])
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="(person)",
+        widget=forms.Select(attrs={"aria-label": "Assignee"}),
+    )
     priority = forms.ChoiceField(choices=[("", "---"), *Priority.choices], required=False)
 
-    def __init__(self, *args: Any, tasks: Any, agents: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        tasks: Any,
+        agents: Any,
+        named: Sequence[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tasks"].queryset = tasks
         self.fields["assignee"].queryset = agents
+        offer_named(self.fields["assignee"], named)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

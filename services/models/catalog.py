@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from esm.models import Department, DepartmentRole, Location, Profile
 from esm.permissions import department_roles
@@ -216,32 +218,60 @@ class CatalogItemQuerySet(models.QuerySet["CatalogItem"]):
         if not user.is_authenticated or not user.is_active:
             return self.none()
         profile = getattr(user, "profile", None)
-        rules = Entitlement.objects.filter(item=OuterRef("pk"))
-
-        def kind_allows(kind: Q, match: Q | None) -> Q:
-            unrestricted = ~Exists(rules.filter(kind))
-            if match is None:
-                return unrestricted
-            return unrestricted | Exists(rules.filter(kind & match))
-
         roles = {role for _, role in department_roles(user)}
         if profile is not None and profile.is_executive:
             roles.add(Entitlement.Role.EXECUTIVE)
-        role_match = Q(role__in=roles) | (
-            Q(role=Entitlement.Role.PEOPLE_MANAGER)
-            & Exists(Profile.objects.filter(manager_id=user.pk))
+        sql, params = _entitled_items_sql(
+            connections[self.db].vendor,
+            user.pk,
+            profile.department_id if profile else None,
+            profile.location_id if profile else None,
+            frozenset(roles),
         )
-        return self.requestable().filter(
-            kind_allows(
-                Q(department__isnull=False),
-                Q(department_id=profile.department_id) if profile else None,
-            ),
-            kind_allows(
-                Q(location__isnull=False),
-                Q(location_id=profile.location_id) if profile else None,
-            ),
-            kind_allows(~Q(role=""), role_match),
-        )
+        # SQL that Django compiled from the query below; the values travel as parameters.
+        return self.requestable().filter(pk__in=RawSQL(sql, params))  # noqa: S611
+
+
+# Distinct people whose entitlement query a process keeps built: about 2 KB each, so at most
+# 2 MB a process; those read least recently are built again.
+ENTITLEMENT_QUERIES_KEPT = 1024
+
+
+@functools.lru_cache(maxsize=ENTITLEMENT_QUERIES_KEPT)
+def _entitled_items_sql(
+    vendor: str,
+    user_id: int,
+    department_id: int | None,
+    location_id: int | None,
+    roles: frozenset[str],
+) -> tuple[str, tuple[Any, ...]]:
+    """The ids of the items these answers entitle to, as SQL and parameters, built once a
+    process: Django takes 1 to 2 ms to build the three kinds' subqueries, and the portal's
+    home reads the catalog through them three times. The key holds everything of the person
+    the rules are matched on; the rules and items are read afresh each time."""
+    rules = Entitlement.objects.filter(item=OuterRef("pk"))
+
+    def kind_allows(kind: Q, match: Q | None) -> Q:
+        unrestricted = ~Exists(rules.filter(kind))
+        if match is None:
+            return unrestricted
+        return unrestricted | Exists(rules.filter(kind & match))
+
+    role_match = Q(role__in=sorted(roles)) | (
+        Q(role=Entitlement.Role.PEOPLE_MANAGER) & Exists(Profile.objects.filter(manager_id=user_id))
+    )
+    entitled = CatalogItem.objects.filter(
+        kind_allows(
+            Q(department__isnull=False),
+            None if department_id is None else Q(department_id=department_id),
+        ),
+        kind_allows(
+            Q(location__isnull=False),
+            None if location_id is None else Q(location_id=location_id),
+        ),
+        kind_allows(~Q(role=""), role_match),
+    ).values("pk")
+    return entitled.query.sql_with_params()
 
 
 POPULAR_WINDOW_DAYS = 90

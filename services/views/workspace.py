@@ -95,7 +95,7 @@ def queue_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> HttpResponse:
     # Read once: the bulk-assign list and the assignee filter offer the same people.
-    agents = list(selectors.department_agents(department=queue.department))
+    agents = selectors.department_agent_names(department=queue.department)
     task_filter = selectors.queue_tasks(
         queue=queue, viewer=request.user, filters=request.GET, agents=agents
     )
@@ -120,7 +120,13 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
             "page": page,
             "rows": _with_clocks(list(page.object_list)),
             "counts": counts,
-            "agents": agents,
+            # Its selects only: the rows' checkboxes carry the tasks.
+            "bulk_form": QueueBulkForm(
+                auto_id=False,
+                tasks=FulfilmentTask.objects.none(),
+                agents=selectors.department_agents(department=queue.department),
+                named=agents,
+            ),
             "priorities": FulfilmentTask._meta.get_field("priority").choices,
             "querystring": query.urlencode(),
             "filtered": filtered,
@@ -184,8 +190,8 @@ class _Choices:
         self.task = task
 
     @cached_property
-    def agents(self) -> list[Any]:
-        return list(selectors.department_agents(department=self.task.department))
+    def agents(self) -> list[tuple[int, str]]:
+        return selectors.department_agent_names(department=self.task.department)
 
     @cached_property
     def destinations(self) -> tuple[list[Queue], list[Queue]]:
@@ -201,7 +207,7 @@ TASK_FORMS: dict[
         TaskAssignForm,
         lambda task, offered: {
             "agents": selectors.department_agents(department=task.department),
-            "listed": offered.agents,
+            "named": offered.agents,
         },
     ),
     "reply_form": (TaskTextForm, lambda task, offered: {"label": "Reply to the employee"}),

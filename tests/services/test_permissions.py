@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from esm.models import DepartmentRole
 from esm.permissions import can
-from services.models import ApprovalStep, CatalogItem, Entitlement, ServiceRequest
+from services.models import ApprovalStep, CatalogItem, Entitlement, ServiceRequest, catalog
 from tests.esm.factories import LocationFactory
 from tests.services.factories import (
     ApprovalFactory,
@@ -91,6 +91,27 @@ def test_role_entitlement(request, role, allowed, refused):
 
     assert _entitled(request.getfixturevalue(allowed), item)
     assert not _entitled(request.getfixturevalue(refused), item)
+
+
+def test_a_persons_entitlement_query_is_built_once_and_again_when_they_move(
+    employee, it_department, sales_department
+):
+    """The query is kept per person and what the rules match them on: the rules are read
+    afresh each time, and a move to another department is another query at once."""
+    item = CatalogItemFactory()
+    EntitlementFactory(item=item, department=it_department)
+    catalog._entitled_items_sql.cache_clear()
+
+    assert not _entitled(employee, item)
+    EntitlementFactory(item=item, department=sales_department)
+    assert _entitled(employee, item)  # a rule added since counts, with the query kept
+    assert catalog._entitled_items_sql.cache_info().misses == 1
+
+    employee.profile.department = it_department
+    employee.profile.save()
+    Entitlement.objects.filter(department=sales_department).delete()
+    assert _entitled(employee, item)
+    assert catalog._entitled_items_sql.cache_info().misses == 2
 
 
 def test_inactive_people_are_entitled_to_nothing(employee):

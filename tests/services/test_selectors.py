@@ -7,9 +7,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from esm import clock
+from esm.models import DepartmentRole
 from services import actions, selectors
 from services.models import ArticleView, ServiceRequest
-from tests.esm.factories import DepartmentFactory
+from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
 from tests.services.factories import (
     ApprovalFactory,
     ArticleFactory,
@@ -216,3 +217,21 @@ def test_pending_approvals_for_an_approver(manager, employee, outsider):
 
     assert list(selectors.pending_approvals_for(user=manager)) == [approval]
     assert list(selectors.pending_approvals_for(user=outsider)) == []
+
+
+def test_a_departments_agents_are_named_in_order_by_name_or_username(
+    it_department, it_agent, department_manager, employee
+):
+    """Its agents and managers, each once, by first then last name; a person without a
+    name is offered by username. Employees and the inactive are not offered."""
+    nameless = UserFactory(username="zz-contractor", first_name="", last_name="")
+    DepartmentRoleFactory(user=nameless, department=it_department, role=DepartmentRole.Role.AGENT)
+    DepartmentRoleFactory(user=it_agent, department=it_department, role=DepartmentRole.Role.MANAGER)
+    gone = UserFactory(is_active=False)
+    DepartmentRoleFactory(user=gone, department=it_department, role=DepartmentRole.Role.AGENT)
+
+    assert selectors.department_agent_names(department=it_department) == [
+        (nameless.pk, "zz-contractor"),
+        (it_agent.pk, "It Agent-Persona"),
+        (department_manager.pk, "It Manager-Persona"),
+    ]
