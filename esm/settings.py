@@ -139,14 +139,16 @@ if random_page_cost := env.str("DATABASE_RANDOM_PAGE_COST", default="1.1"):
     _postgres_settings.append(f"-c random_page_cost={float(random_page_cost)}")
 if parallel_workers := env.str("DATABASE_PARALLEL_WORKERS", default="0"):
     _postgres_settings.append(f"-c max_parallel_workers_per_gather={int(parallel_workers)}")
-# Parameters bound by the server, and a query that a kept connection has run
-# DATABASE_PREPARE_THRESHOLD times prepared: PostgreSQL then plans it once for that
-# connection instead of at every run. A page's queries are the same few texts with other ids,
-# and some take longer to plan than to run (the task page's own row, 20 relations joined by
-# primary key: 9 ms planned, 0.4 ms run). Behind PgBouncer in transaction mode older than
-# 1.21, which cannot follow a prepared statement from one server connection to the next, set
-# it empty: never prepare.
-_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+# Parameters are bound by the server. A query that a kept connection has run
+# DATABASE_PREPARE_THRESHOLD times is prepared: PostgreSQL then plans it once for that
+# connection instead of at every run. A page's queries are the same few texts with other
+# ids, and some take longer to plan than to run (the task page's own row, 20 relations
+# joined by primary key: 9 ms planned, 0.4 ms run), so the web processes prepare after 5
+# runs (esm/wsgi.py). Elsewhere it is empty, never prepare: a rollup's reads over ranges of
+# days, planned once for any range, ran up to 2.4 times slower. So is it behind a PgBouncer in
+# transaction mode older than 1.21, which cannot follow a prepared statement from one server
+# connection to the next.
+_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="")
 POSTGRES_OPTIONS: dict[str, Any] = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,

@@ -99,10 +99,36 @@ def test_postgresql_binds_parameters_on_the_server_and_prepares_repeated_queries
         )["DATABASES"]["default"]
         return database["OPTIONS"]["server_side_binding"], database["OPTIONS"]["prepare_threshold"]
 
-    assert options() == (True, 5)
-    assert options(DATABASE_PREPARE_THRESHOLD="2") == (True, 2)
-    # Behind a pooler that cannot follow prepared statements: bound, never prepared.
+    # Workers and commands: bound, never prepared (the web's wsgi.py asks for 5).
+    assert options() == (True, None)
+    assert options(DATABASE_PREPARE_THRESHOLD="5") == (True, 5)
     assert options(DATABASE_PREPARE_THRESHOLD="") == (True, None)
+
+
+def test_web_processes_prepare_repeated_queries_and_others_do_not():
+    """esm/wsgi.py asks for prepared statements before the settings load; a worker or a
+    command, which never imports it, plans each query afresh."""
+    environment = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    environment |= {
+        "DJANGO_SETTINGS_MODULE": "esm.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": "postgres://portal:pw@db.internal/esm",
+    }
+    show = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['prepare_threshold'])"
+    )
+
+    def threshold(*imports: str) -> str:
+        code = "; ".join([*imports, "import django", "django.setup()", show])
+        result = subprocess.run(  # noqa: S603 - this interpreter, code written above
+            [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()[-1]
+
+    assert threshold("import esm.wsgi") == "5"
+    assert threshold() == "None"
 
 
 def test_production_keeps_its_postgresql_connection_and_development_does_not(load_settings):
