@@ -239,6 +239,27 @@ def test_bulk_assign(client, department_manager, it_agent, it_queue, employee):
     assert FulfilmentTask.objects.filter(assignee=it_agent).count() == 2
 
 
+def test_the_queue_page_offers_the_departments_agents_in_both_lists(
+    client, department_manager, it_agent, hr_agent, it_queue, employee
+):
+    """The assignee filter and the bulk-assign list name the same people, the department's
+    agents and managers only, each by name, and the bulk list posts their ids."""
+    _raise(employee, it_queue.department, subject="Thing")
+    signed_in(client, department_manager)
+
+    page = client.get(reverse("queue_detail", args=[it_queue.slug]))
+
+    html = page.content.decode()
+    bulk = html[html.index('<select name="assignee" aria-label="Assignee">') :]
+    bulk = bulk[: bulk.index("</select>")]
+    assert '<option value="" selected>(person)</option>' in bulk
+    for person in (it_agent, department_manager):
+        option = f'<option value="{person.pk}">{person.get_full_name()}</option>'
+        assert option in bulk
+        assert html.count(option) == 2  # the filter offers them too
+    assert hr_agent.get_full_name() not in html
+
+
 def test_bulk_priority(client, department_manager, it_queue, employee):
     tasks = [_raise(employee, it_queue.department, subject=f"Thing {n}") for n in range(3)]
     signed_in(client, department_manager)
