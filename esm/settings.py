@@ -145,9 +145,9 @@ if parallel_workers := env.str("DATABASE_PARALLEL_WORKERS", default="0"):
 # ids, and some take longer to plan than to run (the task page's own row, 20 relations
 # joined by primary key: 9 ms planned, 0.4 ms run), so the web processes prepare after 5
 # runs (esm/wsgi.py). Elsewhere it is empty, never prepare: a rollup's reads over ranges of
-# days, planned once for any range, ran up to 2.4 times slower. So is it behind a PgBouncer in
-# transaction mode older than 1.21, which cannot follow a prepared statement from one server
-# connection to the next.
+# days, planned once for any range, ran up to 2.4 times slower. Leave it empty for the web
+# too behind a PgBouncer in transaction mode older than 1.21, which cannot follow a prepared
+# statement from one server connection to the next.
 _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="")
 POSTGRES_OPTIONS: dict[str, Any] = {
     "server_side_binding": True,
