@@ -322,14 +322,16 @@ class TaskAskForm(TaskTextForm):
 
 def offer_listed(field: forms.ModelChoiceField, listed: Sequence[Any] | None) -> None:
     """Offer `listed`, rows of the field's queryset the page has already read, as its
-    choices: a model choice field otherwise reads its queryset again to render. What is
-    posted is still checked against the queryset."""
-    if listed is None:
-        return
-    field.choices = [
-        ("", field.empty_label),
-        *((row.pk, field.label_from_instance(row)) for row in listed),
-    ]
+    choices: a model choice field otherwise reads its queryset again to render."""
+    if listed is not None:
+        offer_named(field, [(row.pk, field.label_from_instance(row)) for row in listed])
+
+
+def offer_named(field: forms.ModelChoiceField, named: Sequence[tuple[int, str]] | None) -> None:
+    """Offer `named`, (id, label) pairs of the field's queryset the page has already read,
+    as its choices. What is posted is still checked against the queryset."""
+    if named is not None:
+        field.choices = [("", field.empty_label), *named]
 
 
 class TaskConsultForm(TaskForm):
@@ -366,13 +368,6 @@ class TaskConsultWithdrawForm(TaskForm):
         self.fields["consult"].queryset = consults
 
 
-def offer_named(field: forms.ModelChoiceField, named: Sequence[tuple[int, str]] | None) -> None:
-    """Offer `named`, (id, name) pairs of the field's queryset the page has already read, as
-    its choices. What is posted is still checked against the queryset."""
-    if named is not None:
-        field.choices = [("", field.empty_label), *named]
-
-
 class TaskAssignForm(TaskForm):
     assignee = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose...")
 
@@ -380,14 +375,12 @@ class TaskAssignForm(TaskForm):
         self,
         *args: Any,
         agents: Any,
-        named: Sequence[tuple[int, str]] | None = None,
+        named: Sequence[tuple[int, str]],
         **kwargs: Any,
     ) -> None:
+        """`named`: (id, name) of `agents`, as `selectors.department_agent_names` reads them."""
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents
-        self.fields["assignee"].label_from_instance = lambda person: (
-            person.get_full_name() or person.get_username()
-        )
         offer_named(self.fields["assignee"], named)
 
 
