@@ -715,10 +715,7 @@ def task_ending(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any] | None:
 
 def task_consult_for_viewer(*, task: FulfilmentTask) -> Consult | None:
     """The consult `task` answers (None for an ordinary task); `task_for_viewer` loads it."""
-    try:
-        return task.consult
-    except Consult.DoesNotExist:
-        return None
+    return task.consult_answered
 
 
 def consult_queues(*, task: FulfilmentTask) -> QuerySet[Queue]:

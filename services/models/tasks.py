@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +15,9 @@ from esm.permissions import staff_department_ids
 from services.models.catalog import Priority
 from services.models.clocks import ClockState, clock_rank_sql, clock_state_sql
 from services.models.requests import ServiceRequest
+
+if TYPE_CHECKING:
+    from services.models.consults import Consult
 
 
 class Queue(models.Model):
@@ -247,6 +250,16 @@ class FulfilmentTask(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    @property
+    def consult_answered(self) -> Consult | None:
+        """The consult this task answers, None for an ordinary task. Templates read this
+        rather than `consult`, which raises when there is none: a template's failed lookup
+        lists the task's every attribute (`dir`) before it gives up, on every row."""
+        try:
+            return self.consult
+        except FulfilmentTask.consult.RelatedObjectDoesNotExist:
+            return None
 
 
 class CannedReply(models.Model):

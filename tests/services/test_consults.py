@@ -1,6 +1,7 @@
 """Consults: asking another department about a task, without handing the work off."""
 
 import datetime as dt
+import logging
 
 import pytest
 from django.urls import reverse
@@ -359,6 +360,36 @@ def test_consult_pages_run_a_constant_number_of_queries(
     signed_in(client, hr_agent)
     with django_assert_max_num_queries(18):
         assert client.get(reverse("task_detail", args=[hr_task.pk])).status_code == 200
+
+
+def test_a_task_names_the_consult_it_answers_and_an_ordinary_task_none(hr_task, hr_agent, it_queue):
+    consult = actions.task_consult(task=hr_task, agent=hr_agent, to_queue=it_queue, question="Q?")
+
+    assert FulfilmentTask.objects.get(pk=consult.consult_task_id).consult_answered == consult
+    assert FulfilmentTask.objects.get(pk=hr_task.pk).consult_answered is None
+
+
+def test_the_queue_rows_badge_the_consult_without_a_failed_template_lookup(
+    client, caplog, hr_task, hr_agent, employee, it_department, it_agent, it_queue
+):
+    """Django logs every variable a template fails to resolve. A failed attribute of a row
+    (`task.consult` raises for an ordinary task) also lists every attribute of the task
+    before it gives up: on each of 25 rows, a cost the queue page must not pay."""
+    consult = actions.task_consult(task=hr_task, agent=hr_agent, to_queue=it_queue, question="Q?")
+    actions.task_claim(task=consult.consult_task, agent=it_agent)
+    actions.task_claim(task=_raise(employee, it_department, subject="New monitor"), agent=it_agent)
+    signed_in(client, it_agent)
+
+    with caplog.at_level(logging.DEBUG, logger="django.template"):
+        page = client.get(reverse("queue_detail", args=[it_queue.slug])).content.decode()
+        listed = client.get(reverse("queue_list")).content.decode()
+
+    assert page.count("Consult from HR") == 1
+    assert "New monitor" in page
+    assert listed.count("Consult from HR") == 1
+    assert "New monitor" in listed
+    failed = [record.getMessage() for record in caplog.records]
+    assert not [message for message in failed if "'consult'" in message], failed
 
 
 # -- API ---------------------------------------------------------------------------------
