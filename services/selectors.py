@@ -623,6 +623,17 @@ def queue_tasks(
     return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer, agents=agents)
 
 
+def task_rows(*, viewer: Any) -> QuerySet[FulfilmentTask]:
+    """The open tasks `viewer` sees, with what a row of a task list shows and no sort: a
+    sorted page's rows read by their ids (`PagedByIds(rows=...)`)."""
+    return (
+        FulfilmentTask.objects.visible_to(viewer)
+        .with_case_hidden(viewer)
+        .open()
+        .select_related(*TASK_ROW_RELATIONS)
+    )
+
+
 def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
     """The open tasks someone holds, across their queues, most urgent first."""
     return (

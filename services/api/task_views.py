@@ -268,7 +268,8 @@ class QueueTaskListApi(ListAPIView):
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(PagedByIds(self.get_queryset())) or []
+        tasks = PagedByIds(self.get_queryset(), rows=selectors.task_rows(viewer=request.user))
+        page = self.paginate_queryset(tasks) or []
         rows = ts.TaskListOutputSerializer(page, many=True, context=_clock_context(page))
         return self.get_paginated_response(rows.data)
 

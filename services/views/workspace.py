@@ -107,7 +107,11 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
     )
     filtered = any(value for key, value in request.GET.items() if key != "page")
     # Unfiltered, the page lists every open task of the queue: the counts say how many.
-    tasks = PagedByIds(task_filter.qs, count=None if filtered else counts.open_count)
+    tasks = PagedByIds(
+        task_filter.qs,
+        count=None if filtered else counts.open_count,
+        rows=selectors.task_rows(viewer=request.user),
+    )
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -81,3 +81,19 @@ def test_a_count_the_caller_read_already_is_not_counted_again(
 ):
     with django_assert_num_queries(0):
         assert Paginator(PagedByIds(_headed(), count=7), 3).num_pages == 3
+
+
+def test_rows_read_from_their_own_queryset_keep_the_sorts_order(
+    departments, django_assert_num_queries
+):
+    plain = Department.objects.select_related("head")
+    paged = PagedByIds(_headed(), rows=plain)
+
+    with django_assert_num_queries(2) as queries:
+        page = paged[3:6]
+        heads = [department.head.username for department in page]
+
+    assert [d.name for d in page] == ["Department 6", "Department 7", "Department 8"]
+    assert heads == [d.head.username for d in reversed(departments)][3:6]
+    assert not hasattr(page[0], "label")
+    assert " / " not in queries.captured_queries[1]["sql"]
