@@ -1,6 +1,11 @@
 import datetime as dt
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from services.models import ClockState
+from services.sla import ClockReading
 
 register = template.Library()
 
@@ -18,3 +23,32 @@ def business_time(duration: dt.timedelta | None) -> str:
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min"
+
+
+@register.simple_tag
+def clock_badge(clock: ClockReading, name: str = "") -> SafeString:
+    """A clock as its badge: the state in words with the business time left or overdue.
+
+    Written here rather than in an included template: a queue page shows two on each of its
+    25 rows, and an include costs more than the rest of the row."""
+    status = clock.status
+    if clock.left is None:
+        words = status.label
+    elif status in (ClockState.ON_TRACK, ClockState.AT_RISK):
+        words = f"{business_time(clock.left)} left"
+    elif status == ClockState.PAUSED:
+        words = f"Paused · {business_time(clock.left)} left"
+    elif status == ClockState.BREACHED:
+        words = (
+            f"Breached · {business_time(clock.overdue)} overdue" if clock.overdue else "Breached"
+        )
+    elif status == ClockState.MISSED:
+        words = f"Missed by {business_time(clock.overdue)}" if clock.overdue else "Missed"
+    else:
+        words = status.label
+    if name:
+        title = format_html("{}: {}", name, status.label)
+        words = format_html('<strong class="sla-name">{}</strong> {}', name, words)
+    else:
+        title = status.label
+    return format_html('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
