@@ -14,6 +14,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from esm.form_renderer import LongSelect
 from services.models import (
     DEPARTMENT_URGENCY,
     END_TO_END_URGENCY,
@@ -145,7 +146,7 @@ class QueueTaskFilter(django_filters.FilterSet):
         empty_label="Any state",
     )
     assignee = django_filters.ChoiceFilter(
-        method="filter_assignee", label="Assignee", empty_label="Anyone"
+        method="filter_assignee", label="Assignee", empty_label="Anyone", widget=LongSelect
     )
     catalog_item = django_filters.ModelChoiceFilter(
         field_name="service_request__catalog_item",

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.db.models import Q
 
+from esm.form_renderer import LongSelect
 from esm.forms import bounded_formfield
 from services.models import (
     CatalogItem,
@@ -369,7 +370,9 @@ class TaskConsultWithdrawForm(TaskForm):
 
 
 class TaskAssignForm(TaskForm):
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="Choose...")
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), empty_label="Choose...", widget=LongSelect
+    )
 
     def __init__(
         self,
@@ -422,7 +425,7 @@ class QueueBulkForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         empty_label="(person)",
-        widget=forms.Select(attrs={"aria-label": "Assignee"}),
+        widget=LongSelect(attrs={"aria-label": "Assignee"}),
     )
     priority = forms.ChoiceField(choices=[("", "---"), *Priority.choices], required=False)
 

@@ -1,5 +1,5 @@
-"""The form renderer writes selects in Python: the HTML must be exactly what Django's own
-select templates give, for every shape of select the portal's forms use."""
+"""The form renderer writes selects, inputs and text areas in Python: the HTML must be
+exactly what Django's own templates give, for every shape of widget the portal's forms use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
 
-from esm.form_renderer import FormRenderer
+from esm.form_renderer import FormRenderer, LongSelect, _flat_options
 
 
 class Everything(forms.Form):
@@ -25,6 +25,16 @@ class Everything(forms.Form):
     hidden_flag = forms.ChoiceField(
         choices=[("1", "1")], widget=forms.Select(attrs={"autofocus": False})
     )
+    text = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"placeholder": 'a "b"'}))
+    optional_text = forms.CharField(required=False)
+    hidden = forms.IntegerField(widget=forms.HiddenInput)
+    number = forms.IntegerField(min_value=1)
+    email = forms.EmailField(required=False)
+    secret = forms.CharField(widget=forms.PasswordInput(render_value=True), required=False)
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    agreed = forms.BooleanField(required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "readonly": True}))
+    note = forms.CharField(required=False, widget=forms.Textarea)
 
 
 class OwnOptions(forms.Select):
@@ -35,8 +45,23 @@ class OwnOptions(forms.Select):
     "data",
     [
         None,
-        {"plain": "a", "grouped": "pear", "several": ["1", "3"], "optional": "x"},
-        {"plain": "nope", "several": ["9"]},  # invalid: errors and no selection
+        {
+            "plain": "a",
+            "grouped": "pear",
+            "several": ["1", "3"],
+            "optional": "x",
+            "text": "Tom & <Jerry>",
+            "hidden": "7",
+            "number": "3",
+            "email": "a@example.com",
+            "secret": "s3cret",
+            "day": "2026-12-01",
+            "agreed": "on",
+            "body": 'Line one\n<script>alert("x")</script>',
+            "note": "",
+        },
+        # invalid: errors, no selection, values sent back as they came
+        {"plain": "nope", "several": ["9"], "number": "-1", "hidden": "x", "text": "y" * 30},
     ],
 )
 def test_selects_render_exactly_as_django_templates_do(data):
@@ -54,3 +79,37 @@ def test_a_select_with_options_of_its_own_template_is_left_to_the_templates():
     assert str(Form(renderer=FormRenderer())["pick"]) == str(
         Form(renderer=DjangoTemplates())["pick"]
     )
+
+
+AGENTS = [("", "Choose..."), (1, "Ann & Bo"), (2, '<Cy> "Dee"'), (3, mark_safe("<b>Eve</b>"))]
+
+
+@pytest.mark.parametrize("value", [None, "", "2", 2, "9", ["2"]])
+def test_a_long_select_renders_exactly_as_djangos_select(value):
+    ours = LongSelect(attrs={"aria-label": "Assignee", "class": "wide"}, choices=AGENTS)
+    django = forms.Select(attrs={"aria-label": "Assignee", "class": "wide"}, choices=AGENTS)
+
+    assert ours.render("assignee", value, attrs={"id": "x"}, renderer=DjangoTemplates()) == (
+        django.render("assignee", value, attrs={"id": "x"}, renderer=DjangoTemplates())
+    )
+
+
+def test_a_long_select_escapes_its_options_once_for_the_same_list():
+    choices = [(n, f"Agent {n}") for n in range(300)]
+    first = LongSelect(choices=choices).render("assignee", 5)
+    hits = _flat_options.cache_info().hits
+
+    again = LongSelect(choices=list(choices)).render("assignee", 7)
+
+    assert _flat_options.cache_info().hits == hits + 1
+    assert '<option value="5" selected>' in first
+    assert '<option value="7" selected>' in again
+    assert again.count(" selected") == 1
+
+
+def test_a_long_select_with_groups_renders_as_a_select_does():
+    grouped = [("IT", [(1, "Ann")]), (2, "Bo")]
+    ours = LongSelect(choices=grouped).render("assignee", 1, renderer=DjangoTemplates())
+
+    assert ours == forms.Select(choices=grouped).render("assignee", 1, renderer=DjangoTemplates())
+    assert "<optgroup" in ours
