@@ -54,13 +54,16 @@ def _require_staff(request: HttpRequest) -> None:
 @require_GET
 def queue_list(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
-    my_tasks = selectors.tasks_assigned_to(user=request.user)
+    my_tasks = PagedByIds(
+        selectors.tasks_assigned_to(user=request.user),
+        rows=selectors.task_rows(viewer=request.user).select_related("queue"),
+    )
     return render(
         request,
         "services/workspace/queue_list.html",
         {
             "queues": selectors.queues_for(user=request.user),
-            "my_tasks": _with_clocks(list(my_tasks[:TASKS_PER_PAGE])),
+            "my_tasks": _with_clocks(my_tasks[:TASKS_PER_PAGE]),
             "managed": selectors.departments_managed_by(user=request.user),
         },
     )

@@ -39,7 +39,8 @@ PINNED = {
     "my requests": 7,
     "request detail": 15,
     "approvals": 7,
-    "queue list": 8,
+    # The tasks assigned to the viewer are a page of tasks too, read as the queue's are.
+    "queue list": 9,
     # A page of tasks is two reads, its ids sorted then its rows (`esm.pagination`), and is
     # counted with the queue (no count of its own, unfiltered).
     "queue, first page": 11,
