@@ -16,7 +16,6 @@ from django.db.models import Q, QuerySet
 
 from esm.form_renderer import LongSelect
 from services.models import (
-    DEPARTMENT_URGENCY,
     END_TO_END_URGENCY,
     CatalogItem,
     ClockState,
@@ -26,6 +25,7 @@ from services.models import (
     ServiceRequest,
     pk_from_reference,
 )
+from services.models.tasks import FulfilmentTaskQuerySet
 
 User = get_user_model()
 
@@ -117,21 +117,24 @@ BY_DEPARTMENT_TARGET, BY_END_TO_END = "department_target", "end_to_end"
 
 
 class ClockStateFilter(django_filters.ChoiceFilter):
-    """Filters on a clock annotation of `FulfilmentTaskQuerySet.with_sla_status`
-    (`sla_state` or `end_to_end_state`, named by `field_name`)."""
+    """Filters on a clock's state (`sla_state` or `end_to_end_state`, named by `field_name`,
+    annotated by `FulfilmentTaskQuerySet.with_clock` when the filter is used)."""
 
-    def filter(self, queryset: QuerySet[FulfilmentTask], value: str) -> QuerySet[FulfilmentTask]:
-        return queryset.filter(**{self.field_name: value}) if value else queryset
+    def filter(self, queryset: FulfilmentTaskQuerySet, value: str) -> FulfilmentTaskQuerySet:
+        if not value:
+            return queryset
+        return queryset.with_clock(self.field_name).filter(**{self.field_name: value})
 
 
 class UrgencyOrderFilter(django_filters.ChoiceFilter):
-    """Most urgent first, by the clock chosen; the department target when none is.
-    The queryset comes annotated (`with_sla_status`)."""
+    """Most urgent first, by the clock chosen; the department target when none is."""
 
-    def filter(self, queryset: QuerySet[FulfilmentTask], value: str) -> QuerySet[FulfilmentTask]:
+    def filter(self, queryset: FulfilmentTaskQuerySet, value: str) -> FulfilmentTaskQuerySet:
         if value == BY_END_TO_END:
-            return queryset.order_by(*END_TO_END_URGENCY)
-        return queryset.order_by(*DEPARTMENT_URGENCY)
+            return queryset.with_clock("end_to_end_rank", "end_to_end_due").order_by(
+                *END_TO_END_URGENCY
+            )
+        return queryset.by_urgency()
 
 
 class QueueTaskFilter(django_filters.FilterSet):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -85,6 +86,14 @@ DEPARTMENT_URGENCY = (
     "created_at",
     "id",
 )
+# What `with_sla_status` annotates, each also alone (`with_clock`).
+CLOCK_ANNOTATIONS = (
+    "sla_state",
+    "sla_rank",
+    "end_to_end_state",
+    "end_to_end_due",
+    "end_to_end_rank",
+)
 END_TO_END_URGENCY = (
     "end_to_end_rank",
     models.F("end_to_end_due").asc(nulls_last=True),
@@ -119,35 +128,55 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
     def with_sla_status(self, now: Any = None) -> FulfilmentTaskQuerySet:
         """Annotate both clocks in SQL (`clock_state_sql`), so queues sort and count by
         urgency: `sla_state`/`sla_rank` for the task's department target,
-        `end_to_end_state`/`end_to_end_rank` for its request's end-to-end target."""
+        `end_to_end_state`/`end_to_end_rank` (and `end_to_end_due`) for its request's
+        end-to-end target."""
+        return self.with_clock(*CLOCK_ANNOTATIONS, now=now)
+
+    def with_clock(self, *names: str, now: Any = None) -> FulfilmentTaskQuerySet:
+        """The annotations of `with_sla_status` named (`CLOCK_ANNOTATIONS`), those the
+        queryset lacks. Each state or rank is a CASE of seven conditions that Django takes
+        milliseconds to build: a queue's page sorts by one rank, and reads a state only when
+        a filter asks for it."""
+        wanted = [name for name in names if name not in self.query.annotations]
+        if not wanted:
+            return self
         now = now or clock.now()
-        task_state = department_target_sql(now=now)
-        end_to_end_state = end_to_end_target_sql(now=now, prefix="service_request__")
-        end_to_end_due: Any = models.F("service_request__end_to_end_due_at")
-        if "case_hidden" in self.query.annotations:
+        hidden = "case_hidden" in self.query.annotations
+
+        def end_to_end_state() -> Any:
+            state = end_to_end_target_sql(now=now, prefix="service_request__")
+            if not hidden:
+                return state
             # The request's promise is part of a confidential case: rows whose case is
             # hidden read "no target", so no filter, order or count can reveal it.
-            end_to_end_state = Case(
+            return Case(
                 When(case_hidden=True, then=Value(ClockState.NONE.value)),
-                default=end_to_end_state,
+                default=state,
                 output_field=models.CharField(),
             )
-            end_to_end_due = Case(
+
+        def end_to_end_due() -> Any:
+            due = models.F("service_request__end_to_end_due_at")
+            if not hidden:
+                return due
+            return Case(
                 When(case_hidden=True, then=Value(None)),
-                default=end_to_end_due,
+                default=due,
                 output_field=models.DateTimeField(),
             )
-        return self.annotate(
-            sla_state=task_state,
-            end_to_end_state=end_to_end_state,
-            end_to_end_due=end_to_end_due,
-            sla_rank=clock_rank_sql(task_state),
-            end_to_end_rank=clock_rank_sql(end_to_end_state),
-        )
+
+        annotations: dict[str, Callable[[], Any]] = {
+            "sla_state": lambda: department_target_sql(now=now),
+            "sla_rank": lambda: clock_rank_sql(department_target_sql(now=now)),
+            "end_to_end_state": end_to_end_state,
+            "end_to_end_due": end_to_end_due,
+            "end_to_end_rank": lambda: clock_rank_sql(end_to_end_state()),
+        }
+        return self.annotate(**{name: annotations[name]() for name in wanted})
 
     def by_urgency(self) -> FulfilmentTaskQuerySet:
         """Most urgent first by the department target: breached, at risk, then due time."""
-        return self.with_sla_status().order_by(*DEPARTMENT_URGENCY)
+        return self.with_clock("sla_rank").order_by(*DEPARTMENT_URGENCY)
 
 
 class FulfilmentTask(models.Model):

@@ -465,7 +465,7 @@ def test_by_urgency_orders_breached_then_at_risk_then_due_time(london, policy, e
     flagged = opened(at(TUE, 10), sla_breached=True)  # due Thursday 10:00, but flagged
 
     with clock.travel(at(TUE, 16)):
-        ordered = list(FulfilmentTask.objects.by_urgency())
+        ordered = list(FulfilmentTask.objects.with_sla_status().by_urgency())
 
     assert ordered == [overdue, flagged, at_risk, due_wednesday, due_thursday, paused, no_sla]
     assert [task.sla_state for task in ordered] == [
@@ -477,6 +477,24 @@ def test_by_urgency_orders_breached_then_at_risk_then_due_time(london, policy, e
         "paused",
         "none",
     ]
+
+
+def test_with_clock_annotates_only_what_is_asked_and_agrees_with_the_whole_status(
+    london, policy, employee
+):
+    task = _open_task(london, policy, employee, at(MON, 9), "high")  # due Monday 17:00
+    with clock.travel(at(TUE, 10)):
+        ranked = FulfilmentTask.objects.by_urgency()
+        stated = ranked.with_clock("sla_state", "sla_rank")
+        whole = FulfilmentTask.objects.with_sla_status().get(pk=task.pk)
+
+    assert set(ranked.query.annotations) == {"sla_rank"}
+    assert set(stated.query.annotations) == {"sla_rank", "sla_state"}
+    assert (stated.get(pk=task.pk).sla_state, stated.get(pk=task.pk).sla_rank) == (
+        whole.sla_state,
+        whole.sla_rank,
+    )
+    assert whole.sla_state == ClockState.BREACHED
 
 
 # -- task_set_priority recomputes the clock from the task's start ------------------------------
