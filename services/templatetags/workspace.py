@@ -1,8 +1,10 @@
 import datetime as dt
 
 from django import template
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 
 from services.models import ClockState
 from services.sla import ClockReading
@@ -52,3 +54,29 @@ def clock_badge(clock: ClockReading, name: str = "") -> SafeString:
     else:
         title = status.label
     return format_html('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
+
+
+PROMISE_DUE_FORMAT = "D j M, H:i"
+
+
+@register.simple_tag
+def promise_badge(promise: ClockReading, waiting_for: str = "") -> SafeString:
+    """The end-to-end target in the employee's words (nothing without a target).
+
+    A tag for the reason `clock_badge` is one: "My requests" shows one on each row."""
+    status = promise.status
+    due = date_format(localtime(promise.due_at), PROMISE_DUE_FORMAT) if promise.due_at else ""
+    overdue = f" by {business_time(promise.overdue)}" if promise.overdue else ""
+    if status == ClockState.NONE:
+        return SafeString("")
+    if status in (ClockState.ON_TRACK, ClockState.AT_RISK):
+        words = f"We aim to finish by {due} · {status.label.lower()}"
+    elif status == ClockState.PAUSED:
+        words = f"Paused while we wait for {waiting_for or 'your answer'}"
+    elif status == ClockState.BREACHED:
+        words = f"We aimed to finish by {due} · late{overdue}"
+    elif status == ClockState.MET:
+        words = f"Finished within our target ({due}) · met"
+    else:
+        words = f"We aimed to finish by {due} · missed{overdue}"
+    return format_html('<span class="promise sla sla-{}">{}</span>', status, words)
