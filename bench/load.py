@@ -107,9 +107,11 @@ async def run(
     *,
     requests: int,
     concurrency: int,
+    into: Timings | None = None,
 ) -> Timings:
-    """`requests` requests of `scenario`, `concurrency` in flight at any time."""
-    timings = Timings()
+    """`requests` requests of `scenario`, `concurrency` in flight at any time; added to
+    `into` when given (a scenario timed in several rounds)."""
+    timings = Timings() if into is None else into
     left = iter(range(requests))
 
     async def worker() -> None:
@@ -118,7 +120,7 @@ async def run(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    timings.wall_seconds = time.perf_counter() - started
+    timings.wall_seconds += time.perf_counter() - started
     return timings
 
 

@@ -47,6 +47,8 @@ CONCURRENCY = 16
 DEFAULT_REQUESTS_IN_DB = 100_000
 DEFAULT_REQUESTS_PER_SCENARIO = 100
 WARM_UP_REQUESTS = 3
+# The one-at-a-time requests of each scenario are sent in this many rounds over them all.
+SEQUENTIAL_ROUNDS = 5
 READY_TIMEOUT_SECONDS = 60
 NOOP = "no-op (floor)"
 # The issue's targets: sequential p50 within this many times the no-op's.
@@ -324,6 +326,13 @@ def _wait_until_serving(base_url: str, server: subprocess.Popen, log_path: Path)
     raise RuntimeError(f"gunicorn did not answer within {READY_TIMEOUT_SECONDS} s; see {log_path}")
 
 
+def round_shares(requests: int, rounds: int = SEQUENTIAL_ROUNDS) -> list[int]:
+    """How many of a scenario's `requests` each round sends: as even as they divide, the
+    first rounds taking the rest, and never an empty round."""
+    rounds = min(rounds, requests)
+    return [requests // rounds + (number < requests % rounds) for number in range(rounds)]
+
+
 async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespace) -> Any:
     from bench import load
 
@@ -332,14 +341,31 @@ async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespa
             role: await load.sign_in(client, username=username, password=password)
             for role, username in plan.accounts.items()
         }
-        sequential, concurrent = {}, {}
-        _say(f"{len(plan.scenarios)} scenarios, {args.requests} requests each, one at a time...")
+        shares = round_shares(args.requests)
+        _say(
+            f"{len(plan.scenarios)} scenarios, {args.requests} requests each, one at a time, "
+            f"in {len(shares)} rounds over every scenario..."
+        )
         for scenario in plan.scenarios:
-            session = sessions[scenario.role]
-            await load.run(client, scenario, session, requests=WARM_UP_REQUESTS, concurrency=1)
-            sequential[scenario.name] = await load.run(
-                client, scenario, session, requests=args.requests, concurrency=1
+            await load.run(
+                client, scenario, sessions[scenario.role], requests=WARM_UP_REQUESTS, concurrency=1
             )
+        # Round after round over every scenario, the no-op among them: a machine that slows
+        # down for a minute slows every scenario's requests alike, so each page's ratio to
+        # the no-op holds where one scenario after the other would put the slow minute on a
+        # few pages only.
+        sequential = {scenario.name: load.Timings() for scenario in plan.scenarios}
+        for share in shares:
+            for scenario in plan.scenarios:
+                await load.run(
+                    client,
+                    scenario,
+                    sessions[scenario.role],
+                    requests=share,
+                    concurrency=1,
+                    into=sequential[scenario.name],
+                )
+        concurrent = {}
         _say(f"... and {args.concurrency} at a time...")
         for scenario in plan.scenarios:
             concurrent[scenario.name] = await load.run(
