@@ -612,14 +612,7 @@ def queue_tasks(
     """
     if agents is None:
         agents = department_agent_names(department=queue.department)
-    tasks = (
-        FulfilmentTask.objects.visible_to(viewer)
-        .with_case_hidden(viewer)
-        .filter(queue=queue)
-        .open()
-        .select_related(*TASK_ROW_RELATIONS)
-        .by_urgency()
-    )
+    tasks = task_rows(viewer=viewer).filter(queue=queue).by_urgency()
     return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer, agents=agents)
 
 
@@ -636,14 +629,7 @@ def task_rows(*, viewer: Any) -> QuerySet[FulfilmentTask]:
 
 def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
     """The open tasks someone holds, across their queues, most urgent first."""
-    return (
-        FulfilmentTask.objects.visible_to(user)
-        .with_case_hidden(user)
-        .open()
-        .filter(assignee=user)
-        .select_related(*TASK_ROW_RELATIONS, "queue")
-        .by_urgency()
-    )
+    return task_rows(viewer=user).filter(assignee=user).select_related("queue").by_urgency()
 
 
 def departments_managed_by(*, user: Any) -> QuerySet[Department]:
