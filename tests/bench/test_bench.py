@@ -67,7 +67,18 @@ def test_the_bench_runs_every_scenario_without_errors_and_reports_every_figure(t
         "BENCH_DATABASE": f"esm_bench_smoke_{uuid.uuid4().hex[:8]}",
     }
     finished = subprocess.run(  # noqa: S603 - our interpreter and module
-        [sys.executable, "-m", "bench.web", "--requests", "2", "--drop", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "bench.web",
+            "--requests",
+            "2",
+            "--warm-up",
+            "1",
+            "--drop",
+            "--out",
+            str(out),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -81,6 +92,7 @@ def test_the_bench_runs_every_scenario_without_errors_and_reports_every_figure(t
     assert results["requests_in_db"] > 0
     assert results["events_in_db"] > 0
     assert results["peak_worker_rss_mb"] > 0
+    assert results["warm_up_requests_per_scenario"] == 1
     assert set(results["floors"]) == {"noop", "queue_query"}
     assert results["floors"]["queue_query"]["p50_ms"] > 0
     scenarios = results["scenarios"]
