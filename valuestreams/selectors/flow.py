@@ -52,10 +52,10 @@ from valuestreams.models import CaseFlow, CaseHandoff, CaseStage, HandoffTarget,
 
 PERCENTILES = (50, 85, 95)
 MINUTES_PER_HOUR = 60
-OPEN_STATES = [s for s in ServiceRequest.State if s not in ServiceRequest.FINISHED_STATES]
-"""`ServiceRequest.objects.open()` named by the states it keeps: the few open requests
-come through the state index, where excluding the finished ones reads every request the
-stream's items ever had."""
+OPEN_STATES = ServiceRequest.OPEN_STATES
+"""`ServiceRequest.objects.open()` named by the states it keeps: the few open requests of
+the stream's items come through their index (`open_request_by_item`), where excluding the
+finished ones reads every request the items ever had."""
 TEAM_WAIT = F("queue_wait_minutes") + F("department_wait_minutes") + F("automation_wait_minutes")
 """A stage's wait that is the organisation's; waiting on the employee is apart."""
 

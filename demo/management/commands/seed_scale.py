@@ -187,9 +187,13 @@ class Command(BaseCommand):
                 refreshes[FIRST_ROLLUP]()
         lanes = [[name for name in lane if name in wanted] for lane in LANES]
         self._side_by_side([lane for lane in lanes if lane], refreshes, now)
-        with self._phase("rollups' VACUUM and ANALYZE"):
-            # The rollups were written after the tables they read were analyzed.
-            load.vacuum_analyze(model._meta.db_table for model in ROLLUP_MODELS)
+        with self._phase("rollups' VACUUM and ANALYZE, and every table not analyzed yet"):
+            # The rollups were written after the tables they read were analyzed. A server
+            # without autovacuum would never analyze the rest.
+            rollups = [model._meta.db_table for model in ROLLUP_MODELS]
+            load.vacuum_analyze(
+                [*rollups, *(table for table in load.never_analyzed() if table not in rollups)]
+            )
 
     def _side_by_side(self, lanes: list[list[str]], refreshes: Refreshes, now: dt.datetime) -> None:
         """Each lane's rollups one after the other, the lanes at once, each in a process of
