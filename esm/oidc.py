@@ -37,6 +37,7 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
+from esm.backends import ProfileReadWithPerson
 from esm.sign_in import SignInRefused, break_glass_sign_in_record, person_sign_in
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def _sign_in_failed(request: HttpRequest, message: str) -> HttpResponse:
     return redirect(settings.LOGIN_URL)
 
 
-class SignInBackend(OIDCAuthenticationBackend):
+class SignInBackend(ProfileReadWithPerson, OIDCAuthenticationBackend):
     """mozilla-django-oidc's backend, with endpoints read when a sign-in happens and the
     person linked by `esm.sign_in.person_sign_in`."""
 
@@ -189,7 +190,7 @@ class SignInBackend(OIDCAuthenticationBackend):
         return person_sign_in(issuer=payload["iss"], claims=claims)
 
 
-class LocalPasswordBackend(ModelBackend):
+class LocalPasswordBackend(ProfileReadWithPerson, ModelBackend):
     """Django's password backend, refusing everyone but the break-glass administrators
     while local passwords are switched off (`LOCAL_PASSWORDS=off`)."""
 

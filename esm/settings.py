@@ -203,7 +203,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, reading the signed-in person's profile with them (esm/backends.py).
+    "esm.backends.PasswordBackend",
 ]
 
 # Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT failed passwords for one

@@ -108,12 +108,13 @@ ServiceFigures = dict[tuple[str, int], tuple[float | None, int]]
 @dataclass(frozen=True)
 class LatestServiceSnapshots:
     """The service-scope snapshots of some measures on their latest day: the day (None
-    when there is none), the figures by (measure key, service id), and the measures read
-    (with their thresholds)."""
+    when there is none), the figures by (measure key, service id), the measures read
+    (with their thresholds), and the services read (with their departments)."""
 
     day: dt.date | None
     figures: ServiceFigures
     measures: dict[str, Measure]
+    services: dict[int, Service]
 
 
 def latest_service_rows(
@@ -121,20 +122,21 @@ def latest_service_rows(
 ) -> LatestServiceSnapshots:
     """The service-scope snapshots of the measures `keys` on the latest day any of them was
     taken (a refresh writes every measure and scope of a day at once), with the measures
-    of the rows read (and their thresholds): one query, the latest day found in SQL. A
-    page that shows both the standings and the watermelons of some services reads them
-    once with this and gives both the result."""
+    of the rows read (and their thresholds) and their services: one query, the latest day
+    found in SQL. A page that shows both the standings and the watermelons of some
+    services reads them once with this and gives both the result."""
     rows = Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
     if service_ids is not None:
         ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
         rows = rows.filter(service_id__in=ids)
     latest = Subquery(rows.order_by("-day").values("day")[:1])
-    day, figures, measures = None, {}, {}
-    for snapshot in rows.filter(day=latest).select_related("measure"):
+    day, figures, measures, services = None, {}, {}, {}
+    for snapshot in rows.filter(day=latest).select_related("measure", "service__department"):
         day = snapshot.day
         measures[snapshot.measure.key] = snapshot.measure
+        services[snapshot.service_id] = snapshot.service
         figures[(snapshot.measure.key, snapshot.service_id)] = (snapshot.value, snapshot.cases)
-    return LatestServiceSnapshots(day, figures, measures)
+    return LatestServiceSnapshots(day, figures, measures, services)
 
 
 def watermelons(
@@ -146,9 +148,8 @@ def watermelons(
     """The services (all, or those of `services`) that are watermelons by their latest
     snapshots of `end_to_end_attainment` and `experience_rating`, by name, each with the
     newest comments of its low ratings (below the rating threshold) on the requests
-    resolved in the snapshot's window. One query (none when `latest` is given), and one
-    or two more when any service is one: the services flagged (unless given) and their
-    comments.
+    resolved in the snapshot's window. One query (none when `latest` is given), with the
+    services, and one more when any service is one: their comments.
 
     A comment is shown without its author. A confidential case's comment is shown only to
     who may see the case (`ServiceRequest.objects.visible_to`), and the request is linked
@@ -178,11 +179,8 @@ def watermelons(
             flagged[service_id] = (attainment, resolved, rating, ratings)
     if day is None or not flagged:
         return []
-    found = (
-        sorted((s for s in services if s.pk in flagged), key=lambda s: (s.name, s.pk))
-        if services is not None
-        else Service.objects.filter(pk__in=flagged).select_related("department").order_by("name")
-    )
+    candidates = services if services is not None else latest.services.values()
+    found = sorted((s for s in candidates if s.pk in flagged), key=lambda s: (s.name, s.pk))
     shown = [
         service
         for service in found

@@ -629,13 +629,13 @@ def _settings_from(monkeypatch, **environment):
     return runpy.run_path(str(ROOT / "esm" / "settings.py"))
 
 
-def test_without_an_issuer_the_sign_in_backends_are_djangos(monkeypatch):
+def test_without_an_issuer_people_sign_in_with_a_password(monkeypatch):
     loaded = _settings_from(monkeypatch)
 
     assert loaded["AUTHENTICATION_BACKENDS"] == [
         "axes.backends.AxesStandaloneBackend",
         "rules.permissions.ObjectPermissionBackend",
-        "django.contrib.auth.backends.ModelBackend",
+        "esm.backends.PasswordBackend",
     ]
 
 
