@@ -3,6 +3,7 @@ refuse an inactive person, as Django's do."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from esm.backends import PasswordBackend
 from esm.oidc import LocalPasswordBackend, SignInBackend
@@ -40,4 +41,4 @@ def test_pages_read_the_profile_with_the_person(client, employee, django_assert_
     # The portal's home asks whether the person is an executive: no query of its own now.
     client.force_login(employee)
     with django_assert_max_num_queries(8):
-        assert client.get("/").status_code == 200
+        assert client.get(reverse("home")).status_code == 200
