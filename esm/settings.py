@@ -407,6 +407,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.crossings_refresh_task",
         "schedule": 300.0,
     },
+    # The department managers' knowledge sharing over its last 90 days.
+    "knowledge-sharing-rollups": {
+        "task": "reporting.tasks.sharing_refresh_task",
+        "schedule": 900.0,
+    },
     # Once a day, at 06:00 UTC, before the working day; `reporting.delivery` decides which
     # subscriptions are due (weekly, monthly), so a missed run is made up by the next one.
     "reporting-subscriptions": {
@@ -561,6 +566,7 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.snapshots_refresh_task": {"queue": "rollups"},
     "reporting.tasks.service_days_refresh_task": {"queue": "rollups"},
     "reporting.tasks.crossings_refresh_task": {"queue": "rollups"},
+    "reporting.tasks.sharing_refresh_task": {"queue": "rollups"},
     "services.tasks.catalog_items_count_recent_task": {"queue": "rollups"},
     "valuestreams.tasks.*": {"queue": "rollups"},
     "journeys.tasks.*": {"queue": "rollups"},

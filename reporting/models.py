@@ -350,6 +350,48 @@ class CrossingWatermark(models.Model):
         return f"Crossings through {self.refreshed_through:%Y-%m-%d %H:%M}"
 
 
+class SharingFigures(models.Model):
+    """A department's or a person's knowledge sharing over [since, until), the last
+    `services.knowledge_sharing.RECENT_DAYS` days up to a refresh, exactly as
+    `services.knowledge_sharing` defines and computes each figure: what the department
+    managers' dashboard reads. Written by `reporting.sharing` only: every department has a
+    row, a person one only while they shared something (they are among the department's
+    staff who are thanked)."""
+
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    since = models.DateTimeField()
+    until = models.DateTimeField(help_text="When the figures were computed.")
+    articles_written = models.PositiveIntegerField(default=0)
+    deflections = models.PositiveIntegerField(default=0)
+    consults_answered = models.PositiveIntegerField(default=0)
+    colleagues_helped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=False, person__isnull=True)
+                | models.Q(department__isnull=True, person__isnull=False),
+                name="sharing_figures_of_a_department_or_a_person",
+            ),
+            # Nulls are distinct: a person's row never conflicts with a department's.
+            models.UniqueConstraint(fields=["department"], name="one_sharing_row_a_department"),
+            models.UniqueConstraint(fields=["person"], name="one_sharing_row_a_person"),
+        ]
+
+    def __str__(self) -> str:
+        of = self.department or self.person
+        return f"Knowledge sharing of {of} until {self.until:%Y-%m-%d %H:%M}"
+
+
 class ReportView(models.Model):
     """Who opened a report and when they last did: the audit asks which reports nobody reads."""
 

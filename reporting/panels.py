@@ -22,6 +22,7 @@ from esm import clock
 from esm.aggregates import figures_of
 from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role, staff_department_ids
+from reporting import sharing
 from reporting.measures import REGISTRY, Scope
 from reporting.models import Audience, Measure, Report, ServiceReview
 from reporting.rollups import WINDOW_DAYS
@@ -281,35 +282,28 @@ class DepartmentManagerPanel:
 
 @dataclass(frozen=True)
 class DepartmentKnowledgeSharing:
-    """The department's knowledge sharing totals over the last `days` days, and the people
-    who gave most (only people who shared something)."""
+    """The department's knowledge sharing totals over the last `days` days up to `as_of`,
+    and the people who gave most (only people who shared something), from the rollup
+    (`reporting.sharing`); no totals while it has not been computed yet."""
 
-    since: dt.datetime
     days: int
-    totals: KnowledgeSharing
+    totals: KnowledgeSharing | None
     top: list[Contributor]
+    since: dt.datetime | None = None
+    as_of: dt.datetime | None = None
 
 
-def department_knowledge_sharing(
-    *,
-    department: Department,
-    recent: tuple[dt.datetime, dt.datetime] | None = None,
-    totals: KnowledgeSharing | None = None,
-) -> DepartmentKnowledgeSharing:
-    """Two queries: the department's totals (none when given, read over `recent` with the
-    page's other figures of the department), its staff with theirs."""
-    since, until = recent or knowledge_sharing.recent()
-    if totals is None:
-        totals = knowledge_sharing.knowledge_sharing_by_department(
-            department_ids=[department.pk], since=since, until=until
-        )[department.pk]
-    people = knowledge_sharing.knowledge_sharing_people(department_ids=[department.pk])
-    top = knowledge_sharing.knowledge_sharing_contributors(people=people, since=since, until=until)
+def department_knowledge_sharing(*, department: Department) -> DepartmentKnowledgeSharing:
+    """One query: the department's row of the rollup and its top contributors' rows."""
+    rows = list(sharing.sharing_of_department(department)[: TOP_CONTRIBUTORS + 1])
+    ours = rows[0] if rows and rows[0].department_id else None
+    people = rows[1:] if ours else rows
     return DepartmentKnowledgeSharing(
-        since=since,
         days=knowledge_sharing.RECENT_DAYS,
-        totals=totals,
-        top=top[:TOP_CONTRIBUTORS],
+        totals=sharing.figures(ours) if ours else None,
+        top=[Contributor(row.person, sharing.figures(row)) for row in people[:TOP_CONTRIBUTORS]],
+        since=ours.since if ours else None,
+        as_of=ours.until if ours else None,
     )
 
 
@@ -350,15 +344,11 @@ def department_manager_panel(
         answered_by_us=Count("pk", filter=asked & Q(to_department=department) & answered),
         open_of_us=Count("pk", filter=open_of_us),
     )
-    # The handoffs and consults come with the department's knowledge sharing totals: one
-    # read of the department's figures.
-    since, until = knowledge_sharing.recent()
-    (figures,) = knowledge_sharing.department_rows_with_sharing(
-        department_ids=[department.pk],
-        since=since,
-        until=until,
-        handoffs=handoffs,
-        consults=consults,
+    figures = (
+        Department.objects.filter(pk=department.pk)
+        .annotate(handoffs=handoffs, consults=consults)
+        .values("handoffs", "consults")
+        .get()
     )
     streams = value_streams_visible_to(viewer).filter(
         Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
@@ -379,9 +369,7 @@ def department_manager_panel(
         consults=figures["consults"],
         services=service_standings(services=services, viewer=viewer, latest=latest),
         watermelons=watermelons(viewer=viewer, services=services, latest=latest),
-        knowledge_sharing=department_knowledge_sharing(
-            department=department, recent=(since, until), totals=figures["sharing"]
-        ),
+        knowledge_sharing=department_knowledge_sharing(department=department),
     )
 
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reporting import crossings, delivery, portfolio, rollups, service_days
+from reporting import crossings, delivery, portfolio, rollups, service_days, sharing
 
 
 @shared_task(acks_late=True)
@@ -25,6 +25,14 @@ def crossings_refresh_task(*, full: bool = False) -> int:
     """The collaboration map's rollup of the cases with new events (every five minutes from
     beat), or of the whole log. Upserts by event, so safe to run twice."""
     return crossings.crossings_refresh(full=full)
+
+
+@shared_task(acks_late=True)
+def sharing_refresh_task() -> int:
+    """The department managers' knowledge sharing rollup, over the last 90 days up to now
+    (every quarter of an hour from beat, and on demand). Upserts by department and person,
+    so safe to run twice."""
+    return sharing.sharing_refresh()
 
 
 @shared_task(acks_late=True)

@@ -71,15 +71,14 @@ class KnowledgeSharing:
         return bool(self.articles_written or self.deflections or self.consults_answered)
 
     @property
-    def rank_key(self) -> tuple[int, int, int, int]:
-        """Contribution, biggest first when sorted descending: colleagues helped across
-        departments first (the point of sharing), then deflections, articles, consults."""
-        return (
-            self.colleagues_helped,
-            self.deflections,
-            self.articles_written,
-            self.consults_answered,
-        )
+    def rank_key(self) -> tuple[int, ...]:
+        """Contribution, biggest first when sorted descending (`RANK_ORDER`)."""
+        return tuple(getattr(self, figure) for figure in RANK_ORDER)
+
+
+RANK_ORDER = ("colleagues_helped", "deflections", "articles_written", "consults_answered")
+"""The four figures, by what a contribution is ranked on first: colleagues helped across
+departments (the point of sharing), then deflections, articles, consults."""
 
 
 @dataclass(frozen=True)
@@ -255,24 +254,14 @@ def knowledge_sharing_by_department(
         if isinstance(department_ids, QuerySet)
         else {pk: KnowledgeSharing() for pk in department_ids}
     )
-    rows = department_rows_with_sharing(department_ids=department_ids, since=since, until=until)
-    sharing.update((row["pk"], row["sharing"]) for row in rows)
-    return sharing
-
-
-def department_rows_with_sharing(
-    *, department_ids: Ids, since: dt.datetime, until: dt.datetime, **also: Any
-) -> list[dict[str, Any]]:
-    """A row per department asked for: its "pk", its figures as "sharing", and the
-    annotations `also` (a page's other figures of the department, read in the same
-    query): one query."""
     rows = (
         Department.objects.filter(pk__in=department_ids)
         .order_by()
-        .annotate(**_department_figures(since, until), **also)
-        .values("pk", *FIGURES, *also)
+        .annotate(**_department_figures(since, until))
+        .values("pk", *FIGURES)
     )
-    return [row | {"sharing": _sharing(row)} for row in rows]
+    sharing.update((row["pk"], _sharing(row)) for row in rows)
+    return sharing
 
 
 def knowledge_sharing_departments_visible_to(user: User) -> QuerySet[Department]:

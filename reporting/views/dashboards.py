@@ -33,6 +33,7 @@ from reporting.rollups import WINDOW_DAYS
 from reporting.tasks import (
     crossings_refresh_task,
     service_days_refresh_task,
+    sharing_refresh_task,
     snapshots_refresh_task,
 )
 
@@ -164,6 +165,7 @@ def report_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     # and their handoffs and consults to the collaboration map, read from its own.
     transaction.on_commit(service_days_refresh_task.delay)
     transaction.on_commit(crossings_refresh_task.delay)
+    transaction.on_commit(sharing_refresh_task.delay)
     messages.success(request, "Today's figures are being recomputed; reload in a minute.")
     back = reverse("report_dashboard", args=[report.slug])
     department = request.POST.get("department", "")

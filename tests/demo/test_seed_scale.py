@@ -21,7 +21,7 @@ from demo.scale.business_time import BusinessTime
 from esm.calendars import Schedule
 from esm.models import BusinessCalendar, Department, DepartmentRole, Event, EventKind, Profile
 from journeys.models import TouchpointCase
-from reporting.models import Crossing, Snapshot
+from reporting.models import Crossing, SharingFigures, Snapshot
 from services.models import (
     Approval,
     AutomationRun,
@@ -124,6 +124,7 @@ def test_prints_rows_and_times(scale):
     assert "rollups: valuestreams" in scale["output"]
     assert "rollups: portfolio" in scale["output"]
     assert "rollups: collaboration" in scale["output"]
+    assert "rollups: knowledge sharing" in scale["output"]
     assert "total" in scale["output"]
 
 
@@ -293,6 +294,13 @@ def test_the_collaboration_rollup_holds_every_crossing_of_the_log(scale):
     )
 
     assert Crossing.objects.count() == between_departments > 0
+
+
+def test_the_knowledge_sharing_rollup_holds_every_department_and_contributors(scale):
+    departments = SharingFigures.objects.filter(department__isnull=False)
+
+    assert departments.count() == Department.objects.count()
+    assert SharingFigures.objects.filter(person__isnull=False).exists()
 
 
 def test_no_event_of_a_case_comes_before_its_submission(scale):

@@ -27,6 +27,7 @@ EXPECTED = {
     "reporting.tasks.snapshots_refresh_task": "rollups",
     "reporting.tasks.service_days_refresh_task": "rollups",
     "reporting.tasks.crossings_refresh_task": "rollups",
+    "reporting.tasks.sharing_refresh_task": "rollups",
     "services.tasks.catalog_items_count_recent_task": "rollups",
     "valuestreams.tasks.value_streams_refresh_task": "rollups",
     "valuestreams.tasks.value_stream_refresh_task": "rollups",

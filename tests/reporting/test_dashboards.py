@@ -11,7 +11,15 @@ from esm import clock
 from esm.models import DepartmentRole
 from esm.permissions import can
 from reporting.crossings import crossings_refreshed_through
-from reporting.models import Audience, Measure, ReportView, ServiceDay, Snapshot, Subscription
+from reporting.models import (
+    Audience,
+    Measure,
+    ReportView,
+    ServiceDay,
+    SharingFigures,
+    Snapshot,
+    Subscription,
+)
 from tests.esm.factories import DepartmentRoleFactory, UserFactory
 from tests.reporting.factories import (
     AudienceFactory,
@@ -410,9 +418,10 @@ def test_refresh_recomputes_today_snapshots_after_commit_and_again_harmlessly(
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post(reverse("report_refresh", args=[report.slug]))
-        # Today's snapshots, the portfolio's recent days its services link to and the
-        # collaboration map's crossings its handoffs link to.
-        assert len(callbacks) == 3
+        # Today's snapshots, the portfolio's recent days its services link to, the
+        # collaboration map's crossings its handoffs link to and the managers' knowledge
+        # sharing.
+        assert len(callbacks) == 4
         assert response.status_code == 302
         assert response.url == reverse("report_dashboard", args=[report.slug])
 
@@ -421,6 +430,7 @@ def test_refresh_recomputes_today_snapshots_after_commit_and_again_harmlessly(
     assert Snapshot.objects.filter(day=DAY, scope="all").count() == 3
     assert ServiceDay.objects.filter(day=DAY, service=service).count() == 1
     assert crossings_refreshed_through() is not None
+    assert SharingFigures.objects.filter(department__isnull=False).exists()
 
 
 def test_refresh_is_refused_to_readers_and_to_get(

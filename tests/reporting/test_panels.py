@@ -17,6 +17,7 @@ from reporting import panels
 from reporting.measures import Scope
 from reporting.models import Audience, Measure, ServiceReview
 from reporting.selectors import SERIES_WEEKS
+from reporting.sharing import sharing_refresh
 from reporting.watermelons import ATTAINMENT, RATING
 from services.models import (
     ArticleView,
@@ -298,6 +299,8 @@ def test_department_managers_see_knowledge_sharing_and_its_top_contributors(
         for reader in (hr_agent, employee):
             ArticleView.objects.create(article=read, user=reader, catalog_item=item)
 
+    sharing_refresh()
+
     sharing = panels.department_manager_panel(
         department=it_department, viewer=department_manager
     ).knowledge_sharing
@@ -305,9 +308,28 @@ def test_department_managers_see_knowledge_sharing_and_its_top_contributors(
     totals = sharing.totals
     assert (totals.articles_written, totals.deflections, totals.colleagues_helped) == (2, 2, 2)
     assert [contributor.person for contributor in sharing.top] == [it_agent]
+    assert sharing.as_of == NOW
     content = rendered(client, department_manager, MEMBERS.DEPARTMENT_MANAGERS).content.decode()
     assert "Knowledge sharing, last 90 days" in content
+    assert "Figures as of 20 Nov 2026, 12:00" in content
     assert reverse("knowledge_sharing_department", args=[it_department.slug]) in content
+
+
+def test_department_managers_are_told_knowledge_sharing_is_not_computed_yet(
+    client, department_manager, it_department, it_agent
+):
+    """Before the rollup's first refresh the panel says so, rather than showing noughts as
+    if nobody had shared anything."""
+    ArticleFactory(author=it_agent, department=it_department)
+
+    sharing = panels.department_manager_panel(
+        department=it_department, viewer=department_manager
+    ).knowledge_sharing
+
+    assert (sharing.totals, sharing.top, sharing.as_of) == (None, [], None)
+    content = rendered(client, department_manager, MEMBERS.DEPARTMENT_MANAGERS).content.decode()
+    assert "Figures not yet computed: they are refreshed every quarter of an hour." in content
+    assert "Nobody in" not in content
 
 
 # -- line managers --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from journeys.suggestions import journeys_suggest
 from reporting.crossings import crossings_refresh
 from reporting.rollups import snapshots_backfill
 from reporting.service_days import service_days_backfill
+from reporting.sharing import sharing_refresh
 from services.actions import catalog_items_count_recent
 from valuestreams.rollups import value_streams_refresh
 
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         snapshots_backfill(weeks=0 if without_history else SNAPSHOT_WEEKS)
         service_days_backfill()
         crossings_refresh(full=True)
+        sharing_refresh()
         catalog_items_count_recent()
         # Last: catalog items copied between departments, made weeks ago through the real
         # actions; after the history so its random draws stay as they were.
