@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import dateformat
 
 from esm.models import Department, DepartmentRole, Profile
 from esm.permissions import (
@@ -28,6 +29,7 @@ from esm.permissions import (
     staff_department_ids,
     staff_departments,
 )
+from reporting.formatting import measure_value_text
 from reporting.measures import REGISTRY, Scope
 from reporting.models import (
     Audience,
@@ -127,6 +129,10 @@ _AUDIENCE_READS = {
 class Point:
     day: dt.date
     value: float | None
+    label: str = ""
+    """The day in words ("3 Nov"), as the trend's axis reads it."""
+    text: str = ""
+    """The value in its unit's words; empty when there is none (held back)."""
 
 
 @dataclass
@@ -226,13 +232,18 @@ def measure_cards(*, measures: list[Measure], scope: Scope, viewer: User) -> lis
     for measure_id, day, value, cases in rows:
         if day in weekly:
             by_measure[measure_id][day] = (value, cases)
+    # Every card's trend has the same days: each is put in words once, not once a card.
+    labels = {day: dateformat.format(day, "j M") for day in days}
     for measure_id, card in cards.items():
         holds_back = small_group_applies(scope, viewer, card.measure)
         points = by_measure.get(measure_id, {})
         hidden = {day for day, (_, cases) in points.items() if holds_back and cases < SMALL_GROUP}
-        card.series = [
-            Point(day, None if day in hidden else points[day][0]) for day in days if day in points
-        ]
+        unit = card.measure.unit
+        card.series = []
+        for day in days:
+            if day in points:
+                value = None if day in hidden else points[day][0]
+                card.series.append(Point(day, value, labels[day], measure_value_text(value, unit)))
         if latest in points:
             card.value, card.cases = points[latest]
             card.day = latest

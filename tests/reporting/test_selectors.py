@@ -121,6 +121,12 @@ def test_cards_follow_the_report_order_with_latest_value_and_weekly_series(execu
     assert (cards[0].value, cards[0].status) == (None, "no-data")
     assert (cards[1].value, cards[1].day, cards[1].status) == (0.95, DAY, "met")
     assert [point.value for point in cards[1].series] == [0.8, 0.85, 0.95]
+    # The trend's points in words, as the card and the printable page show them.
+    assert [(point.label, point.text) for point in cards[1].series] == [
+        ("19 Oct", "80%"),
+        ("26 Oct", "85%"),
+        ("2 Nov", "95%"),
+    ]
 
 
 def test_series_reaches_back_a_fixed_number_of_weeks(executive):
@@ -147,7 +153,7 @@ def test_a_small_group_is_held_back_except_from_staff_of_its_department(
     (shown,) = report_cards(report=report, scope=scope, viewer=it_agent)
 
     assert (hidden.value, hidden.cases, hidden.status) == (None, None, "too-few")
-    assert hidden.series[0].value is None
+    assert (hidden.series[0].value, hidden.series[0].text) == (None, "")
     assert (shown.value, shown.status) == (0.5, "watch")
 
 
