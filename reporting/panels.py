@@ -242,7 +242,7 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
         return None
     open_tasks = _staff_tasks(viewer, department)
     at_risk = (
-        open_tasks.with_sla_status()
+        open_tasks.with_clock("sla_state", "sla_rank")
         .filter(sla_state__in=[ClockState.BREACHED, ClockState.AT_RISK])
         .order_by(*DEPARTMENT_URGENCY)
     )

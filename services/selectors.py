@@ -832,8 +832,10 @@ def department_overview(
             bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
         age_filters[f"age_{index}"] = Count("id", filter=bucket)
         lower = days
-    # The backlog's ages, its clocks and its unclaimed work: one pass over the open tasks.
-    counts = open_tasks.with_sla_status(now).aggregate(
+    # The backlog's ages, its department targets and its unclaimed work: one pass over the
+    # open tasks, with only the clock it counts by (each clock is a CASE Django takes
+    # milliseconds to build, and the end-to-end one joins every task's request).
+    counts = open_tasks.with_clock("sla_state", now=now).aggregate(
         **age_filters,
         breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
         at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
