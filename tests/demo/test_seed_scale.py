@@ -124,7 +124,7 @@ def test_prints_rows_and_times(scale):
     assert "rollups: valuestreams" in scale["output"]
     assert "rollups: portfolio" in scale["output"]
     assert "rollups: collaboration" in scale["output"]
-    assert "rollups: knowledge sharing" in scale["output"]
+    assert "rollups: knowledge-sharing" in scale["output"]
     assert "total" in scale["output"]
 
 

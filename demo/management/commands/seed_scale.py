@@ -61,14 +61,14 @@ ROLLUPS = (
     "reporting",
     "portfolio",
     "collaboration",
-    "knowledge sharing",
+    "knowledge-sharing",
 )
 # The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
 # it runs first. The others are independent of one another: they run in two lanes at once,
 # a process each (a core each on 2 cores), balanced by their times at a million requests
 # (journeys 317 s and the portfolio 139; reporting 469 and the collaboration map 7).
 FIRST_ROLLUP = "valuestreams"
-LANES = (("journeys", "portfolio"), ("reporting", "collaboration", "knowledge sharing"))
+LANES = (("journeys", "portfolio"), ("reporting", "collaboration", "knowledge-sharing"))
 Refreshes = dict[str, Callable[[], Any]]
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
@@ -180,7 +180,7 @@ class Command(BaseCommand):
             # The collaboration map's crossings: a month of the log at a time.
             "collaboration": lambda: crossings_refresh(full=True),
             # The department managers' knowledge sharing: its last 90 days, up to now.
-            "knowledge sharing": sharing_refresh,
+            "knowledge-sharing": sharing_refresh,
         }
         for name in refreshes:
             if name in options["skip_rollup"]:
