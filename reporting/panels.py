@@ -289,7 +289,6 @@ class DepartmentKnowledgeSharing:
     days: int
     totals: KnowledgeSharing | None
     top: list[Contributor]
-    since: dt.datetime | None = None
     as_of: dt.datetime | None = None
 
 
@@ -302,7 +301,6 @@ def department_knowledge_sharing(*, department: Department) -> DepartmentKnowled
         days=knowledge_sharing.RECENT_DAYS,
         totals=sharing.figures(ours) if ours else None,
         top=[Contributor(row.person, sharing.figures(row)) for row in people[:TOP_CONTRIBUTORS]],
-        since=ours.since if ours else None,
         as_of=ours.until if ours else None,
     )
 
