@@ -43,6 +43,7 @@ from services.models import CatalogItem, FulfilmentTask, Queue
 from services.views import timeline
 
 TASKS_PER_PAGE = 25
+PEOPLE_PER_PAGE = 25
 
 
 def _require_staff(request: HttpRequest) -> None:
@@ -490,12 +491,16 @@ def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
     department = get_object_or_404(Department, slug=slug)
     if not can(request.user, "esm.manage_department", department):
         raise Http404("No such department.")
+    overview = selectors.department_overview(department=department)
+    # A large department has hundreds of staff: a page of them at a time, by name.
+    people = Paginator(overview["per_agent"], PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "services/workspace/department_overview.html",
         {
             "department": department,
-            "overview": selectors.department_overview(department=department),
+            "overview": overview,
+            "people": people,
             "at_risk_percent": round(settings.SLA_AT_RISK_SHARE * 100),
             "queues": selectors.queues_for(user=request.user).filter(department=department),
         },

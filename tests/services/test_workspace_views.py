@@ -12,8 +12,13 @@ from esm import clock
 from esm.models import BusinessCalendar, Event, EventKind
 from services import actions
 from services.models import CannedReply, FulfilmentTask, Queue, SlaPolicy, SlaTarget
-from services.views.workspace import TASKS_PER_PAGE
-from tests.esm.factories import TEST_PASSWORD, BusinessCalendarFactory, DepartmentRoleFactory
+from services.views.workspace import PEOPLE_PER_PAGE, TASKS_PER_PAGE
+from tests.esm.factories import (
+    TEST_PASSWORD,
+    BusinessCalendarFactory,
+    DepartmentRoleFactory,
+    UserFactory,
+)
 from tests.services.factories import CatalogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -398,6 +403,25 @@ def test_department_overview_is_for_its_managers(
         .status_code
         == 404
     )
+
+
+def test_department_overview_lists_its_people_a_page_at_a_time_by_name(
+    client, department_manager, it_department
+):
+    """The manager and 25 agents: 26 people, 25 on the first page, one on the second."""
+    for n in range(PEOPLE_PER_PAGE):
+        agent = UserFactory(username=f"agent{n:02}", first_name="Agent", last_name=f"{n:02}")
+        DepartmentRoleFactory(user=agent, department=it_department)
+    signed_in(client, department_manager)
+    url = reverse("department_overview", args=[it_department.slug])
+
+    first, second = client.get(url), client.get(url, {"page": 2})
+
+    names = [person.username for person in first.context["people"]]
+    assert names == [f"agent{n:02}" for n in range(PEOPLE_PER_PAGE)]
+    assert [person.username for person in second.context["people"]] == [department_manager.username]
+    assert '<span class="meta">26 in all</span>' in first.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
 
 
 # Session, user and roles, then each page's own reads; none of them grows with the data.
