@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -24,8 +25,9 @@ from reporting.collaboration import (
     collaboration_edge_cases,
     collaboration_map,
 )
-from reporting.collaboration_map import collaboration_drawing
+from reporting.collaboration_map import Arrow, Label, collaboration_drawing
 from reporting.crossings import crossings_refresh
+from reporting.templatetags.collaboration_map import arrow_figures, arrow_paths, edge_rows
 from services.models import Consult
 from tests.services.factories import (
     CatalogItemFactory,
@@ -479,3 +481,34 @@ def test_api_refuses_a_bad_period_with_the_field_named(client, hr_agent):
 
     assert response.status_code == 400
     assert "start" in response.json()
+
+
+def test_the_maps_arrows_figures_and_table_rows_are_written_escaped():
+    """The map's repeated elements are built in Python (`templatetags.collaboration_map`):
+    a department's name or a figure must come out escaped, a missing figure as a dash."""
+    label = Label(x=10.5, y=20.0, text="<HR & IT>", css="vsm-consult", anchor="start")
+    arrow = Arrow(path="M 0 0 L 1 1", stroke=2.5, labels=[label], href="/e?a=1&b=2", title="A→B")
+    drawing = SimpleNamespace(uid="m1", arrows=[arrow])
+    edge = SimpleNamespace(
+        from_department=SimpleNamespace(name="R&D"),
+        to_department=SimpleNamespace(name="<IT>"),
+        handoffs=SimpleNamespace(volume=3),
+        consults=SimpleNamespace(volume=0),
+    )
+
+    assert str(arrow_paths(drawing)) == (
+        '<a href="/e?a=1&amp;b=2"><title>A→B</title><path d="M 0 0 L 1 1" fill="none" '
+        'stroke="#5b6475" stroke-opacity="0.8" stroke-width="2.5" marker-end="url(#m1-head)" />'
+        "</a>"
+    )
+    assert str(arrow_figures(drawing)) == (
+        '<a href="/e?a=1&amp;b=2"><text x="10.5" y="20.0" class="vsm-consult" '
+        'text-anchor="start">&lt;HR &amp; IT&gt;</text></a>'
+    )
+    row = str(edge_rows([(edge, {"pickup": "4.0 h", "sent_back": "", "answer": ""}, "/e")]))
+    assert row == (
+        '<tr><td data-label="From"><a href="/e">R&amp;D</a></td>'
+        '<td data-label="To">&lt;IT&gt;</td><td data-label="Handoffs">3</td>'
+        '<td data-label="Median pick-up">4.0 h</td><td data-label="Sent back">\N{EN DASH}</td>'
+        '<td data-label="Consults">0</td><td data-label="Median answer">\N{EN DASH}</td></tr>'
+    )
