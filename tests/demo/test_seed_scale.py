@@ -22,6 +22,7 @@ from esm.calendars import Schedule
 from esm.models import BusinessCalendar, Department, DepartmentRole, Event, EventKind, Profile
 from journeys.models import TouchpointCase
 from reporting.models import Crossing, SharingFigures, Snapshot
+from services.knowledge_sharing import knowledge_sharing_contributors
 from services.models import (
     Approval,
     AutomationRun,
@@ -296,11 +297,17 @@ def test_the_collaboration_rollup_holds_every_crossing_of_the_log(scale):
     assert Crossing.objects.count() == between_departments > 0
 
 
-def test_the_knowledge_sharing_rollup_holds_every_department_and_contributors(scale):
-    departments = SharingFigures.objects.filter(department__isnull=False)
+def test_the_knowledge_sharing_rollup_is_written_at_the_seeds_moment(scale):
+    rows = list(SharingFigures.objects.all())
+    ((since, until),) = {(row.since, row.until) for row in rows}
+    staff = get_user_model().objects.filter(pk__in=DepartmentRole.objects.values("user"))
+    contributors = knowledge_sharing_contributors(people=staff, since=since, until=until)
 
-    assert departments.count() == Department.objects.count()
-    assert SharingFigures.objects.filter(person__isnull=False).exists()
+    assert until == NOW
+    assert sum(row.department_id is not None for row in rows) == Department.objects.count()
+    assert {row.person_id for row in rows if row.person_id} == {
+        contributor.person.pk for contributor in contributors
+    }
 
 
 def test_no_event_of_a_case_comes_before_its_submission(scale):
