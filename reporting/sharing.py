@@ -33,11 +33,8 @@ def sharing_refresh() -> int:
     departments = knowledge_sharing.knowledge_sharing_by_department(
         department_ids=Department.objects.values("pk"), since=since, until=until
     )
-    staff = (
-        get_user_model()
-        .objects.filter(pk__in=DepartmentRole.objects.values("user"))
-        .order_by("first_name", "last_name", "username")
-    )
+    # In no order: the dashboard orders the rows it reads.
+    staff = get_user_model().objects.filter(pk__in=DepartmentRole.objects.values("user"))
     contributors = knowledge_sharing.knowledge_sharing_contributors(
         people=staff, since=since, until=until
     )
