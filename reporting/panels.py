@@ -277,7 +277,7 @@ class DepartmentManagerPanel:
     consults: dict[str, int]
     services: list[ServiceStanding]
     watermelons: list[Watermelon]
-    knowledge_sharing: DepartmentKnowledgeSharing | None = None
+    knowledge_sharing: DepartmentKnowledgeSharing
 
 
 @dataclass(frozen=True)
