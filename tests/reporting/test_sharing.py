@@ -17,9 +17,9 @@ from services.knowledge_sharing import (
     knowledge_sharing_by_person,
     recent,
 )
-from services.models import ArticleView, Consult
+from services.models import ArticleView
 from tests.esm.factories import DepartmentRoleFactory, ProfileFactory, UserFactory
-from tests.services.factories import ArticleFactory, CatalogItemFactory, FulfilmentTaskFactory
+from tests.services.factories import ArticleFactory, CatalogItemFactory, ConsultFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,27 +68,10 @@ def people(it_department, hr_department, sales_department):
         )
         for article, reader in ((anas, sam), (anas, hal), (dans, sam)):
             ArticleView.objects.create(article=article, user=reader, catalog_item=item)
-    answered(asked_by=hank, answered_by=bob, from_department=hr, to_department=it)
-    answered(asked_by=sam, answered_by=hope, from_department=sales, to_department=hr)
+    with clock.travel(IN_PERIOD):
+        ConsultFactory(asked_by=hank, answered_by=bob, from_department=hr, to_department=it)
+        ConsultFactory(asked_by=sam, answered_by=hope, from_department=sales, to_department=hr)
     return {"ana": ana, "bob": bob, "carl": carl, "dan": dan, "hope": hope}
-
-
-def answered(*, asked_by, answered_by, from_department, to_department):
-    asking = FulfilmentTaskFactory(department=from_department)
-    return Consult.objects.create(
-        asking_task=asking,
-        consult_task=FulfilmentTaskFactory(
-            department=to_department, service_request=asking.service_request
-        ),
-        from_department=from_department,
-        to_department=to_department,
-        question="Which one?",
-        asked_by=asked_by,
-        asked_at=IN_PERIOD - dt.timedelta(hours=2),
-        state=Consult.State.ANSWERED,
-        answered_by=answered_by,
-        answered_at=IN_PERIOD,
-    )
 
 
 def as_tuple(sharing):
@@ -145,17 +128,18 @@ def test_a_refresh_again_replaces_the_figures_and_drops_who_no_longer_shared(peo
 
 
 def test_a_departments_rows_are_its_own_then_its_staff_by_contribution_then_name(
-    people, it_department
+    people, it_department, hr_department
 ):
-    # Cleo, an IT agent, gave exactly what Bob gave: the tie goes by name.
+    # Cleo, an IT agent, gave exactly what Bob gave (a consult answered for someone of no
+    # department): the tie goes by name.
     cleo = person("cleo", home=it_department, role=AGENT)
-    hank = UserFactory(username="hank2")
-    answered(
-        asked_by=hank,
-        answered_by=cleo,
-        from_department=Department.objects.exclude(pk=it_department.pk).first(),
-        to_department=it_department,
-    )
+    with clock.travel(IN_PERIOD):
+        ConsultFactory(
+            asked_by=UserFactory(username="nobody"),
+            answered_by=cleo,
+            from_department=hr_department,
+            to_department=it_department,
+        )
     sharing_refresh()
 
     rows = list(sharing_of_department(it_department))

@@ -1,7 +1,9 @@
+import datetime as dt
 import uuid
 
 import factory
 
+from esm import clock
 from services.models import (
     Approval,
     ApprovalStep,
@@ -160,6 +162,39 @@ class FulfilmentTaskFactory(factory.django.DjangoModelFactory):
     title = factory.SelfAttribute("service_request.subject")
     priority = factory.SelfAttribute("service_request.priority")
     state = "queued"
+
+
+class ConsultFactory(factory.django.DjangoModelFactory):
+    """A consult as stored, answered now: the asking task in a queue of `from_department`,
+    the question in one of `to_department`, both on one request, asked two hours before
+    the answer. `state="open", answered_by=None, answered_at=None` leaves it open."""
+
+    class Meta:
+        model = "services.Consult"
+
+    from_department = factory.SubFactory(DepartmentFactory)
+    to_department = factory.SubFactory(DepartmentFactory)
+    asking_task = factory.SubFactory(
+        FulfilmentTaskFactory,
+        queue=factory.SubFactory(
+            QueueFactory, department=factory.SelfAttribute("...from_department")
+        ),
+    )
+    consult_task = factory.SubFactory(
+        FulfilmentTaskFactory,
+        service_request=factory.SelfAttribute("..asking_task.service_request"),
+        queue=factory.SubFactory(
+            QueueFactory, department=factory.SelfAttribute("...to_department")
+        ),
+    )
+    question = "Which one?"
+    asked_by = factory.SubFactory(UserFactory)
+    state = "answered"
+    answered_by = factory.SubFactory(UserFactory)
+    answered_at = factory.LazyFunction(clock.now)
+    asked_at = factory.LazyAttribute(
+        lambda consult: (consult.answered_at or clock.now()) - dt.timedelta(hours=2)
+    )
 
 
 class CannedReplyFactory(factory.django.DjangoModelFactory):

@@ -24,8 +24,7 @@ from tests.esm.factories import DepartmentRoleFactory, ProfileFactory, UserFacto
 from tests.services.factories import (
     ArticleFactory,
     CatalogItemFactory,
-    FulfilmentTaskFactory,
-    QueueFactory,
+    ConsultFactory,
     ServiceRequestFactory,
 )
 
@@ -63,16 +62,9 @@ def read(article, reader, *, item, at=IN_PERIOD):
 
 
 def consult(*, asked_by, answered_by, from_department, to_department, at=IN_PERIOD):
-    asking = FulfilmentTaskFactory(queue=QueueFactory(department=from_department))
-    question = FulfilmentTaskFactory(
-        queue=QueueFactory(department=to_department), service_request=asking.service_request
-    )
-    return Consult.objects.create(
-        asking_task=asking,
-        consult_task=question,
+    return ConsultFactory(
         from_department=from_department,
         to_department=to_department,
-        question="Which one?",
         asked_by=asked_by,
         asked_at=at - dt.timedelta(hours=2),
         state=Consult.State.ANSWERED if answered_by else Consult.State.OPEN,
