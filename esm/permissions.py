@@ -6,10 +6,12 @@ Django lets an active superuser pass every `has_perm` check, and being a superus
 not make someone HR.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 import rules
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, QuerySet
 
 from esm.models import Department, DepartmentRole
 
@@ -20,18 +22,70 @@ _DEPARTMENTS_CACHE = "_esm_role_departments"
 
 
 def department_roles(user: User) -> frozenset[tuple[int, str]]:
-    """(department id, role) pairs the user holds; loaded once per user object."""
+    """(department id, role) pairs the user holds; loaded once per user object (with the
+    person, when they were read with `person_with_department_roles`)."""
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, _ROLES_CACHE, None)
     if cached is None:
         # The departments come in the same read: pages that list the user's departments
         # (a department report's choices) then need no query of their own.
-        roles = list(DepartmentRole.objects.filter(user=user).select_related("department"))
-        cached = frozenset((role.department_id, role.role) for role in roles)
-        setattr(user, _ROLES_CACHE, cached)
-        setattr(user, _DEPARTMENTS_CACHE, {role.department_id: role.department for role in roles})
+        roles = DepartmentRole.objects.filter(user=user).select_related("department")
+        cached = _remember_roles(user, ((role.role, role.department) for role in roles))
     return cached
+
+
+def _remember_roles(
+    user: AbstractBaseUser, roles: Iterable[tuple[str, Department]]
+) -> frozenset[tuple[int, str]]:
+    departments: dict[int, Department] = {}
+    pairs = set()
+    for role, department in roles:
+        departments[department.pk] = department
+        pairs.add((department.pk, role))
+    cached = frozenset(pairs)
+    setattr(user, _ROLES_CACHE, cached)
+    setattr(user, _DEPARTMENTS_CACHE, departments)
+    return cached
+
+
+_ROLE = "_esm_role"
+_ROLE_DEPARTMENT = "_esm_role_department_"
+
+
+def person_with_department_roles(people: QuerySet[Any]) -> AbstractBaseUser | None:
+    """The one person of `people` (filtered to one), with their department roles and the
+    roles' departments read in the same query, so that no page asks for them again: the
+    roles joined on, one row per role (one with no role for a person who holds none), the
+    person taken from the first. Every page reads the signed-in person and nearly every
+    page their roles (the navigation does)."""
+    fields = [field.attname for field in Department._meta.concrete_fields]
+    rows = list(
+        people.annotate(
+            **{_ROLE: F("department_roles__role")},
+            **{
+                _ROLE_DEPARTMENT + name: F(f"department_roles__department__{name}")
+                for name in fields
+            },
+        )
+    )
+    if not rows:
+        return None
+    person = rows[0]
+    _remember_roles(
+        person,
+        (
+            (
+                getattr(row, _ROLE),
+                Department.from_db(
+                    people.db, fields, [getattr(row, _ROLE_DEPARTMENT + name) for name in fields]
+                ),
+            )
+            for row in rows
+            if getattr(row, _ROLE) is not None
+        ),
+    )
+    return person
 
 
 def department_ids_with_role(user: User, *roles: str) -> frozenset[int]:
