@@ -161,6 +161,23 @@ def test_ordinary_request_visible_to_requester_raiser_staff_and_approvers(
     assert not _sees(outsider, service_request)
 
 
+def test_a_named_approver_sees_the_request_with_or_without_department_roles(
+    employee, outsider, hr_agent, it_department
+):
+    # The queryset reads approvals by name apart from those to a role (ids read first):
+    # both people it decides for, one with roles and one without, must see what they
+    # approve, and only that.
+    item = CatalogItemFactory(department=it_department)
+    approved = ServiceRequestFactory(catalog_item=item, requester=employee)
+    other = ServiceRequestFactory(catalog_item=item, requester=employee)
+    for approver in (outsider, hr_agent):
+        ApprovalFactory(service_request=approved, approver=approver)
+
+    for approver in (outsider, hr_agent):
+        assert _sees(approver, approved), approver.username
+        assert not _sees(approver, other), approver.username
+
+
 def test_approvals_by_department_role_reach_everyone_holding_it(
     employee, department_manager, it_agent, hr_department, it_department
 ):
