@@ -7,6 +7,8 @@ Rollups (`TouchpointCase`, `TouchpointDay`) are written by `journeys.rollups` on
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -275,6 +277,11 @@ class TouchpointDay(models.Model):
 class JourneyRollupWatermark(models.Model):
     journey = models.OneToOneField(JourneyMap, on_delete=models.CASCADE, related_name="rollup")
     refreshed_through = models.DateTimeField()
+    version = models.UUIDField(
+        default=uuid.uuid4,
+        help_text="Changed in every transaction that writes the journey's case rows: "
+        "figures read from them are cached under it.",
+    )
 
     def __str__(self) -> str:
         return f"{self.journey}: through {self.refreshed_through:%Y-%m-%d %H:%M}"

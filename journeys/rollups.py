@@ -38,6 +38,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -429,6 +430,13 @@ def _ids(cases: Iterable[ServiceRequest]) -> list[int]:
     return [case.pk for case in cases]
 
 
+def _lock_and_move_version(watermark: JourneyRollupWatermark) -> None:
+    """Lock the journey's watermark row for a transaction that rewrites its rows (the
+    UPDATE holds the row's lock until the transaction ends), and give it a new version
+    there: what was cached from the old rows is never read again."""
+    JourneyRollupWatermark.objects.filter(pk=watermark.pk).update(version=uuid.uuid4())
+
+
 def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
     """Recompute the touchpoint rows of the journey's cases that changed since the last
     refresh (all of them when `full`, or on the first refresh), and its touchpoints' days
@@ -454,7 +462,7 @@ def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
     for part in itertools.batched(sorted(touchpoints_of), BATCH_SIZE):
         batch = list(cases.filter(pk__in=part))
         with transaction.atomic():
-            JourneyRollupWatermark.objects.select_for_update().get(pk=watermark.pk)
+            _lock_and_move_version(watermark)
             rows = _case_rows(batch, touchpoints_of, began)
             TouchpointCase.objects.filter(
                 touchpoint__in=touchpoints, service_request_id__in=_ids(batch)
@@ -465,7 +473,7 @@ def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
     # deflection once the window passed without a request, so the last window is re-read.
     days_since = None if since is None else since - DEFLECTION_WINDOW - LAG
     with transaction.atomic():
-        JourneyRollupWatermark.objects.select_for_update().get(pk=watermark.pk)
+        _lock_and_move_version(watermark)
         for touchpoint in touchpoints:
             rows = _day_rows(touchpoint, days_since)
             old = TouchpointDay.objects.filter(touchpoint=touchpoint)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from esm import clock
 from journeys.metrics import Period
+from journeys.models import JourneyRollupWatermark, TouchpointCase
 from journeys.selectors import journey_metrics, touchpoint_comments, touchpoint_weeks
 from services import actions
 from tests.journeys.conftest import MON, TUE, WED, approx, at, case_a, case_b, case_c
@@ -132,7 +133,8 @@ def test_journey_metrics_take_the_same_queries_whatever_the_size(journey):
         case_a(journey, now)
         journey.refresh()
         count()  # the viewer's departments are read once and kept
-        small = count()
+        journey.refresh()  # the case rows written again: their figures are read again
+        small, small_again = count(), count()
         case_b(journey, now)
         case_c(journey, now)
         for n in range(3):
@@ -140,10 +142,37 @@ def test_journey_metrics_take_the_same_queries_whatever_the_size(journey):
             point = TouchpointFactory(stage=stage)
             point.items.add(journey.items["record"])
         journey.refresh()
-        # touchpoints, cases (with their percentiles on PostgreSQL), the small touchpoints'
-        # hidden cases (each size has small ones), percentiles elsewhere, days, score
-        # weights, stages
-        assert count() == small == (6 if connection.vendor == "postgresql" else 7)
+        large, large_again = count(), count()
+    # touchpoints, cases (with their percentiles on PostgreSQL), the small touchpoints'
+    # hidden cases (each size has small ones), percentiles elsewhere, days, score weights,
+    # stages; read again before the rollup changes, the cases' figures come from the cache
+    assert small == large == (6 if connection.vendor == "postgresql" else 7)
+    assert small_again == large_again == small - 1
+
+
+def test_case_figures_are_kept_until_the_rollup_writes_the_journeys_rows_again(week):
+    record = TouchpointCase.objects.filter(touchpoint__name="Record")
+    assert signals(week)[0]["Record"].cases == record.count() == 3
+
+    # Rows changed behind the rollup's back (no new version): the kept figures stand.
+    record.delete()
+    assert signals(week)[0]["Record"].cases == 3
+
+    # A refresh (here with no case to rewrite) moves the version: the rows are read again.
+    with clock.travel(at(MON + dt.timedelta(days=7), 10)):
+        week.refresh(full=False)
+    assert signals(week)[0]["Record"].cases == 0
+
+
+def test_a_journey_never_refreshed_keeps_no_figures(journey):
+    assert not JourneyRollupWatermark.objects.filter(journey=journey.journey).exists()
+    signals(journey)  # the viewer's departments are read once and kept
+
+    with CaptureQueriesContext(connection) as first:
+        signals(journey)
+    with CaptureQueriesContext(connection) as again:
+        signals(journey)
+    assert len(again) == len(first)
 
 
 def test_weeks_of_a_touchpoint_for_its_chart(week, executive):
