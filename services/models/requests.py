@@ -37,14 +37,15 @@ def approvals_for(user: Any) -> Q:
 
 def approvals_addressed(user_id: int, roles: Iterable[tuple[int, str]]) -> Q:
     """`approvals_for` the person with this id and these (department id, role) pairs."""
-    condition = Q(approver_id=user_id)
+    return Q(approver_id=user_id) | _addressed_to_roles(roles)
+
+
+def _addressed_to_roles(roles: Iterable[tuple[int, str]]) -> Q:
+    """Approvals addressed to any of these (department id, role) pairs, not to a name."""
+    condition = Q()
     for department_id, role in sorted(roles):
-        condition |= _addressed_to_role(department_id, role)
+        condition |= Q(approver__isnull=True, department_id=department_id, role=role)
     return condition
-
-
-def _addressed_to_role(department_id: int, role: str) -> Q:
-    return Q(approver__isnull=True, department_id=department_id, role=role)
 
 
 class _IdAmong(Func):
@@ -83,13 +84,11 @@ def _approver_of(user: Any) -> Q:
     by_name = _IdAmong(
         "pk", Approval.objects.filter(approver_id=user.pk).values("service_request_id")
     )
-    roles = sorted(department_roles(user))
+    roles = department_roles(user)
     if not roles:
         return Q(by_name)
-    to_roles = Q()
-    for department_id, role in roles:
-        to_roles |= _addressed_to_role(department_id, role)
-    return Q(by_name) | Exists(Approval.objects.filter(to_roles, service_request=OuterRef("pk")))
+    to_roles = Approval.objects.filter(_addressed_to_roles(roles), service_request=OuterRef("pk"))
+    return Q(by_name) | Exists(to_roles)
 
 
 class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
