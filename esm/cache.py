@@ -1,18 +1,46 @@
-"""A Redis cache that fails open.
+"""A Redis cache that fails open, and figures kept in it until the rows they come from change.
 
 The cache only ever makes pages faster. When Redis is unreachable every read is a miss and
 every write is dropped (with a warning), so an outage degrades speed, not service.
 """
 
+import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.core.cache import cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+
+KEPT_SECONDS = 60 * 60
+"""How long `kept_until_rewritten` keeps a result. A rewrite of its rows gives it a new key
+at once, so this only bounds what the cache holds."""
+_MISSING = object()
+
+
+def kept_until_rewritten[T](
+    version: Any, what: str, read: tuple[Any, ...], compute: Callable[[], T]
+) -> T:
+    """`compute()`, kept in the cache under a rollup's `version` and `read` (everything
+    else the result depends on), and named by `what` (no spaces: it begins the key). A
+    rollup gives its rows a new version in every transaction that rewrites them, so a
+    result kept under the old one is never read again; with no version (rows never
+    written) it is computed each time. For figures that every reader shares: anything that
+    depends on the reader goes in `read`, or is asked apart."""
+    if version is None:
+        return compute()
+    key = f"{what}:" + hashlib.sha256(repr((str(version), read)).encode()).hexdigest()
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, KEPT_SECONDS)
+    return value
+
 
 _OUTAGE = (RedisConnectionError, RedisTimeoutError)
 

@@ -15,11 +15,9 @@ their rates always show.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Avg,
@@ -36,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from esm.cache import kept_until_rewritten
 from journeys.metrics import (
     SMALL_GROUP,
     Distribution,
@@ -202,11 +201,6 @@ def _curve(journey: JourneyMap, touchpoints: list[TouchpointSignals]) -> list[St
     return curve
 
 
-FIGURES_CACHE_SECONDS = 60 * 60
-"""How long a journey's case figures stay cached. Any rewrite of its case rows gives them a
-new key (the rollup's `version`), so this only bounds what the cache holds."""
-
-
 def _case_figures(
     cases: QuerySet[TouchpointCase],
     touchpoints: list[Touchpoint],
@@ -218,33 +212,22 @@ def _case_figures(
     touchpoint's `cases`, by touchpoint id.
 
     They are the same for every reader (a small touchpoint's hidden cases are asked apart)
-    and change only when the journey's rollup rewrites its case rows, which moves its
-    `version` (`journeys.rollups`): so they are kept in the cache under that version. A
-    month of a busy journey's cases is some 30,000 rows (25 ms at a million requests) that
-    the map's readers would otherwise aggregate again on every visit between refreshes.
-    A journey never refreshed has no version and no rows to cache."""
-    version = touchpoints[0].rollup_version if touchpoints else None
+    and change only when the journey's rollup rewrites its case rows, which gives them a
+    new `version` (`journeys.rollups`): so they are kept in the cache under it. A month of
+    a busy journey's cases is some 30,000 rows (25 ms at a million requests) that the
+    map's readers would otherwise aggregate again on every visit between refreshes."""
     resolution = distribution_figures("resolution_minutes", prefix="r") if with_resolution else {}
-    key = None
-    if version is not None:
-        read = (
-            str(version),
-            period.start,
-            period.end,
-            [t.pk for t in touchpoints],
-            with_resolution,
-        )
-        key = "journey-case-figures:" + hashlib.sha256(repr(read).encode()).hexdigest()
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-    rows = {
-        row["touchpoint_id"]: row
-        for row in cases.values("touchpoint_id").annotate(**CASE_FIGURES, **resolution).order_by()
-    }
-    if key is not None:
-        cache.set(key, rows, FIGURES_CACHE_SECONDS)
-    return rows
+
+    def compute() -> dict[int, dict[str, Any]]:
+        rows = cases.values("touchpoint_id").annotate(**CASE_FIGURES, **resolution).order_by()
+        return {row["touchpoint_id"]: row for row in rows}
+
+    return kept_until_rewritten(
+        touchpoints[0].rollup_version if touchpoints else None,
+        "journey-case-figures",
+        (period.start, period.end, [t.pk for t in touchpoints], with_resolution),
+        compute,
+    )
 
 
 def journey_metrics(*, journey: JourneyMap, period: Period, viewer: Any) -> JourneyMetrics:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from esm.cache import FailOpenRedisCache
+from esm.cache import FailOpenRedisCache, kept_until_rewritten
 
 
 @pytest.fixture
@@ -80,3 +80,47 @@ def test_a_round_trip_through_the_real_redis_works(real_redis):
         real_redis.delete("greeting")
 
     assert real_redis.get("greeting", "gone") == "gone"
+
+
+class Counted:
+    """A computation that says how often it ran."""
+
+    def __init__(self, value):
+        self.value, self.runs = value, 0
+
+    def __call__(self):
+        self.runs += 1
+        return self.value
+
+
+def test_a_result_is_kept_under_its_version_and_what_it_read():
+    version = uuid.uuid4()
+    figures = Counted({"cases": 3})
+
+    assert kept_until_rewritten(version, "figures", ("May",), figures) == {"cases": 3}
+    assert kept_until_rewritten(version, "figures", ("May",), figures) == {"cases": 3}
+    assert figures.runs == 1
+    # Read of something else, or named otherwise: computed on its own.
+    kept_until_rewritten(version, "figures", ("June",), figures)
+    kept_until_rewritten(version, "other-figures", ("May",), figures)
+    assert figures.runs == 3
+
+
+def test_a_new_version_is_computed_again():
+    figures = Counted({"cases": 3})
+    kept_until_rewritten(uuid.uuid4(), "figures", ("May",), figures)
+    figures.value = {"cases": 4}
+
+    assert kept_until_rewritten(uuid.uuid4(), "figures", ("May",), figures) == {"cases": 4}
+
+
+def test_without_a_version_nothing_is_kept():
+    figures = Counted(0)  # a falsy result is kept like any other, given a version
+
+    for _ in range(2):
+        assert kept_until_rewritten(None, "figures", ("May",), figures) == 0
+    assert figures.runs == 2
+    version = uuid.uuid4()
+    for _ in range(2):
+        kept_until_rewritten(version, "figures", ("May",), figures)
+    assert figures.runs == 3
