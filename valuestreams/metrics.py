@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from valuestreams.models import Stage, ValueStream
 
@@ -154,6 +155,10 @@ class StreamMetrics:
     sees_all: bool = True
     """The viewer may see every case of the period (the small-group rule holds nothing
     back from them)."""
+    rollup_version: Any = None
+    """The version of the stream's rollup rows the figures were read from: what else is
+    read from them for the same page is kept in the cache under it too
+    (`esm.cache.kept_until_rewritten`)."""
 
     @property
     def cases(self) -> int:

@@ -8,6 +8,8 @@ one stage; a plan with no stream still runs.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -245,6 +247,11 @@ class RollupWatermark(models.Model):
 
     stream = models.OneToOneField(ValueStream, on_delete=models.CASCADE, related_name="rollup")
     refreshed_through = models.DateTimeField()
+    version = models.UUIDField(
+        default=uuid.uuid4,
+        help_text="Changed in every transaction that writes the stream's case rows: "
+        "figures read from them are cached under it.",
+    )
 
     def __str__(self) -> str:
         return f"{self.stream}: through {self.refreshed_through:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -491,7 +492,10 @@ def value_stream_refresh(*, stream: ValueStream, full: bool = False) -> int:
     cases = cases.only("id", "catalog_item_id", "is_confidential", "submitted_at").order_by("id")
     for batch in _batches(cases.iterator()):
         with transaction.atomic():
-            RollupWatermark.objects.select_for_update().get(pk=watermark.pk)
+            # The UPDATE holds the watermark row's lock until the batch commits, and gives
+            # the stream's rows a new version: what was cached from the old rows is never
+            # read again (`esm.cache.kept_until_rewritten`).
+            RollupWatermark.objects.filter(pk=watermark.pk).update(version=uuid.uuid4())
             rows, stage_rows, handoff_rows = _case_rows(model, batch, began)
             CaseFlow.objects.filter(stream=stream, service_request__in=batch).delete()
             CaseFlow.objects.bulk_create(rows)

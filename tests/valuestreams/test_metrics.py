@@ -279,6 +279,44 @@ def test_variants_and_conformance(week):
     ]
 
 
+def test_figures_of_the_case_rows_are_kept_until_the_rollup_writes_them_again(week):
+    def figures():
+        metrics = week.metrics()
+        variants = value_stream_variants(
+            stream=week.stream, period=WEEK, viewer=week.people["hr_agent"], metrics=metrics
+        )
+        return (
+            metrics.lead_time.count,
+            sum(stage.cases for stage in metrics.stages),
+            sum(handoff.delay.count for handoff in metrics.handoffs),
+            sum(variant.cases for variant in variants),
+        )
+
+    read = figures()
+    assert read[0] == read[3] == 2
+
+    # Rows gone behind the rollup's back (no new version): the kept figures stand.
+    CaseFlow.objects.filter(stream=week.stream).delete()
+    assert figures() == read
+
+    # A third case, then a refresh: its rows are written under a new version, and read.
+    p = week.people
+    with clock.travel(at(TUE + dt.timedelta(days=1), 9)) as now:
+        c = week.submit("c")
+        for step, agent in (("hr-record", "hr_agent"), ("it-account", "it_agent")):
+            actions.task_claim(task=task(c, step), agent=p[agent])
+            now.to(now.now + dt.timedelta(minutes=30))
+            actions.task_resolve(task=task(c, step), agent=p[agent], resolution="Done")
+        actions.task_claim(task=task(c, "desk"), agent=p["facilities_agent"])
+        now.to(now.now + dt.timedelta(minutes=30))
+        actions.task_resolve(task=task(c, "desk"), agent=p["facilities_agent"], resolution="D5")
+    week.refresh()
+    again = figures()
+    assert (again[0], again[3]) == (3, 3)
+    assert again[1] > read[1]
+    assert again[2] > read[2]
+
+
 def test_a_case_counts_in_the_period_it_was_resolved_in_and_trends_against_the_one_before(week):
     tuesday = Period(TUE, TUE + dt.timedelta(days=1))
     metrics = week.metrics(tuesday)

@@ -35,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 
 from esm.aggregates import figures_of
+from esm.cache import kept_until_rewritten
 from esm.permissions import can
 from services.models import ServiceRequest
 from valuestreams.metrics import (
@@ -48,7 +49,14 @@ from valuestreams.metrics import (
     Trend,
     VariantMetrics,
 )
-from valuestreams.models import CaseFlow, CaseHandoff, CaseStage, HandoffTarget, ValueStream
+from valuestreams.models import (
+    CaseFlow,
+    CaseHandoff,
+    CaseStage,
+    HandoffTarget,
+    RollupWatermark,
+    ValueStream,
+)
 
 PERCENTILES = (50, 85, 95)
 MINUTES_PER_HOUR = 60
@@ -206,24 +214,25 @@ def value_stream_summaries(
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
     and the previous period's, for trend arrows. Two queries for any number of streams
     (their open cases and totals read with them, a list of streams read again by its keys)."""
-    summaries, _ = _summaries_and_totals(streams, period, viewer)
+    summaries, _, _ = _summaries_and_totals(streams, period, viewer)
     return summaries
 
 
 def _streams_with_totals(
     streams: Iterable[ValueStream], period: Period, viewer: Any
-) -> tuple[list[ValueStream], dict[int, int], dict[int, dict[str, Any]]]:
-    """The streams, the open requests of each (WIP) and each stream's totals row over both
+) -> tuple[list[ValueStream], dict[int, int], dict[int, dict[str, Any]], Any]:
+    """The streams, the open requests of each (WIP), each stream's totals row over both
     periods (none for a stream with no case in them), with whether the viewer may not see
-    one of each period's cases: one query, the figures read with the streams (a list of
-    streams is read again by its keys). A request is of one catalog item, listed once per
-    stream, so a stream's join counts each request once."""
+    one of each period's cases, and their rollups' versions together (`_versions`): one
+    query, the figures read with the streams (a list of streams is read again by its
+    keys). A request is of one catalog item, listed once per stream, so a stream's join
+    counts each request once."""
     if not isinstance(streams, QuerySet):
         given = list(streams)
-        _, open_cases, totals = _streams_with_totals(
+        _, open_cases, totals, version = _streams_with_totals(
             ValueStream.objects.filter(pk__in=[stream.pk for stream in given]), period, viewer
         )
-        return given, open_cases, totals
+        return given, open_cases, totals, version
     either = _in(period) | _in(period.previous())
     counted = (
         ServiceRequest.objects.filter(
@@ -256,6 +265,9 @@ def _streams_with_totals(
             ),
             _hidden_now=hides_one(period),
             _hidden_before=hides_one(period.previous()),
+            _version=Subquery(
+                RollupWatermark.objects.filter(stream=OuterRef("pk")).values("version")[:1]
+            ),
         )
     )
     return (
@@ -267,21 +279,37 @@ def _streams_with_totals(
             for stream in listed
             if stream._totals["flows"]
         },
+        _versions(listed),
     )
+
+
+def _versions(streams: list[ValueStream]) -> tuple[tuple[int, Any], ...] | None:
+    """The streams' rollup versions, together: figures read from their case rows are kept
+    in the cache under them (`esm.cache.kept_until_rewritten`) until one of the rollups
+    rewrites its rows. None (nothing kept) when a stream was never refreshed."""
+    if any(stream._version is None for stream in streams):
+        return None
+    return tuple((stream.pk, stream._version) for stream in streams)
 
 
 def _summaries_and_totals(
     streams: Iterable[ValueStream], period: Period, viewer: Any
-) -> tuple[list[StreamSummary], dict[int, dict[str, Any]]]:
-    """`value_stream_summaries`, and each stream's totals row: its sums, the cases hidden
-    from the viewer in each period and the mean wait on the employee over the period."""
-    streams, open_cases, totals = _streams_with_totals(streams, period, viewer)
+) -> tuple[list[StreamSummary], dict[int, dict[str, Any]], Any]:
+    """`value_stream_summaries`, each stream's totals row (its sums, the cases hidden from
+    the viewer in each period and the mean wait on the employee over the period), and
+    their rollups' versions (`_versions`)."""
+    streams, open_cases, totals, version = _streams_with_totals(streams, period, viewer)
     labelled = (
         CaseFlow.objects.filter(stream__in=[stream.pk for stream in streams])
         .filter(_in(period) | _in(period.previous()))
         .annotate(_period=_period_label(period))
     )
-    leads = distributions(labelled, "lead_minutes", by=["stream_id", "_period"])
+    leads = kept_until_rewritten(
+        version,
+        "stream-lead-times",
+        (period.start, period.end),
+        lambda: distributions(labelled, "lead_minutes", by=["stream_id", "_period"]),
+    )
     summaries = []
     for stream in streams:
         row = totals.get(stream.pk, {})
@@ -300,31 +328,15 @@ def _summaries_and_totals(
                 hidden=hidden,
             )
         )
-    return summaries, totals
+    return summaries, totals, version
 
 
-def _stage_metrics(stream: ValueStream, period: Period, sees_all: bool) -> list[StageMetrics]:
-    rows = {
-        row["stage_id"]: row
-        for row in CaseStage.objects.filter(_in(period, "case__"), case__stream=stream)
-        .values("stage_id")
-        .annotate(
-            cases=Count("pk"),
-            process=Avg("process_minutes"),
-            queue_wait=Avg("queue_wait_minutes"),
-            department_wait=Avg("department_wait_minutes"),
-            automation_wait=Avg("automation_wait_minutes"),
-            employee_wait=Avg("employee_wait_minutes"),
-            wait_total=Sum(
-                F("queue_wait_minutes")
-                + F("department_wait_minutes")
-                + F("automation_wait_minutes")
-            ),
-            critical=Count("pk", filter=Q(on_critical_path=True)),
-            received=Sum("received"),
-            flawed=Sum("flawed"),
-        )
-    }
+def _stage_metrics(
+    stream: ValueStream, period: Period, sees_all: bool, version: Any
+) -> list[StageMetrics]:
+    rows = kept_until_rewritten(
+        version, "stream-stages", (period.start, period.end), lambda: _stage_rows(stream, period)
+    )
     total_wait = sum(float(row["wait_total"] or 0) for row in rows.values())
     bottleneck = max(rows, key=lambda pk: rows[pk]["wait_total"] or 0, default=None)
     if bottleneck is not None and not rows[bottleneck]["wait_total"]:
@@ -364,17 +376,40 @@ def _stage_metrics(stream: ValueStream, period: Period, sees_all: bool) -> list[
     return stages
 
 
-def _handoff_metrics(
-    stream: ValueStream, stages: list[StageMetrics], period: Period, sees_all: bool
-) -> list[HandoffMetrics]:
-    rows = CaseHandoff.objects.filter(_in(period, "case__"), case__stream=stream)
-    delays = distributions(rows, "delay_minutes", by=["from_stage_id", "to_stage_id"])
-    breaches = {
-        (row["from_stage_id"], row["to_stage_id"]): row["breaches"]
-        for row in rows.values("from_stage_id", "to_stage_id").annotate(
-            breaches=Count("pk", filter=Q(breached=True))
+def _stage_rows(stream: ValueStream, period: Period) -> dict[int, dict[str, Any]]:
+    """Each stage's figures over the stream's cases resolved in the period, by stage id."""
+    return {
+        row["stage_id"]: row
+        for row in CaseStage.objects.filter(_in(period, "case__"), case__stream=stream)
+        .values("stage_id")
+        .annotate(
+            cases=Count("pk"),
+            process=Avg("process_minutes"),
+            queue_wait=Avg("queue_wait_minutes"),
+            department_wait=Avg("department_wait_minutes"),
+            automation_wait=Avg("automation_wait_minutes"),
+            employee_wait=Avg("employee_wait_minutes"),
+            wait_total=Sum(
+                F("queue_wait_minutes")
+                + F("department_wait_minutes")
+                + F("automation_wait_minutes")
+            ),
+            critical=Count("pk", filter=Q(on_critical_path=True)),
+            received=Sum("received"),
+            flawed=Sum("flawed"),
         )
     }
+
+
+def _handoff_metrics(
+    stream: ValueStream, stages: list[StageMetrics], period: Period, sees_all: bool, version: Any
+) -> list[HandoffMetrics]:
+    delays, breaches = kept_until_rewritten(
+        version,
+        "stream-handoffs",
+        (period.start, period.end),
+        lambda: _handoff_rows(stream, period),
+    )
     targets = {
         (t.from_stage_id, t.to_stage_id): t.pickup_minutes
         for t in HandoffTarget.objects.filter(stream=stream)
@@ -399,10 +434,26 @@ def _handoff_metrics(
     return handoffs
 
 
+def _handoff_rows(
+    stream: ValueStream, period: Period
+) -> tuple[dict[tuple, Distribution], dict[tuple, int]]:
+    """Each handoff's delays and breaches over the stream's cases resolved in the period,
+    by (from stage id, to stage id)."""
+    rows = CaseHandoff.objects.filter(_in(period, "case__"), case__stream=stream)
+    delays = distributions(rows, "delay_minutes", by=["from_stage_id", "to_stage_id"])
+    breaches = {
+        (row["from_stage_id"], row["to_stage_id"]): row["breaches"]
+        for row in rows.values("from_stage_id", "to_stage_id").annotate(
+            breaches=Count("pk", filter=Q(breached=True))
+        )
+    }
+    return delays, breaches
+
+
 def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) -> StreamMetrics:
     """Every flow measure of the stream over the period, for the map page and the API."""
     # As a queryset, the stream's open cases and totals come in one read.
-    (summary,), totals = _summaries_and_totals(
+    (summary,), totals, version = _summaries_and_totals(
         ValueStream.objects.filter(pk=stream.pk), period, viewer
     )
     # The summary's own totals tell whether the viewer sees every case of the period, and
@@ -410,7 +461,7 @@ def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) ->
     row = totals.get(stream.pk, {})
     sees_all = not row.get("hidden_now")
     employee_wait = row.get("employee_wait")
-    stages = _stage_metrics(stream, period, sees_all)
+    stages = _stage_metrics(stream, period, sees_all, version)
     return StreamMetrics(
         stream=stream,
         period=period,
@@ -420,10 +471,11 @@ def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) ->
         wip=summary.wip,
         employee_wait=None if summary.hidden else _hours(employee_wait),
         stages=stages,
-        handoffs=_handoff_metrics(stream, stages, period, sees_all),
+        handoffs=_handoff_metrics(stream, stages, period, sees_all, version),
         previous=summary.previous,
         hidden=summary.hidden,
         sees_all=sees_all,
+        rollup_version=version,
     )
 
 
@@ -435,13 +487,19 @@ def value_stream_variants(
     period for the same viewer, when the page has them: their stages and whether the
     viewer sees every case are not read again."""
     in_period = CaseFlow.objects.filter(_in(period), stream=stream)
+    version = None
     if metrics is not None:
-        sees_all = metrics.sees_all
+        sees_all, version = metrics.sees_all, metrics.rollup_version
         stages = {figures.stage.pk: figures.stage for figures in metrics.stages}
     else:
         sees_all = not in_period.filter(_invisible(viewer)).exists()
         stages = {stage.pk: stage for stage in stream.stages.select_related("department")}
-    leads = distributions(in_period, "lead_minutes", by=["variant", "conformance"])
+    leads = kept_until_rewritten(
+        version,
+        "stream-variants",
+        (period.start, period.end),
+        lambda: distributions(in_period, "lead_minutes", by=["variant", "conformance"]),
+    )
     variants = []
     for (variant, conformance), lead in leads.items():
         path = tuple(
