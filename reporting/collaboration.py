@@ -51,12 +51,13 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
+from esm.cache import kept_until_rewritten
 from esm.models import Department
 from esm.permissions import User
-from reporting.crossings import crossings_refreshed_through
+from reporting.crossings import crossings_watermark
 from reporting.models import Crossing
 from services.models import ServiceRequest
-from valuestreams.metrics import SMALL_GROUP, Period
+from valuestreams.metrics import SMALL_GROUP, Distribution, Period
 from valuestreams.selectors.flow import MINUTES_PER_HOUR, distributions
 
 
@@ -201,36 +202,38 @@ def _one_of(columns: list[str], edges: list[tuple[Any, ...]]) -> RawSQL:
     )
 
 
-def _work(
-    crossings: QuerySet[Crossing], *, hidden_everywhere: bool
-) -> dict[tuple[int, int], dict[str, Work]]:
-    """The handoffs and consults among `crossings` per (from, to) department ids: one query
-    on PostgreSQL (the medians with the counts), two elsewhere.
+KEYS = ["kind", "from_department_id", "to_department_id"]
+"""What a crossing's figures are counted by: the kind of work, and the edge it crossed."""
 
-    The cases the viewer may not open are counted on every edge when `hidden_everywhere`
-    (in the same query); otherwise only on the edges under `SMALL_GROUP`, the only ones
-    where they hold figures back, in one more query when there are any. Checking the
-    viewer's sight is most of the cost: at a million requests a month's 5,799 crossings
-    are read in 4 ms, and checked in 17 more."""
-    keys = ["kind", "from_department_id", "to_department_id"]
+
+def _counts(
+    crossings: QuerySet[Crossing], *, with_hidden: bool
+) -> tuple[list[dict[str, Any]], dict[tuple, Distribution]]:
+    """The handoffs and consults among `crossings` per `KEYS`, and elsewhere than on
+    PostgreSQL (where the medians come with the counts) their delays' distributions: one
+    query on PostgreSQL, two elsewhere. `with_hidden` counts on each row the cases the
+    viewer may not open (`crossings_in`), in the same query."""
     in_sql = connection.vendor == "postgresql"
-    counts = crossings.values(*keys).annotate(
+    counts = crossings.values(*KEYS).annotate(
         volume=Count("pk"),
         picked_up=Count("picked_at"),
         sent_backs=Count("pk", filter=Q(sent_back=True)),
-        **({"hidden": _HIDDEN} if hidden_everywhere else {}),
+        **({"hidden": _HIDDEN} if with_hidden else {}),
         **({"median_minutes": NearestRankMedian("delay_minutes")} if in_sql else {}),
     )
-    medians = {} if in_sql else distributions(crossings, "delay_minutes", by=keys)
-    rows = list(counts.order_by())
-    if not hidden_everywhere:
-        hidden_on = _hidden_on_small_edges(crossings, rows, keys)
-        for row in rows:
-            row["hidden"] = hidden_on.get(tuple(row[key] for key in keys))
+    medians = {} if in_sql else distributions(crossings, "delay_minutes", by=KEYS)
+    return list(counts.order_by()), medians
+
+
+def _work(
+    rows: list[dict[str, Any]], medians: dict[tuple, Distribution]
+) -> dict[tuple[int, int], dict[str, Work]]:
+    """`_counts`'s rows (each with its `hidden` count) as the work per (from, to)
+    department ids."""
     work: dict[tuple[int, int], dict[str, Work]] = {}
     for row in rows:
         key = (row["kind"], row["from_department_id"], row["to_department_id"])
-        if in_sql:
+        if "median_minutes" in row:
             minutes = row["median_minutes"]
             median_hours = None if minutes is None else float(minutes) / MINUTES_PER_HOUR
         else:
@@ -249,8 +252,28 @@ def _work(
 
 def collaboration_map(*, period: Period, viewer: User) -> CollaborationMap:
     """Every department and the edges between them in `period`, as `viewer` may read them
-    (three queries on PostgreSQL, four elsewhere)."""
-    work = _work(crossings_in(period=period, viewer=viewer), hidden_everywhere=False)
+    in four queries at most on PostgreSQL (the crossings' watermark, the counts, the small
+    edges' hidden cases, the departments), one more elsewhere; the counts none while the
+    crossings are unchanged.
+
+    The edges' counts are the same for every reader and change only when the crossings'
+    refresh writes them, which gives them a new version: so they are kept in the cache
+    under it (`esm.cache.kept_until_rewritten`); a month at a million requests is some
+    5,800 crossings to count. The cases the viewer may not open are then counted on the
+    edges under `SMALL_GROUP` only, the only ones where they hold figures back: most of
+    the cost, and the reader's own (one query, none when no edge is small)."""
+    as_of, version = crossings_watermark()
+    crossings = crossings_in(period=period, viewer=viewer)
+    rows, medians = kept_until_rewritten(
+        version,
+        "collaboration-counts",
+        (period.start, period.end, connection.vendor),
+        lambda: _counts(crossings, with_hidden=False),
+    )
+    hidden_on = _hidden_on_small_edges(crossings, rows, KEYS)
+    for row in rows:
+        row["hidden"] = hidden_on.get(tuple(row[key] for key in KEYS))
+    work = _work(rows, medians)
     departments = list(Department.objects.order_by("name"))
     by_id = {department.pk: department for department in departments}
     edges = [
@@ -263,20 +286,18 @@ def collaboration_map(*, period: Period, viewer: User) -> CollaborationMap:
         for (source, target), kinds in work.items()
     ]
     edges.sort(key=lambda e: (-e.volume, e.from_department.name, e.to_department.name))
-    return CollaborationMap(
-        period=period, departments=departments, edges=edges, as_of=crossings_refreshed_through()
-    )
+    return CollaborationMap(period=period, departments=departments, edges=edges, as_of=as_of)
 
 
 def collaboration_edge(
     *, source: Department, target: Department, period: Period, viewer: User
 ) -> Edge:
     """One edge of the map (empty work when nothing crossed it in `period`): one query on
-    PostgreSQL, two elsewhere."""
+    PostgreSQL, two elsewhere; the cases the viewer may not open counted in the same."""
     crossings = crossings_in(period=period, viewer=viewer).filter(
         from_department=source, to_department=target
     )
-    kinds = _work(crossings, hidden_everywhere=True).get((source.pk, target.pk), {})
+    kinds = _work(*_counts(crossings, with_hidden=True)).get((source.pk, target.pk), {})
     return Edge(
         from_department=source,
         to_department=target,

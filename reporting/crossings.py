@@ -21,7 +21,9 @@ reference too. A full refresh recomputes every month of the log, one statement a
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -154,7 +156,11 @@ def _upsert(events: QuerySet[Event], *, since: dt.datetime | None, now: dt.datet
     with connection.cursor() as cursor:
         # Only our own table and column names and the ORM's SQL are spliced in.
         cursor.execute(statement, (now, *params))
-        return cursor.rowcount
+        written = cursor.rowcount
+    # In the same transaction: what was cached from the crossings before is never read again
+    # (`esm.cache.kept_until_rewritten`). Before the first refresh there is no row to move.
+    CrossingWatermark.objects.update(version=uuid.uuid4())
+    return written
 
 
 def _months(first: dt.datetime, last: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:
@@ -202,6 +208,11 @@ def crossings_refresh(*, full: bool = False) -> int:
 
 def crossings_refreshed_through() -> dt.datetime | None:
     """As of when the crossings hold the log (None before the first refresh)."""
-    return (
-        CrossingWatermark.objects.order_by("pk").values_list("refreshed_through", flat=True).first()
-    )
+    return crossings_watermark()[0]
+
+
+def crossings_watermark() -> tuple[dt.datetime | None, Any]:
+    """As of when the crossings hold the log, and their version: (None, None) before the
+    first refresh."""
+    row = CrossingWatermark.objects.order_by("pk").values_list("refreshed_through", "version")
+    return row.first() or (None, None)

@@ -7,6 +7,8 @@ its key, never from a typed value; this app owns only definitions and snapshots.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -345,6 +347,11 @@ class CrossingWatermark(models.Model):
     reads the cases with events since, and the map says as of when its figures are."""
 
     refreshed_through = models.DateTimeField()
+    version = models.UUIDField(
+        default=uuid.uuid4,
+        help_text="Changed in every transaction that writes crossings: figures read from "
+        "them are cached under it.",
+    )
 
     def __str__(self) -> str:
         return f"Crossings through {self.refreshed_through:%Y-%m-%d %H:%M}"

@@ -27,6 +27,7 @@ from reporting.collaboration import (
 )
 from reporting.collaboration_map import Arrow, Label, collaboration_drawing
 from reporting.crossings import crossings_refresh
+from reporting.models import Crossing
 from reporting.templatetags.collaboration_map import arrow_figures, arrow_paths, edge_rows
 from services.models import Consult
 from tests.services.factories import (
@@ -160,6 +161,24 @@ def test_edges_carry_volume_median_pickup_and_send_back_rate(worked_example, hr_
     assert edges[("it", "hr")].consults.volume == 0
     assert [e.volume for e in found.edges] == [5, 1]
     assert {d.slug for d in found.departments} >= {"hr", "it"}
+
+
+def test_edge_counts_are_kept_until_the_crossings_are_written_again(
+    worked_example, hr_department, it_department, hr_agent
+):
+    def hr_to_it():
+        return _edges(collaboration_map(period=PERIOD, viewer=hr_agent))[("hr", "it")]
+
+    assert hr_to_it().handoffs.volume == 4
+
+    # Rows gone behind the refresh's back (no new version): the kept counts stand.
+    Crossing.objects.filter(from_department=hr_department, to_department=it_department).delete()
+    assert hr_to_it().handoffs.volume == 4
+
+    # Another handoff, then a refresh: the crossings are written under a new version.
+    handoff(hr_department, it_department, claimed_after=HOUR)
+    crossings_refresh(full=True)
+    assert hr_to_it().handoffs.volume == 5
 
 
 def test_figures_of_a_small_edge_held_back_from_who_may_not_see_its_cases(
