@@ -1,4 +1,7 @@
-"""Personas shared by every test: who is asking shapes almost every answer."""
+"""Personas shared by every test (who is asking shapes almost every answer), and a cache of
+a test's own."""
+
+import uuid
 
 import pytest
 
@@ -109,3 +112,16 @@ def test_actions(monkeypatch):
         monkeypatch.setitem(registry._ACTIONS, key, action)
     CALLS.clear()
     return CALLS
+
+
+@pytest.fixture
+def own_cache(settings):
+    """A cache of this test's own (in memory): what the test keeps in it stays until it
+    reads it again. Tests in other processes share Redis, and one that clears it would
+    drop what this test kept."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }

@@ -93,6 +93,7 @@ class Counted:
         return self.value
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_a_result_is_kept_under_its_version_and_what_it_read():
     version = uuid.uuid4()
     figures = Counted({"cases": 3})
@@ -106,6 +107,7 @@ def test_a_result_is_kept_under_its_version_and_what_it_read():
     assert figures.runs == 3
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_a_new_version_is_computed_again():
     figures = Counted({"cases": 3})
     kept_until_rewritten(uuid.uuid4(), "figures", ("May",), figures)
@@ -114,6 +116,7 @@ def test_a_new_version_is_computed_again():
     assert kept_until_rewritten(uuid.uuid4(), "figures", ("May",), figures) == {"cases": 4}
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_without_a_version_nothing_is_kept():
     figures = Counted(0)  # a falsy result is kept like any other, given a version
 

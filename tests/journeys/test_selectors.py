@@ -123,6 +123,7 @@ def test_an_empty_period_says_nothing_rather_than_zero(week):
     assert (record.response_rate, record.sentiment, record.measured) == (None, None, False)
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_journey_metrics_take_the_same_queries_whatever_the_size(journey):
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -150,6 +151,7 @@ def test_journey_metrics_take_the_same_queries_whatever_the_size(journey):
     assert small_again == large_again == small - 1
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_case_figures_are_kept_until_the_rollup_writes_the_journeys_rows_again(week):
     record = TouchpointCase.objects.filter(touchpoint__name="Record")
     assert signals(week)[0]["Record"].cases == record.count() == 3

@@ -163,6 +163,7 @@ def test_edges_carry_volume_median_pickup_and_send_back_rate(worked_example, hr_
     assert {d.slug for d in found.departments} >= {"hr", "it"}
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_edge_counts_are_kept_until_the_crossings_are_written_again(
     worked_example, hr_department, it_department, hr_agent
 ):

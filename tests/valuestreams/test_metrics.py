@@ -279,6 +279,7 @@ def test_variants_and_conformance(week):
     ]
 
 
+@pytest.mark.usefixtures("own_cache")
 def test_figures_of_the_case_rows_are_kept_until_the_rollup_writes_them_again(week):
     def figures():
         metrics = week.metrics()
