@@ -7,6 +7,10 @@ aggregated in SQL. A function is registered for the kinds of scope it means some
 (`KINDS` by default: a request count per value stream would repeat the service's). Its
 docstring says in plain words how it computes: the editing form shows it.
 
+A refresh computes every scope at once (`Registered.every`): a measure that is one
+aggregate over rows each in one department and one service (a `Tally`) groups its rows by
+scope, one query per kind of scope instead of one per scope.
+
 Measures another app already defines are computed by that app's code, never a second
 formula: lead time and flow efficiency by the value-stream map's aggregation of its
 rollups, the experience score by the journeys' emotion score.
@@ -17,15 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import update_wrapper
 from typing import Any
 
 from django.conf import settings
 from django.db.models import (
-    Avg,
     CharField,
     Count,
     Exists,
@@ -105,6 +109,7 @@ class Value:
 
 
 Compute = Callable[[Period, Scope], Value]
+Each = Callable[[Period, Sequence[Scope]], dict[str, Value]]
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,19 @@ class Registered:
     compute: Compute
     scopes: frozenset[str]
     """The kinds of scope ("all", "department", "service", "stream") it is computed for."""
+    each: Each | None = None
+    """The value of each of several scopes at once, by scope key, when the measure has a
+    quicker way than one scope at a time."""
 
     def __call__(self, period: Period, scope: Scope) -> Value:
         return self.compute(period, scope)
+
+    def every(self, period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+        """The value of each of `scopes` (of the kinds it is registered for), by scope key:
+        the same values as one call per scope."""
+        if self.each is not None:
+            return self.each(period, scopes)
+        return {scope.key: self.compute(period, scope) for scope in scopes}
 
     @property
     def description(self) -> str:
@@ -126,9 +141,82 @@ KINDS = frozenset({"all", "department", "service"})
 REGISTRY: dict[str, Registered] = {}
 
 
-def measure(key: str, *, scopes: frozenset[str] = KINDS) -> Callable[[Compute], Compute]:
+def measure(
+    key: str, *, scopes: frozenset[str] = KINDS, each: Each | None = None
+) -> Callable[[Compute], Compute]:
     def register(compute: Compute) -> Compute:
-        REGISTRY[key] = Registered(compute, scopes)
+        REGISTRY[key] = Registered(compute, scopes, each)
+        return compute
+
+    return register
+
+
+# The path from a tally's rows to the department and to the service a scope names.
+REQUEST_SCOPES = {"department": "department", "service": "catalog_item__service"}
+TASK_SCOPES = {"department": "department", "service": "service_request__catalog_item__service"}
+STEP_SCOPES = {"department": "department", "service": "run__service_request__catalog_item__service"}
+RATING_SCOPES = {
+    "department": "service_request__department",
+    "service": "service_request__catalog_item__service",
+}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts and sums over rows that each belong to at most one department and one
+    service: for one scope the rows are filtered to it; for every scope at once they are
+    grouped by department and service in one query, and each scope adds up its groups
+    (which is why only counts and sums: they add up)."""
+
+    rows: QuerySet
+    paths: Mapping[str, str]
+    """Scope kind -> the rows' path to it (`REQUEST_SCOPES`...)."""
+    aggregates: Mapping[str, Count | Sum]
+
+    def counts(self, scope: Scope) -> dict[str, Any]:
+        thing = scope.department or scope.service
+        rows = self.rows if thing is None else self.rows.filter(**{self.paths[scope.kind]: thing})
+        return rows.aggregate(**self.aggregates)
+
+    def counts_of_each(self, scopes: Sequence[Scope]) -> dict[str, dict[str, Any]]:
+        """`counts` of each of `scopes` (the enterprise, departments, services), by key."""
+        department, service = self.paths["department"], self.paths["service"]
+        # A scope with no rows: what the aggregates give over none (counts 0, sums None).
+        nothing = self.rows.none().aggregate(**self.aggregates)
+        found: dict[str, dict[str, Any]] = defaultdict(lambda: dict(nothing))
+        groups = self.rows.order_by().values(department, service).annotate(**self.aggregates)
+        for group in groups:
+            keys = ("all", f"department:{group[department]}", f"service:{group[service]}")
+            for key in keys:
+                totals = found[key]
+                for name in self.aggregates:
+                    totals[name] = _added(totals[name], group[name])
+        return {scope.key: found.get(scope.key, nothing) for scope in scopes}
+
+
+def _added(total: Any, more: Any) -> Any:
+    """A sum so far plus a group's, where None (a sum over no values) adds nothing."""
+    if more is None:
+        return total
+    return more if total is None else total + more
+
+
+def tallied(
+    key: str, *, value: Callable[[Mapping[str, Any]], Value]
+) -> Callable[[Callable[[Period], Tally]], Compute]:
+    """Register a measure that is `value` of a `Tally`'s counts, for the enterprise, each
+    department and each service; the decorated function builds the tally of a period."""
+
+    def register(tally_of: Callable[[Period], Tally]) -> Compute:
+        def compute(period: Period, scope: Scope) -> Value:
+            return value(tally_of(period).counts(scope))
+
+        def each(period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+            counts = tally_of(period).counts_of_each(scopes)
+            return {key: value(scope_counts) for key, scope_counts in counts.items()}
+
+        update_wrapper(compute, tally_of)
+        REGISTRY[key] = Registered(compute, KINDS, each)
         return compute
 
     return register
@@ -185,12 +273,21 @@ def _per_request[Fact](
     facts = shared[name, period]
     if scope.kind == "all":
         return facts
-    if ("ids", period, scope.key) not in shared:
-        shared["ids", period, scope.key] = set(
-            _resolved_in(period, scope).values_list("pk", flat=True)
-        )
-    ids = shared["ids", period, scope.key]
+    if ("ids", period) not in shared:
+        shared["ids", period] = _ids_by_scope(_resolved_in(period, Scope()))
+    ids = shared["ids", period].get(scope.key, set())
     return {request_id: fact for request_id, fact in facts.items() if request_id in ids}
+
+
+def _ids_by_scope(requests: QuerySet[ServiceRequest]) -> dict[str, set[int]]:
+    """The ids of `requests` by the key of each department and service scope they are in."""
+    ids: dict[str, set[int]] = defaultdict(set)
+    for pk, department_id, service_id in requests.values_list(
+        "pk", "department", "catalog_item__service"
+    ):
+        ids[f"department:{department_id}"].add(pk)
+        ids[f"service:{service_id}"].add(pk)
+    return ids
 
 
 def _events_of(requests: QuerySet[ServiceRequest]) -> QuerySet[Event]:
@@ -202,48 +299,50 @@ def _events_of(requests: QuerySet[ServiceRequest]) -> QuerySet[Event]:
     return events.filter(occurred_at__gte=first) if first else events.none()
 
 
-@measure("request_volume")
-def request_volume(period: Period, scope: Scope) -> Value:
+def _whole(counts: Mapping[str, Any]) -> Value:
+    return Value(float(counts["whole"]), counts["whole"])
+
+
+@tallied("request_volume", value=_whole)
+def request_volume(period: Period) -> Tally:
     """Requests raised in the period."""
-    count = (
-        _requests(scope).filter(submitted_at__gte=period.start, submitted_at__lt=period.end).count()
+    raised = ServiceRequest.objects.filter(
+        submitted_at__gte=period.start, submitted_at__lt=period.end
     )
-    return Value(float(count), count)
+    return Tally(raised, REQUEST_SCOPES, {"whole": Count("pk")})
 
 
 MET, MISSED = ClockState.MET.value, ClockState.MISSED.value
+# Of rows annotated `target`: a case with no target, or no longer done (reopened), counts
+# neither way.
+TARGETS_KEPT = {
+    "met": Count("pk", filter=Q(target=MET)),
+    "missed": Count("pk", filter=Q(target=MISSED)),
+}
 
 
-def _kept(states: QuerySet) -> Value:
-    """The share of met among met and missed targets of `states` (annotated `target`): a
-    case with no target, or no longer done (reopened), counts neither way."""
-    counts = states.aggregate(
-        met=Count("pk", filter=Q(target=MET)),
-        missed=Count("pk", filter=Q(target=MISSED)),
-    )
+def _kept(counts: Mapping[str, Any]) -> Value:
+    """The share of met among met and missed targets."""
     return _share(counts["met"], counts["met"] + counts["missed"])
 
 
-@measure("end_to_end_attainment")
-def end_to_end_attainment(period: Period, scope: Scope) -> Value:
+@tallied("end_to_end_attainment", value=_kept)
+def end_to_end_attainment(period: Period) -> Tally:
     """Of the requests resolved in the period, the share resolved within the employee's
     end-to-end target, by the one clock function every badge uses (a request resolved
     after its due time is missed even if no sweep flagged it)."""
-    return _kept(
-        _resolved_in(period, scope).annotate(target=end_to_end_target_sql(now=clock.now()))
-    )
+    resolved = _resolved_in(period, Scope()).annotate(target=end_to_end_target_sql(now=clock.now()))
+    return Tally(resolved, REQUEST_SCOPES, TARGETS_KEPT)
 
 
-@measure("department_target_attainment")
-def department_target_attainment(period: Period, scope: Scope) -> Value:
+@tallied("department_target_attainment", value=_kept)
+def department_target_attainment(period: Period) -> Tally:
     """Of the tasks done in the period, the share done within their department's target,
     by the one clock function (a cancelled task has no target and counts neither way)."""
     tasks = FulfilmentTask.objects.filter(done_at__gte=period.start, done_at__lt=period.end)
-    if scope.department is not None:
-        tasks = tasks.filter(department=scope.department)
-    if scope.service is not None:
-        tasks = tasks.filter(service_request__catalog_item__service=scope.service)
-    return _kept(tasks.annotate(target=department_target_sql(now=clock.now())))
+    return Tally(
+        tasks.annotate(target=department_target_sql(now=clock.now())), TASK_SCOPES, TARGETS_KEPT
+    )
 
 
 def _reopened() -> QuerySet[Event]:
@@ -257,34 +356,40 @@ def _reopened() -> QuerySet[Event]:
     )
 
 
-@measure("reopen_rate")
-def reopen_rate(period: Period, scope: Scope) -> Value:
+@tallied("reopen_rate", value=lambda counts: _share(counts["reopened"], counts["whole"]))
+def reopen_rate(period: Period) -> Tally:
     """Of the requests resolved in the period, the share the employee had reopened."""
-    counts = (
-        _resolved_in(period, scope)
-        .annotate(was_reopened=Exists(_reopened()))
-        .aggregate(whole=Count("pk"), reopened=Count("pk", filter=Q(was_reopened=True)))
+    return Tally(
+        _resolved_in(period, Scope()).annotate(was_reopened=Exists(_reopened())),
+        REQUEST_SCOPES,
+        {"whole": Count("pk"), "reopened": Count("pk", filter=Q(was_reopened=True))},
     )
-    return _share(counts["reopened"], counts["whole"])
 
 
-@measure("experience_rating")
-def experience_rating(period: Period, scope: Scope) -> Value:
+def _mean_rating(counts: Mapping[str, Any]) -> Value:
+    rated = counts["count"]
+    return Value(counts["scores"] / rated if rated else None, rated)
+
+
+@tallied("experience_rating", value=_mean_rating)
+def experience_rating(period: Period) -> Tally:
     """The mean rating (1-5) of the requests resolved in the period that were rated."""
     ratings = ExperienceRating.objects.filter(
-        service_request__in=_resolved_in(period, scope).values("pk")
-    ).aggregate(mean=Avg("score"), count=Count("pk"))
-    return Value(ratings["mean"], ratings["count"])
+        service_request__resolved_at__gte=period.start,
+        service_request__resolved_at__lt=period.end,
+    )
+    return Tally(ratings, RATING_SCOPES, {"scores": Sum("score"), "count": Count("pk")})
 
 
-@measure("rating_response_rate")
-def rating_response_rate(period: Period, scope: Scope) -> Value:
+@tallied("rating_response_rate", value=lambda counts: _share(counts["rated"], counts["whole"]))
+def rating_response_rate(period: Period) -> Tally:
     """Of the requests resolved in the period, the share the employee rated: ratings are
     sparse and lean to the unhappy, so every experience figure is read beside it."""
-    counts = _resolved_in(period, scope).aggregate(
-        whole=Count("pk"), rated=Count("pk", filter=Q(rating__isnull=False))
+    return Tally(
+        _resolved_in(period, Scope()),
+        REQUEST_SCOPES,
+        {"whole": Count("pk"), "rated": Count("pk", filter=Q(rating__isnull=False))},
     )
-    return _share(counts["rated"], counts["whole"])
 
 
 @measure("knowledge_deflection_rate")
@@ -329,8 +434,8 @@ SECOND_TOUCHES = (
 )
 
 
-@measure("first_touch_resolution")
-def first_touch_resolution(period: Period, scope: Scope) -> Value:
+@tallied("first_touch_resolution", value=lambda counts: _share(counts["first"], counts["whole"]))
+def first_touch_resolution(period: Period) -> Tally:
     """Of the requests resolved in the period, the share resolved at the first touch: never
     handed off, sent back, consulted on, asked the employee something, or reopened."""
     touched_again = Event.objects.filter(
@@ -338,12 +443,11 @@ def first_touch_resolution(period: Period, scope: Scope) -> Value:
         kind__in=SECOND_TOUCHES,
         occurred_at__gte=OuterRef("submitted_at"),
     )
-    counts = (
-        _resolved_in(period, scope)
-        .annotate(ref=_reference(), again=Exists(touched_again))
-        .aggregate(whole=Count("pk"), first=Count("pk", filter=Q(again=False)))
+    return Tally(
+        _resolved_in(period, Scope()).annotate(ref=_reference(), again=Exists(touched_again)),
+        REQUEST_SCOPES,
+        {"whole": Count("pk"), "first": Count("pk", filter=Q(again=False))},
     )
-    return _share(counts["first"], counts["whole"])
 
 
 AUTOMATED_ALONE = Q(kind=PlanStep.Kind.AUTOMATED, with_people=False)
@@ -363,31 +467,27 @@ def steps_finished(*, since: dt.datetime, until: dt.datetime | None = None) -> Q
     return steps.annotate(with_people=Exists(given_to_people))
 
 
-def _automated_steps(period: Period, scope: Scope) -> QuerySet[StepRun]:
-    steps = steps_finished(since=period.start, until=period.end)
-    if scope.department is not None:
-        steps = steps.filter(department=scope.department)
-    if scope.service is not None:
-        steps = steps.filter(run__service_request__catalog_item__service=scope.service)
-    return steps
-
-
-@measure("automation_rate")
-def automation_rate(period: Period, scope: Scope) -> Value:
+@tallied("automation_rate", value=lambda counts: _share(counts["automated"], counts["whole"]))
+def automation_rate(period: Period) -> Tally:
     """Of the plan steps finished in the period, the share done by automation alone."""
-    counts = _automated_steps(period, scope).aggregate(
-        whole=Count("pk"),
-        automated=Count("pk", filter=AUTOMATED_ALONE),
+    return Tally(
+        steps_finished(since=period.start, until=period.end),
+        STEP_SCOPES,
+        {"whole": Count("pk"), "automated": Count("pk", filter=AUTOMATED_ALONE)},
     )
-    return _share(counts["automated"], counts["whole"])
 
 
-@measure("staff_hours_saved")
-def staff_hours_saved(period: Period, scope: Scope) -> Value:
+def _hours_saved(counts: Mapping[str, Any]) -> Value:
+    automated = counts["automated"]
+    return Value(automated * settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60, automated)
+
+
+@tallied("staff_hours_saved", value=_hours_saved)
+def staff_hours_saved(period: Period) -> Tally:
     """Hours of staff work the automated steps of the period saved, at
     `AUTOMATION_MINUTES_SAVED_PER_STEP` minutes each (a setting: what a person would take)."""
-    automated = _automated_steps(period, scope).filter(AUTOMATED_ALONE).count()
-    return Value(automated * settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60, automated)
+    automated = steps_finished(since=period.start, until=period.end).filter(AUTOMATED_ALONE)
+    return Tally(automated, STEP_SCOPES, {"automated": Count("pk")})
 
 
 # --- Value streams -------------------------------------------------------------------------
@@ -479,24 +579,24 @@ def _comment_sentiment(requests: QuerySet[ServiceRequest]) -> dict[int, float]:
     return {request_id: sum(s) / len(s) for request_id, s in by_request.items()}
 
 
-@measure("experience_score")
-def experience_score(period: Period, scope: Scope) -> Value:
-    """How the requests resolved in the period felt, -1 (bad) to 1 (good): the journeys'
-    emotion score (`journeys.scores.emotion_score`, its weights included) over them,
-    combining what employees say (mean rating, sentiment of their own comments) with what
-    they met (reopens, bounces, waits past the end-to-end target); the ratings' weight
-    shrinks when few rate. Cases: the resolved requests (its confidence); read it beside
-    `rating_response_rate`."""
-    resolved = _resolved_in(period, scope)
-    counts = resolved.annotate(
+def _experience_tally(period: Period) -> Tally:
+    resolved = _resolved_in(period, Scope()).annotate(
         was_reopened=Exists(_reopened()), target=end_to_end_target_sql(now=clock.now())
-    ).aggregate(
-        cases=Count("pk"),
-        reopened=Count("pk", filter=Q(was_reopened=True)),
-        breached=Count("pk", filter=Q(target=MISSED)),
-        ratings=Count("rating"),
-        rating_mean=Avg("rating__score"),
     )
+    return Tally(
+        resolved,
+        REQUEST_SCOPES,
+        {
+            "cases": Count("pk"),
+            "reopened": Count("pk", filter=Q(was_reopened=True)),
+            "breached": Count("pk", filter=Q(target=MISSED)),
+            "ratings": Count("rating"),
+            "scores": Sum("rating__score"),
+        },
+    )
+
+
+def _experience(period: Period, scope: Scope, counts: Mapping[str, Any]) -> Value:
     cases = counts["cases"]
     if not cases:
         return Value(None, 0)
@@ -508,7 +608,7 @@ def experience_score(period: Period, scope: Scope) -> Value:
         resolution=Distribution(cases),
         ratings=counts["ratings"],
         response_rate=counts["ratings"] / cases,
-        rating_mean=counts["rating_mean"],
+        rating_mean=counts["scores"] / counts["ratings"] if counts["ratings"] else None,
         reopen_rate=counts["reopened"] / cases,
         bounces_per_request=sum(_per_request("bounces", period, scope, _bounces).values()) / cases,
         breach_rate=counts["breached"] / cases,
@@ -517,6 +617,22 @@ def experience_score(period: Period, scope: Scope) -> Value:
     weights = score_weights().get(FrictionWeight.Score.EMOTION.value, {})
     score = emotion_score(signals, weights)
     return Value(score.value, score.confidence)
+
+
+def _experience_of_each(period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+    counts = _experience_tally(period).counts_of_each(scopes)
+    return {scope.key: _experience(period, scope, counts[scope.key]) for scope in scopes}
+
+
+@measure("experience_score", each=_experience_of_each)
+def experience_score(period: Period, scope: Scope) -> Value:
+    """How the requests resolved in the period felt, -1 (bad) to 1 (good): the journeys'
+    emotion score (`journeys.scores.emotion_score`, its weights included) over them,
+    combining what employees say (mean rating, sentiment of their own comments) with what
+    they met (reopens, bounces, waits past the end-to-end target); the ratings' weight
+    shrinks when few rate. Cases: the resolved requests (its confidence); read it beside
+    `rating_response_rate`."""
+    return _experience(period, scope, _experience_tally(period).counts(scope))
 
 
 # --- Backlog and onboarding ----------------------------------------------------------------
@@ -528,12 +644,8 @@ def _median_rank(count: int) -> int:
     return (50 * count + 99) // 100
 
 
-@measure("backlog_age")
-def backlog_age(period: Period, scope: Scope) -> Value:
-    """The median age in days (nearest rank) of the requests still open at the end of the
-    period: submitted before it ended, and neither resolved nor closed (cancelled,
-    rejected) by then, as their timestamps say now. The oldest half of the backlog is at
-    least this old."""
+def _backlog(period: Period, scope: Scope) -> tuple[dt.datetime, QuerySet[ServiceRequest]]:
+    """When the period's backlog is measured, and the requests in it."""
     # Today's period ends at midnight tonight: ages are measured to now, not to then.
     end = min(period.end, clock.now())
     backlog = (
@@ -542,6 +654,37 @@ def backlog_age(period: Period, scope: Scope) -> Value:
         .exclude(resolved_at__lt=end)
         .exclude(closed_at__lt=end)
     )
+    return end, backlog
+
+
+def _median_age(end: dt.datetime, youngest_first: Sequence[dt.datetime]) -> Value:
+    count = len(youngest_first)
+    if not count:
+        return Value(None, 0)
+    return Value((end - youngest_first[_median_rank(count) - 1]) / dt.timedelta(days=1), count)
+
+
+def _backlog_age_of_each(period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+    """Every scope's backlog in one read, youngest first, each scope's median found here:
+    the rows are the open requests, not the history."""
+    end, backlog = _backlog(period, Scope())
+    submitted: dict[str, list[dt.datetime]] = defaultdict(list)
+    youngest_first = backlog.order_by("-submitted_at", "-pk").values_list(
+        "submitted_at", "department", "catalog_item__service"
+    )
+    for submitted_at, department_id, service_id in youngest_first:
+        for key in ("all", f"department:{department_id}", f"service:{service_id}"):
+            submitted[key].append(submitted_at)
+    return {scope.key: _median_age(end, submitted.get(scope.key, [])) for scope in scopes}
+
+
+@measure("backlog_age", each=_backlog_age_of_each)
+def backlog_age(period: Period, scope: Scope) -> Value:
+    """The median age in days (nearest rank) of the requests still open at the end of the
+    period: submitted before it ended, and neither resolved nor closed (cancelled,
+    rejected) by then, as their timestamps say now. The oldest half of the backlog is at
+    least this old."""
+    end, backlog = _backlog(period, scope)
     count = backlog.count()
     if not count:
         return Value(None, 0)
@@ -623,25 +766,20 @@ def worked_hours(
     return hours
 
 
-@measure("cost_per_request")
-def cost_per_request(period: Period, scope: Scope) -> Value:
-    """The mean staff cost, in `REPORTING_CURRENCY`, of the requests resolved in the
-    period: the hours their tasks spent in progress, in each department's working hours,
-    times that department's `CostRate`, summed per request (a request done by automation
-    alone costs nothing). A request worked by a department without a rate has an unknown
-    cost and is left out: the value rests on the requests whose cost is known (its cases);
-    with no rates at all there is no value."""
-    rates = {rate.department_id: float(rate.hourly_rate) for rate in CostRate.objects.all()}
-    if not rates:
-        return Value(None, 0)
-    resolved = _resolved_in(period, scope)
+def _resolved_count(period: Period) -> Tally:
+    return Tally(_resolved_in(period, Scope()), REQUEST_SCOPES, {"whole": Count("pk")})
+
+
+def _cost(period: Period, scope: Scope, resolved: int, rates: Mapping[int, float]) -> Value:
+    """The mean cost of the `resolved` requests of `scope` (see `cost_per_request`), at
+    `rates` (not empty)."""
     worked = _per_request("worked_hours", period, scope, worked_hours)
     priced = {
         request_id: by_department
         for request_id, by_department in worked.items()
         if all(department_id in rates for department_id in by_department)
     }
-    known = resolved.count() - (len(worked) - len(priced))
+    known = resolved - (len(worked) - len(priced))
     total = sum(
         hours * rates[department_id]
         for by_department in priced.values()
@@ -650,10 +788,50 @@ def cost_per_request(period: Period, scope: Scope) -> Value:
     return Value(total / known if known else None, known)
 
 
+def _rates() -> dict[int, float]:
+    return {rate.department_id: float(rate.hourly_rate) for rate in CostRate.objects.all()}
+
+
+def _cost_of_each(period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+    rates = _rates()
+    if not rates:
+        return {scope.key: Value(None, 0) for scope in scopes}
+    resolved = _resolved_count(period).counts_of_each(scopes)
+    return {
+        scope.key: _cost(period, scope, resolved[scope.key]["whole"], rates) for scope in scopes
+    }
+
+
+@measure("cost_per_request", each=_cost_of_each)
+def cost_per_request(period: Period, scope: Scope) -> Value:
+    """The mean staff cost, in `REPORTING_CURRENCY`, of the requests resolved in the
+    period: the hours their tasks spent in progress, in each department's working hours,
+    times that department's `CostRate`, summed per request (a request done by automation
+    alone costs nothing). A request worked by a department without a rate has an unknown
+    cost and is left out: the value rests on the requests whose cost is known (its cases);
+    with no rates at all there is no value."""
+    rates = _rates()
+    if not rates:
+        return Value(None, 0)
+    return _cost(period, scope, _resolved_count(period).counts(scope)["whole"], rates)
+
+
 # --- Watermelons ---------------------------------------------------------------------------
 
 
-@measure("watermelon_index")
+def _watermelon(attainment: Value, rating: Value) -> Value:
+    if attainment.value is None or rating.value is None or rating.cases < SMALL_GROUP:
+        return Value(None, rating.cases)
+    return Value(attainment.value - (rating.value - 1) / 4, rating.cases)
+
+
+def _watermelon_of_each(period: Period, scopes: Sequence[Scope]) -> dict[str, Value]:
+    attainment = REGISTRY["end_to_end_attainment"].every(period, scopes)
+    rating = REGISTRY["experience_rating"].every(period, scopes)
+    return {key: _watermelon(attainment[key], rating[key]) for key in attainment}
+
+
+@measure("watermelon_index", each=_watermelon_of_each)
 def watermelon_index(period: Period, scope: Scope) -> Value:
     """How much greener a service (a department, the enterprise) looks outside than
     inside: its end-to-end target attainment (0-1) minus its mean rating put on the same
@@ -661,8 +839,4 @@ def watermelon_index(period: Period, scope: Scope) -> Value:
     targets look better than people feel; at the watermelon thresholds (attainment 0.9,
     rating 3.5) it is 0.275. Cases: the ratings; under `SMALL_GROUP` of them there is no
     value, as the watermelon rule (`reporting.watermelons`) does not call one on fewer."""
-    attainment = end_to_end_attainment(period, scope)
-    rating = experience_rating(period, scope)
-    if attainment.value is None or rating.value is None or rating.cases < SMALL_GROUP:
-        return Value(None, rating.cases)
-    return Value(attainment.value - (rating.value - 1) / 4, rating.cases)
+    return _watermelon(end_to_end_attainment(period, scope), experience_rating(period, scope))

@@ -50,10 +50,10 @@ def snapshots_refresh(*, day: dt.date | None = None) -> int:
     with facts_shared_across_scopes():
         for measure_row in measures:
             compute = REGISTRY[measure_row.key]
-            for scope in every_scope:
-                if scope.kind not in compute.scopes:
-                    continue
-                value = compute(period, scope)
+            its_scopes = [scope for scope in every_scope if scope.kind in compute.scopes]
+            values = compute.every(period, its_scopes)
+            for scope in its_scopes:
+                value = values[scope.key]
                 rows.append(
                     Snapshot(
                         measure=measure_row,

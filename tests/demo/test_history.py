@@ -21,7 +21,7 @@ from esm.models import Department, Event, EventKind
 from journeys.models import Finding, JourneyMap
 from journeys.selectors import journey_metrics
 from reporting import audit
-from reporting.measures import REGISTRY
+from reporting.measures import REGISTRY, facts_shared_across_scopes
 from reporting.models import (
     Audience,
     CostRate,
@@ -35,6 +35,7 @@ from reporting.models import (
     Subscription,
 )
 from reporting.readiness import department_readiness, signs_yes
+from reporting.rollups import WINDOW_DAYS, scopes
 from reporting.watermelons import is_watermelon, watermelon_thresholds
 from services.models import (
     CannedReply,
@@ -470,6 +471,26 @@ def test_the_reports_have_their_measures_snapshotted_over_the_history(seeded):
         rows = Snapshot.objects.filter(measure=measure, scope__startswith=scope)
         assert rows.exclude(value=None).exists(), measure.key
     assert not Snapshot.objects.filter(measure__source_controlled=False).exists()
+
+
+def test_every_scope_at_once_gives_each_scope_the_value_it_has_alone(seeded):
+    """A refresh computes each measure for every scope together (grouped reads, facts
+    shared across scopes); each value is the one a page computing that scope alone gets,
+    over the history's busiest weeks and its quiet start."""
+    today = local_today()
+    every_scope = scopes()
+    for days_back in (0, 49):
+        day = today - dt.timedelta(days=days_back)
+        period = day_period(day - dt.timedelta(days=WINDOW_DAYS - 1), day)
+        for key, registered in REGISTRY.items():
+            its_scopes = [scope for scope in every_scope if scope.kind in registered.scopes]
+            alone = {scope.key: registered(period, scope) for scope in its_scopes}
+            with facts_shared_across_scopes():
+                together = registered.every(period, its_scopes)
+            assert together.keys() == alone.keys(), key
+            for scope_key, value in alone.items():
+                assert together[scope_key].cases == value.cases, (key, scope_key, days_back)
+                assert together[scope_key].value == pytest.approx(value.value), (key, scope_key)
 
 
 # --- The reports tell a story ----------------------------------------------------------------
