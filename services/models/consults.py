@@ -82,6 +82,14 @@ class Consult(models.Model):
         ]
         indexes = [
             models.Index(fields=["asking_task", "state"], name="consult_by_asking_task"),
+            # A department's managers count the consults of a period, and those still open
+            # of them whenever asked: a few of every consult ever asked.
+            models.Index(fields=["asked_at"], name="consult_by_asked_at"),
+            models.Index(
+                fields=["to_department"],
+                condition=Q(state="open"),
+                name="consult_open_by_department",
+            ),
         ]
 
     def __str__(self) -> str:

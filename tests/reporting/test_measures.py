@@ -544,6 +544,48 @@ def test_watermelon_index_is_attainment_minus_the_rating_on_the_same_scale(hr_it
     assert value("watermelon_index", service) == Value(None, 4)
 
 
+def test_every_scope_at_once_counts_each_scope_as_alone(hr_item, it_item, employee):
+    """A refresh reads every scope's counts from one grouped query: a request counts for
+    its own department and its item's service, whichever department owns that service,
+    and a scope with nothing in it gets the value of nothing."""
+    # HR's department raises it, through an item of IT's service.
+    crossed = CatalogItemFactory(department=hr_item.department, service=it_item.service)
+    quiet = DepartmentFactory()
+    for item, n in ((hr_item, 2), (it_item, 1), (crossed, 1)):
+        for _ in range(n):
+            ServiceRequestFactory(catalog_item=item, submitted_at=MON)
+    rated = resolved(hr_item, MON)
+    ExperienceRating.objects.create(service_request=rated, score=4, rated_by=employee)
+    resolved(crossed, MON)
+    hr, it = hr_item.department, it_item.department
+    every_scope = [
+        Scope(),
+        Scope(department=hr),
+        Scope(department=it),
+        Scope(department=quiet),
+        Scope(service=hr_item.service),
+        Scope(service=it_item.service),
+    ]
+
+    volume = REGISTRY["request_volume"].every(WEEK, every_scope)
+    assert {key: value.cases for key, value in volume.items()} == {
+        "all": 6,
+        f"department:{hr.pk}": 5,  # two, the crossed one, and the two resolved
+        f"department:{it.pk}": 1,
+        f"department:{quiet.pk}": 0,
+        f"service:{hr_item.service.pk}": 3,
+        f"service:{it_item.service.pk}": 3,
+    }
+    ratings = REGISTRY["experience_rating"].every(WEEK, every_scope)
+    assert ratings[f"department:{hr.pk}"] == Value(4.0, 1)
+    assert ratings[f"service:{it_item.service.pk}"] == Value(None, 0)
+    for key, registered in REGISTRY.items():
+        its_scopes = [scope for scope in every_scope if scope.kind in registered.scopes]
+        alone = {scope.key: registered(WEEK, scope) for scope in its_scopes}
+        with facts_shared_across_scopes():
+            assert registered.every(WEEK, its_scopes) == alone, key
+
+
 def measure_row(key):
     return Measure.objects.create(
         key=key,
