@@ -7,9 +7,10 @@ aggregated in SQL. A function is registered for the kinds of scope it means some
 (`KINDS` by default: a request count per value stream would repeat the service's). Its
 docstring says in plain words how it computes: the editing form shows it.
 
-A refresh computes every scope at once (`Registered.every`): a measure that is one
-aggregate over rows each in one department and one service (a `Tally`) groups its rows by
-scope, one query per kind of scope instead of one per scope.
+A refresh computes every scope at once (`Registered.every`). A measure that counts rows
+each in one department and one service is registered with `tallied`: its function builds
+a `Tally` of the period, which a page filters to one scope and a refresh groups by
+department and service, one query for every scope instead of one per scope.
 
 Measures another app already defines are computed by that app's code, never a second
 formula: lead time and flow efficiency by the value-stream map's aggregation of its
