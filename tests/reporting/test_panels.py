@@ -187,6 +187,8 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
 
     assert data.overview["backlog_total"] == 6
     assert [task.pk for task in data.at_risk] == [breached.pk, at_risk.pk]
+    # Read by their ids after the sort, the rows keep the state they were sorted by.
+    assert [task.sla_state for task in data.at_risk] == ["breached", "at_risk"]
     assert {task.pk for task in data.waiting} == {handed.pk, question.pk}
     assert claimed.pk not in {task.pk for task in data.waiting}
     assert (data.consults_waiting, data.handoffs_waiting) == (1, 1)
