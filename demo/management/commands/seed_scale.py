@@ -66,15 +66,16 @@ ROLLUPS = (
 # The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
 # it runs first. The others are independent of one another: they run in two lanes at once,
 # a process each (a core each on 2 cores), balanced by their times at a million requests
-# (journeys 423 s; reporting's 11 days about 150, the portfolio 208, the collaboration map 9).
+# (on one machine: journeys 861 s; reporting's 11 days 185, the portfolio 417, the
+# collaboration map 24).
 FIRST_ROLLUP = "valuestreams"
 LANES = (("journeys",), ("reporting", "portfolio", "collaboration", "knowledge-sharing"))
 Refreshes = dict[str, Callable[[], Any]]
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
 SLOW_ROLLUPS = {
-    "journeys": "a full refresh reads every case of every touchpoint, about 5 minutes a "
-    "million requests",
+    "journeys": "a full refresh reads every case of every touchpoint, 7 to 15 minutes a "
+    "million requests by the machine",
     "reporting": "each snapshot day computes every measure for every scope (the enterprise, "
     "each department, service and value stream) over its 28 days, about 15 seconds a day at "
     "a million requests",
