@@ -7,12 +7,13 @@ of its value-stream stages (a `valuestreams.CaseStage` row, or a step run of one
 stage's plan steps). A case's facts do not depend on the touchpoint, so each case is read
 once per refresh however many touchpoints share it.
 
-The log is read in SQL, a batch of cases at a time, as `valuestreams.rollups` does: a
-window function (`LEAD` over a subject's state changes) turns the tasks' and automated
-steps' events into the team's waiting time, a grouped query pairs approvals asked with
-their decisions, and the few sparse events that are counted (handoffs, send-backs,
-consults, asks for missing information, reopens, breaches) come back row by row for
-Python to count. Definitions are those of `docs/events.md` and the glossary:
+The log is read a batch of cases at a time, once per batch: each read looks the batch's
+references up in every month since its earliest submission, so one read serves all the
+facts. From its rows, in order, Python sums the teams' waiting (each state change of a
+task or automated step opens an interval its next one closes), pairs each approval asked
+with its decision, and counts handoffs, send-backs, consults, asks for missing
+information, reopens and breaches. Definitions are those of `docs/events.md` and the
+glossary:
 
 - **resolved_at**: the request's last `resolved`; none when it was `reopened` since.
 - **team wait**: tasks `queued` or `waiting_on_department`, automated steps `pending`
@@ -72,7 +73,7 @@ from services.models import (
 from services.models.requests import pk_from_reference
 from services.selectors import DEFLECTION_WINDOW, deflections
 from valuestreams.models import CaseStage, StageStep
-from valuestreams.rollups import BATCH_SIZE, LAG, _fetch, _json_text, _minutes, _true
+from valuestreams.rollups import BATCH_SIZE, LAG, _fetch, _json_text, _true
 from valuestreams.rollups import _moment as _read_moment
 
 ANSWERS_KEY_LENGTH = 16
@@ -84,67 +85,31 @@ IDS_PER_READ = 10_000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 REQUEST = "services.servicerequest"
 TASK = "services.fulfilmenttask"
+CONSULT = "services.consult"
+# The task states the teams wait in (an automated step waits while `pending`).
+TEAM_WAITS = frozenset({"queued", "waiting_on_department"})
 
-# The events counted per case, in order: submission and resolutions, handoffs and
-# send-backs, consults, asks for missing information, reopens and breaches.
+# Every event a case's facts come from, oldest first, in one read (each read of the log
+# looks the batch's references up in every month since its earliest submission): the
+# request's submission, resolutions, reopens, breaches and approvals; every event of its
+# tasks and automated steps (their state changes give the teams' waiting, and the handoffs,
+# send-backs, asks for missing information and breaches are among them); its consults asked.
 CASE_EVENTS_SQL = """
-SELECT e.reference, e.subject_type, e.kind, e.occurred_at, e.to_value,
-       e.from_department_id, e.to_department_id, {missing} AS missing
+SELECT e.reference, e.subject_type, e.subject_id, e.kind, e.occurred_at, e.to_value,
+       e.from_department_id, e.to_department_id, {missing} AS missing, {approval} AS approval
 FROM esm_event AS e
 WHERE e.reference IN ({references}) AND e.occurred_at >= %s
   AND ((e.subject_type = 'services.servicerequest'
-        AND e.kind IN ('submitted', 'resolved', 'reopened', 'sla_breached'))
-       OR (e.subject_type = 'services.fulfilmenttask'
-           AND e.kind IN ('handed_off', 'sent_back', 'waiting_on_employee', 'sla_breached'))
+        AND e.kind IN ('submitted', 'resolved', 'reopened', 'sla_breached',
+                       'approval_requested', 'approved', 'rejected'))
+       OR e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
        OR (e.subject_type = 'services.consult' AND e.kind = 'consult_asked'))
-ORDER BY e.reference, e.occurred_at, e.id
+ORDER BY e.occurred_at, e.id
 """
 
-# The teams' waiting per case: each state change of a task or step run opens an interval
-# the subject's next state change closes (`docs/events.md`, stage_times).
-TEAM_WAIT_SQL = """
-WITH changes AS (
-    SELECT e.reference, e.subject_type, e.kind, e.to_value AS state,
-           e.occurred_at AS entered_at,
-           LEAD(e.occurred_at) OVER (
-               PARTITION BY e.subject_type, e.subject_id ORDER BY e.occurred_at, e.id
-           ) AS left_at
-    FROM esm_event AS e
-    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
-      AND e.subject_type IN ('services.fulfilmenttask', 'services.steprun')
-      AND e.to_value <> '' AND e.kind NOT IN ('priority_changed', 'sla_breached')
-      AND NOT (e.subject_type = 'services.fulfilmenttask'
-               AND e.subject_id IN (SELECT consult_task_id FROM {consults}))
-)
-SELECT reference,
-    SUM(CASE WHEN (subject_type = 'services.fulfilmenttask'
-                   AND state IN ('queued', 'waiting_on_department'))
-              OR (subject_type = 'services.steprun' AND state = 'pending'
-                  AND kind <> 'step_sleeping')
-             THEN {spent} ELSE 0 END)
-FROM changes
-WHERE left_at IS NOT NULL
-GROUP BY reference
-"""
-
-# Each approval from its `approval_requested` to its decision; undecided ones do not count.
-APPROVALS_SQL = """
-WITH approvals AS (
-    SELECT e.reference, {approval} AS approval,
-           MIN(CASE WHEN e.kind = 'approval_requested' THEN e.occurred_at END) AS asked_at,
-           MIN(CASE WHEN e.kind IN ('approved', 'rejected') THEN e.occurred_at END)
-               AS decided_at
-    FROM esm_event AS e
-    WHERE e.reference IN ({references}) AND e.occurred_at >= %s
-      AND e.subject_type = 'services.servicerequest'
-      AND e.kind IN ('approval_requested', 'approved', 'rejected')
-    GROUP BY e.reference, {approval}
-)
-SELECT reference, SUM({spent})
-FROM approvals
-WHERE asked_at IS NOT NULL AND decided_at IS NOT NULL
-GROUP BY reference
-"""
+# Events that are not a change of their subject's state (`docs/events.md`, stage_times).
+NOT_STATE_CHANGES = frozenset({"priority_changed", "sla_breached"})
+DECISIONS = frozenset({"approved", "rejected"})
 
 
 @dataclass
@@ -152,15 +117,18 @@ class _CaseFacts:
     submitted_at: dt.datetime | None = None
     resolved_at: dt.datetime | None = None
     reopened_at: dt.datetime | None = None
+    team_wait_minutes: float = 0.0
+    approval_minutes: float | None = None
     handoffs: int = 0
     bounces: int = 0
     consults: int = 0
     reopened: bool = False
     missing_information: int = 0
     end_to_end_breached: bool = False
-    breached_tasks: int = 0
     left: set[int] = field(default_factory=set)
     """Departments the case handed work away from."""
+    approvals: dict[object, list[dt.datetime | None]] = field(default_factory=dict)
+    """Each approval's first `approval_requested` and first decision."""
 
 
 def _moment(value: dt.datetime | str | None) -> dt.datetime | None:
@@ -204,10 +172,28 @@ def touchpoint_cases(touchpoint: Touchpoint) -> QuerySet[ServiceRequest]:
     )
 
 
-def _case_facts(batch: list[ServiceRequest]) -> dict[str, _CaseFacts]:
+def _case_facts(batch: list[ServiceRequest]) -> tuple[dict[str, _CaseFacts], set[int]]:
+    """Each case's facts from its events, and the ids of the tasks that missed their
+    resolution target."""
     facts: dict[str, _CaseFacts] = defaultdict(_CaseFacts)
-    rows = _fetch(CASE_EVENTS_SQL, batch, missing=_json_text("e.payload", "missing_information"))
-    for reference, subject_type, kind, occurred_at, to_value, from_dep, to_dep, missing in rows:
+    consult_tasks = set(
+        Consult.objects.filter(consult_task__service_request__in=batch).values_list(
+            "consult_task_id", flat=True
+        )
+    )
+    breached: set[int] = set()
+    # Each task's and automated step's latest state change: when, and whether the team
+    # waits in the state it entered.
+    changes: dict[tuple[str, int], tuple[dt.datetime, bool]] = {}
+    rows = _fetch(
+        CASE_EVENTS_SQL,
+        batch,
+        missing=_json_text("e.payload", "missing_information"),
+        approval=_json_text("e.payload", "approval"),
+    )
+    for row in rows:
+        reference, subject_type, subject_id, kind, occurred_at, to_value = row[:6]
+        from_dep, to_dep, missing, approval = row[6:]
         case = facts[reference]
         moment = _moment(occurred_at)
         if subject_type == REQUEST:
@@ -219,7 +205,12 @@ def _case_facts(batch: list[ServiceRequest]) -> dict[str, _CaseFacts]:
                 case.reopened, case.reopened_at = True, moment
             elif kind == "sla_breached" and to_value == "end_to_end":
                 case.end_to_end_breached = True
-        elif subject_type == TASK:
+            else:  # an approval asked or decided
+                times = case.approvals.setdefault(approval, [None, None])
+                first = 1 if kind in DECISIONS else 0
+                times[first] = times[first] or moment
+            continue
+        if subject_type == TASK:
             if kind == "handed_off":
                 case.handoffs += 1
                 if to_dep is not None and to_dep in case.left:
@@ -231,33 +222,48 @@ def _case_facts(batch: list[ServiceRequest]) -> dict[str, _CaseFacts]:
             elif kind == "waiting_on_employee" and _true(missing):
                 case.missing_information += 1
             elif kind == "sla_breached" and to_value == "resolution":
-                case.breached_tasks += 1
-        else:  # consult_asked
+                breached.add(subject_id)
+        elif subject_type == CONSULT:
             case.consults += 1
-    return facts
+            continue
+        # The teams' waiting: each state change of a task or automated step opens an
+        # interval its next one closes (`docs/events.md`, stage_times). A consult's own
+        # task is left out: the asking task's `waiting_on_department` is that wait already.
+        if not to_value or kind in NOT_STATE_CHANGES:
+            continue
+        if subject_type == TASK and subject_id in consult_tasks:
+            continue
+        entered_at, waiting = changes.get((subject_type, subject_id), (moment, False))
+        if waiting:
+            case.team_wait_minutes += (moment - entered_at).total_seconds() / 60
+        changes[subject_type, subject_id] = (
+            moment,
+            to_value in TEAM_WAITS
+            if subject_type == TASK
+            else to_value == "pending" and kind != "step_sleeping",
+        )
+    for case in facts.values():
+        spent = [
+            (decided - asked).total_seconds() / 60
+            for asked, decided in case.approvals.values()
+            if asked is not None and decided is not None
+        ]
+        case.approval_minutes = sum(spent) if spent else None
+    return facts, breached
 
 
-def _sums(sql: str, batch: list[ServiceRequest], **parts: str) -> dict[str, float]:
-    return {
-        reference: float(total or 0)
-        for reference, total in _fetch(sql, batch, **parts)
-        if total is not None
-    }
-
-
-def _department_targets(batch: list[ServiceRequest]) -> dict[int, tuple[int, int]]:
-    breached = Event.objects.filter(
-        subject_type=TASK,
-        subject_id=OuterRef("pk"),
-        kind="sla_breached",
-        to_value="resolution",
-    )
-    rows = (
-        FulfilmentTask.objects.filter(service_request__in=batch, resolution_due_at__isnull=False)
-        .values("service_request_id")
-        .annotate(targets=Count("pk"), met=Count("pk", filter=~Q(Exists(breached))))
-    )
-    return {row["service_request_id"]: (row["targets"], row["met"]) for row in rows}
+def _department_targets(
+    batch: list[ServiceRequest], breached: set[int]
+) -> dict[int, tuple[int, int]]:
+    """Each case's tasks with a resolution target, and how many of them met it."""
+    targets: dict[int, tuple[int, int]] = {}
+    tasks = FulfilmentTask.objects.filter(
+        service_request__in=batch, resolution_due_at__isnull=False
+    ).values_list("service_request_id", "pk")
+    for request_id, task_id in tasks:
+        count, met = targets.get(request_id, (0, 0))
+        targets[request_id] = (count + 1, met + (task_id not in breached))
+    return targets
 
 
 def _steps(batch: list[ServiceRequest]) -> dict[int, dict[str, int]]:
@@ -308,20 +314,8 @@ def _feelings(batch: list[ServiceRequest]) -> tuple[dict, dict]:
 def _case_rows(
     batch: list[ServiceRequest], touchpoints_of: dict[int, list[int]], now: dt.datetime
 ) -> list[TouchpointCase]:
-    facts = _case_facts(batch)
-    waits = _sums(
-        TEAM_WAIT_SQL,
-        batch,
-        consults=Consult._meta.db_table,
-        spent=_minutes("entered_at", "left_at"),
-    )
-    approvals = _sums(
-        APPROVALS_SQL,
-        batch,
-        approval=_json_text("e.payload", "approval"),
-        spent=_minutes("asked_at", "decided_at"),
-    )
-    targets = _department_targets(batch)
+    facts, breached = _case_facts(batch)
+    targets = _department_targets(batch, breached)
     steps = _steps(batch)
     ratings, comments = _feelings(batch)
     rows = []
@@ -345,12 +339,12 @@ def _case_rows(
                     resolution_minutes=(
                         (resolved - fact.submitted_at).total_seconds() / 60 if resolved else None
                     ),
-                    team_wait_minutes=waits.get(case.reference, 0.0),
+                    team_wait_minutes=fact.team_wait_minutes,
                     handoffs=fact.handoffs,
                     bounces=fact.bounces,
                     consults=fact.consults,
                     reopened=fact.reopened,
-                    approval_minutes=approvals.get(case.reference),
+                    approval_minutes=fact.approval_minutes,
                     missing_information=fact.missing_information,
                     end_to_end_breached=fact.end_to_end_breached,
                     department_targets=department_targets,

@@ -11,7 +11,19 @@ from journeys import rollups
 from journeys.models import JourneyRollupWatermark, TouchpointCase, TouchpointDay
 from journeys.rollups import answers_key, journey_refresh, journeys_refresh
 from services import actions
-from tests.journeys.conftest import MON, TUE, WED, approx, at, case_a, case_b, case_c, case_d
+from services.models import FulfilmentTask
+from tests.journeys.conftest import (
+    MON,
+    TUE,
+    WED,
+    approx,
+    at,
+    case_a,
+    case_b,
+    case_c,
+    case_d,
+    task,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +141,30 @@ def test_a_reopened_case_not_resolved_again_has_no_resolution(journey):
         journey.refresh()
     row = TouchpointCase.objects.get(service_request=a)
     assert (row.resolved_at, row.resolution_minutes, row.reopened) == (None, None, True)
+
+
+def test_department_targets_are_the_tasks_with_one_and_met_unless_breached(journey):
+    """Three cases of Record on Monday: A's task has a resolution target of 11:00, which the
+    sweep at 11:30 finds missed; B's task a target of 17:00, resolved by noon; C's task none.
+    So A has 1 target and 0 met, B 1 and 1, C none."""
+    hr_agent = journey.people["hr_agent"]
+    with clock.travel(at(MON, 9)) as now:
+        a, b, c = (journey.submit("record", key) for key in "abc")
+        FulfilmentTask.objects.filter(service_request=a).update(resolution_due_at=at(MON, 11))
+        FulfilmentTask.objects.filter(service_request=b).update(resolution_due_at=at(MON, 17))
+        now.to(at(MON, 11, 30))
+        assert actions.sla_breach_sweep() == [task(a).pk]
+        now.to(at(MON, 12))
+        for case in (a, b, c):
+            actions.task_claim(task=task(case), agent=hr_agent)
+            actions.task_resolve(task=task(case), agent=hr_agent, resolution="Done")
+        journey.refresh()
+    cases = rows(journey.touchpoints["record"])
+    assert [
+        (cases[case.reference].department_targets, cases[case.reference].department_targets_met)
+        for case in (a, b, c)
+    ] == [(1, 0), (1, 1), (0, 0)]
+    assert [cases[case.reference].end_to_end_breached for case in (a, b, c)] == [False] * 3
 
 
 def test_a_case_no_longer_linked_leaves_the_touchpoint_on_a_full_refresh(week):
