@@ -315,12 +315,15 @@ pattern rests on enough cases to act on."""
 
 
 def journeys_suggest() -> list[Finding]:
-    """Suggest findings on every live journey from its last eight weeks, as its owner reads
-    them (so a touchpoint the owner may not see in full keeps the small-group rule)."""
+    """Suggest findings on every live journey (`journey_suggest`)."""
+    journeys = JourneyMap.objects.filter(status=JourneyMap.Status.LIVE).select_related("owner")
+    return [finding for journey in journeys for finding in journey_suggest(journey)]
+
+
+def journey_suggest(journey: JourneyMap) -> list[Finding]:
+    """Suggest findings on `journey` from its last eight weeks, as its owner reads them (so
+    a touchpoint the owner may not see in full keeps the small-group rule)."""
     today = local_today()
     period = day_period(today - dt.timedelta(days=SUGGESTION_DAYS - 1), today)
-    found: list[Finding] = []
-    for journey in JourneyMap.objects.filter(status=JourneyMap.Status.LIVE).select_related("owner"):
-        metrics = selectors.journey_metrics(journey=journey, period=period, viewer=journey.owner)
-        found += findings_suggest(metrics=metrics)
-    return found
+    metrics = selectors.journey_metrics(journey=journey, period=period, viewer=journey.owner)
+    return findings_suggest(metrics=metrics)

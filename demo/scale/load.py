@@ -6,13 +6,20 @@ planner statistics."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 from psycopg import sql
 
 # Enough memory for an index build to sort in one pass.
 INDEX_BUILD_MEMORY = "256MB"
+INDEX_BUILDERS = 2
+"""Indexes built at once, each on a connection of its own: a build sorts on one core, and
+builds on one table share its lock (SHARE)."""
+TABLE_OF_INDEX = re.compile(r" ON (?:ONLY )?(\S+) USING ")
+"""The table in an index's definition (`pg_get_indexdef`)."""
 
 
 def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str]]:
@@ -41,14 +48,36 @@ def indexes_drop(indexes: list[tuple[str, str]]) -> None:
 
 
 def indexes_create(indexes: list[tuple[str, str]]) -> None:
+    """Make `indexes` again, `INDEX_BUILDERS` at a time, the largest tables' first so that
+    the builders finish together."""
+    tables = {definition: TABLE_OF_INDEX.search(definition)[1] for _, definition in indexes}
     with connection.cursor() as cursor:
-        cursor.execute(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-        for _, definition in indexes:
+        cursor.execute(
+            """
+            SELECT t.name, COALESCE(
+                (SELECT SUM(pg_relation_size(p.relid))
+                 FROM pg_partition_tree(t.name::regclass) AS p),
+                pg_relation_size(t.name::regclass))  -- a table that is not partitioned
+            FROM unnest(%s::text[]) AS t(name)
+            """,
+            [sorted(set(tables.values()))],
+        )
+        sizes = dict(cursor.fetchall())
+    largest_first = sorted(tables, key=lambda definition: -sizes[tables[definition]])
+    with ThreadPoolExecutor(INDEX_BUILDERS) as builders:
+        list(builders.map(_index_create, largest_first))
+
+
+def _index_create(definition: str) -> None:
+    try:
+        with connection.cursor() as cursor:  # this thread's own connection
+            cursor.execute(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             # A partitioned table's index reads "ON ONLY" (the parent alone): made that way
             # it would stay invalid, with no index on the partitions. Made "ON" the table, it
             # cascades to every partition, as the dropped one did.
             cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
-        cursor.execute("RESET maintenance_work_mem")
+    finally:
+        connection.close()
 
 
 def foreign_keys(tables: Iterable[str]) -> list[tuple[str, str, str]]:

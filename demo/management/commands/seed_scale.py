@@ -6,7 +6,9 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing.connection import Connection
+from multiprocessing.queues import SimpleQueue
 from typing import Any
 
 from django.apps import apps
@@ -17,9 +19,9 @@ from demo.scale import enterprise, load
 from demo.scale.cases import Cases
 from esm import clock
 from esm.models import Department, DepartmentRole, Event, Profile
-from journeys.models import TouchpointCase, TouchpointDay
-from journeys.rollups import journeys_refresh
-from journeys.suggestions import journeys_suggest
+from journeys.models import JourneyMap, TouchpointCase, TouchpointDay
+from journeys.rollups import journey_refresh
+from journeys.suggestions import journey_suggest
 from reporting.crossings import crossings_refresh
 from reporting.models import Crossing, ServiceDay, ServiceDayDepartment, SharingFigures, Snapshot
 from reporting.rollups import snapshots_backfill
@@ -55,22 +57,25 @@ ROLLUP_MODELS = (
     Crossing,
     SharingFigures,
 )
+# The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
+# they run first. The others are independent of one another, and are taken in this order,
+# the longest first (at a million requests on one machine: a journey's full refresh up to
+# 440 s, the portfolio 190, reporting's 11 days 120, the collaboration map 14), by
+# ROLLUP_PROCESSES processes at once, so that the processes finish close together.
+FIRST_ROLLUP = "valuestreams"
 ROLLUPS = (
-    "valuestreams",
+    FIRST_ROLLUP,
     "journeys",
-    "reporting",
     "portfolio",
+    "reporting",
     "collaboration",
     "knowledge-sharing",
 )
-# The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
-# it runs first. The others are independent of one another: they run in two lanes at once,
-# a process each (a core each on 2 cores), balanced by their times at a million requests
-# (on one machine: journeys 861 s; reporting's 11 days 185, the portfolio 417, the
-# collaboration map 24).
-FIRST_ROLLUP = "valuestreams"
-LANES = (("journeys",), ("reporting", "portfolio", "collaboration", "knowledge-sharing"))
-Refreshes = dict[str, Callable[[], Any]]
+ROLLUP_PROCESSES = 2
+"""A core each on 2 cores."""
+# A rollup's parts: one for most, one per journey for the journeys (a journey's cases are
+# refreshed apart from another's).
+Refreshes = dict[str, list[Callable[[], Any]]]
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
 SLOW_ROLLUPS = {
@@ -171,17 +176,18 @@ class Command(BaseCommand):
             load.vacuum_analyze(everything)
         with self._phase("popular catalog items counted"):
             catalog_items_count_recent()
+        journeys = JourneyMap.objects.exclude(status=JourneyMap.Status.RETIRED)
         refreshes: Refreshes = {
-            "valuestreams": lambda: value_streams_refresh(full=True),
-            "journeys": lambda: (journeys_refresh(full=True), journeys_suggest()),
-            "reporting": lambda: snapshots_backfill(weeks=options["snapshot_weeks"]),
+            FIRST_ROLLUP: [lambda: value_streams_refresh(full=True)],
+            "journeys": [partial(_journey_rollups, journey) for journey in journeys.order_by("pk")],
             # The portfolio's daily rollup, every day of the history: a batch of days at a
             # time, each a fixed number of queries.
-            "portfolio": service_days_backfill,
+            "portfolio": [service_days_backfill],
+            "reporting": [lambda: snapshots_backfill(weeks=options["snapshot_weeks"])],
             # The collaboration map's crossings: a month of the log at a time.
-            "collaboration": lambda: crossings_refresh(full=True),
+            "collaboration": [lambda: crossings_refresh(full=True)],
             # The department managers' knowledge sharing: its last 90 days, up to now.
-            "knowledge-sharing": sharing_refresh,
+            "knowledge-sharing": [sharing_refresh],
         }
         for name in refreshes:
             if name in options["skip_rollup"]:
@@ -193,12 +199,15 @@ class Command(BaseCommand):
                         f"--skip-rollup {name} leaves them to the scheduled refresh."
                     )
                 )
-        wanted = [name for name in refreshes if name not in options["skip_rollup"]]
+        wanted = [name for name in ROLLUPS if name not in options["skip_rollup"]]
         if FIRST_ROLLUP in wanted:
             with self._phase(f"rollups: {FIRST_ROLLUP}"):
-                refreshes[FIRST_ROLLUP]()
-        lanes = [[name for name in lane if name in wanted] for lane in LANES]
-        self._side_by_side([lane for lane in lanes if lane], refreshes, now)
+                for part in refreshes[FIRST_ROLLUP]:
+                    part()
+        self._side_by_side(
+            [(name, part) for name in wanted if name != FIRST_ROLLUP for part in refreshes[name]],
+            now,
+        )
         with self._phase("rollups' VACUUM and ANALYZE, and every table not analyzed yet"):
             # The rollups were written after the tables they read were analyzed. A server
             # without autovacuum would never analyze the rest.
@@ -207,44 +216,62 @@ class Command(BaseCommand):
                 [*rollups, *(table for table in load.never_analyzed() if table not in rollups)]
             )
 
-    def _side_by_side(self, lanes: list[list[str]], refreshes: Refreshes, now: dt.datetime) -> None:
-        """Each lane's rollups one after the other, the lanes at once, each in a process of
-        its own (forked: it starts with this one's settings and code, and opens its own
-        database connection). Reports each rollup's time, then the lanes' together."""
-        if not lanes:
+    def _side_by_side(self, parts: list[tuple[str, Callable[[], Any]]], now: dt.datetime) -> None:
+        """The rollups' `parts` (name, refresh) in ROLLUP_PROCESSES processes at once, each
+        taking the next part in order when it is done with one. A process is forked: it
+        starts with this one's settings and code, and opens its own database connection. A
+        part that fails does not stop the others; the command fails once all have run.
+        Reports each rollup's time (its parts' added up), then the processes' together."""
+        if not parts:
             return
-        named = " | ".join(", ".join(lane) for lane in lanes)
-        self.stdout.write(f"rollups side by side: {named} ...")
+        names = list(dict.fromkeys(name for name, _ in parts))
+        self.stdout.write(
+            f"rollups side by side ({ROLLUP_PROCESSES} at once): {', '.join(names)} ..."
+        )
         self.stdout.flush()
         started = time.monotonic()
         # A forked process must not share this one's connections: it opens its own.
         connections.close_all()
         fork = multiprocessing.get_context("fork")
+        queue = fork.SimpleQueue()
+        for index in range(len(parts)):
+            queue.put(index)
         running = []
-        for lane in lanes:
+        for _ in range(ROLLUP_PROCESSES):
+            queue.put(None)  # no part left: the process ends
             receiver, sender = fork.Pipe(duplex=False)
-            process = fork.Process(target=_run_lane, args=(lane, refreshes, now, sender))
+            process = fork.Process(target=_take_parts, args=(parts, queue, now, sender))
             process.start()
             sender.close()
-            running.append((lane, process, receiver))
-        failures = []
-        for lane, process, receiver in running:
-            try:
-                outcome, detail = receiver.recv()
-            except EOFError:
-                outcome, detail = "failed", "the process ended without saying how it went"
+            running.append((process, receiver))
+        took: dict[str, float] = dict.fromkeys(names, 0.0)
+        failures: dict[str, str] = {}
+        for process, receiver in running:
+            while True:
+                try:
+                    name, outcome, detail = receiver.recv()
+                except EOFError:
+                    break
+                if outcome == "failed":
+                    failures[name] = detail
+                else:
+                    took[name] += detail
             process.join()
-            if outcome == "failed":
-                failures.append(f"{', '.join(lane)} (exit code {process.exitcode}): {detail}")
+            if process.exitcode:
+                failures["a rollups' process"] = f"it ended with exit code {process.exitcode}"
+        for name in names:
+            if name in failures:
+                self.stdout.write(f"  {name} failed")
                 continue
-            for name, took in detail:
-                self.timings.append((f"rollups: {name}", took))
-                self.stdout.write(f"  {name} {took:.1f} s")
-        took = time.monotonic() - started
-        self.timings.append(("rollups side by side, together", took))
-        self.stdout.write(f"  {took:.1f} s together (peak memory so far {_peak_mb():.0f} MB)")
+            self.timings.append((f"rollups: {name}", took[name]))
+            self.stdout.write(f"  {name} {took[name]:.1f} s")
+        together = time.monotonic() - started
+        self.timings.append(("rollups side by side, together", together))
+        self.stdout.write(f"  {together:.1f} s together (peak memory so far {_peak_mb():.0f} MB)")
         if failures:
-            raise CommandError("A rollup failed: " + "\n".join(failures))
+            raise CommandError(
+                "A rollup failed: " + "\n".join(f"{name}: {why}" for name, why in failures.items())
+            )
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -286,24 +313,35 @@ class Command(BaseCommand):
         self.stdout.write(f"Database size: {load.database_size()}")
 
 
-def _run_lane(
-    names: list[str], refreshes: Refreshes, now: dt.datetime, results: Connection
+def _take_parts(
+    parts: list[tuple[str, Callable[[], Any]]],
+    queue: SimpleQueue,
+    now: dt.datetime,
+    results: Connection,
 ) -> None:
-    """In a forked process: `names`' rollups in order; sends back each one's seconds, or
-    the traceback of the one that failed."""
+    """In a forked process: the parts whose index `queue` hands out, until it hands out
+    None; sends back each one's seconds, or its traceback when it failed."""
     try:
-        timings = []
         with clock.travel(now):
-            for name in names:
+            while (index := queue.get()) is not None:
+                name, refresh = parts[index]
                 started = time.monotonic()
-                refreshes[name]()
-                timings.append((name, time.monotonic() - started))
-        results.send(("done", timings))
-    except BaseException:
-        results.send(("failed", traceback.format_exc()))
+                try:
+                    refresh()
+                except Exception:
+                    results.send((name, "failed", traceback.format_exc()))
+                    connections.close_all()  # the next part starts on a fresh connection
+                else:
+                    results.send((name, "done", time.monotonic() - started))
     finally:
         connections.close_all()
         results.close()
+
+
+def _journey_rollups(journey: JourneyMap) -> None:
+    journey_refresh(journey=journey, full=True)
+    if journey.status == JourneyMap.Status.LIVE:
+        journey_suggest(journey)
 
 
 def _peak_mb() -> float:
