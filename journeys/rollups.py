@@ -50,6 +50,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from esm import clock
+from esm.bulk import rows_insert
 from esm.models import Event
 from journeys.models import (
     JourneyMap,
@@ -311,9 +312,38 @@ def _feelings(batch: list[ServiceRequest]) -> tuple[dict, dict]:
     return ratings, comments
 
 
+# The columns of a case's rows, in the order `_case_rows` gives their values.
+CASE_COLUMNS = (
+    "touchpoint_id",
+    "service_request_id",
+    "is_confidential",
+    "submitted_at",
+    "resolved_at",
+    "resolution_minutes",
+    "team_wait_minutes",
+    "handoffs",
+    "bounces",
+    "consults",
+    "reopened",
+    "approval_minutes",
+    "missing_information",
+    "end_to_end_breached",
+    "department_targets",
+    "department_targets_met",
+    "human_steps",
+    "automated_steps",
+    "answers_key",
+    "rating",
+    "sentiment",
+    "employee_comments",
+    "refreshed_at",
+)
+
+
 def _case_rows(
     batch: list[ServiceRequest], touchpoints_of: dict[int, list[int]], now: dt.datetime
-) -> list[TouchpointCase]:
+) -> list[tuple]:
+    """The batch's `TouchpointCase` rows, as values of `CASE_COLUMNS`."""
     facts, breached = _case_facts(batch)
     targets = _department_targets(batch, breached)
     steps = _steps(batch)
@@ -327,37 +357,30 @@ def _case_rows(
         if fact.reopened_at is not None and (resolved is None or fact.reopened_at > resolved):
             resolved = None
         scored = [score for score in comments.get(case.pk, []) if score is not None]
-        department_targets, met = targets.get(case.pk, (0, 0))
-        for touchpoint_id in touchpoints_of[case.pk]:
-            rows.append(
-                TouchpointCase(
-                    touchpoint_id=touchpoint_id,
-                    service_request=case,
-                    is_confidential=case.is_confidential,
-                    submitted_at=fact.submitted_at,
-                    resolved_at=resolved,
-                    resolution_minutes=(
-                        (resolved - fact.submitted_at).total_seconds() / 60 if resolved else None
-                    ),
-                    team_wait_minutes=fact.team_wait_minutes,
-                    handoffs=fact.handoffs,
-                    bounces=fact.bounces,
-                    consults=fact.consults,
-                    reopened=fact.reopened,
-                    approval_minutes=fact.approval_minutes,
-                    missing_information=fact.missing_information,
-                    end_to_end_breached=fact.end_to_end_breached,
-                    department_targets=department_targets,
-                    department_targets_met=met,
-                    human_steps=steps[case.pk].get(PlanStep.Kind.HUMAN, 0),
-                    automated_steps=steps[case.pk].get(PlanStep.Kind.AUTOMATED, 0),
-                    answers_key=answers_key(case.answers),
-                    rating=ratings.get(case.pk),
-                    sentiment=sum(scored) / len(scored) if scored else None,
-                    employee_comments=len(comments.get(case.pk, [])),
-                    refreshed_at=now,
-                )
-            )
+        row = (
+            case.pk,
+            case.is_confidential,
+            fact.submitted_at,
+            resolved,
+            (resolved - fact.submitted_at).total_seconds() / 60 if resolved else None,
+            fact.team_wait_minutes,
+            fact.handoffs,
+            fact.bounces,
+            fact.consults,
+            fact.reopened,
+            fact.approval_minutes,
+            fact.missing_information,
+            fact.end_to_end_breached,
+            *targets.get(case.pk, (0, 0)),
+            steps[case.pk].get(PlanStep.Kind.HUMAN, 0),
+            steps[case.pk].get(PlanStep.Kind.AUTOMATED, 0),
+            answers_key(case.answers),
+            ratings.get(case.pk),
+            sum(scored) / len(scored) if scored else None,
+            len(comments.get(case.pk, [])),
+            now,
+        )
+        rows.extend((touchpoint_id, *row) for touchpoint_id in touchpoints_of[case.pk])
     return rows
 
 
@@ -461,7 +484,7 @@ def journey_refresh(*, journey: JourneyMap, full: bool = False) -> int:
             TouchpointCase.objects.filter(
                 touchpoint__in=touchpoints, service_request_id__in=_ids(batch)
             ).delete()
-            TouchpointCase.objects.bulk_create(rows)
+            rows_insert(TouchpointCase, CASE_COLUMNS, rows)
         refreshed += len(batch)
     # Days: a start is abandoned until a request links to it (within a day), a read is a
     # deflection once the window passed without a request, so the last window is re-read.
