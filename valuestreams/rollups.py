@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from esm import clock
+from esm.bulk import rows_insert
 from esm.calendars import Schedule
 from esm.models import Event
 from services.models import ServiceRequest
@@ -367,9 +368,10 @@ def _conformance(model: _StreamModel, ran: list[_StageFacts], skipped: set[int])
     return "+".join(found) or "conforming"
 
 
-def _handoffs(model: _StreamModel, case: CaseFlow, ran: dict[int, _StageFacts]) -> Iterator:
-    """One row per stage whose work was released by an upstream stage: from the moment its
-    work arrived (written as the releasing stage finished) to its first pick-up."""
+def _handoffs(model: _StreamModel, ran: dict[int, _StageFacts]) -> Iterator[tuple]:
+    """A case's `CaseHandoff` rows, as values of `HANDOFF_COLUMNS` but its case: one per
+    stage whose work was released by an upstream stage, from the moment its work arrived
+    (written as the releasing stage finished) to its first pick-up."""
     for facts in ran.values():
         if facts.started_at is None or facts.picked_at is None:
             continue
@@ -386,21 +388,52 @@ def _handoffs(model: _StreamModel, case: CaseFlow, ran: dict[int, _StageFacts]) 
         delay = model.schedule(facts.stage).between(facts.started_at, facts.picked_at)
         target = model.targets.get((releasing.stage.pk, facts.stage.pk))
         minutes = delay.total_seconds() / 60
-        yield CaseHandoff(
-            case=case,
-            from_stage=releasing.stage,
-            to_stage=facts.stage,
-            ready_at=facts.started_at,
-            picked_at=facts.picked_at,
-            delay_minutes=minutes,
-            target_minutes=target,
-            breached=target is not None and minutes > target,
+        yield (
+            releasing.stage.pk,
+            facts.stage.pk,
+            facts.started_at,
+            facts.picked_at,
+            minutes,
+            target,
+            target is not None and minutes > target,
         )
+
+
+# The columns of a case's stage and handoff rows, in the order `_case_rows` gives their values.
+STAGE_COLUMNS = (
+    "case_id",
+    "stage_id",
+    "started_at",
+    "picked_at",
+    "finished_at",
+    "process_minutes",
+    "queue_wait_minutes",
+    "department_wait_minutes",
+    "automation_wait_minutes",
+    "employee_wait_minutes",
+    "received",
+    "flawed",
+    "repeated",
+    "on_critical_path",
+)
+HANDOFF_COLUMNS = (
+    "case_id",
+    "from_stage_id",
+    "to_stage_id",
+    "ready_at",
+    "picked_at",
+    "delay_minutes",
+    "target_minutes",
+    "breached",
+)
 
 
 def _case_rows(
     model: _StreamModel, batch: list[ServiceRequest], now: dt.datetime
-) -> tuple[list[CaseFlow], list[CaseStage], list[CaseHandoff]]:
+) -> tuple[list[CaseFlow], list[tuple], list[tuple]]:
+    """The batch's `CaseFlow` rows, and their stage and handoff rows as values of
+    `STAGE_COLUMNS` and `HANDOFF_COLUMNS`, each with its `CaseFlow` (not saved yet) for the
+    case's id."""
     stage_facts = _case_stage_facts(model, batch)
     case_times = {
         row[0]: row[1:]
@@ -439,26 +472,21 @@ def _case_rows(
         )
         cases.append(case)
         for facts in ran.values():
-            process, queue, department, automation, employee = facts.times
             stages.append(
-                CaseStage(
-                    case=case,
-                    stage=facts.stage,
-                    started_at=facts.started_at,
-                    picked_at=facts.picked_at,
-                    finished_at=facts.finished_at,
-                    process_minutes=process,
-                    queue_wait_minutes=queue,
-                    department_wait_minutes=department,
-                    automation_wait_minutes=automation,
-                    employee_wait_minutes=employee,
-                    received=facts.received,
-                    flawed=min(len(facts.flawed_tasks), facts.received),
-                    repeated=bool(facts.repeats),
-                    on_critical_path=facts.stage.pk in critical,
+                (
+                    case,
+                    facts.stage.pk,
+                    facts.started_at,
+                    facts.picked_at,
+                    facts.finished_at,
+                    *facts.times,
+                    facts.received,
+                    min(len(facts.flawed_tasks), facts.received),
+                    bool(facts.repeats),
+                    facts.stage.pk in critical,
                 )
             )
-        handoffs.extend(_handoffs(model, case, ran))
+        handoffs.extend((case, *handoff) for handoff in _handoffs(model, ran))
     return cases, stages, handoffs
 
 
@@ -498,9 +526,12 @@ def value_stream_refresh(*, stream: ValueStream, full: bool = False) -> int:
             RollupWatermark.objects.filter(pk=watermark.pk).update(version=uuid.uuid4())
             rows, stage_rows, handoff_rows = _case_rows(model, batch, began)
             CaseFlow.objects.filter(stream=stream, service_request__in=batch).delete()
-            CaseFlow.objects.bulk_create(rows)
-            CaseStage.objects.bulk_create(stage_rows)
-            CaseHandoff.objects.bulk_create(handoff_rows)
+            CaseFlow.objects.bulk_create(rows)  # gives each case its id
+            for table, columns, part_rows in (
+                (CaseStage, STAGE_COLUMNS, stage_rows),
+                (CaseHandoff, HANDOFF_COLUMNS, handoff_rows),
+            ):
+                rows_insert(table, columns, [(case.pk, *row) for case, *row in part_rows])
         refreshed += len(batch)
     RollupWatermark.objects.filter(pk=watermark.pk, refreshed_through__lt=began).update(
         refreshed_through=began
