@@ -59,9 +59,10 @@ ROLLUP_MODELS = (
 )
 # The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
 # they run first. The others are independent of one another, and are taken in this order,
-# the longest first (at a million requests on one machine: a journey's full refresh up to
-# 440 s, the portfolio 190, reporting's 11 days 120, the collaboration map 14), by
-# ROLLUP_PROCESSES processes at once, so that the processes finish close together.
+# the longest first (at a million requests on one machine, beside one another: the larger
+# journey's full refresh about 500 s, the portfolio 270 to 360, reporting's 11 days 125 to
+# 145, the collaboration map 15 to 35), by ROLLUP_PROCESSES processes at once, so that the
+# processes finish close together.
 FIRST_ROLLUP = "valuestreams"
 ROLLUPS = (
     FIRST_ROLLUP,
@@ -79,8 +80,8 @@ Refreshes = dict[str, list[Callable[[], Any]]]
 # From this many requests on, these rollups take many minutes: the command says so first.
 SLOW_ROLLUPS_FROM = 200_000
 SLOW_ROLLUPS = {
-    "journeys": "a full refresh reads every case of every touchpoint, 7 to 15 minutes a "
-    "million requests by the machine",
+    "journeys": "a full refresh reads every case of every touchpoint, about 10 minutes of work "
+    "a million requests",
     "reporting": "each snapshot day computes every measure for every scope (the enterprise, "
     "each department, service and value stream) over its 28 days, about 15 seconds a day at "
     "a million requests",
