@@ -99,7 +99,7 @@ CASE_EVENTS_SQL = """
 SELECT e.reference, e.subject_type, e.subject_id, e.kind, e.occurred_at, e.to_value,
        e.from_department_id, e.to_department_id, {missing} AS missing, {approval} AS approval
 FROM esm_event AS e
-WHERE e.reference IN ({references}) AND e.occurred_at >= %s
+WHERE {of_batch} AND e.occurred_at >= %s
   AND ((e.subject_type = 'services.servicerequest'
         AND e.kind IN ('submitted', 'resolved', 'reopened', 'sla_breached',
                        'approval_requested', 'approved', 'rejected'))
