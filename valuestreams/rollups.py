@@ -178,7 +178,7 @@ def _fetch(sql: str, batch: list[ServiceRequest], **parts: str) -> list[tuple]:
     if connection.vendor == "postgresql":
         # The array passed whole, behind a subquery: PostgreSQL plans the read without
         # weighing each reference against each month's statistics, which took longer than
-        # the read itself, and then often chose a parallel scan of the months for it.
+        # the read itself, and for some batches chose a parallel scan of the months.
         of_batch, params = "e.reference = ANY(ARRAY(SELECT unnest(%s::text[])))", [references]
     else:
         of_batch, params = f"e.reference IN ({', '.join(['%s'] * len(references))})", references
