@@ -248,17 +248,21 @@ class Command(BaseCommand):
         took: dict[str, float] = dict.fromkeys(names, 0.0)
         failures: dict[str, str] = {}
         for process, receiver in running:
+            underway = None  # the part the process said it started and has not reported on
             while True:
                 try:
                     name, outcome, detail = receiver.recv()
                 except EOFError:
                     break
+                underway = name if outcome == "started" else None
                 if outcome == "failed":
                     failures[name] = detail
-                else:
+                elif outcome == "done":
                     took[name] += detail
             process.join()
-            if process.exitcode:
+            if underway is not None:
+                failures[underway] = f"its process ended during it, exit code {process.exitcode}"
+            elif process.exitcode:
                 failures["a rollups' process"] = f"it ended with exit code {process.exitcode}"
         for name in names:
             if name in failures:
@@ -321,11 +325,13 @@ def _take_parts(
     results: Connection,
 ) -> None:
     """In a forked process: the parts whose index `queue` hands out, until it hands out
-    None; sends back each one's seconds, or its traceback when it failed."""
+    None; says when it starts each, then sends back its seconds, or its traceback when it
+    failed."""
     try:
         with clock.travel(now):
             while (index := queue.get()) is not None:
                 name, refresh = parts[index]
+                results.send((name, "started", None))
                 started = time.monotonic()
                 try:
                     refresh()
