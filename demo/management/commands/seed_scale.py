@@ -1,22 +1,19 @@
 import datetime as dt
-import multiprocessing
 import random
 import resource
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from multiprocessing.connection import Connection
-from multiprocessing.queues import SimpleQueue
 from typing import Any
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from demo.scale import enterprise, load
 from demo.scale.cases import Cases
+from demo.scale.side_by_side import Part, side_by_side
 from esm import clock
 from esm.models import Department, DepartmentRole, Event, Profile
 from journeys.models import JourneyMap, TouchpointCase, TouchpointDay
@@ -57,21 +54,25 @@ ROLLUP_MODELS = (
     Crossing,
     SharingFigures,
 )
-# The journeys' and reporting's rollups read the value streams' (`CaseStage`, `CaseFlow`), so
-# they run first. The others are independent of one another, and are taken in this order,
-# the longest first (at a million requests on one machine, beside one another: the larger
+# The rollups, in the order their parts are taken by ROLLUP_PROCESSES processes at once: a
+# process done with a part takes the first one left that may start. The value streams come
+# first: the journeys' and reporting's rollups read theirs (`CaseStage`, `CaseFlow`) and
+# wait for them (`AFTER`); the other process starts the portfolio meanwhile. Then the
+# longest first (at a million requests on one machine, beside one another: the larger
 # journey's full refresh about 500 s, the portfolio 270 to 360, reporting's 11 days 125 to
-# 145, the collaboration map 15 to 35), by ROLLUP_PROCESSES processes at once, so that the
-# processes finish close together.
-FIRST_ROLLUP = "valuestreams"
+# 145, the value streams 60 to 100, the collaboration map 15 to 35), so that the processes
+# finish close together.
 ROLLUPS = (
-    FIRST_ROLLUP,
-    "journeys",
+    "valuestreams",
     "portfolio",
+    "journeys",
     "reporting",
     "collaboration",
     "knowledge-sharing",
 )
+AFTER = {"journeys": "valuestreams", "reporting": "valuestreams"}
+"""A rollup -> the rollup whose rows it reads: none of its parts starts until every part of
+that one is done, and none runs if that one failed."""
 ROLLUP_PROCESSES = 2
 """A core each on 2 cores."""
 # A rollup's parts: one for most, one per journey for the journeys (a journey's cases are
@@ -179,7 +180,7 @@ class Command(BaseCommand):
             catalog_items_count_recent()
         journeys = JourneyMap.objects.exclude(status=JourneyMap.Status.RETIRED)
         refreshes: Refreshes = {
-            FIRST_ROLLUP: [lambda: value_streams_refresh(full=True)],
+            "valuestreams": [lambda: value_streams_refresh(full=True)],
             "journeys": [partial(_journey_rollups, journey) for journey in journeys.order_by("pk")],
             # The portfolio's daily rollup, every day of the history: a batch of days at a
             # time, each a fixed number of queries.
@@ -201,14 +202,7 @@ class Command(BaseCommand):
                     )
                 )
         wanted = [name for name in ROLLUPS if name not in options["skip_rollup"]]
-        if FIRST_ROLLUP in wanted:
-            with self._phase(f"rollups: {FIRST_ROLLUP}"):
-                for part in refreshes[FIRST_ROLLUP]:
-                    part()
-        self._side_by_side(
-            [(name, part) for name in wanted if name != FIRST_ROLLUP for part in refreshes[name]],
-            now,
-        )
+        self._side_by_side([(name, part) for name in wanted for part in refreshes[name]], now)
         with self._phase("rollups' VACUUM and ANALYZE, and every table not analyzed yet"):
             # The rollups were written after the tables they read were analyzed. A server
             # without autovacuum would never analyze the rest.
@@ -217,12 +211,10 @@ class Command(BaseCommand):
                 [*rollups, *(table for table in load.never_analyzed() if table not in rollups)]
             )
 
-    def _side_by_side(self, parts: list[tuple[str, Callable[[], Any]]], now: dt.datetime) -> None:
-        """The rollups' `parts` (name, refresh) in ROLLUP_PROCESSES processes at once, each
-        taking the next part in order when it is done with one. A process is forked: it
-        starts with this one's settings and code, and opens its own database connection. A
-        part that fails does not stop the others; the command fails once all have run.
-        Reports each rollup's time (its parts' added up), then the processes' together."""
+    def _side_by_side(self, parts: list[Part], now: dt.datetime) -> None:
+        """The rollups' `parts` in ROLLUP_PROCESSES processes at once, in order but for
+        `AFTER`; the command fails once all have run if any failed. Reports each rollup's
+        time (its parts' added up), then the processes' together."""
         if not parts:
             return
         names = list(dict.fromkeys(name for name, _ in parts))
@@ -231,51 +223,22 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         started = time.monotonic()
-        # A forked process must not share this one's connections: it opens its own.
-        connections.close_all()
-        fork = multiprocessing.get_context("fork")
-        queue = fork.SimpleQueue()
-        for index in range(len(parts)):
-            queue.put(index)
-        running = []
-        for _ in range(ROLLUP_PROCESSES):
-            queue.put(None)  # no part left: the process ends
-            receiver, sender = fork.Pipe(duplex=False)
-            process = fork.Process(target=_take_parts, args=(parts, queue, now, sender))
-            process.start()
-            sender.close()
-            running.append((process, receiver))
-        took: dict[str, float] = dict.fromkeys(names, 0.0)
-        failures: dict[str, str] = {}
-        for process, receiver in running:
-            underway = None  # the part the process said it started and has not reported on
-            while True:
-                try:
-                    name, outcome, detail = receiver.recv()
-                except EOFError:
-                    break
-                underway = name if outcome == "started" else None
-                if outcome == "failed":
-                    failures[name] = detail
-                elif outcome == "done":
-                    took[name] += detail
-            process.join()
-            if underway is not None:
-                failures[underway] = f"its process ended during it, exit code {process.exitcode}"
-            elif process.exitcode:
-                failures["a rollups' process"] = f"it ended with exit code {process.exitcode}"
+        outcome = side_by_side(
+            parts, after=AFTER, processes=ROLLUP_PROCESSES, context=partial(clock.travel, now)
+        )
         for name in names:
-            if name in failures:
+            if name in outcome.failures:
                 self.stdout.write(f"  {name} failed")
                 continue
-            self.timings.append((f"rollups: {name}", took[name]))
-            self.stdout.write(f"  {name} {took[name]:.1f} s")
+            self.timings.append((f"rollups: {name}", outcome.took[name]))
+            self.stdout.write(f"  {name} {outcome.took[name]:.1f} s")
         together = time.monotonic() - started
         self.timings.append(("rollups side by side, together", together))
         self.stdout.write(f"  {together:.1f} s together (peak memory so far {_peak_mb():.0f} MB)")
-        if failures:
+        if outcome.failures:
             raise CommandError(
-                "A rollup failed: " + "\n".join(f"{name}: {why}" for name, why in failures.items())
+                "A rollup failed: "
+                + "\n".join(f"{name}: {why}" for name, why in outcome.failures.items())
             )
 
     @contextmanager
@@ -316,33 +279,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:<62} {took:>8.1f} s")
         self.stdout.write(f"Peak memory of this process: {_peak_mb():.0f} MB")
         self.stdout.write(f"Database size: {load.database_size()}")
-
-
-def _take_parts(
-    parts: list[tuple[str, Callable[[], Any]]],
-    queue: SimpleQueue,
-    now: dt.datetime,
-    results: Connection,
-) -> None:
-    """In a forked process: the parts whose index `queue` hands out, until it hands out
-    None; says when it starts each, then sends back its seconds, or its traceback when it
-    failed."""
-    try:
-        with clock.travel(now):
-            while (index := queue.get()) is not None:
-                name, refresh = parts[index]
-                results.send((name, "started", None))
-                started = time.monotonic()
-                try:
-                    refresh()
-                except Exception:
-                    results.send((name, "failed", traceback.format_exc()))
-                    connections.close_all()  # the next part starts on a fresh connection
-                else:
-                    results.send((name, "done", time.monotonic() - started))
-    finally:
-        connections.close_all()
-        results.close()
 
 
 def _journey_rollups(journey: JourneyMap) -> None:
