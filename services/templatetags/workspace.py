@@ -1,8 +1,12 @@
 import datetime as dt
+import html
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django import template
+from django.template.defaultfilters import timesince_filter
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
@@ -49,11 +53,11 @@ def clock_badge(clock: ClockReading, name: str = "") -> SafeString:
     else:
         words = status.label
     if name:
-        title = format_html("{}: {}", name, status.label)
-        words = format_html('<strong class="sla-name">{}</strong> {}', name, words)
+        title = _html("{}: {}", name, status.label)
+        words = _html('<strong class="sla-name">{}</strong> {}', name, words)
     else:
         title = status.label
-    return format_html('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
+    return _html('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
 
 
 PROMISE_DUE_FORMAT = "D j M, H:i"
@@ -79,4 +83,87 @@ def promise_badge(promise: ClockReading, waiting_for: str = "") -> SafeString:
         words = f"Finished within our target ({due}) · met"
     else:
         words = f"We aimed to finish by {due} · missed{overdue}"
-    return format_html('<span class="promise sla sla-{}">{}</span>', status, words)
+    return _html('<span class="promise sla sla-{}">{}</span>', status, words)
+
+
+@register.simple_tag
+def task_rows(
+    rows: Iterable[Mapping[str, Any]], *, selectable: bool = False, show_queue: bool = False
+) -> SafeString:
+    """The body rows of a task list (`services/workspace/_task_rows.html`), each row a task
+    with its department target's `clock` and its request's `end_to_end` (None when the
+    case is hidden from the reader). `selectable` adds the bulk form's checkbox, and
+    `show_queue` the task's queue.
+
+    Built in Python, escaped: as template nodes the 25 rows of a queue page were a third
+    of its rendering (some 600 variables and tags)."""
+    return SafeString("\n".join(_task_row(row, selectable, show_queue) for row in rows))
+
+
+def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str:
+    task, service_request = row["task"], row["task"].service_request
+    reference = service_request.reference
+    consult = task.consult_answered
+    hidden = getattr(task, "case_hidden", False)
+    end_to_end = row["end_to_end"]
+    return _html(
+        '<tr class="task-row sla-row-{}">{}'
+        '<td class="nowrap"><a href="{}">{}</a></td>'
+        '<td>{}{}{}<div class="meta">{}{}</div></td>'
+        "<td>{}</td>{}"
+        '<td><span class="priority priority-{}">{}</span></td>'
+        '<td class="nowrap">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td>'
+        "<td>{}</td></tr>",
+        row["clock"].status,
+        _html(
+            '<td><input type="checkbox" name="tasks" value="{}" form="bulk-form"'
+            ' aria-label="Select {}"></td>',
+            task.pk,
+            reference,
+        )
+        if selectable
+        else "",
+        reverse("task_detail", args=[task.pk]),
+        reference,
+        task.title,
+        _html(' <span class="badge consult">Consult from {}</span>', consult.from_department.name)
+        if consult
+        else "",
+        SafeString(' <span class="badge">Confidential</span>')
+        if service_request.is_confidential
+        else "",
+        "" if hidden else f"{service_request.catalog_item.name} · ",
+        task.get_state_display(),
+        SafeString('<span class="meta">Not shown</span>')
+        if hidden
+        else _person_name(service_request.requester),
+        _html("<td>{}</td>", task.queue.name) if show_queue else "",
+        task.priority,
+        task.get_priority_display(),
+        timesince_filter(task.created_at),
+        clock_badge(row["clock"]),
+        clock_badge(end_to_end)
+        if end_to_end
+        else SafeString('<span class="muted">Not shown</span>'),
+        _person_name(task.assignee)
+        if task.assignee
+        else SafeString('<span class="meta">Unclaimed</span>'),
+    )
+
+
+def _html(template: str, *values: Any) -> SafeString:
+    """`format_html` for a page's many rows: each value escaped unless it is safe already,
+    without `conditional_escape`'s look for lazy strings at every call (a third of the
+    rows' time); a lazy string is made text, and escaped, like any other value."""
+    return SafeString(
+        template.format(
+            *(
+                value if isinstance(value, SafeString) else html.escape(str(value))
+                for value in values
+            )
+        )
+    )
+
+
+def _person_name(person: Any) -> str:
+    return person.get_full_name() or person.username

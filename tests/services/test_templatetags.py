@@ -1,14 +1,16 @@
-"""The workspace's template tags: a clock in working words."""
+"""The workspace's template tags: a clock in working words, a list's task rows."""
 
 import datetime as dt
 
 import pytest
 from django.template import Context, Template
+from django.urls import reverse
 from django.utils import timezone
 
 from services.models import ClockState
 from services.sla import ClockReading
-from services.templatetags.workspace import business_time, clock_badge, promise_badge
+from services.templatetags.workspace import business_time, clock_badge, promise_badge, task_rows
+from tests.services.factories import ConsultFactory, FulfilmentTaskFactory
 
 HOUR = dt.timedelta(hours=1)
 
@@ -83,3 +85,62 @@ def test_a_paused_promise_says_what_it_waits_for_and_no_target_says_nothing():
     assert "wait for the <b>form</b>" not in promise_badge(paused, "the <b>form</b>")
     assert "wait for the &lt;b&gt;form&lt;/b&gt;" in promise_badge(paused, "the <b>form</b>")
     assert promise_badge(ClockReading(ClockState.NONE, None)) == ""
+
+
+def _row(task, *, end_to_end=True):
+    return {
+        "task": task,
+        "clock": ClockReading(ClockState.AT_RISK, HOUR),
+        "end_to_end": ClockReading(ClockState.ON_TRACK, 3 * HOUR) if end_to_end else None,
+    }
+
+
+@pytest.mark.django_db
+def test_a_task_row_shows_the_task_its_case_and_both_clocks_escaped():
+    task = FulfilmentTaskFactory(
+        title="Laptop <script>", service_request__requester__first_name="Ada & Co"
+    )
+    task.case_hidden = False
+
+    html = task_rows([_row(task)], selectable=True)
+
+    reference = task.service_request.reference
+    assert html.startswith('<tr class="task-row sla-row-at_risk">')
+    assert f'value="{task.pk}" form="bulk-form" aria-label="Select {reference}"' in html
+    assert f'<a href="{reverse("task_detail", args=[task.pk])}">{reference}</a>' in html
+    assert "Laptop &lt;script&gt;" in html
+    assert "<script>" not in html
+    assert f"{task.service_request.catalog_item.name} · Queued" in html
+    assert "Ada &amp; Co" in html
+    assert '<span class="sla sla-at_risk" title="At risk">1 h left</span>' in html
+    assert '<span class="sla sla-on_track" title="On track">3 h left</span>' in html
+    assert '<span class="meta">Unclaimed</span>' in html
+    assert "<td>" + task.queue.name not in html  # the queue only where asked
+
+
+@pytest.mark.django_db
+def test_a_hidden_case_shows_neither_its_requester_nor_its_item_nor_its_promise(it_agent):
+    task = FulfilmentTaskFactory(assignee=it_agent, service_request__is_confidential=True)
+    task.case_hidden = True
+
+    html = task_rows([_row(task, end_to_end=False)], show_queue=True)
+
+    assert task.service_request.requester.username not in html
+    assert task.service_request.catalog_item.name not in html
+    assert '<span class="meta">Not shown</span>' in html
+    assert '<span class="muted">Not shown</span>' in html
+    assert '<span class="badge">Confidential</span>' in html
+    assert f"<td>{task.queue.name}</td>" in html
+    assert it_agent.get_full_name() in html
+    assert 'type="checkbox"' not in html
+
+
+@pytest.mark.django_db
+def test_a_consult_task_row_says_which_department_asked():
+    consult = ConsultFactory(from_department__name="Legal & Risk")
+    task = consult.consult_task
+    task.case_hidden = False
+
+    html = task_rows([_row(task)])
+
+    assert '<span class="badge consult">Consult from Legal &amp; Risk</span>' in html
