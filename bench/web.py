@@ -93,6 +93,13 @@ def main() -> int:
     parser.add_argument(
         "--drop", action="store_true", help="drop the bench database afterwards (a smoke run)"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="time only the scenarios whose name holds NAME (repeatable), beside the no-op",
+    )
     args = parser.parse_args()
     wanted = int(os.environ.get("BENCH_REQUESTS", DEFAULT_REQUESTS_IN_DB))
 
@@ -121,6 +128,12 @@ def main() -> int:
 
         password = secrets.token_urlsafe(16)
         plan = scenarios.plan(password=password)
+        if args.only:
+            plan.scenarios = [
+                scenario
+                for scenario in plan.scenarios
+                if scenario.name == NOOP or any(name in scenario.name for name in args.only)
+            ]
         size = scenarios.database_size()
         connections.close_all()
         for note in plan.notes:
