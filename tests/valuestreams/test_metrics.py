@@ -291,10 +291,13 @@ def test_figures_of_the_case_rows_are_kept_until_the_rollup_writes_them_again(we
             sum(stage.cases for stage in metrics.stages),
             sum(handoff.delay.count for handoff in metrics.handoffs),
             sum(variant.cases for variant in variants),
+            metrics.flow_efficiency,
+            metrics.employee_wait,
         )
 
     read = figures()
     assert read[0] == read[3] == 2
+    assert read[4] is not None
 
     # Rows gone behind the rollup's back (no new version): the kept figures stand.
     CaseFlow.objects.filter(stream=week.stream).delete()
@@ -316,6 +319,7 @@ def test_figures_of_the_case_rows_are_kept_until_the_rollup_writes_them_again(we
     assert (again[0], again[3]) == (3, 3)
     assert again[1] > read[1]
     assert again[2] > read[2]
+    assert again[4] is not None
 
 
 def test_a_case_counts_in_the_period_it_was_resolved_in_and_trends_against_the_one_before(week):

@@ -34,7 +34,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
-from esm.aggregates import figures_of
 from esm.cache import kept_until_rewritten
 from esm.permissions import can
 from services.models import ServiceRequest
@@ -212,8 +211,10 @@ def value_stream_summaries(
     *, streams: Iterable[ValueStream], period: Period, viewer: Any
 ) -> list[StreamSummary]:
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
-    and the previous period's, for trend arrows. Two queries for any number of streams
-    (their open cases and totals read with them, a list of streams read again by its keys)."""
+    and the previous period's, for trend arrows. One query for any number of streams
+    (their open cases read with them, a list of streams read again by its keys), and two
+    more the first time after a refresh of their rollups (their totals and lead times, then
+    kept)."""
     summaries, _, _ = _summaries_and_totals(streams, period, viewer)
     return summaries
 
@@ -221,19 +222,19 @@ def value_stream_summaries(
 def _streams_with_totals(
     streams: Iterable[ValueStream], period: Period, viewer: Any
 ) -> tuple[list[ValueStream], dict[int, int], dict[int, dict[str, Any]], Any]:
-    """The streams, the open requests of each (WIP), each stream's totals row over both
-    periods (none for a stream with no case in them), with whether the viewer may not see
-    one of each period's cases, and their rollups' versions together (`_versions`): one
-    query, the figures read with the streams (a list of streams is read again by its
-    keys). A request is of one catalog item, listed once per stream, so a stream's join
-    counts each request once."""
+    """The streams, the open requests of each (WIP), each stream's totals over both periods
+    (`_stream_totals`; none for a stream with no case in them) with whether the viewer may
+    not see one of each period's cases, and their rollups' versions together (`_versions`).
+    One query, the live figures read with the streams (a list of streams is read again by
+    its keys), and the totals, which come from the rollup's rows, kept under its version.
+    A request is of one catalog item, listed once per stream, so a stream's join counts
+    each request once."""
     if not isinstance(streams, QuerySet):
         given = list(streams)
         _, open_cases, totals, version = _streams_with_totals(
             ValueStream.objects.filter(pk__in=[stream.pk for stream in given]), period, viewer
         )
         return given, open_cases, totals, version
-    either = _in(period) | _in(period.previous())
     counted = (
         ServiceRequest.objects.filter(
             state__in=OPEN_STATES, catalog_item__value_streams=OuterRef("pk")
@@ -245,24 +246,17 @@ def _streams_with_totals(
     )
     flows = CaseFlow.objects.filter(stream=OuterRef("pk"))
 
+    invisible = _invisible(viewer)
+
     def hides_one(of: Period) -> Exists:
         # Whether one is hidden, not how many: EXISTS stops at the first, where a count
         # checks the viewer's sight of every case of the period (tens of thousands a month
         # at a large enterprise), and only a yes or no is ever read.
-        return Exists(flows.filter(_in(of)).filter(_invisible(viewer)))
+        return Exists(flows.filter(_in(of)).filter(invisible))
 
     listed = list(
         streams.annotate(
             _open_cases=Coalesce(Subquery(counted), 0),
-            _totals=figures_of(
-                flows.filter(either),
-                flows=Count("pk"),
-                critical=Sum("critical_process_minutes", filter=_in(period)),
-                lead=Sum("lead_minutes", filter=_in(period)),
-                prev_critical=Sum("critical_process_minutes", filter=_in(period.previous())),
-                prev_lead=Sum("lead_minutes", filter=_in(period.previous())),
-                employee_wait=Avg("employee_wait_minutes", filter=_in(period)),
-            ),
             _hidden_now=hides_one(period),
             _hidden_before=hides_one(period.previous()),
             _version=Subquery(
@@ -270,17 +264,55 @@ def _streams_with_totals(
             ),
         )
     )
+    version = _versions(listed)
+    totals = kept_until_rewritten(
+        version,
+        "stream-totals",
+        (period.start, period.end),
+        lambda: _stream_totals([stream.pk for stream in listed], period),
+    )
     return (
         listed,
         {stream.pk: stream._open_cases for stream in listed},
         {
-            stream.pk: stream._totals
+            stream.pk: totals[stream.pk]
             | {"hidden_now": stream._hidden_now, "hidden_before": stream._hidden_before}
             for stream in listed
-            if stream._totals["flows"]
+            if stream.pk in totals
         },
-        _versions(listed),
+        version,
     )
+
+
+def _stream_totals(stream_ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
+    """Each stream's sums over its cases resolved in the period and the one before (by
+    stream id; none for a stream with no case in either): its critical path's process
+    time and lead time in each, and the mean wait on the employee in the period."""
+    rows = (
+        CaseFlow.objects.filter(stream__in=stream_ids)
+        .filter(_in(period) | _in(period.previous()))
+        .annotate(_period=_period_label(period))
+        .values("stream_id", "_period")
+        .annotate(
+            critical=Sum("critical_process_minutes"),
+            lead=Sum("lead_minutes"),
+            employee_wait=Avg("employee_wait_minutes"),
+        )
+        .order_by()
+    )
+    totals: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = totals.setdefault(
+            row["stream_id"],
+            dict.fromkeys(("critical", "lead", "prev_critical", "prev_lead", "employee_wait")),
+        )
+        if row["_period"] == "now":
+            entry.update(
+                critical=row["critical"], lead=row["lead"], employee_wait=row["employee_wait"]
+            )
+        else:
+            entry.update(prev_critical=row["critical"], prev_lead=row["lead"])
+    return totals
 
 
 def _versions(streams: list[ValueStream]) -> tuple[tuple[int, Any], ...] | None:
