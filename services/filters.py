@@ -7,7 +7,7 @@ never from a filter a client could leave out. Search reads like the portal's sea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import django_filters
@@ -198,20 +198,22 @@ class QueueTaskFilter(django_filters.FilterSet):
         *args: Any,
         queue: Queue,
         viewer: Any,
-        agents: Iterable[tuple[int, str]],
+        agents: Callable[[], Iterable[tuple[int, str]]],
         **kwargs: Any,
     ) -> None:
-        """`agents`: (id, name) of the queue department's people who may hold its tasks (the
-        page lists them beside the filters too, so it reads them once and passes them here)."""
+        """`agents()`: (id, name) of the queue department's people who may hold its tasks,
+        asked only when the assignee filter is drawn or given a value (the queue page lists
+        them beside the filters too, so it reads them once; the API reads them only to
+        check a filter value)."""
         super().__init__(*args, **kwargs)
         self.viewer = viewer
         self.filters["catalog_item"].queryset = CatalogItem.objects.filter(
             department=queue.department
         )
-        self.filters["assignee"].extra["choices"] = [
+        self.filters["assignee"].extra["choices"] = lambda: [
             (MINE, "Me"),
             (UNASSIGNED, "Nobody (unclaimed)"),
-            *[(str(pk), name) for pk, name in agents],
+            *[(str(pk), name) for pk, name in agents()],
         ]
 
     def filter_assignee(

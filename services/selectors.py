@@ -608,12 +608,16 @@ def queue_tasks(
     Returns the filter set: `.qs` holds the tasks, `.form` the filters with their errors
     (an invalid filter is ignored, not fatal). `agents`, the department's agents when the
     caller already read them (`department_agent_names`), offered as the assignee filter's
-    choices.
+    choices; otherwise they are read when the filter is drawn or given a value.
     """
-    if agents is None:
-        agents = department_agent_names(department=queue.department)
+
+    def offered() -> Iterable[tuple[int, str]]:
+        if agents is None:
+            return department_agent_names(department=queue.department)
+        return agents
+
     tasks = task_rows(viewer=viewer).filter(queue=queue).by_urgency()
-    return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer, agents=agents)
+    return QueueTaskFilter(filters, tasks, queue=queue, viewer=viewer, agents=offered)
 
 
 def task_rows(*, viewer: Any) -> QuerySet[FulfilmentTask]:

@@ -252,9 +252,13 @@ class QueueTaskListApi(ListAPIView):
     def get_queryset(self) -> QuerySet[FulfilmentTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no queue to read
             return FulfilmentTask.objects.none()
-        queue = selectors.queue_for_viewer(user=self.request.user, slug=self.kwargs["slug"])
+        # With its counts: unfiltered, a page counts the queue's open tasks (as the queue
+        # page does) instead of counting its sorted tasks again.
+        self.queue = selectors.queue_with_counts_for_viewer(
+            user=self.request.user, slug=self.kwargs["slug"]
+        )
         filterset = selectors.queue_tasks(
-            queue=queue, viewer=self.request.user, filters=self.request.query_params
+            queue=self.queue, viewer=self.request.user, filters=self.request.query_params
         )
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
@@ -268,7 +272,13 @@ class QueueTaskListApi(ListAPIView):
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        tasks = PagedByIds(self.get_queryset(), rows=selectors.task_rows(viewer=request.user))
+        queryset = self.get_queryset()
+        filtered = any(value for key, value in request.query_params.items() if key != "page")
+        tasks = PagedByIds(
+            queryset,
+            count=None if filtered else self.queue.open_count,
+            rows=selectors.task_rows(viewer=request.user),
+        )
         page = self.paginate_queryset(tasks) or []
         rows = ts.TaskListOutputSerializer(page, many=True, context=_clock_context(page))
         return self.get_paginated_response(rows.data)

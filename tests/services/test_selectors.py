@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from esm import clock
 from esm.models import DepartmentRole
+from esm.permissions import department_roles
 from services import actions, selectors
 from services.models import ArticleView, ServiceRequest
 from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
@@ -17,6 +18,8 @@ from tests.services.factories import (
     CatalogItemFactory,
     CategoryFactory,
     EntitlementFactory,
+    FulfilmentTaskFactory,
+    QueueFactory,
     ServiceRequestFactory,
 )
 
@@ -235,3 +238,31 @@ def test_a_departments_agents_are_named_in_order_by_name_or_username(
         (it_agent.pk, "It Agent-Persona"),
         (department_manager.pk, "It Manager-Persona"),
     ]
+
+
+def test_queue_tasks_read_the_departments_agents_only_to_offer_or_check_an_assignee(
+    it_agent, it_department, django_assert_num_queries
+):
+    queue = QueueFactory(department=it_department)
+    task = FulfilmentTaskFactory(queue=queue, assignee=it_agent)
+    FulfilmentTaskFactory(queue=queue)
+    department_roles(it_agent)  # the viewer's own roles, read once for the person
+
+    with django_assert_num_queries(1):  # the tasks, no agents
+        unfiltered = selectors.queue_tasks(queue=queue, viewer=it_agent, filters={})
+        assert unfiltered.is_valid()
+        assert len(unfiltered.qs) == 2
+
+    with django_assert_num_queries(2):  # the agents, to check the value against; the tasks
+        by_agent = selectors.queue_tasks(
+            queue=queue, viewer=it_agent, filters={"assignee": str(it_agent.pk)}
+        )
+        assert by_agent.is_valid()
+        assert [found.pk for found in by_agent.qs] == [task.pk]
+
+    stranger = UserFactory()
+    refused = selectors.queue_tasks(
+        queue=queue, viewer=it_agent, filters={"assignee": str(stranger.pk)}
+    )
+    assert not refused.is_valid()
+    assert "assignee" in refused.errors
