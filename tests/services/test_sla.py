@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from esm import clock
+from esm.calendars import Schedule
 from esm.models import Event, EventKind
 from services import actions, sla
 from services.models import ClockState, FulfilmentTask
@@ -83,6 +84,26 @@ def _open_task(department, policy, employee, when, priority="normal"):
 
 def _dues(task):
     return task.response_due_at, task.at_risk_at, task.resolution_due_at
+
+
+def test_the_company_schedule_is_the_default_calendar_read_in_two_queries(
+    django_assert_num_queries,
+):
+    BusinessCalendarFactory(name="Branch", time_zone="America/New_York")
+    default = BusinessCalendarFactory(name="Head office", is_default=True)
+    HolidayFactory(calendar=default, date=dt.date(2026, 12, 25))
+
+    with django_assert_num_queries(2):  # the calendar with its working periods; its holidays
+        schedule = sla.company_schedule()
+
+    assert schedule == Schedule.of(default)
+    assert schedule.holidays == {dt.date(2026, 12, 25)}
+
+
+def test_without_a_default_calendar_there_is_no_company_schedule():
+    BusinessCalendarFactory(name="Branch")
+
+    assert sla.company_schedule() is None
 
 
 # -- clock_start: response, at-risk and resolution due times ---------------------------------

@@ -1118,7 +1118,7 @@ QUERY_BUDGET = {
     "search": 10,
     "item": 9,
     "my_requests": 7,
-    "detail": 12,
+    "detail": 10,
     "approvals": 7,  # and the count of its pages
 }
 
