@@ -215,7 +215,8 @@ def employee_panel(*, viewer: User) -> EmployeePanel:
 class DepartmentStaffPanel:
     department: Department
     overview: dict[str, Any]
-    """`services.selectors.department_overview`: backlog by age, targets, handoffs."""
+    """`services.selectors.department_backlog`: the open work by age, by the state of its
+    department targets, and unclaimed."""
     queues: list[Any]
     at_risk: list[FulfilmentTask]
     """Open tasks whose department target is breached or at risk, most urgent first."""
@@ -274,7 +275,7 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
             listed[pk].sla_state = sla_state
     return DepartmentStaffPanel(
         department=department,
-        overview=services_selectors.department_overview(department=department),
+        overview=services_selectors.department_backlog(department=department),
         queues=list(services_selectors.queues_for(user=viewer).filter(department=department)),
         at_risk=[listed[pk] for pk in at_risk_states if pk in listed],
         waiting=[listed[pk] for pk in waiting_ids if pk in listed],

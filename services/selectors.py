@@ -826,29 +826,6 @@ def department_overview(
     Every figure is one aggregate query, whatever the size of the backlog.
     """
     now = now or clock.now()
-    open_tasks = FulfilmentTask.objects.filter(department=department).open()
-    age_filters = {}
-    lower = None
-    for index, (days, _) in enumerate(AGE_BUCKETS):
-        bucket = Q()
-        if lower is not None:
-            bucket &= Q(created_at__lte=now - dt.timedelta(days=lower))
-        if days is not None:
-            bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
-        age_filters[f"age_{index}"] = Count("id", filter=bucket)
-        lower = days
-    # The backlog's ages, its department targets and its unclaimed work: one pass over the
-    # open tasks, with only the clock it counts by (each clock is a CASE Django takes
-    # milliseconds to build, and the end-to-end one joins every task's request).
-    counts = open_tasks.with_clock("sla_state", now=now).aggregate(
-        **age_filters,
-        breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
-        at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
-        paused=Count("id", filter=Q(sla_state=ClockState.PAUSED)),
-        unclaimed=Count("id", filter=Q(assignee__isnull=True)),
-    )
-    backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
-    sla = {state: counts[state] for state in ("breached", "at_risk", "paused")}
     week_start = now - dt.timedelta(days=7)
     # Each agent's open tasks and this week's done ones, counted through the assignee index
     # (assignee, state, done_at): never every task an agent ever held.
@@ -868,11 +845,46 @@ def department_overview(
         sent_back_out=Count("id", filter=Q(kind=EventKind.SENT_BACK, from_department=department)),
     )
     return {
-        "backlog": backlog,
-        "backlog_total": sum(backlog.values()),
-        "sla": sla,
+        **department_backlog(department=department, now=now),
         "per_agent": per_agent,
         "handoffs": handoffs,
+    }
+
+
+def department_backlog(*, department: Department, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The department's open tasks by age (`backlog`, `backlog_total`), by the state of
+    their department target (`sla`: breached, at risk, paused) and unclaimed: one pass
+    over the open tasks."""
+    now = now or clock.now()
+    age_filters = {}
+    lower = None
+    for index, (days, _) in enumerate(AGE_BUCKETS):
+        bucket = Q()
+        if lower is not None:
+            bucket &= Q(created_at__lte=now - dt.timedelta(days=lower))
+        if days is not None:
+            bucket &= Q(created_at__gt=now - dt.timedelta(days=days))
+        age_filters[f"age_{index}"] = Count("id", filter=bucket)
+        lower = days
+    # With only the clock it counts by (each clock is a CASE Django takes milliseconds to
+    # build, and the end-to-end one joins every task's request).
+    counts = (
+        FulfilmentTask.objects.filter(department=department)
+        .open()
+        .with_clock("sla_state", now=now)
+        .aggregate(
+            **age_filters,
+            breached=Count("id", filter=Q(sla_state=ClockState.BREACHED)),
+            at_risk=Count("id", filter=Q(sla_state=ClockState.AT_RISK)),
+            paused=Count("id", filter=Q(sla_state=ClockState.PAUSED)),
+            unclaimed=Count("id", filter=Q(assignee__isnull=True)),
+        )
+    )
+    backlog = {label: counts[f"age_{index}"] for index, (_, label) in enumerate(AGE_BUCKETS)}
+    return {
+        "backlog": backlog,
+        "backlog_total": sum(backlog.values()),
+        "sla": {state: counts[state] for state in ("breached", "at_risk", "paused")},
         "unclaimed": counts["unclaimed"],
     }
 
