@@ -214,7 +214,7 @@ def employee_panel(*, viewer: User) -> EmployeePanel:
 @dataclass(frozen=True)
 class DepartmentStaffPanel:
     department: Department
-    overview: dict[str, Any]
+    backlog: dict[str, Any]
     """`services.selectors.department_backlog`: the open work by age, by the state of its
     department targets, and unclaimed."""
     queues: list[Any]
@@ -275,7 +275,7 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
             listed[pk].sla_state = sla_state
     return DepartmentStaffPanel(
         department=department,
-        overview=services_selectors.department_backlog(department=department),
+        backlog=services_selectors.department_backlog(department=department),
         queues=list(services_selectors.queues_for(user=viewer).filter(department=department)),
         at_risk=[listed[pk] for pk in at_risk_states if pk in listed],
         waiting=[listed[pk] for pk in waiting_ids if pk in listed],

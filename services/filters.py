@@ -7,7 +7,7 @@ never from a filter a client could leave out. Search reads like the portal's sea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import django_filters
@@ -135,6 +135,12 @@ class UrgencyOrderFilter(django_filters.ChoiceFilter):
                 *END_TO_END_URGENCY
             )
         return queryset.by_urgency()
+
+
+def queue_filtered(params: Mapping[str, Any]) -> bool:
+    """Whether the query `params` narrow a queue's tasks (a page number aside): unfiltered,
+    a page of them takes its count from the queue's open tasks, read with the queue."""
+    return any(value for key, value in params.items() if key != "page")
 
 
 class QueueTaskFilter(django_filters.FilterSet):

@@ -586,7 +586,7 @@ def queue_with_counts_for_viewer(*, user: Any, slug: str) -> Queue:
     return queue
 
 
-# What a row of a task list shows (templates/services/workspace/_task_rows.html).
+# What a row of a task list shows (services.templatetags.workspace.task_rows).
 TASK_ROW_RELATIONS = (
     "service_request__requester",
     "service_request__catalog_item",
@@ -608,9 +608,10 @@ def queue_tasks(
     Returns the filter set: `.qs` holds the tasks, `.form` the filters with their errors
     (an invalid filter is ignored, not fatal). `agents`, the department's agents when the
     caller already read them (`department_agent_names`), offered as the assignee filter's
-    choices; otherwise they are read when the filter is drawn or given a value.
+    choices; otherwise they are read, once, when the filter is drawn or given a value.
     """
 
+    @functools.cache
     def offered() -> Iterable[tuple[int, str]]:
         if agents is None:
             return department_agent_names(department=queue.department)

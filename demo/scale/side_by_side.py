@@ -37,16 +37,16 @@ def side_by_side(
 ) -> Outcome:
     """Run `parts` in `processes` forked processes, each inside `context()`, in order but
     for `after` (a name -> the name whose parts must all be done before any of its parts
-    starts; when one of those fails, its parts never run). A part that fails does not stop
-    the others. A forked process starts with this one's settings and code and opens its
-    own database connection: this one's are closed first."""
+    starts; when one of those fails, its parts never run, nor those that wait for them). A
+    part that fails does not stop the others. A forked process starts with this one's
+    settings and code and opens its own database connection: this one's are closed first."""
     outcome = Outcome()
     left = Counter(name for name, _ in parts)  # parts not finished, by name
     waiting = list(range(len(parts)))
     connections.close_all()
     fork = multiprocessing.get_context("fork")
     started: dict[Connection, multiprocessing.process.BaseProcess] = {}
-    underway: dict[Connection, int | None] = {}  # the part each process runs, or None
+    underway: dict[Connection, int | None] = {}  # each live process's part, or None: idle
     ended_during_part: set[Connection] = set()
     for _ in range(min(processes, len(parts))):
         orders, theirs = fork.Pipe()
@@ -56,53 +56,67 @@ def side_by_side(
         started[orders] = process
         underway[orders] = None
 
+    def failed(name: str, why: str) -> None:
+        outcome.failures[name] = (
+            f"{outcome.failures[name]}\n{why}" if name in outcome.failures else why
+        )
+
     def finished(name: str, seconds: float = 0.0, failure: str | None = None) -> None:
         left[name] -= 1
         if failure is None:
             outcome.took[name] = outcome.took.get(name, 0.0) + seconds
             return
-        outcome.failures.setdefault(name, failure)
+        failed(name, failure)
         for index in [index for index in waiting if after.get(parts[index][0]) == name]:
             waiting.remove(index)
-            outcome.failures.setdefault(parts[index][0], f"not run: {name} failed")
+            finished(parts[index][0], failure=f"not run: {name} failed")
 
     def hand_out() -> None:
         for orders in [orders for orders, index in underway.items() if index is None]:
             index = next((i for i in waiting if not left[after.get(parts[i][0], "")]), None)
-            if index is not None:
+            if index is None and waiting and any(i is not None for i in underway.values()):
+                continue  # the parts left wait for one that is underway
+            try:
+                orders.send(index)  # None: no part left (or none that can ever start)
+            except OSError:  # the process ended while idle: its exit code says how
+                del underway[orders]
+                continue
+            if index is None:
+                del underway[orders]
+            else:
                 waiting.remove(index)
                 underway[orders] = index
-                orders.send(index)
-            elif not waiting:
-                orders.send(None)  # no part left: the process ends
-                del underway[orders]
-            # else the parts left wait for one that is underway
 
     hand_out()
     while underway:
-        for orders in wait([orders for orders, index in underway.items() if index is not None]):
-            name = parts[underway.pop(orders)][0]
+        # Idle processes are watched too: one that ends while idle is seen at once.
+        for orders in wait(list(underway)):
+            index = underway.pop(orders)
             try:
                 result, detail = orders.recv()
             except EOFError:
-                ended_during_part.add(orders)
-                started[orders].join()
-                code = started[orders].exitcode
-                finished(name, failure=f"its process ended during it, exit code {code}")
+                if index is not None:
+                    ended_during_part.add(orders)
+                    started[orders].join()
+                    code = started[orders].exitcode
+                    finished(
+                        parts[index][0], failure=f"its process ended during it, exit code {code}"
+                    )
                 continue
             underway[orders] = None
+            name = parts[index][0]
             if result == "failed":
                 finished(name, failure=detail)
             else:
                 finished(name, seconds=detail)
         hand_out()
-    for index in waiting:  # every process ended during a part
-        outcome.failures.setdefault(parts[index][0], "not run: no process was left")
+    for index in waiting:  # every process ended, or what is left waits for what never ran
+        failed(parts[index][0], "not run: no process was left to run it")
     for orders, process in started.items():
         process.join()
         orders.close()
         if process.exitcode and orders not in ended_during_part:
-            outcome.failures["a process"] = f"it ended with exit code {process.exitcode}"
+            failed("a process", f"it ended with exit code {process.exitcode}")
     for name in outcome.failures:
         outcome.took.pop(name, None)
     return outcome

@@ -194,7 +194,8 @@ class EndToEndOutputSerializer(serializers.Serializer):
     breached_at = serializers.DateTimeField(allow_null=True)
 
 
-# Made once for every request listed: a serializer made for each row copies its fields.
+# Made once for every service request listed: a serializer made for each row copies its
+# declared fields.
 _END_TO_END = EndToEndOutputSerializer()
 
 

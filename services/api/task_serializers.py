@@ -94,7 +94,7 @@ class TaskEndToEndOutputSerializer(EndToEndOutputSerializer):
 _PERSON = PersonOutputSerializer()
 _CATALOG_ITEM = CatalogItemRefOutputSerializer()
 _DEPARTMENT = DepartmentOutputSerializer()
-_END_TO_END = TaskEndToEndOutputSerializer()
+_TASK_END_TO_END = TaskEndToEndOutputSerializer()
 _SLA = SlaOutputSerializer()
 
 
@@ -169,7 +169,7 @@ class TaskListOutputSerializer(serializers.Serializer):
                 None if reading.left is None else int(reading.left.total_seconds())
             ),
         }
-        return _END_TO_END.to_representation(clock)
+        return _TASK_END_TO_END.to_representation(clock)
 
     @extend_schema_field(SlaOutputSerializer)
     def get_sla(self, task: FulfilmentTask) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from services.filters import (
     MINE,
     OPEN_CLOCK_STATES,
     UNASSIGNED,
+    queue_filtered,
 )
 from services.models import Comment, FulfilmentTask, Priority, Queue
 
@@ -252,13 +253,18 @@ class QueueTaskListApi(ListAPIView):
     def get_queryset(self) -> QuerySet[FulfilmentTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no queue to read
             return FulfilmentTask.objects.none()
+        return self._tasks_of(self._queue())
+
+    def _queue(self) -> Queue:
         # With its counts: unfiltered, a page counts the queue's open tasks (as the queue
         # page does) instead of counting its sorted tasks again.
-        self.queue = selectors.queue_with_counts_for_viewer(
+        return selectors.queue_with_counts_for_viewer(
             user=self.request.user, slug=self.kwargs["slug"]
         )
+
+    def _tasks_of(self, queue: Queue) -> QuerySet[FulfilmentTask]:
         filterset = selectors.queue_tasks(
-            queue=self.queue, viewer=self.request.user, filters=self.request.query_params
+            queue=queue, viewer=self.request.user, filters=self.request.query_params
         )
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
@@ -272,11 +278,10 @@ class QueueTaskListApi(ListAPIView):
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.get_queryset()
-        filtered = any(value for key, value in request.query_params.items() if key != "page")
+        queue = self._queue()
         tasks = PagedByIds(
-            queryset,
-            count=None if filtered else self.queue.open_count,
+            self._tasks_of(queue),
+            count=None if queue_filtered(request.query_params) else queue.open_count,
             rows=selectors.task_rows(viewer=request.user),
         )
         page = self.paginate_queryset(tasks) or []

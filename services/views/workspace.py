@@ -28,6 +28,7 @@ from esm.pagination import PagedByIds
 from esm.permissions import can
 from services import actions, selectors, sla
 from services.actions import ActionRefused
+from services.filters import queue_filtered
 from services.forms import (
     QueueBulkForm,
     TaskAskForm,
@@ -109,7 +110,7 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
         if hasattr(queue, "open_count")
         else selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
     )
-    filtered = any(value for key, value in request.GET.items() if key != "page")
+    filtered = queue_filtered(request.GET)
     # Unfiltered, the page lists every open task of the queue: the counts say how many.
     tasks = PagedByIds(
         task_filter.qs,

@@ -3,6 +3,7 @@ left that may start, a part named in `after` waiting for every part of the one i
 
 import contextlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -128,7 +129,66 @@ def test_a_part_whose_every_process_died_is_named_as_never_run(tmp_path):
 
     assert outcome.failures == {
         "streams": "its process ended during it, exit code 3",
-        "journeys": "not run: no process was left",
-        "sharing": "not run: no process was left",
+        "journeys": "not run: no process was left to run it",
+        "sharing": "not run: no process was left to run it",
     }
     assert outcome.took == {}
+
+
+def test_what_waits_on_a_part_that_never_ran_never_runs_and_nothing_hangs(tmp_path):
+    diary = Diary(tmp_path / "diary")
+    parts = [
+        ("streams", diary.part("streams", fails=True)),
+        ("journeys", diary.part("journeys")),
+        ("suggestions", diary.part("suggestions")),
+        ("cycle", diary.part("cycle")),
+    ]
+
+    outcome = run(parts, after={"journeys": "streams", "suggestions": "journeys", "cycle": "cycle"})
+
+    assert outcome.failures["journeys"] == "not run: streams failed"
+    assert outcome.failures["suggestions"] == "not run: journeys failed"
+    assert outcome.failures["cycle"] == "not run: no process was left to run it"
+    assert diary.lines() == ["streams started"]
+
+
+def test_every_failure_of_a_name_is_kept(tmp_path):
+    diary = Diary(tmp_path / "diary")
+    parts = [
+        ("journeys", diary.part("new hire", fails=True)),
+        ("journeys", diary.part("leaver", fails=True)),
+    ]
+
+    outcome = run(parts)
+
+    assert "new hire could not be read" in outcome.failures["journeys"]
+    assert "leaver could not be read" in outcome.failures["journeys"]
+
+
+def test_a_process_that_ends_while_it_waits_is_reported_and_the_other_does_the_rest(tmp_path):
+    pids = tmp_path / "pids"
+    pids.write_text("")
+    diary = Diary(tmp_path / "diary")
+
+    @contextlib.contextmanager
+    def noting_its_pid():
+        with pids.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        yield
+
+    def streams() -> None:
+        time.sleep(0.3)  # both processes have started
+        (other,) = {int(pid) for pid in pids.read_text().split()} - {os.getpid()}
+        os.kill(other, signal.SIGKILL)  # the other process, idle: journeys wait for us
+        time.sleep(0.3)
+        diary.write("streams done")
+
+    parts = [("streams", streams), ("journeys", diary.part("journeys"))]
+
+    outcome = side_by_side(
+        parts, after={"journeys": "streams"}, processes=2, context=noting_its_pid
+    )
+
+    assert outcome.failures == {"a process": f"it ended with exit code {-signal.SIGKILL}"}
+    assert set(outcome.took) == {"streams", "journeys"}
+    assert diary.lines() == ["streams done", "journeys started", "journeys done"]

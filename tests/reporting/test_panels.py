@@ -188,7 +188,7 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
     with django_assert_num_queries(7):
         data = panels.department_staff_panel(department=it_department, viewer=it_agent)
 
-    assert data.overview["backlog_total"] == 6
+    assert data.backlog["backlog_total"] == 6
     assert [task.pk for task in data.at_risk] == [breached.pk, at_risk.pk]
     # Read by their ids after the sort, the rows keep the state they were sorted by.
     assert [task.sla_state for task in data.at_risk] == ["breached", "at_risk"]

@@ -213,8 +213,8 @@ def value_stream_summaries(
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
     and the previous period's, for trend arrows. One query for any number of streams
     (their open cases read with them, a list of streams read again by its keys), and two
-    more the first time after a refresh of their rollups (their totals and lead times, then
-    kept)."""
+    more for their totals and lead times: the first time after a refresh of their rollups
+    (they are kept), or every time while one of the streams was never refreshed."""
     summaries, _, _ = _summaries_and_totals(streams, period, viewer)
     return summaries
 
@@ -289,9 +289,7 @@ def _stream_totals(stream_ids: list[int], period: Period) -> dict[int, dict[str,
     stream id; none for a stream with no case in either): its critical path's process
     time and lead time in each, and the mean wait on the employee in the period."""
     rows = (
-        CaseFlow.objects.filter(stream__in=stream_ids)
-        .filter(_in(period) | _in(period.previous()))
-        .annotate(_period=_period_label(period))
+        _labelled_cases(stream_ids, period)
         .values("stream_id", "_period")
         .annotate(
             critical=Sum("critical_process_minutes"),
@@ -315,6 +313,16 @@ def _stream_totals(stream_ids: list[int], period: Period) -> dict[int, dict[str,
     return totals
 
 
+def _labelled_cases(stream_ids: list[int], period: Period) -> QuerySet[CaseFlow]:
+    """The streams' case rows resolved in the period or the one before, each labelled
+    `_period` "now" or "before"."""
+    return (
+        CaseFlow.objects.filter(stream__in=stream_ids)
+        .filter(_in(period) | _in(period.previous()))
+        .annotate(_period=_period_label(period))
+    )
+
+
 def _versions(streams: list[ValueStream]) -> tuple[tuple[int, Any], ...] | None:
     """The streams' rollup versions, together: figures read from their case rows are kept
     in the cache under them (`esm.cache.kept_until_rewritten`) until one of the rollups
@@ -331,16 +339,15 @@ def _summaries_and_totals(
     the viewer in each period and the mean wait on the employee over the period), and
     their rollups' versions (`_versions`)."""
     streams, open_cases, totals, version = _streams_with_totals(streams, period, viewer)
-    labelled = (
-        CaseFlow.objects.filter(stream__in=[stream.pk for stream in streams])
-        .filter(_in(period) | _in(period.previous()))
-        .annotate(_period=_period_label(period))
-    )
     leads = kept_until_rewritten(
         version,
         "stream-lead-times",
         (period.start, period.end),
-        lambda: distributions(labelled, "lead_minutes", by=["stream_id", "_period"]),
+        lambda: distributions(
+            _labelled_cases([stream.pk for stream in streams], period),
+            "lead_minutes",
+            by=["stream_id", "_period"],
+        ),
     )
     summaries = []
     for stream in streams:
@@ -484,7 +491,7 @@ def _handoff_rows(
 
 def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) -> StreamMetrics:
     """Every flow measure of the stream over the period, for the map page and the API."""
-    # As a queryset, the stream's open cases and totals come in one read.
+    # As a queryset, the stream's open cases come in one read (its totals are kept).
     (summary,), totals, version = _summaries_and_totals(
         ValueStream.objects.filter(pk=stream.pk), period, viewer
     )
