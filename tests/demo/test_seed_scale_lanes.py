@@ -29,6 +29,12 @@ pytestmark = [
 ]
 
 
+def _seed(out: StringIO) -> None:
+    call_command(
+        "seed_scale", requests=200, people=300, seed=3, now=NOW, snapshot_weeks=0, stdout=out
+    )
+
+
 def test_a_rollup_failing_stops_the_command_once_the_others_finish(monkeypatch):
     def broken_refresh(*, journey, full: bool) -> None:
         raise RuntimeError(f"{journey.name} could not be read")
@@ -37,15 +43,7 @@ def test_a_rollup_failing_stops_the_command_once_the_others_finish(monkeypatch):
     out = StringIO()
 
     with pytest.raises(CommandError, match="failed: journeys") as failure:
-        call_command(
-            "seed_scale",
-            requests=200,
-            people=300,
-            seed=3,
-            now=NOW,
-            snapshot_weeks=0,
-            stdout=out,
-        )
+        _seed(out)
 
     assert "could not be read" in str(failure.value)
     assert "  journeys failed" in out.getvalue()
@@ -69,15 +67,7 @@ def test_a_process_that_dies_during_a_rollup_names_it_and_the_other_takes_the_re
     out = StringIO()
 
     with pytest.raises(CommandError, match="journeys: its process ended during it, exit code 3"):
-        call_command(
-            "seed_scale",
-            requests=200,
-            people=300,
-            seed=3,
-            now=NOW,
-            snapshot_weeks=0,
-            stdout=out,
-        )
+        _seed(out)
 
     assert "  journeys failed" in out.getvalue()
     for name in ("reporting", "portfolio", "collaboration", "knowledge-sharing"):
