@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+from esm.postgresql import prepared_statements_sized
 
 
 class EsmConfig(AppConfig):
@@ -7,3 +10,5 @@ class EsmConfig(AppConfig):
 
     def ready(self) -> None:
         from esm import checks, permissions  # noqa: F401  (register the checks and rules)
+
+        connection_created.connect(prepared_statements_sized, dispatch_uid="prepared_max")

@@ -149,6 +149,14 @@ if parallel_workers := env.str("DATABASE_PARALLEL_WORKERS", default="0"):
 # too behind a PgBouncer in transaction mode older than 1.21, which cannot follow a prepared
 # statement from one server connection to the next.
 _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="")
+# A preparing connection keeps at most this many statements, and counts the runs of at most
+# as many texts not prepared yet, forgetting the least recently used. psycopg's own limit,
+# 100, is fewer than the texts a web process runs across the pages (about 200 over the
+# bench's): each page's queries were forgotten before their next run, so none stayed
+# prepared, and the task page planned its own row at every visit (48 ms a visit at a million
+# requests; 31 ms kept). PostgreSQL holds each plan in the connection's memory, about 180 KB
+# on average for the pages' queries: 500 of them is about 90 MB a connection at most.
+DATABASE_PREPARED_MAX = env.int("DATABASE_PREPARED_MAX", default=500)
 POSTGRES_OPTIONS: dict[str, Any] = {
     "server_side_binding": True,
     "prepare_threshold": int(_prepare_threshold) if _prepare_threshold else None,

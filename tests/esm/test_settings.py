@@ -25,6 +25,7 @@ CONFIG_VARIABLES = [
     "DATABASE_RANDOM_PAGE_COST",
     "DATABASE_PARALLEL_WORKERS",
     "DATABASE_PREPARE_THRESHOLD",
+    "DATABASE_PREPARED_MAX",
     "CONN_MAX_AGE",
 ]
 
@@ -103,6 +104,12 @@ def test_postgresql_binds_parameters_on_the_server_and_prepares_repeated_queries
     assert options() == (True, None)
     assert options(DATABASE_PREPARE_THRESHOLD="5") == (True, 5)
     assert options(DATABASE_PREPARE_THRESHOLD="") == (True, None)
+
+
+def test_a_preparing_connection_keeps_500_statements_unless_told_otherwise(load_settings):
+    # psycopg's own 100 is fewer than the texts a web process runs (esm/postgresql.py).
+    assert load_settings(DEBUG="1")["DATABASE_PREPARED_MAX"] == 500
+    assert load_settings(DEBUG="1", DATABASE_PREPARED_MAX="800")["DATABASE_PREPARED_MAX"] == 800
 
 
 def test_web_processes_prepare_repeated_queries_and_others_do_not():
