@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from esm.html import html_join
 from reporting.collaboration_map import Drawing, Label
 
 register = template.Library()
@@ -22,7 +22,7 @@ NO_FIGURE = "\N{EN DASH}"
 @register.filter
 def svg_texts(labels: list[Label]) -> SafeString:
     """`{{ node.labels|svg_texts }}`: each label as an SVG `<text>`."""
-    return format_html_join(
+    return html_join(
         "",
         '<text x="{}" y="{}" class="{}" text-anchor="{}">{}</text>',
         ((label.x, label.y, label.css, label.anchor, label.text) for label in labels),
@@ -33,7 +33,7 @@ def svg_texts(labels: list[Label]) -> SafeString:
 def arrow_paths(drawing: Drawing) -> SafeString:
     """`{{ drawing|arrow_paths }}`: each arrow's line, a link to its edge, titled."""
     head = f"url(#{drawing.uid}-head)"
-    return format_html_join(
+    return html_join(
         "",
         '<a href="{}"><title>{}</title><path d="{}" fill="none" stroke="#5b6475" '
         'stroke-opacity="0.8" stroke-width="{}" marker-end="{}" /></a>',
@@ -44,7 +44,7 @@ def arrow_paths(drawing: Drawing) -> SafeString:
 @register.filter
 def arrow_figures(drawing: Drawing) -> SafeString:
     """`{{ drawing|arrow_figures }}`: each arrow's figures beside it, a link to its edge."""
-    return format_html_join(
+    return html_join(
         "",
         '<a href="{}">{}</a>',
         ((arrow.href, svg_texts(arrow.labels)) for arrow in drawing.arrows),
@@ -54,7 +54,7 @@ def arrow_figures(drawing: Drawing) -> SafeString:
 @register.filter
 def edge_rows(rows: list[tuple[Any, dict[str, str], str]]) -> SafeString:
     """`{{ rows|edge_rows }}`: the table's row of each (edge, its cells, its page)."""
-    return format_html_join(
+    return html_join(
         "\n",
         '<tr><td data-label="From"><a href="{}">{}</a></td>'
         '<td data-label="To">{}</td>'

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from esm.html import html_join
 from reporting.formatting import STATUS_WORDS, measure_value_text, target_text
 
 register = template.Library()
@@ -33,7 +33,7 @@ def trend_items(series: list[Any]) -> SafeString:
     sparkline reads (`data-*`) and a reader without it sees. Built in Python, escaped: as
     template nodes they were most of a dashboard's rendering (some thousand variables for
     twenty cards of ten weeks)."""
-    return format_html_join(
+    return html_join(
         "\n",
         '<li data-day="{}" data-value="{}" data-text="{}">'
         '<span class="rp-day">{}</span> <span class="rp-point">{}</span></li>',

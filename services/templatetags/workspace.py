@@ -1,5 +1,4 @@
 import datetime as dt
-import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
+from esm.html import html_format
 from services.models import ClockState
 from services.sla import ClockReading
 
@@ -53,11 +53,11 @@ def clock_badge(clock: ClockReading, name: str = "") -> SafeString:
     else:
         words = status.label
     if name:
-        title = _html("{}: {}", name, status.label)
-        words = _html('<strong class="sla-name">{}</strong> {}', name, words)
+        title = html_format("{}: {}", name, status.label)
+        words = html_format('<strong class="sla-name">{}</strong> {}', name, words)
     else:
         title = status.label
-    return _html('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
+    return html_format('<span class="sla sla-{}" title="{}">{}</span>', status, title, words)
 
 
 PROMISE_DUE_FORMAT = "D j M, H:i"
@@ -83,7 +83,7 @@ def promise_badge(promise: ClockReading, waiting_for: str = "") -> SafeString:
         words = f"Finished within our target ({due}) · met"
     else:
         words = f"We aimed to finish by {due} · missed{overdue}"
-    return _html('<span class="promise sla sla-{}">{}</span>', status, words)
+    return html_format('<span class="promise sla sla-{}">{}</span>', status, words)
 
 
 @register.simple_tag
@@ -106,7 +106,7 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
     consult = task.consult_answered
     hidden = getattr(task, "case_hidden", False)
     end_to_end = row["end_to_end"]
-    return _html(
+    return html_format(
         '<tr class="task-row sla-row-{}">{}'
         '<td class="nowrap"><a href="{}">{}</a></td>'
         '<td>{}{}{}<div class="meta">{}{}</div></td>'
@@ -115,7 +115,7 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
         '<td class="nowrap">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td>'
         "<td>{}</td></tr>",
         row["clock"].status,
-        _html(
+        html_format(
             '<td><input type="checkbox" name="tasks" value="{}" form="bulk-form"'
             ' aria-label="Select {}"></td>',
             task.pk,
@@ -126,7 +126,9 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
         reverse("task_detail", args=[task.pk]),
         reference,
         task.title,
-        _html(' <span class="badge consult">Consult from {}</span>', consult.from_department.name)
+        html_format(
+            ' <span class="badge consult">Consult from {}</span>', consult.from_department.name
+        )
         if consult
         else "",
         SafeString(' <span class="badge">Confidential</span>')
@@ -137,7 +139,7 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
         SafeString('<span class="meta">Not shown</span>')
         if hidden
         else _person_name(service_request.requester),
-        _html("<td>{}</td>", task.queue.name) if show_queue else "",
+        html_format("<td>{}</td>", task.queue.name) if show_queue else "",
         task.priority,
         task.get_priority_display(),
         timesince_filter(task.created_at),
@@ -148,20 +150,6 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
         _person_name(task.assignee)
         if task.assignee
         else SafeString('<span class="meta">Unclaimed</span>'),
-    )
-
-
-def _html(template: str, *values: Any) -> SafeString:
-    """`format_html` for a page's many rows: each value escaped unless it is safe already,
-    without `conditional_escape`'s look for lazy strings at every call (a third of the
-    rows' time); a lazy string is made text, and escaped, like any other value."""
-    return SafeString(
-        template.format(
-            *(
-                value if isinstance(value, SafeString) else html.escape(str(value))
-                for value in values
-            )
-        )
     )
 
 
