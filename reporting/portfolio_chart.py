@@ -251,18 +251,18 @@ def _place_labels(circles: list[Circle], names: list[str], *, bottom: float) -> 
     placed: list[Box] = []
     labels = []
     for circle, name in zip(circles, names, strict=True):
-        candidates = _candidates(circle, name)
-        chosen = next(
+        candidates = [(label, _box(label)) for label in _candidates(circle, name)]
+        chosen, box = next(
             (
-                label
-                for label in candidates
-                if _inside(_box(label), area)
-                and not any(_box(label).touches(other) for other in circles)
-                and not any(_box(label).overlaps(box) for box in placed)
+                (label, box)
+                for label, box in candidates
+                if _inside(box, area)
+                and not any(box.touches(other) for other in circles)
+                and not any(box.overlaps(other) for other in placed)
             ),
             candidates[0],
         )
-        placed.append(_box(chosen))
+        placed.append(box)
         labels.append(chosen)
     return labels
 
