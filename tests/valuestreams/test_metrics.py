@@ -407,6 +407,35 @@ def test_too_few_cases_are_not_shown_to_who_may_not_see_them(week, executive):
     assert all(handoff.delay.mean is None for handoff in metrics.handoffs)
 
 
+def test_a_list_of_streams_holds_back_too_few_cases_from_who_may_not_see_them(week, executive):
+    (shown,) = value_stream_summaries(
+        streams=[week.stream], period=WEEK, viewer=week.people["hr_agent"]
+    )
+    (held,) = value_stream_summaries(streams=[week.stream], period=WEEK, viewer=executive)
+
+    assert (shown.hidden, shown.lead_time.p50) == (False, approx(4))
+    assert (held.hidden, held.lead_time.count, held.lead_time.p50) == (True, 2, None)
+    assert held.flow_efficiency is None
+    # Counts stay: only durations go.
+    assert held.throughput_per_week == approx(2)
+
+
+def test_a_list_of_streams_asks_who_sees_the_cases_only_where_few_would_be_shown(
+    week, executive, django_assert_num_queries
+):
+    value_stream_summaries(streams=[week.stream], period=WEEK, viewer=executive)  # kept
+    later = Period(WEEK.end + dt.timedelta(days=14), WEEK.end + dt.timedelta(days=21))
+    value_stream_summaries(streams=[week.stream], period=later, viewer=executive)  # kept
+
+    # Two cases in the week: too few to show whoever asks, so the viewer's sight is read.
+    with django_assert_num_queries(2):
+        value_stream_summaries(streams=[week.stream], period=WEEK, viewer=executive)
+    # None in a later week nor the one before it: nothing to hold back, nothing more read.
+    with django_assert_num_queries(1):
+        (empty,) = value_stream_summaries(streams=[week.stream], period=later, viewer=executive)
+    assert (empty.hidden, empty.lead_time.count) == (False, 0)
+
+
 def test_refresh_is_idempotent_and_incremental_with_a_lag_window(stream):
     rows = CaseFlow.objects.order_by("reference").values_list(
         "reference", "lead_minutes", "variant"

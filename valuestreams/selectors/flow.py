@@ -11,7 +11,8 @@ of fewer than `SMALL_GROUP` cases is held back (counts stay, durations go).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -212,29 +213,35 @@ def value_stream_summaries(
 ) -> list[StreamSummary]:
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
     and the previous period's, for trend arrows. One query for any number of streams
-    (their open cases read with them, a list of streams read again by its keys), and two
-    more for their totals and lead times: the first time after a refresh of their rollups
-    (they are kept), or every time while one of the streams was never refreshed."""
-    summaries, _, _ = _summaries_and_totals(streams, period, viewer)
+    (their open cases read with them, a list of streams read again by its keys); one more
+    for their totals and lead times the first time after a refresh of their rollups (they
+    are kept), or every time while one of the streams was never refreshed; and one for the
+    viewer's sight of the cases where a period holds too few to show to anyone who may not
+    see them all (`_summaries_and_totals`)."""
+    summaries, _, _, _ = _summaries_and_totals(streams, period, viewer)
     return summaries
 
 
-def _streams_with_totals(
-    streams: Iterable[ValueStream], period: Period, viewer: Any
-) -> tuple[list[ValueStream], dict[int, int], dict[int, dict[str, Any]], Any]:
-    """The streams, the open requests of each (WIP), each stream's totals over both periods
-    (`_stream_totals`; none for a stream with no case in them) with whether the viewer may
-    not see one of each period's cases, and their rollups' versions together (`_versions`).
-    One query, the live figures read with the streams (a list of streams is read again by
-    its keys), and the totals, which come from the rollup's rows, kept under its version.
-    A request is of one catalog item, listed once per stream, so a stream's join counts
-    each request once."""
+@dataclass(frozen=True)
+class Sight:
+    """Whether a viewer may not see one of a stream's cases of a period and the one before."""
+
+    hidden_now: bool = False
+    hidden_before: bool = False
+
+
+def _streams_with_open_cases(
+    streams: Iterable[ValueStream],
+) -> tuple[list[ValueStream], dict[int, int], Any]:
+    """The streams, the open requests of each (WIP) and their rollups' versions together
+    (`_versions`): one query (a list of streams is read again by its keys). A request is of
+    one catalog item, listed once per stream, so a stream's join counts each request once."""
     if not isinstance(streams, QuerySet):
         given = list(streams)
-        _, open_cases, totals, version = _streams_with_totals(
-            ValueStream.objects.filter(pk__in=[stream.pk for stream in given]), period, viewer
+        _, open_cases, version = _streams_with_open_cases(
+            ValueStream.objects.filter(pk__in=[stream.pk for stream in given])
         )
-        return given, open_cases, totals, version
+        return given, open_cases, version
     counted = (
         ServiceRequest.objects.filter(
             state__in=OPEN_STATES, catalog_item__value_streams=OuterRef("pk")
@@ -244,60 +251,66 @@ def _streams_with_totals(
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )
-    flows = CaseFlow.objects.filter(stream=OuterRef("pk"))
-
-    invisible = _invisible(viewer)
-
-    def hides_one(of: Period) -> Exists:
-        # Whether one is hidden, not how many: EXISTS stops at the first, where a count
-        # checks the viewer's sight of every case of the period (tens of thousands a month
-        # at a large enterprise), and only a yes or no is ever read.
-        return Exists(flows.filter(_in(of)).filter(invisible))
-
     listed = list(
         streams.annotate(
             _open_cases=Coalesce(Subquery(counted), 0),
-            _hidden_now=hides_one(period),
-            _hidden_before=hides_one(period.previous()),
             _version=Subquery(
                 RollupWatermark.objects.filter(stream=OuterRef("pk")).values("version")[:1]
             ),
         )
     )
-    version = _versions(listed)
-    totals = kept_until_rewritten(
-        version,
-        "stream-totals",
-        (period.start, period.end),
-        lambda: _stream_totals([stream.pk for stream in listed], period),
-    )
-    return (
-        listed,
-        {stream.pk: stream._open_cases for stream in listed},
-        {
-            stream.pk: totals[stream.pk]
-            | {"hidden_now": stream._hidden_now, "hidden_before": stream._hidden_before}
-            for stream in listed
-            if stream.pk in totals
-        },
-        version,
-    )
+    return listed, {stream.pk: stream._open_cases for stream in listed}, _versions(listed)
 
 
-def _stream_totals(stream_ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
-    """Each stream's sums over its cases resolved in the period and the one before (by
-    stream id; none for a stream with no case in either): its critical path's process
-    time and lead time in each, and the mean wait on the employee in the period."""
+def _hidden_from(viewer: Any, stream_ids: list[int], period: Period) -> dict[int, Sight]:
+    """Whether the viewer may not see one of each stream's cases resolved in the period
+    and in the one before, by stream id: one query, none for no stream."""
+    if not stream_ids:
+        return {}
+    flows = CaseFlow.objects.filter(stream=OuterRef("pk")).filter(_invisible(viewer))
+
+    def hides_one(of: Period) -> Exists:
+        # Whether one is hidden, not how many: EXISTS stops at the first, where a count
+        # checks the viewer's sight of every case of the period (tens of thousands a month
+        # at a large enterprise), and only a yes or no is ever read.
+        return Exists(flows.filter(_in(of)))
+
     rows = (
-        _labelled_cases(stream_ids, period)
-        .values("stream_id", "_period")
-        .annotate(
-            critical=Sum("critical_process_minutes"),
-            lead=Sum("lead_minutes"),
-            employee_wait=Avg("employee_wait_minutes"),
-        )
-        .order_by()
+        ValueStream.objects.filter(pk__in=stream_ids)
+        .annotate(now=hides_one(period), before=hides_one(period.previous()))
+        .values_list("pk", "now", "before")
     )
+    return {pk: Sight(hidden_now=now, hidden_before=before) for pk, now, before in rows}
+
+
+TOTALS = {
+    "critical": Sum("critical_process_minutes"),
+    "lead": Sum("lead_minutes"),
+    "employee_wait": Avg("employee_wait_minutes"),
+}
+"""A stream's sums over its cases of a period: its critical path's process time and lead
+time, and the mean wait on the employee."""
+
+
+def _stream_figures(
+    stream_ids: list[int], period: Period
+) -> tuple[dict[int, dict[str, Any]], dict[tuple[int, str], Distribution]]:
+    """Each stream's `TOTALS` over its cases resolved in the period and the one before (by
+    stream id; none for a stream with no case in either), and the lead times of each (by
+    stream id and "now" or "before"). One grouped read on PostgreSQL, where the lead times'
+    percentiles are aggregates (`distribution_figures`); elsewhere two."""
+    cases = _labelled_cases(stream_ids, period)
+    grouped = cases.values("stream_id", "_period").order_by()
+    if connection.vendor == "postgresql":
+        rows = list(grouped.annotate(**TOTALS, **distribution_figures("lead_minutes", prefix="d")))
+        leads = {
+            (row["stream_id"], row["_period"]): distribution_of(row, prefix="d")
+            for row in rows
+            if row["d_n"]
+        }
+    else:
+        rows = list(grouped.annotate(**TOTALS))
+        leads = distributions(cases, "lead_minutes", by=["stream_id", "_period"])
     totals: dict[int, dict[str, Any]] = {}
     for row in rows:
         entry = totals.setdefault(
@@ -310,7 +323,7 @@ def _stream_totals(stream_ids: list[int], period: Period) -> dict[int, dict[str,
             )
         else:
             entry.update(prev_critical=row["critical"], prev_lead=row["lead"])
-    return totals
+    return totals, leads
 
 
 def _labelled_cases(stream_ids: list[int], period: Period) -> QuerySet[CaseFlow]:
@@ -333,29 +346,43 @@ def _versions(streams: list[ValueStream]) -> tuple[tuple[int, Any], ...] | None:
 
 
 def _summaries_and_totals(
-    streams: Iterable[ValueStream], period: Period, viewer: Any
-) -> tuple[list[StreamSummary], dict[int, dict[str, Any]], Any]:
-    """`value_stream_summaries`, each stream's totals row (its sums, the cases hidden from
-    the viewer in each period and the mean wait on the employee over the period), and
-    their rollups' versions (`_versions`)."""
-    streams, open_cases, totals, version = _streams_with_totals(streams, period, viewer)
-    leads = kept_until_rewritten(
+    streams: Iterable[ValueStream], period: Period, viewer: Any, *, sight_of: Collection[int] = ()
+) -> tuple[list[StreamSummary], dict[int, dict[str, Any]], dict[int, Sight], Any]:
+    """`value_stream_summaries`, each stream's totals row (its sums and the mean wait on the
+    employee over the period), the viewer's sight of the cases (`_hidden_from`) and their
+    rollups' versions (`_versions`).
+
+    A stream's sight of a period is read only where it changes what is shown: where the
+    period holds cases, but fewer than `SMALL_GROUP` (a list of streams over a large
+    history reads none), and for every stream in `sight_of`."""
+    streams, open_cases, version = _streams_with_open_cases(streams)
+    totals, leads = kept_until_rewritten(
         version,
-        "stream-lead-times",
+        "stream-figures",
         (period.start, period.end),
-        lambda: distributions(
-            _labelled_cases([stream.pk for stream in streams], period),
-            "lead_minutes",
-            by=["stream_id", "_period"],
-        ),
+        lambda: _stream_figures([stream.pk for stream in streams], period),
+    )
+
+    def few(stream: ValueStream, label: str) -> bool:
+        return 0 < leads.get((stream.pk, label), Distribution(0)).count < SMALL_GROUP
+
+    sight = _hidden_from(
+        viewer,
+        [
+            stream.pk
+            for stream in streams
+            if stream.pk in sight_of or few(stream, "now") or few(stream, "before")
+        ],
+        period,
     )
     summaries = []
     for stream in streams:
         row = totals.get(stream.pk, {})
+        seen = sight.get(stream.pk, Sight())
         now = leads.get((stream.pk, "now"), Distribution(0))
         before = leads.get((stream.pk, "before"), Distribution(0))
-        hidden = bool(row.get("hidden_now")) and now.count < SMALL_GROUP
-        held_back = bool(row.get("hidden_before")) and before.count < SMALL_GROUP
+        hidden = seen.hidden_now and now.count < SMALL_GROUP
+        held_back = seen.hidden_before and before.count < SMALL_GROUP
         summaries.append(
             StreamSummary(
                 stream=stream,
@@ -367,7 +394,7 @@ def _summaries_and_totals(
                 hidden=hidden,
             )
         )
-    return summaries, totals, version
+    return summaries, totals, sight, version
 
 
 def _stage_metrics(
@@ -492,14 +519,13 @@ def _handoff_rows(
 def value_stream_metrics(*, stream: ValueStream, period: Period, viewer: Any) -> StreamMetrics:
     """Every flow measure of the stream over the period, for the map page and the API."""
     # As a queryset, the stream's open cases come in one read (its totals are kept).
-    (summary,), totals, version = _summaries_and_totals(
-        ValueStream.objects.filter(pk=stream.pk), period, viewer
+    (summary,), totals, sight, version = _summaries_and_totals(
+        ValueStream.objects.filter(pk=stream.pk), period, viewer, sight_of=[stream.pk]
     )
-    # The summary's own totals tell whether the viewer sees every case of the period, and
-    # the mean wait on the employee over it: no second read of the same period.
-    row = totals.get(stream.pk, {})
-    sees_all = not row.get("hidden_now")
-    employee_wait = row.get("employee_wait")
+    # Read with the summary: whether the viewer sees every case of the period (the stages'
+    # figures depend on it), and the mean wait on the employee over it.
+    sees_all = not sight[stream.pk].hidden_now
+    employee_wait = totals.get(stream.pk, {}).get("employee_wait")
     stages = _stage_metrics(stream, period, sees_all, version)
     return StreamMetrics(
         stream=stream,
