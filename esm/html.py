@@ -15,13 +15,17 @@ from django.utils.safestring import SafeData, SafeString
 
 
 def html_format(template: str, *values: Any) -> SafeString:
-    """`format_html(template, *values)`: each value escaped unless it is safe already; a lazy
-    string is made text, and escaped, like any other value."""
-    return SafeString(
-        template.format(
-            *(value if isinstance(value, SafeData) else html.escape(str(value)) for value in values)
-        )
-    )
+    """`format_html(template, *values)`: each value escaped unless it is markup already (it
+    has `__html__`); a lazy string is made text, and escaped, like any other value."""
+    return SafeString(template.format(*(_escaped(value) for value in values)))
+
+
+def _escaped(value: Any) -> str:
+    if isinstance(value, SafeData):
+        return value
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
 
 
 def html_join(separator: str, template: str, rows: Iterable[Iterable[Any]]) -> SafeString:

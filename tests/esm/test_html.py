@@ -34,3 +34,15 @@ def test_rows_are_joined_by_the_separator_as_format_html_join_does():
 
 def test_no_rows_write_nothing():
     assert html_join("\n", "<li>{}</li>", []) == ""
+
+
+def test_markup_of_another_kind_is_kept_as_format_html_keeps_it():
+    class Markup(str):
+        def __html__(self):
+            return str(self)
+
+    value = Markup("<b>bold</b>")
+
+    assert (
+        html_format("<p>{}</p>", value) == format_html("<p>{}</p>", value) == "<p><b>bold</b></p>"
+    )

@@ -47,7 +47,7 @@ from tests.esm.factories import BusinessCalendarFactory
 from tests.services.automation_doubles import plan_step
 from tests.services.factories import CatalogItemFactory, QueueFactory
 from tests.valuestreams.factories import HandoffTargetFactory, StageFactory, ValueStreamFactory
-from valuestreams.metrics import Period
+from valuestreams.metrics import Period, Trend
 from valuestreams.models import CaseFlow, StageStep, ValueStream
 from valuestreams.rollups import value_stream_refresh
 from valuestreams.selectors import (
@@ -434,6 +434,71 @@ def test_a_list_of_streams_asks_who_sees_the_cases_only_where_few_would_be_shown
     with django_assert_num_queries(1):
         (empty,) = value_stream_summaries(streams=[week.stream], period=later, viewer=executive)
     assert (empty.hidden, empty.lead_time.count) == (False, 0)
+
+
+def quick_case(history, now, key, day):
+    """A case each department works straight through on `day`, from 9:00."""
+    p = history.people
+    now.to(at(day, 9))
+    service_request = history.submit(key)
+    for hour, (step, agent) in enumerate(
+        (
+            ("hr-record", p["hr_agent"]),
+            ("it-account", p["it_agent"]),
+            ("desk", p["facilities_agent"]),
+        ),
+        start=10,
+    ):
+        now.to(at(day, hour))
+        actions.task_claim(task=task(service_request, step), agent=agent)
+        actions.task_resolve(task=task(service_request, step), agent=agent, resolution="Done")
+    return service_request
+
+
+@pytest.fixture
+def five_after_two(stream):
+    """Two cases resolved in the week before WEEK, five in WEEK."""
+    week_before = MON - dt.timedelta(days=7)
+    with clock.travel(at(week_before, 9)) as now:
+        for number in range(2):
+            quick_case(stream, now, f"before-{number}", week_before + dt.timedelta(days=number))
+        for number in range(5):
+            quick_case(stream, now, f"now-{number}", MON + dt.timedelta(days=number))
+    stream.refresh()
+    return stream
+
+
+def test_a_trend_over_too_few_cases_is_held_back_from_who_may_not_see_them(
+    five_after_two, executive
+):
+    (shown,) = value_stream_summaries(
+        streams=[five_after_two.stream], period=WEEK, viewer=five_after_two.people["hr_agent"]
+    )
+    (held,) = value_stream_summaries(streams=[five_after_two.stream], period=WEEK, viewer=executive)
+
+    # Five cases this week are shown to anyone who may read the stream; the two the week
+    # before are not, so the executive's trend has no durations to compare with.
+    assert (held.hidden, held.lead_time.count) == (False, 5)
+    assert held.lead_time.p50 == shown.lead_time.p50
+    assert shown.previous.lead_time_p50 is not None
+    assert held.previous == Trend(None, None, None)
+
+
+def test_a_list_of_streams_reads_no_sight_where_every_period_holds_enough_cases(
+    five_after_two, executive, django_assert_num_queries
+):
+    stream = five_after_two.stream
+    next_week = Period(WEEK.end, WEEK.end + dt.timedelta(days=7))
+    for period in (WEEK, next_week):
+        value_stream_summaries(streams=[stream], period=period, viewer=executive)  # kept
+
+    # Two cases the week before: the viewer's sight is read for the trend.
+    with django_assert_num_queries(2):
+        value_stream_summaries(streams=[stream], period=WEEK, viewer=executive)
+    # None this week and five the week before: nothing too few to show, nothing more read.
+    with django_assert_num_queries(1):
+        (summary,) = value_stream_summaries(streams=[stream], period=next_week, viewer=executive)
+    assert summary.previous.lead_time_p50 is not None
 
 
 def test_refresh_is_idempotent_and_incremental_with_a_lag_window(stream):

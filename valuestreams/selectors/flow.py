@@ -214,8 +214,9 @@ def value_stream_summaries(
     """The list of streams' headline figures: lead time, flow efficiency, throughput, WIP
     and the previous period's, for trend arrows. One query for any number of streams
     (their open cases read with them, a list of streams read again by its keys); one more
-    for their totals and lead times the first time after a refresh of their rollups (they
-    are kept), or every time while one of the streams was never refreshed; and one for the
+    (two on SQLite) for their totals and lead times the first time after a refresh of their
+    rollups (they are kept), or every time while one of the streams was never refreshed;
+    and one for the
     viewer's sight of the cases where a period holds too few to show to anyone who may not
     see them all (`_summaries_and_totals`)."""
     summaries, _, _, _ = _summaries_and_totals(streams, period, viewer)
@@ -349,8 +350,9 @@ def _summaries_and_totals(
     streams: Iterable[ValueStream], period: Period, viewer: Any, *, sight_of: Collection[int] = ()
 ) -> tuple[list[StreamSummary], dict[int, dict[str, Any]], dict[int, Sight], Any]:
     """`value_stream_summaries`, each stream's totals row (its sums and the mean wait on the
-    employee over the period), the viewer's sight of the cases (`_hidden_from`) and their
-    rollups' versions (`_versions`).
+    employee over the period), the viewer's sight of the cases of the streams it was read
+    for (`_hidden_from`; a stream missing from it was not asked about, so it says nothing
+    of what the viewer sees) and their rollups' versions (`_versions`).
 
     A stream's sight of a period is read only where it changes what is shown: where the
     period holds cases, but fewer than `SMALL_GROUP` (a list of streams over a large
