@@ -16,6 +16,7 @@ live (and are tested) here and the page needs no JavaScript.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,7 +131,9 @@ def portfolio_chart(
         )
         for entry in shown
     ]
-    labels = _place_labels(circles, [entry.service.name for entry in shown], bottom=bottom)
+    labels = _place_labels(
+        tuple(circles), tuple(entry.service.name for entry in shown), bottom=bottom
+    )
     points = [
         Point(
             x=round(circle.x, 1),
@@ -244,7 +247,16 @@ def _candidates(circle: Circle, name: str) -> list[Text]:
     return places
 
 
-def _place_labels(circles: list[Circle], names: list[str], *, bottom: float) -> list[Text]:
+# A chart's labels depend only on its circles and names, which change when the portfolio's
+# rollup is refreshed (hourly) or with who may see which figures: each process keeps the
+# latest layouts, where each visit placed them again (a fifth of the page's time).
+LAYOUTS_KEPT = 32
+
+
+@functools.lru_cache(maxsize=LAYOUTS_KEPT)
+def _place_labels(
+    circles: tuple[Circle, ...], names: tuple[str, ...], *, bottom: float
+) -> tuple[Text, ...]:
     """Each circle's name at its first candidate place that stays inside the chart and
     covers no circle and no name placed before it; where none does, the first."""
     area = Box(LEFT, TOP, WIDTH, bottom)
@@ -264,7 +276,7 @@ def _place_labels(circles: list[Circle], names: list[str], *, bottom: float) -> 
         )
         placed.append(box)
         labels.append(chosen)
-    return labels
+    return tuple(labels)
 
 
 def _leader(circle: Circle, box: Box) -> tuple[float, float, float, float] | None:

@@ -279,3 +279,18 @@ def test_a_name_that_cannot_stay_beside_its_circle_is_led_back_to_it():
     assert found["Laptops"].leader is None
     phones = found["Phones"]
     assert phones.leader is not None
+
+
+def test_a_kept_layout_follows_the_figures_it_was_placed_for():
+    # The same figures twice: the same places. Then the one service that moves (now the
+    # dearest) is placed for where it is, not where the layout kept it.
+    before = [entry("Laptops", cost=500, value=50), entry("Phones", cost=1000, value=90)]
+    after = [entry("Laptops", cost=2000, value=50), entry("Phones", cost=1000, value=90)]
+
+    first, again, moved = chart(before), chart(before), chart(after)
+
+    assert points(first) == points(again)
+    laptops = points(moved)["Laptops"]
+    assert laptops.x == PLOT_RIGHT
+    assert (laptops.anchor, laptops.label_x) == ("end", laptops.x - laptops.r - 5)
+    assert points(first)["Laptops"].anchor == "start"
