@@ -131,8 +131,12 @@ def portfolio_chart(
         )
         for entry in shown
     ]
+    quadrants = _quadrants(right, bottom)
     labels = _place_labels(
-        tuple(circles), tuple(entry.service.name for entry in shown), bottom=bottom
+        tuple(circles),
+        tuple(entry.service.name for entry in shown),
+        bottom=bottom,
+        taken=tuple(quadrants),
     )
     points = [
         Point(
@@ -173,12 +177,7 @@ def portfolio_chart(
         ],
         cost_divide=round(cost_divide, 1),
         value_divide=round(value_divide, 1),
-        quadrants=[
-            Text(LEFT + 8, TOP + 14, "Worth it, cheaply: keep", "start"),
-            Text(right - 8, TOP + 14, "Worth it, dearly: make it cheaper", "end"),
-            Text(LEFT + 8, bottom - 8, "Cheap, not yet worth it: improve", "start"),
-            Text(right - 8, bottom - 8, "Dear, not worth it: change or retire", "end"),
-        ],
+        quadrants=quadrants,
         cost_title=Text(right, bottom + 40, "Cost a year →", "end"),
     )
 
@@ -247,6 +246,16 @@ def _candidates(circle: Circle, name: str) -> list[Text]:
     return places
 
 
+def _quadrants(right: float, bottom: float) -> list[Text]:
+    """What each corner of the chart says of the services in it."""
+    return [
+        Text(LEFT + 8, TOP + 14, "Worth it, cheaply: keep", "start"),
+        Text(right - 8, TOP + 14, "Worth it, dearly: make it cheaper", "end"),
+        Text(LEFT + 8, bottom - 8, "Cheap, not yet worth it: improve", "start"),
+        Text(right - 8, bottom - 8, "Dear, not worth it: change or retire", "end"),
+    ]
+
+
 # A chart's labels depend only on its circles and names, which change when the portfolio's
 # rollup is refreshed (hourly) or with who may see which figures: each process keeps the
 # latest layouts, where each visit placed them again (a fifth of the page's time).
@@ -255,12 +264,17 @@ LAYOUTS_KEPT = 32
 
 @functools.lru_cache(maxsize=LAYOUTS_KEPT)
 def _place_labels(
-    circles: tuple[Circle, ...], names: tuple[str, ...], *, bottom: float
+    circles: tuple[Circle, ...],
+    names: tuple[str, ...],
+    *,
+    bottom: float,
+    taken: tuple[Text, ...] = (),
 ) -> tuple[Text, ...]:
     """Each circle's name at its first candidate place that stays inside the chart and
-    covers no circle and no name placed before it; where none does, the first."""
+    covers no circle, no text already `taken` (the corners' captions) and no name placed
+    before it; where none does, the first."""
     area = Box(LEFT, TOP, WIDTH, bottom)
-    placed: list[Box] = []
+    placed = [_box(text) for text in taken]
     labels = []
     for circle, name in zip(circles, names, strict=True):
         candidates = [(label, _box(label)) for label in _candidates(circle, name)]

@@ -294,3 +294,13 @@ def test_a_kept_layout_follows_the_figures_it_was_placed_for():
     assert laptops.x == PLOT_RIGHT
     assert (laptops.anchor, laptops.label_x) == ("end", laptops.x - laptops.r - 5)
     assert points(first)["Laptops"].anchor == "start"
+
+
+def test_a_name_keeps_clear_of_the_corners_captions():
+    # Cheap and worth it all: the circle sits in the top left corner, under its caption.
+    found = chart([entry("Time off", cost=10, value=100), entry("Laptops", cost=5000, value=0)])
+
+    captions = [_inset(_box(caption)) for caption in found.quadrants]
+    for point in found.points:
+        box = _inset(name_box(point))
+        assert not any(box.overlaps(caption) for caption in captions), point.name
