@@ -4,10 +4,11 @@ Reliability, in the order things can go wrong:
 - The step-run row is written (state PENDING) in the transaction that starts the step, and
   the worker is asked on commit. If that message is lost (the broker was down), the sweep
   finds the row still PENDING and asks again.
-- A worker claims a step with a conditional UPDATE and does its work and marks it done in
-  one transaction, so a step is never done twice; a killed worker's message comes back
-  (late acks) and the step runs again from the start. Actions are idempotent by the step
-  run's key, so a half-done effect is found, not repeated.
+- A worker claims a step with a conditional UPDATE, which commits with its STEP_STARTED
+  event before the action runs; it then does the work and marks it done in a second
+  transaction, so a step is never done twice. A killed worker's message comes back (late
+  acks) and the step runs again from the start. Actions are idempotent by the step run's
+  key, so a half-done effect is found, not repeated.
 - A step that keeps killing its worker is counted (`deliveries`) and, past a limit, sent to
   a person instead of looping forever.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -194,13 +196,23 @@ def run_start(service_request: ServiceRequest, *, steps: list[PlanStep]) -> Auto
     return run
 
 
-def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
+def _advance(
+    run: AutomationRun,
+    service_request: ServiceRequest,
+    *,
+    step_runs: list[StepRun] | None = None,
+    events_first: Iterable[tuple[StepRun, str, EventDetails]] = (),
+) -> None:
     """Start every waiting step whose earlier steps are finished; finish the run when all are.
 
     Call inside a transaction holding the request's row lock: it serialises the workers
-    finishing parallel steps of the same run, so a join step starts exactly once.
+    finishing parallel steps of the same run, so a join step starts exactly once. A caller
+    that read the run's steps under that lock passes them (`step_runs`, with their
+    departments and queues) and its own events not yet written (`events_first`), which go
+    first in the INSERT of the steps' events.
     """
-    step_runs = list(run.steps.select_related("department", "queue"))
+    if step_runs is None:
+        step_runs = list(run.steps.select_related("department", "queue"))
     state_by_key = {step_run.step_key: step_run.state for step_run in step_runs}
     ready = [
         step_run
@@ -217,7 +229,7 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
         StepRun.objects.filter(pk__in=[step_run.pk for step_run in automated]).update(
             state=StepState.PENDING, enqueued_at=now
         )
-    pending: list[tuple[StepRun, str, EventDetails]] = []
+    pending: list[tuple[StepRun, str, EventDetails]] = list(events_first)
     for step_run in ready:
         step_run.run = run
         if step_run.kind == PlanStep.Kind.HUMAN:
@@ -239,7 +251,7 @@ def _advance(run: AutomationRun, service_request: ServiceRequest) -> None:
         and all(step_run.state in StepRun.FINISHED_STATES for step_run in step_runs)
     ):
         _run_finish(run, service_request, AutomationRun.State.DONE)
-    flow.request_follow_work(service_request, actor=None)
+    flow.request_follow_work(service_request, actor=None, run_state=run.state)
 
 
 def _hand_to_people(
@@ -414,13 +426,16 @@ def step_run_execute(step_run_id: int) -> str:
         # The action may call another server: on SQLite, not while holding the write lock.
         with transaction_deferred(), transaction.atomic():
             service_request = request_lock(step_run.run.service_request)
-            locked = (
-                StepRun.objects.select_for_update(of=("self",))
-                .select_related("run", "department")
-                .get(pk=step_run.pk)
+            # Every step of a run finishes under its request's lock, so the run's steps
+            # read now stay as read until this commits, this one included (a redelivery's
+            # claim only counts a delivery). `_advance` works from them.
+            step_runs = list(
+                StepRun.objects.filter(run_id=step_run.run_id).select_related("department", "queue")
             )
+            locked = next(each for each in step_runs if each.pk == step_run.pk)
             if locked.state != StepState.RUNNING:
                 return "finished elsewhere"
+            locked.run = step_run.run
             context = registry.StepContext(
                 step_run=locked,
                 service_request=service_request,
@@ -443,13 +458,15 @@ def step_run_execute(step_run_id: int) -> str:
                 return "waiting for an approval"
             locked.state, locked.finished_at = StepState.SUCCEEDED, clock.now()
             locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
-            _step_event(
-                locked,
-                EventKind.STEP_SUCCEEDED,
-                from_value=StepState.RUNNING,
-                to_value=StepState.SUCCEEDED,
+            succeeded = _step_event_details(
+                locked, from_value=StepState.RUNNING, to_value=StepState.SUCCEEDED
             )
-            _advance(locked.run, service_request)
+            _advance(
+                locked.run,
+                service_request,
+                step_runs=step_runs,
+                events_first=[(locked, EventKind.STEP_SUCCEEDED, succeeded)],
+            )
         return "succeeded"
     except registry.NotYet as wait:
         return _sleep_until(step_run, wait)

@@ -57,16 +57,22 @@ def task_state_after_wait(task: FulfilmentTask) -> str:
 
 
 def request_follow_work(
-    service_request: ServiceRequest, *, actor: Any, resolution: str = ""
+    service_request: ServiceRequest,
+    *,
+    actor: Any,
+    resolution: str = "",
+    run_state: str | None = None,
 ) -> None:
     """Bring a locked request's state in line with its tasks and its plan's run, and its
-    end-to-end target with its state."""
+    end-to-end target with its state. A caller holding the run under the same lock passes
+    its state (`run_state`); otherwise it is read."""
     states = set(service_request.tasks.values_list("state", flat=True))
-    run_state = (
-        AutomationRun.objects.filter(service_request=service_request)
-        .values_list("state", flat=True)
-        .first()
-    )
+    if run_state is None:
+        run_state = (
+            AutomationRun.objects.filter(service_request=service_request)
+            .values_list("state", flat=True)
+            .first()
+        )
     current = service_request.state
     if TaskState.WAITING_ON_EMPLOYEE in states:
         target, kind = RequestState.WAITING_ON_EMPLOYEE, EventKind.WAITING_ON_EMPLOYEE
@@ -118,10 +124,13 @@ def request_work_started(
     Needs no lock on the request (take-next holds only the task): a unique index allows
     one WORK_STARTED event per request, and the loser of a race writes nothing.
     """
+    # Work starts after submission: bounding the time lets PostgreSQL read only the months
+    # since then of the partitioned log, not every month's index.
     if Event.objects.filter(
         subject_type=service_request._meta.label_lower,
         subject_id=service_request.pk,
         kind=EventKind.WORK_STARTED,
+        occurred_at__gte=service_request.submitted_at,
     ).exists():
         return
     try:

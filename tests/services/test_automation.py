@@ -94,6 +94,28 @@ def test_running_a_step_twice_has_the_effect_of_running_it_once(employee):
     assert [step_run.idempotency_key] == CALLS
 
 
+def test_a_parallel_step_claims_and_finishes_in_a_fixed_number_of_queries(
+    employee, django_assert_num_queries
+):
+    """A worker's step is two transactions (here savepoints). The claim: update the step,
+    read it with its run and request, record STEP_STARTED, look for the request's
+    WORK_STARTED. The work: lock the request, read the run's steps, save the step, write
+    its event and the next steps' in one INSERT, read the request's tasks."""
+    item = CatalogItemFactory()
+    first = _step(item, "hr-record")
+    parallel = [_step(item, key, after=[first]) for key in ("account", "desk", "badge")]
+    _step(item, "welcome", after=parallel)
+    service_request = _submit(item, employee)
+    actions.step_run_execute(StepRun.objects.get(step_key="hr-record").pk)
+    account = StepRun.objects.get(step_key="account")
+
+    with django_assert_num_queries(4 + 2 + 5 + 2):
+        assert actions.step_run_execute(account.pk) == "succeeded"
+
+    assert _states(service_request)["account"] == State.SUCCEEDED
+    assert _states(service_request)["welcome"] == State.WAITING
+
+
 def test_a_step_redelivered_after_its_worker_died_runs_again(employee):
     item = CatalogItemFactory()
     _step(item, "only")
