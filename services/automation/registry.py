@@ -8,6 +8,7 @@ once, because a worker killed mid-step runs it again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -111,7 +112,10 @@ def action(key: str, *, label: str, inputs: tuple[Input, ...] = ()) -> Callable[
     return register
 
 
+@functools.cache
 def _load() -> None:
+    """Import every action module once, so each registers its actions (listing the
+    package's modules reads the disk: a worker's steps would pay it each time)."""
     from services.automation import actions
 
     for module in pkgutil.iter_modules(actions.__path__):
