@@ -1,5 +1,5 @@
-"""The form renderer: Django's templates, with selects, inputs and text areas written out
-in Python.
+"""The form renderer: Django's templates, with selects, inputs, text areas, radio buttons
+and check boxes written out in Python.
 
 A select's template includes one template per option, and each include costs tens of
 microseconds: a queue's assignee filter and bulk-assign lists offer every agent of the
@@ -8,8 +8,8 @@ time. An input or a text area is one small template, but a page draws many (a ta
 ten forms, the approvals page a comment box for each approval), and each render looks up and
 renders its templates. `FormRenderer` writes these widgets, when they use Django's own
 templates, into exactly the HTML those templates give (`tests/esm/test_form_renderer.py`
-compares them); every other widget, and a select with options of its own template, renders
-as before.
+compares them); so are radio buttons and check boxes, a template for each option. Every other
+widget, and a list with options of their own template, renders as before.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
 TEXTAREA = "django/forms/widgets/textarea.html"
+# Radio buttons and check boxes: a list of inputs, each in its label.
+MULTIPLE_INPUTS = {
+    "django/forms/widgets/radio.html": "django/forms/widgets/radio_option.html",
+    "django/forms/widgets/checkbox_select.html": "django/forms/widgets/checkbox_option.html",
+}
 # The widgets whose template is only `{% include "django/forms/widgets/input.html" %}`.
 INPUTS = frozenset(
     f"django/forms/widgets/{name}.html"
@@ -57,6 +62,10 @@ class FormRenderer(DjangoTemplates):
                 return _textarea(widget)
             if template_name == SELECT and _plain_options(widget):
                 return _select(widget)
+            if template_name in MULTIPLE_INPUTS and _plain_options(
+                widget, MULTIPLE_INPUTS[template_name]
+            ):
+                return _multiple_input(widget)
         return super().render(template_name, context, request)
 
 
@@ -76,9 +85,9 @@ def _textarea(widget: dict[str, Any]) -> SafeString:
     )
 
 
-def _plain_options(widget: dict[str, Any]) -> bool:
+def _plain_options(widget: dict[str, Any], template_name: str = OPTION) -> bool:
     return all(
-        option["template_name"] == OPTION
+        option["template_name"] == template_name
         for _, options, _ in widget["optgroups"]
         for option in options
     )
@@ -98,6 +107,35 @@ def _select(widget: dict[str, Any]) -> SafeString:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
+def _multiple_input(widget: dict[str, Any]) -> SafeString:
+    """django/forms/widgets/multiple_input.html, each option as input_option.html."""
+    attrs = widget["attrs"]
+    own_id = f' id="{conditional_escape(attrs["id"])}"' if attrs.get("id") else ""
+    css = f' class="{conditional_escape(attrs["class"])}"' if attrs.get("class") else ""
+    parts = [f"<div{own_id}{css}>"]
+    for group_name, options, _ in widget["optgroups"]:
+        if group_name:
+            parts.append(f"\n  <div><label>{conditional_escape(group_name)}</label>")
+        for option in options:
+            parts.append(f"<div>\n    {_input_option(option)}\n</div>")
+        if group_name:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
+def _input_option(option: dict[str, Any]) -> str:
+    # An included template keeps its file's last line break (here input.html's and
+    # input_option.html's; the option's own template adds one more), and only the
+    # widget's whole output is stripped.
+    if not option["wrap_label"]:
+        return f"{_input(option)}\n\n"
+    option_id = option["attrs"].get("id")
+    label_for = f' for="{conditional_escape(option_id)}"' if option_id else ""
+    label = conditional_escape(option["label"])
+    return f"<label{label_for}>{_input(option)}\n {label}</label>\n"
 
 
 class LongSelect(forms.Select):

@@ -348,21 +348,23 @@ def my_requests(*, user: Any, state: str = "", query: str = "") -> QuerySet[Serv
 def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
     """One request with everything its page shows; 404 when the viewer may not see it."""
     pk = pk_from_reference(reference)
-    service_request = (
-        ServiceRequest.objects.visible_to(user)
-        .select_related("catalog_item__service", "department", "requester", "raised_by", "rating")
-        .prefetch_related(
-            Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
-            "attachments",
-        )
-        .filter(pk=pk)
-        .first()
-        if pk is not None
-        else None
-    )
-    if service_request is None:
+    if pk is None:
         raise Http404("No such request.")
-    return service_request
+    try:
+        # `get`, not `first`: one row by its key needs no ordering built.
+        return (
+            ServiceRequest.objects.visible_to(user)
+            .select_related(
+                "catalog_item__service", "department", "requester", "raised_by", "rating"
+            )
+            .prefetch_related(
+                Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
+                "attachments",
+            )
+            .get(pk=pk)
+        )
+    except ServiceRequest.DoesNotExist:
+        raise Http404("No such request.") from None
 
 
 def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:

@@ -514,7 +514,11 @@ def _request_page(
     may_comment = service_request.state not in ServiceRequest.CLOSED_STATES and can(
         user, "services.comment_service_request", service_request
     )
-    events = selectors.timeline_for_viewer(user=user, service_request=service_request)
+    # The timeline and the conversation hide the same internal notes: asked once.
+    notes = selectors.reads_internal_notes(user=user, service_request=service_request)
+    events = selectors.timeline_for_viewer(
+        user=user, service_request=service_request, reads_notes=notes
+    )
     progress = selectors.request_progress(service_request=service_request)
     waiting_for = (
         "your answer"
@@ -535,7 +539,9 @@ def _request_page(
         "approvals": _approvals_in_words(service_request, user),
         "crumbs": _crumbs(service_request, user, lists_it),
         "timeline": timeline.timeline_in_words(events, service_request, user),
-        "comments": selectors.comments_for_viewer(user=user, service_request=service_request),
+        "comments": selectors.comments_for_viewer(
+            user=user, service_request=service_request, reads_notes=notes
+        ),
         "comment_form": (bound_forms.get("comment_form") or CommentForm()) if may_comment else None,
         "cancel_form": (bound_forms.get("cancel_form") or ReasonForm(auto_id="cancel-%s"))
         if owns and service_request.is_open

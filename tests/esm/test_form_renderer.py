@@ -35,6 +35,17 @@ class Everything(forms.Form):
     agreed = forms.BooleanField(required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "readonly": True}))
     note = forms.CharField(required=False, widget=forms.Textarea)
+    score = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(5, 0, -1)], coerce=int, widget=forms.RadioSelect
+    )
+    answer = forms.ChoiceField(
+        choices=[("Yes", [("y", "Yes & more")]), ("n", mark_safe("<i>No</i>"))],
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "inline", "data-x": 'a"b'}),
+    )
+    kinds = forms.MultipleChoiceField(
+        choices=[("a", "A"), ("b", "<B>")], required=False, widget=forms.CheckboxSelectMultiple
+    )
 
 
 class OwnOptions(forms.Select):
@@ -59,6 +70,9 @@ class OwnOptions(forms.Select):
             "agreed": "on",
             "body": 'Line one\n<script>alert("x")</script>',
             "note": "",
+            "score": "4",
+            "answer": "y",
+            "kinds": ["a", "b"],
         },
         # invalid: errors, no selection, values sent back as they came
         {"plain": "nope", "several": ["9"], "number": "-1", "hidden": "x", "text": "y" * 30},
@@ -70,6 +84,29 @@ def test_selects_render_exactly_as_django_templates_do(data):
 
     for name in Everything.base_fields:
         assert str(ours[name]) == str(django[name]), name
+
+
+@pytest.mark.parametrize("auto_id", ["id_%s", False])
+def test_radio_buttons_and_check_boxes_render_exactly_as_django_templates_do(auto_id):
+    data = {"score": "2", "answer": "n", "kinds": ["b"]}
+    ours = Everything(data, auto_id=auto_id, renderer=FormRenderer())
+    django = Everything(data, auto_id=auto_id, renderer=DjangoTemplates())
+
+    for name in ("score", "answer", "kinds"):
+        assert str(ours[name]) == str(django[name]), name
+        assert str(ours[name]).count("<input") > 1
+
+
+def test_radio_buttons_with_options_of_their_own_template_are_left_to_the_templates():
+    class OwnRadios(forms.RadioSelect):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    class Form(forms.Form):
+        pick = forms.ChoiceField(choices=[("a", "A")], widget=OwnRadios)
+
+    assert str(Form(renderer=FormRenderer())["pick"]) == str(
+        Form(renderer=DjangoTemplates())["pick"]
+    )
 
 
 def test_a_select_with_options_of_its_own_template_is_left_to_the_templates():
