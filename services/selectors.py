@@ -218,23 +218,29 @@ def catalog_facets_for(
     return {"departments": list(departments), "categories": list(categories)}
 
 
+def _one_or_404(queryset: QuerySet[Any], message: str, **unique: Any) -> Any:
+    """The row of `queryset` with this unique key, else 404. By `get`, not
+    `filter().first()`: `first` orders the query, and building that ordering over the
+    relations a page reads with its row cost more than reading the row."""
+    try:
+        return queryset.get(**unique)
+    except queryset.model.DoesNotExist:
+        raise Http404(message) from None
+
+
 def item_for_request(*, user: Any, slug: str) -> CatalogItem:
     """The item with its form, for someone entitled to it; 404 for everyone else."""
     fields = FormField.objects.order_by("position", "id")
     # The page says who approves, and submitting resolves each step's approver.
     steps = ApprovalStep.objects.select_related("department", "person")
-    item = (
+    items = (
         CatalogItem.objects.entitled_to(user)
         .select_related("service__owner", "department", "service__category")
         .prefetch_related(
             Prefetch("fields", queryset=fields), Prefetch("approval_steps", queryset=steps)
         )
-        .filter(slug=slug)
-        .first()
     )
-    if item is None:
-        raise Http404("No such catalog item.")
-    return item
+    return _one_or_404(items, "No such catalog item.", slug=slug)
 
 
 def article_suggestions(*, item: CatalogItem, text: str) -> list[Article]:
@@ -350,21 +356,15 @@ def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
     pk = pk_from_reference(reference)
     if pk is None:
         raise Http404("No such request.")
-    try:
-        # `get`, not `first`: one row by its key needs no ordering built.
-        return (
-            ServiceRequest.objects.visible_to(user)
-            .select_related(
-                "catalog_item__service", "department", "requester", "raised_by", "rating"
-            )
-            .prefetch_related(
-                Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
-                "attachments",
-            )
-            .get(pk=pk)
+    service_requests = (
+        ServiceRequest.objects.visible_to(user)
+        .select_related("catalog_item__service", "department", "requester", "raised_by", "rating")
+        .prefetch_related(
+            Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
+            "attachments",
         )
-    except ServiceRequest.DoesNotExist:
-        raise Http404("No such request.") from None
+    )
+    return _one_or_404(service_requests, "No such request.", pk=pk)
 
 
 def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:
@@ -574,8 +574,8 @@ def queues_for(*, user: Any) -> QuerySet[Queue]:
 
 
 def queue_for_viewer(*, user: Any, slug: str) -> Queue:
-    queue = Queue.objects.select_related("department").filter(slug=slug).first()
-    if queue is None or not can(user, "esm.work_in_department", queue.department):
+    queue = _one_or_404(Queue.objects.select_related("department"), "No such queue.", slug=slug)
+    if not can(user, "esm.work_in_department", queue.department):
         raise Http404("No such queue.")
     return queue
 
@@ -583,8 +583,8 @@ def queue_for_viewer(*, user: Any, slug: str) -> Queue:
 def queue_with_counts_for_viewer(*, user: Any, slug: str) -> Queue:
     """`queue_for_viewer`, with the counts `queues_for` gives each queue read with it: a
     queue's page does not count its tasks a second time."""
-    queue = queues_for(user=user).filter(slug=slug).first()
-    if queue is None or not can(user, "esm.work_in_department", queue.department):
+    queue = _one_or_404(queues_for(user=user), "No such queue.", slug=slug)
+    if not can(user, "esm.work_in_department", queue.department):
         raise Http404("No such queue.")
     return queue
 
@@ -749,29 +749,22 @@ def consult_timeline(*, consult: Consult) -> list[Event]:
 
 def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
     """One task with what its page shows; 404 for anyone who is not staff of its department."""
-    task = (
-        FulfilmentTask.objects.visible_to(user)
-        .select_related(
-            "queue",
-            "department",
-            "assignee",
-            "handed_off_from__department",
-            "service_request__catalog_item__service",
-            "service_request__requester__profile",
-            "service_request__raised_by",
-            "service_request__department",
-            "consult__from_department",
-            "consult__to_department",
-            "consult__asked_by",
-            "consult__answered_by",
-            "consult__asking_task__department",
-        )
-        .filter(pk=pk)
-        .first()
+    tasks = FulfilmentTask.objects.visible_to(user).select_related(
+        "queue",
+        "department",
+        "assignee",
+        "handed_off_from__department",
+        "service_request__catalog_item__service",
+        "service_request__requester__profile",
+        "service_request__raised_by",
+        "service_request__department",
+        "consult__from_department",
+        "consult__to_department",
+        "consult__asked_by",
+        "consult__answered_by",
+        "consult__asking_task__department",
     )
-    if task is None:
-        raise Http404("No such task.")
-    return task
+    return _one_or_404(tasks, "No such task.", pk=pk)
 
 
 def department_agents(*, department: Department) -> QuerySet[Any]:
