@@ -250,6 +250,21 @@ def test_a_cancelled_request_has_no_promise_to_keep(item, employee):
     assert _read(service_request, at(FRI, 11)) == sla.NO_TARGET
 
 
+def test_my_requests_says_a_cancelled_request_has_no_promise(client, item, employee):
+    """On a phone each cell is shown under its column's name: "Our promise" with nothing
+    after it read as a missing answer."""
+    service_request = _submit(item, employee, at(MON, 10))
+    with clock.travel(at(FRI, 10)):
+        actions.service_request_cancel(service_request=service_request, user=employee)
+    client.login(username=employee.username, password=TEST_PASSWORD)
+
+    html = " ".join(client.get(reverse("my_requests")).content.decode().split())
+
+    assert (
+        '<td class="nowrap" data-label="Our promise"><span class="muted">None</span></td>' in html
+    )
+
+
 def test_end_to_end_hours_are_validated(item):
     item.end_to_end_hours = 8  # shorter than the department's own 16 hours
     with pytest.raises(ValidationError) as refused:
