@@ -69,6 +69,9 @@ class StageMetrics:
     flawed: int = 0
     """Work received that was sent back, lacked information, or was reopened."""
     is_bottleneck: bool = False
+    held_back: bool = False
+    """The small-group rule holds this stage's times, shares and rates back from the viewer;
+    its counts stay."""
 
     @property
     def wait(self) -> float | None:
@@ -79,7 +82,7 @@ class StageMetrics:
 
     @property
     def percent_complete_accurate(self) -> float | None:
-        if not self.received:
+        if not self.received or self.held_back:
             return None
         return 1 - self.flawed / self.received
 
@@ -166,6 +169,9 @@ class StreamMetrics:
 
     @property
     def rolled_percent_complete_accurate(self) -> float | None:
+        # A product over some of the stages would overstate the whole stream's.
+        if any(s.held_back for s in self.stages):
+            return None
         rates = [s.percent_complete_accurate for s in self.stages]
         known = [rate for rate in rates if rate is not None]
         if not known:

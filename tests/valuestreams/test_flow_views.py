@@ -187,6 +187,7 @@ def test_too_few_cases_show_no_times_to_who_may_not_see_them(client, executive, 
 
     assert "too few to show their times" in page
     assert "10 h" not in page
+    assert "100%" not in page  # no stage's share of work complete and accurate either
 
 
 def test_streams_are_private_to_who_may_read_them(client, employee, executive, hr_agent):

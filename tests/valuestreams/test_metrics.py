@@ -405,6 +405,10 @@ def test_too_few_cases_are_not_shown_to_who_may_not_see_them(week, executive):
     assert (metrics.lead_time.p50, metrics.flow_efficiency) == (None, None)
     assert all(stage.process is None for stage in metrics.stages)
     assert all(handoff.delay.mean is None for handoff in metrics.handoffs)
+    # A rate is held back too: its count of work received stays, its share does not.
+    assert any(stage.received for stage in metrics.stages)
+    assert all(stage.percent_complete_accurate is None for stage in metrics.stages)
+    assert metrics.rolled_percent_complete_accurate is None
 
 
 def test_a_list_of_streams_holds_back_too_few_cases_from_who_may_not_see_them(week, executive):

@@ -424,6 +424,7 @@ def _stage_metrics(
                 received=row["received"] or 0,
                 flawed=(row["flawed"] or 0) if shown else 0,
                 is_bottleneck=shown and stage.pk == bottleneck,
+                held_back=not shown,
                 **(
                     {
                         name: _hours(row[name])
