@@ -112,7 +112,7 @@ def _task_row(row: Mapping[str, Any], selectable: bool, show_queue: bool) -> str
         '<td>{}{}{}<div class="meta">{}{}</div></td>'
         "<td>{}</td>{}"
         '<td><span class="priority priority-{}">{}</span></td>'
-        '<td class="nowrap">{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td>'
+        '<td>{}</td><td class="nowrap">{}</td><td class="nowrap">{}</td>'
         "<td>{}</td></tr>",
         row["clock"].status,
         html_format(
