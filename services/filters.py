@@ -157,9 +157,10 @@ class QueueTaskFilter(django_filters.FilterSet):
     assignee = django_filters.ChoiceFilter(
         method="filter_assignee", label="Assignee", empty_label="Anyone", widget=LongSelect
     )
-    catalog_item = django_filters.ModelChoiceFilter(
+    # Choices by (id, name), set per queue: the page draws the select on every visit, and
+    # reading the department's items as whole rows was most of it.
+    catalog_item = django_filters.ChoiceFilter(
         field_name="service_request__catalog_item",
-        queryset=CatalogItem.objects.none(),
         label="Item",
         empty_label="Any item",
     )
@@ -213,8 +214,8 @@ class QueueTaskFilter(django_filters.FilterSet):
         check a filter value)."""
         super().__init__(*args, **kwargs)
         self.viewer = viewer
-        self.filters["catalog_item"].queryset = CatalogItem.objects.filter(
-            department=queue.department
+        self.filters["catalog_item"].extra["choices"] = lambda: list(
+            CatalogItem.objects.filter(department=queue.department).values_list("pk", "name")
         )
         self.filters["assignee"].extra["choices"] = lambda: [
             (MINE, "Me"),
