@@ -11,10 +11,13 @@ who may not see them all (`small_group_applies`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
@@ -342,32 +345,7 @@ def department_manager_panel(
     if department.pk not in department_ids_with_role(viewer, DepartmentRole.Role.MANAGER):
         return None
     period = window()
-    in_period = Q(occurred_at__gte=period.start, occurred_at__lt=period.end)
-    handoffs = figures_of(
-        Event.objects.filter(in_period, kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK]),
-        handed_in=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, to_department=department)),
-        handed_out=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, from_department=department)),
-        sent_back_in=Count("pk", filter=Q(kind=EventKind.SENT_BACK, to_department=department)),
-        sent_back_out=Count("pk", filter=Q(kind=EventKind.SENT_BACK, from_department=department)),
-    )
-    asked = Q(asked_at__gte=period.start, asked_at__lt=period.end)
-    answered = Q(state=Consult.State.ANSWERED)
-    # Those still open of us, whenever asked, in the same read as the period's.
-    open_of_us = Q(state=Consult.State.OPEN, to_department=department)
-    consults = figures_of(
-        Consult.objects.filter(asked | open_of_us),
-        asked_by_us=Count("pk", filter=asked & Q(from_department=department)),
-        answered_for_us=Count("pk", filter=asked & Q(from_department=department) & answered),
-        asked_of_us=Count("pk", filter=asked & Q(to_department=department)),
-        answered_by_us=Count("pk", filter=asked & Q(to_department=department) & answered),
-        open_of_us=Count("pk", filter=open_of_us),
-    )
-    figures = (
-        Department.objects.filter(pk=department.pk)
-        .annotate(handoffs=handoffs, consults=consults)
-        .values("handoffs", "consults")
-        .get()
-    )
+    handoffs, consults = _crossings_figures(department.pk, period)
     streams = value_streams_visible_to(viewer).filter(
         Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
         status=ValueStream.Status.LIVE,
@@ -383,12 +361,72 @@ def department_manager_panel(
         department=department,
         period=period,
         flow=_slowest_first(value_stream_summaries(streams=streams, period=period, viewer=viewer)),
-        handoffs=figures["handoffs"],
-        consults=figures["consults"],
+        handoffs=handoffs,
+        consults=consults,
         services=service_standings(services=services, viewer=viewer, latest=latest),
         watermelons=watermelons(viewer=viewer, services=services, latest=latest),
         knowledge_sharing=department_knowledge_sharing(department=department),
     )
+
+
+def _crossings_figures(department_id: int, period: Period) -> tuple[dict[str, int], dict[str, int]]:
+    """The department's handoffs and consults in `period`, each a dict of counts, in one
+    query (its text kept: `_crossings_figures_sql`)."""
+    connection = connections[router.db_for_read(Event)]
+    sql, params = _crossings_figures_sql(connection.vendor, department_id, period.start, period.end)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        handoffs, consults = cursor.fetchone()
+    return _json_object(handoffs), _json_object(consults)
+
+
+def _json_object(value: str | dict[str, int]) -> dict[str, int]:
+    # Django reads PostgreSQL's jsonb as text and decodes it in the field; so does SQLite.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# Departments and days whose crossings query a process keeps built: a department manager's
+# dashboard asks for one a day, about 3 KB each.
+CROSSINGS_QUERIES_KEPT = 64
+
+
+@functools.lru_cache(maxsize=CROSSINGS_QUERIES_KEPT)
+def _crossings_figures_sql(
+    vendor: str, department_id: int, start: dt.datetime, end: dt.datetime
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of `_crossings_figures`, built once a process for a
+    department and a period: Django took about 3 ms to build and compile its nine
+    filtered counts, for 1.3 ms in the database at a million requests, on every view of a
+    department manager's dashboard. Every value is a parameter, and the rows are counted
+    afresh at each run."""
+    in_period = Q(occurred_at__gte=start, occurred_at__lt=end)
+    handoffs = figures_of(
+        Event.objects.filter(in_period, kind__in=[EventKind.HANDED_OFF, EventKind.SENT_BACK]),
+        handed_in=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, to_department=department_id)),
+        handed_out=Count("pk", filter=Q(kind=EventKind.HANDED_OFF, from_department=department_id)),
+        sent_back_in=Count("pk", filter=Q(kind=EventKind.SENT_BACK, to_department=department_id)),
+        sent_back_out=Count(
+            "pk", filter=Q(kind=EventKind.SENT_BACK, from_department=department_id)
+        ),
+    )
+    asked = Q(asked_at__gte=start, asked_at__lt=end)
+    answered = Q(state=Consult.State.ANSWERED)
+    # Those still open of us, whenever asked, in the same read as the period's.
+    open_of_us = Q(state=Consult.State.OPEN, to_department=department_id)
+    consults = figures_of(
+        Consult.objects.filter(asked | open_of_us),
+        asked_by_us=Count("pk", filter=asked & Q(from_department=department_id)),
+        answered_for_us=Count("pk", filter=asked & Q(from_department=department_id) & answered),
+        asked_of_us=Count("pk", filter=asked & Q(to_department=department_id)),
+        answered_by_us=Count("pk", filter=asked & Q(to_department=department_id) & answered),
+        open_of_us=Count("pk", filter=open_of_us),
+    )
+    figures = (
+        Department.objects.filter(pk=department_id)
+        .annotate(handoffs=handoffs, consults=consults)
+        .values("handoffs", "consults")
+    )
+    return figures.query.sql_with_params()
 
 
 # -- line managers --------------------------------------------------------------------------

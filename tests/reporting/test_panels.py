@@ -278,6 +278,16 @@ def test_department_managers_see_flow_handoffs_consults_experience_and_watermelo
     assert [standing.service for standing in data.services] == [laptops]
     assert [melon.service for melon in data.watermelons] == [laptops]
 
+    # The query's text is kept for the department and period; its rows are counted again.
+    event_record(
+        subject=it_task,
+        kind=EventKind.HANDED_OFF,
+        from_department=it_department,
+        to_department=hr_department,
+    )
+    again = panels.department_manager_panel(department=it_department, viewer=department_manager)
+    assert again.handoffs["handed_out"] == 2
+
     content = rendered(client, department_manager, MEMBERS.DEPARTMENT_MANAGERS).content.decode()
     assert "Onboarding" in content
     assert "Payroll" not in content
