@@ -432,40 +432,40 @@ def step_run_execute(step_run_id: int) -> str:
             step_runs = list(
                 StepRun.objects.filter(run_id=step_run.run_id).select_related("department", "queue")
             )
-            locked = next(each for each in step_runs if each.pk == step_run.pk)
-            if locked.state != StepState.RUNNING:
+            current = next(each for each in step_runs if each.pk == step_run.pk)
+            if current.state != StepState.RUNNING:
                 return "finished elsewhere"
-            locked.run = step_run.run
+            current.run = step_run.run
             context = registry.StepContext(
-                step_run=locked,
+                step_run=current,
                 service_request=service_request,
-                params=locked.params,
+                params=current.params,
                 answers=registry.answers_of(service_request),
             )
             result = action.handler(context) or {}
-            locked.attempts, locked.result, locked.last_error = locked.attempts + 1, result, ""
-            locked.run.service_request = service_request
+            current.attempts, current.result, current.last_error = current.attempts + 1, result, ""
+            current.run.service_request = service_request
             if result.get(registry.AWAITING_APPROVAL):
-                locked.state = StepState.WITH_PEOPLE
-                locked.save(update_fields=["state", "attempts", "result", "last_error"])
+                current.state = StepState.WITH_PEOPLE
+                current.save(update_fields=["state", "attempts", "result", "last_error"])
                 _step_event(
-                    locked,
+                    current,
                     EventKind.STEP_WITH_PEOPLE,
                     from_value=StepState.RUNNING,
                     to_value=StepState.WITH_PEOPLE,
                     payload={"approval": result[registry.AWAITING_APPROVAL]},
                 )
                 return "waiting for an approval"
-            locked.state, locked.finished_at = StepState.SUCCEEDED, clock.now()
-            locked.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
+            current.state, current.finished_at = StepState.SUCCEEDED, clock.now()
+            current.save(update_fields=["state", "finished_at", "attempts", "result", "last_error"])
             succeeded = _step_event_details(
-                locked, from_value=StepState.RUNNING, to_value=StepState.SUCCEEDED
+                current, from_value=StepState.RUNNING, to_value=StepState.SUCCEEDED
             )
             _advance(
-                locked.run,
+                current.run,
                 service_request,
                 step_runs=step_runs,
-                events_first=[(locked, EventKind.STEP_SUCCEEDED, succeeded)],
+                events_first=[(current, EventKind.STEP_SUCCEEDED, succeeded)],
             )
         return "succeeded"
     except registry.NotYet as wait:
