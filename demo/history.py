@@ -260,9 +260,18 @@ def _world(simulation: Any) -> World:
         if role.user.is_active:
             people = agents if role.role == DepartmentRole.Role.AGENT else managers
             people.setdefault(role.department_id, []).append(role.user)
+    # A task's first look acknowledges it, with a reply the data marks `first_look`; the
+    # others say the work is done or ask for something, and are not sent before any work.
+    first_look = {
+        (slug, reply["title"])
+        for slug, replies in load("workplace")["canned_replies"].items()
+        for reply in replies
+        if reply.get("first_look")
+    }
     canned: dict[int, list[CannedReply]] = {}
     for reply in CannedReply.objects.select_related("department"):
-        canned.setdefault(reply.department_id, []).append(reply)
+        if (reply.department.slug, reply.title) in first_look:
+            canned.setdefault(reply.department_id, []).append(reply)
     return World(
         simulation=simulation,
         queues={queue.slug: queue for queue in Queue.objects.filter(~Q(slug=""))},

@@ -5,6 +5,7 @@ conftest); each test runs in a transaction within it.
 """
 
 import datetime as dt
+import re
 from collections import defaultdict
 from io import StringIO
 
@@ -41,6 +42,7 @@ from reporting.watermelons import is_watermelon, watermelon_thresholds
 from services.models import (
     CannedReply,
     ClockState,
+    Comment,
     ExperienceRating,
     FulfilmentTask,
     PlanStep,
@@ -94,10 +96,32 @@ def test_every_department_has_its_queues_and_canned_replies(seeded):
     assert not queues["it-access"].is_default
     for slug in ["it", "hr", "facilities", "finance"]:
         replies = CannedReply.objects.filter(department__slug=slug)
-        assert 2 <= replies.count() <= 3, slug
+        assert 2 <= replies.count() <= 4, slug
         for reply in replies:
             assert "{name}" in reply.body, reply
             assert "{reference}" in reply.body, reply
+
+
+def test_staff_first_acknowledge_work_and_never_say_it_is_done_before_they_do_it(seeded):
+    """The canned replies sent at a task's first look are the acknowledgements: a reply
+    saying access is granted or a badge is ready, before anyone worked, read as a lie."""
+    replies = [
+        reply for replies in load("workplace")["canned_replies"].values() for reply in replies
+    ]
+
+    def matches(reply):
+        body = re.escape(reply["body"])
+        body = body.replace(re.escape("{name}"), ".+").replace(
+            re.escape("{reference}"), "REQ-[0-9]+"
+        )
+        return re.compile(body)
+
+    first_look = [matches(reply) for reply in replies if reply.get("first_look")]
+    others = [matches(reply) for reply in replies if not reply.get("first_look")]
+    bodies = list(Comment.objects.values_list("body", flat=True))
+
+    assert sum(any(p.fullmatch(body) for p in first_look) for body in bodies) > 50
+    assert [body for body in bodies if any(p.fullmatch(body) for p in others)] == []
 
 
 def test_a_few_hundred_tasks_fill_every_queue(seeded):
