@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.urls import reverse
 
 from esm import clock
@@ -256,22 +256,13 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
         .filter(sla_state__in=[ClockState.BREACHED, ClockState.AT_RISK])
         .order_by(*DEPARTMENT_URGENCY)
     )
-    handed_over = Q(handed_off_from__isnull=False) & ~Q(handed_off_from__department=department)
-    from_elsewhere = Q(consult__isnull=False) | handed_over
-    waiting = open_tasks.filter(from_elsewhere, assignee__isnull=True)
-    counts = waiting.aggregate(
-        consults=Count("pk", filter=Q(consult__isnull=False)),
-        handoffs=Count("pk", filter=Q(consult__isnull=True)),
-    )
+    counts, waiting_ids = _waiting_from_elsewhere(department.pk)
     # Each list's ids first, then both lists' rows in one read by id. Sorted on the clock
     # with its rows' relations, a list joined ten relations and took longer to plan than
     # to run, and PostgreSQL planned it again at every visit (a filter on the clock at now
     # never has a plan for any now as cheap as one for this now); the ids join none of
     # them, and the read by id is planned once for a web process's connection.
     at_risk_states = dict(at_risk.values_list("pk", "sla_state")[:LIST_LENGTH])
-    waiting_ids = list(
-        waiting.order_by("created_at", "pk").values_list("pk", flat=True)[:LIST_LENGTH]
-    )
     listed = _listed(viewer, [*at_risk_states, *waiting_ids])
     for pk, sla_state in at_risk_states.items():
         if pk in listed:
@@ -284,6 +275,50 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
         waiting=[listed[pk] for pk in waiting_ids if pk in listed],
         consults_waiting=counts["consults"],
         handoffs_waiting=counts["handoffs"],
+    )
+
+
+def _waiting_from_elsewhere(department_id: int) -> tuple[dict[str, int], list[int]]:
+    """The department's open, unclaimed tasks that came from another department (a
+    consult, or a handoff from another department): how many of each, and the oldest
+    `LIST_LENGTH` ids. For its staff, who see every task of their department
+    (`FulfilmentTask.objects.visible_to`): the caller has checked the viewer is one."""
+    connection = connections[router.db_for_read(FulfilmentTask)]
+    (counts_sql, counts_params), (ids_sql, ids_params) = _waiting_sql(
+        connection.vendor, department_id
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(counts_sql, counts_params)
+        consults, handoffs = cursor.fetchone()
+        cursor.execute(ids_sql, ids_params)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    return {"consults": consults, "handoffs": handoffs}, ids
+
+
+@functools.lru_cache(maxsize=64)
+def _waiting_sql(
+    vendor: str, department_id: int
+) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
+    """The SQL and parameters of `_waiting_from_elsewhere`'s two queries, built once a
+    process for a department (a process meets a few dozen at most): Django took about 2 ms
+    to build and compile them at every view of the staff dashboard. The rows are read
+    afresh at each run."""
+    handed_over = Q(handed_off_from__isnull=False) & ~Q(handed_off_from__department=department_id)
+    waiting = FulfilmentTask.objects.filter(
+        Q(consult__isnull=False) | handed_over, department=department_id, assignee__isnull=True
+    ).open()
+    counts = (
+        waiting.order_by()
+        .values(_all=Value(1))
+        .annotate(
+            consults=Count("pk", filter=Q(consult__isnull=False)),
+            handoffs=Count("pk", filter=Q(consult__isnull=True)),
+        )
+    )
+    ids = waiting.order_by("created_at", "pk").values_list("pk", flat=True)[:LIST_LENGTH]
+    return (
+        counts.values("consults", "handoffs").query.sql_with_params(),
+        ids.query.sql_with_params(),
     )
 
 

@@ -198,6 +198,12 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
     (queue,) = data.queues
     assert (queue.open_count, queue.unclaimed_count, queue.breached_count) == (6, 5, 1)
 
+    # What waits is read afresh whenever the panel is, though its queries' text is kept.
+    again = FulfilmentTaskFactory(queue=it_queue, title="Sent again", handed_off_from=hr_task)
+    data = panels.department_staff_panel(department=it_department, viewer=it_agent)
+    assert (data.consults_waiting, data.handoffs_waiting) == (1, 2)
+    assert again.pk in {task.pk for task in data.waiting}
+
     content = rendered(client, it_agent, MEMBERS.DEPARTMENT_STAFF).content.decode()
     assert "Late laptop" in content
     assert "Nearly late" in content
