@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import Exact
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from esm import clock
 from esm.aggregates import count_of
@@ -218,16 +219,6 @@ def catalog_facets_for(
     return {"departments": list(departments), "categories": list(categories)}
 
 
-def _one_or_404(queryset: QuerySet[Any], message: str, **unique: Any) -> Any:
-    """The row of `queryset` with this unique key, else 404. By `get`, not
-    `filter().first()`: `first` orders the query, and building that ordering over the
-    relations a page reads with its row cost more than reading the row."""
-    try:
-        return queryset.get(**unique)
-    except queryset.model.DoesNotExist:
-        raise Http404(message) from None
-
-
 def item_for_request(*, user: Any, slug: str) -> CatalogItem:
     """The item with its form, for someone entitled to it; 404 for everyone else."""
     fields = FormField.objects.order_by("position", "id")
@@ -240,7 +231,7 @@ def item_for_request(*, user: Any, slug: str) -> CatalogItem:
             Prefetch("fields", queryset=fields), Prefetch("approval_steps", queryset=steps)
         )
     )
-    return _one_or_404(items, "No such catalog item.", slug=slug)
+    return get_object_or_404(items, slug=slug)
 
 
 def article_suggestions(*, item: CatalogItem, text: str) -> list[Article]:
@@ -364,7 +355,7 @@ def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
             "attachments",
         )
     )
-    return _one_or_404(service_requests, "No such request.", pk=pk)
+    return get_object_or_404(service_requests, pk=pk)
 
 
 def reads_internal_notes(*, user: Any, service_request: ServiceRequest) -> bool:
@@ -574,7 +565,7 @@ def queues_for(*, user: Any) -> QuerySet[Queue]:
 
 
 def queue_for_viewer(*, user: Any, slug: str) -> Queue:
-    queue = _one_or_404(Queue.objects.select_related("department"), "No such queue.", slug=slug)
+    queue = get_object_or_404(Queue.objects.select_related("department"), slug=slug)
     if not can(user, "esm.work_in_department", queue.department):
         raise Http404("No such queue.")
     return queue
@@ -583,7 +574,7 @@ def queue_for_viewer(*, user: Any, slug: str) -> Queue:
 def queue_with_counts_for_viewer(*, user: Any, slug: str) -> Queue:
     """`queue_for_viewer`, with the counts `queues_for` gives each queue read with it: a
     queue's page does not count its tasks a second time."""
-    queue = _one_or_404(queues_for(user=user), "No such queue.", slug=slug)
+    queue = get_object_or_404(queues_for(user=user), slug=slug)
     if not can(user, "esm.work_in_department", queue.department):
         raise Http404("No such queue.")
     return queue
@@ -764,7 +755,7 @@ def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
         "consult__answered_by",
         "consult__asking_task__department",
     )
-    return _one_or_404(tasks, "No such task.", pk=pk)
+    return get_object_or_404(tasks, pk=pk)
 
 
 def department_agents(*, department: Department) -> QuerySet[Any]:
