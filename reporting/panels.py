@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from esm import clock
@@ -59,6 +59,9 @@ RECENT_USE = dt.timedelta(days=90)
 """How far back "the services I used" looks."""
 LIST_LENGTH = 8
 """Rows of a panel's list; the page it links to has the rest."""
+QUERIES_KEPT = 64
+"""Queries whose text a process keeps built (`_waiting_sql`, `_crossings_figures_sql`): one
+for each department, and each period for the crossings, a few KB each."""
 WORST_STREAMS = 3
 ONBOARDING_LOOK_BACK = dt.timedelta(days=14)
 """New hires who started this recently still show: was everything ready on day one?"""
@@ -284,42 +287,36 @@ def _waiting_from_elsewhere(department_id: int) -> tuple[dict[str, int], list[in
     `LIST_LENGTH` ids. For its staff, who see every task of their department
     (`FulfilmentTask.objects.visible_to`): the caller has checked the viewer is one."""
     connection = connections[router.db_for_read(FulfilmentTask)]
-    (counts_sql, counts_params), (ids_sql, ids_params) = _waiting_sql(
-        connection.vendor, department_id
-    )
+    counts, ids = _waiting_sql(connection.vendor, department_id)
     with connection.cursor() as cursor:
-        cursor.execute(counts_sql, counts_params)
-        consults, handoffs = cursor.fetchone()
-        cursor.execute(ids_sql, ids_params)
-        ids = [pk for (pk,) in cursor.fetchall()]
-    return {"consults": consults, "handoffs": handoffs}, ids
+        cursor.execute(*counts)
+        # Grouped by the department: no row when nothing waits.
+        _, consults, handoffs = cursor.fetchone() or (department_id, 0, 0)
+        cursor.execute(*ids)
+        return {"consults": consults, "handoffs": handoffs}, [pk for (pk,) in cursor.fetchall()]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=QUERIES_KEPT)
 def _waiting_sql(
     vendor: str, department_id: int
 ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
     """The SQL and parameters of `_waiting_from_elsewhere`'s two queries, built once a
-    process for a department (a process meets a few dozen at most): Django took about 2 ms
-    to build and compile them at every view of the staff dashboard. The rows are read
-    afresh at each run."""
+    process for a department: Django took about 2 ms to build and compile them at every
+    view of the staff dashboard. The rows are read afresh at each run."""
     handed_over = Q(handed_off_from__isnull=False) & ~Q(handed_off_from__department=department_id)
     waiting = FulfilmentTask.objects.filter(
         Q(consult__isnull=False) | handed_over, department=department_id, assignee__isnull=True
     ).open()
     counts = (
         waiting.order_by()
-        .values(_all=Value(1))
+        .values("department")
         .annotate(
             consults=Count("pk", filter=Q(consult__isnull=False)),
             handoffs=Count("pk", filter=Q(consult__isnull=True)),
         )
     )
     ids = waiting.order_by("created_at", "pk").values_list("pk", flat=True)[:LIST_LENGTH]
-    return (
-        counts.values("consults", "handoffs").query.sql_with_params(),
-        ids.query.sql_with_params(),
-    )
+    return counts.query.sql_with_params(), ids.query.sql_with_params()
 
 
 # -- department managers --------------------------------------------------------------------
@@ -411,21 +408,12 @@ def _crossings_figures(department_id: int, period: Period) -> tuple[dict[str, in
     sql, params = _crossings_figures_sql(connection.vendor, department_id, period.start, period.end)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        # Read by a cursor, each JSON object comes as text (the ORM's JSONField decodes it).
         handoffs, consults = cursor.fetchone()
-    return _json_object(handoffs), _json_object(consults)
+    return json.loads(handoffs), json.loads(consults)
 
 
-def _json_object(value: str | dict[str, int]) -> dict[str, int]:
-    # Django reads PostgreSQL's jsonb as text and decodes it in the field; so does SQLite.
-    return json.loads(value) if isinstance(value, str) else value
-
-
-# Departments and days whose crossings query a process keeps built: a department manager's
-# dashboard asks for one a day, about 3 KB each.
-CROSSINGS_QUERIES_KEPT = 64
-
-
-@functools.lru_cache(maxsize=CROSSINGS_QUERIES_KEPT)
+@functools.lru_cache(maxsize=QUERIES_KEPT)
 def _crossings_figures_sql(
     vendor: str, department_id: int, start: dt.datetime, end: dt.datetime
 ) -> tuple[str, tuple[Any, ...]]:
