@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -25,18 +26,28 @@ class PagedByIds[M: Model]:
     `queryset`: the same rows with their relations but without the sort's annotations,
     which Django would otherwise build and compile again for 25 rows that are already in
     order. It must hold every row `queryset` holds.
+
+    `ids`, when given, reads a slice's ids in place of `queryset`, which is then not needed:
+    a query whose text is kept (`esm.kept_queries`). It takes `count` and `rows` with it.
     """
 
     def __init__(
         self,
-        queryset: QuerySet[M],
+        queryset: QuerySet[M] | None = None,
         *,
         count: int | None = None,
         rows: QuerySet[M] | None = None,
+        ids: Callable[[slice], list[Any]] | None = None,
     ) -> None:
+        if queryset is None and (ids is None or count is None or rows is None):
+            raise TypeError("Without a queryset, PagedByIds reads its ids, count and rows.")
         self.queryset = queryset
         self.known_count = count
         self.rows = queryset if rows is None else rows
+        self.ids = ids or self._ids_of_queryset
+
+    def _ids_of_queryset(self, index: slice) -> list[Any]:
+        return list(self.queryset.values_list("pk", flat=True)[index])
 
     def count(self) -> int:
         if self.known_count is not None:
@@ -46,6 +57,6 @@ class PagedByIds[M: Model]:
     def __getitem__(self, index: slice) -> list[M]:
         if not isinstance(index, slice):
             raise TypeError("PagedByIds is read a page (a slice) at a time.")
-        ids = list(self.queryset.values_list("pk", flat=True)[index])
+        ids = self.ids(index)
         rows: dict[Any, M] = self.rows.in_bulk(ids)
         return [rows[pk] for pk in ids if pk in rows]

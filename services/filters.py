@@ -223,6 +223,13 @@ class QueueTaskFilter(django_filters.FilterSet):
             *[(str(pk), name) for pk, name in agents()],
         ]
 
+    def filter_queryset(self, queryset: FulfilmentTaskQuerySet) -> FulfilmentTaskQuerySet:
+        # An invalid order is ignored like any invalid filter: the tasks stay most urgent
+        # first by their department target.
+        if "order" not in self.form.cleaned_data:
+            queryset = queryset.by_urgency()
+        return super().filter_queryset(queryset)
+
     def filter_assignee(
         self, queryset: QuerySet[FulfilmentTask], name: str, value: str
     ) -> QuerySet[FulfilmentTask]:

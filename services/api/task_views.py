@@ -26,7 +26,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from esm import clock
-from esm.pagination import PagedByIds
 from esm.permissions import can
 from services import selectors, sla
 from services.actions import (
@@ -54,7 +53,7 @@ from services.filters import (
     MINE,
     OPEN_CLOCK_STATES,
     UNASSIGNED,
-    queue_filtered,
+    QueueTaskFilter,
 )
 from services.models import Comment, FulfilmentTask, Priority, Queue
 
@@ -234,8 +233,10 @@ class QueueListApi(ListAPIView):
     """The queues of the departments you work in, with their open, unclaimed and breached counts."""
 
     serializer_class = ts.QueueListOutputSerializer
+    # For the schema: the queues are read as a list (`selectors.queues_for`).
+    queryset = Queue.objects.none()
 
-    def get_queryset(self) -> QuerySet[Queue]:
+    def get_queryset(self) -> list[Queue]:  # type: ignore[override]
         return selectors.queues_for(user=self.request.user)
 
 
@@ -253,7 +254,7 @@ class QueueTaskListApi(ListAPIView):
     def get_queryset(self) -> QuerySet[FulfilmentTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no queue to read
             return FulfilmentTask.objects.none()
-        return self._tasks_of(self._queue())
+        return self._valid_filter(self._queue()).qs
 
     def _queue(self) -> Queue:
         # With its counts: unfiltered, a page counts the queue's open tasks (as the queue
@@ -262,13 +263,13 @@ class QueueTaskListApi(ListAPIView):
             user=self.request.user, slug=self.kwargs["slug"]
         )
 
-    def _tasks_of(self, queue: Queue) -> QuerySet[FulfilmentTask]:
+    def _valid_filter(self, queue: Queue) -> QueueTaskFilter:
         filterset = selectors.queue_tasks(
             queue=queue, viewer=self.request.user, filters=self.request.query_params
         )
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        return filterset.qs
+        return filterset
 
     @extend_schema(
         responses={
@@ -279,10 +280,8 @@ class QueueTaskListApi(ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queue = self._queue()
-        tasks = PagedByIds(
-            self._tasks_of(queue),
-            count=None if queue_filtered(request.query_params) else queue.open_count,
-            rows=selectors.task_rows(viewer=request.user),
+        tasks = selectors.queue_tasks_paged(
+            queue=queue, viewer=request.user, task_filter=self._valid_filter(queue)
         )
         page = self.paginate_queryset(tasks) or []
         rows = ts.TaskListOutputSerializer(page, many=True, context=_clock_context(page))

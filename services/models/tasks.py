@@ -174,9 +174,9 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
         }
         return self.annotate(**{name: annotations[name]() for name in wanted})
 
-    def by_urgency(self) -> FulfilmentTaskQuerySet:
+    def by_urgency(self, now: Any = None) -> FulfilmentTaskQuerySet:
         """Most urgent first by the department target: breached, at risk, then due time."""
-        return self.with_clock("sla_rank").order_by(*DEPARTMENT_URGENCY)
+        return self.with_clock("sla_rank", now=now).order_by(*DEPARTMENT_URGENCY)
 
 
 class FulfilmentTask(models.Model):

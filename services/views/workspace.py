@@ -99,24 +99,13 @@ def queue_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> HttpResponse:
+    """The queue's page; `queue` with its counts (`selectors.queue_with_counts_for_viewer`)."""
     # Read once: the bulk-assign list and the assignee filter offer the same people.
     agents = selectors.department_agent_names(department=queue.department)
     task_filter = selectors.queue_tasks(
         queue=queue, viewer=request.user, filters=request.GET, agents=agents
     )
-    # Read with the queue when it came from `queue_with_counts_for_viewer`.
-    counts = (
-        queue
-        if hasattr(queue, "open_count")
-        else selectors.queues_for(user=request.user).filter(pk=queue.pk).first()
-    )
-    filtered = queue_filtered(request.GET)
-    # Unfiltered, the page lists every open task of the queue: the counts say how many.
-    tasks = PagedByIds(
-        task_filter.qs,
-        count=None if filtered else counts.open_count,
-        rows=selectors.task_rows(viewer=request.user),
-    )
+    tasks = selectors.queue_tasks_paged(queue=queue, viewer=request.user, task_filter=task_filter)
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -128,7 +117,6 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
             "filter_form": task_filter.form,
             "page": page,
             "rows": _with_clocks(list(page.object_list)),
-            "counts": counts,
             # Its selects only: the rows' checkboxes carry the tasks.
             "bulk_form": QueueBulkForm(
                 auto_id=False,
@@ -138,7 +126,7 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
             ),
             "priorities": FulfilmentTask._meta.get_field("priority").choices,
             "querystring": query.urlencode(),
-            "filtered": filtered,
+            "filtered": queue_filtered(request.GET),
         },
         status=status,
     )
@@ -172,7 +160,11 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         problems = [" ".join(errors) for errors in form.errors.values()]
         messages.error(request, "Nothing changed: " + " ".join(problems))
-        return _queue_page(request, queue, status=400)
+        return _queue_page(
+            request,
+            selectors.queue_with_counts_for_viewer(user=request.user, slug=queue.slug),
+            status=400,
+        )
     tasks = FulfilmentTask.objects.filter(pk__in=[task.pk for task in form.cleaned_data["tasks"]])
     if form.cleaned_data["action"] == QueueBulkForm.ASSIGN:
         changed, refused = actions.tasks_assign_bulk(
@@ -503,7 +495,7 @@ def department_overview(request: HttpRequest, slug: str) -> HttpResponse:
             "overview": overview,
             "people": people,
             "at_risk_percent": round(settings.SLA_AT_RISK_SHARE * 100),
-            "queues": selectors.queues_for(user=request.user).filter(department=department),
+            "queues": selectors.queues_for(user=request.user, department=department),
         },
     )
 

@@ -166,7 +166,7 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
         resolution_due_at=NOW + dt.timedelta(hours=1),
         at_risk_at=NOW - dt.timedelta(hours=1),
     )
-    FulfilmentTaskFactory(
+    fine = FulfilmentTaskFactory(
         queue=it_queue, title="Fine", resolution_due_at=NOW + dt.timedelta(days=2)
     )
     hr_task = FulfilmentTaskFactory(queue=hr_queue, state=FulfilmentTask.State.HANDED_OFF)
@@ -203,6 +203,14 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
     data = panels.department_staff_panel(department=it_department, viewer=it_agent)
     assert (data.consults_waiting, data.handoffs_waiting) == (1, 2)
     assert again.pk in {task.pk for task in data.waiting}
+
+    # The clock's queries keep their text as well, and read the time of each view: three
+    # days on, every task with a due time is past it.
+    with clock.travel(NOW + dt.timedelta(days=3)):
+        data = panels.department_staff_panel(department=it_department, viewer=it_agent)
+    assert [task.pk for task in data.at_risk] == [breached.pk, at_risk.pk, fine.pk]
+    assert {task.sla_state for task in data.at_risk} == {"breached"}
+    assert data.queues[0].breached_count == 3
 
     content = rendered(client, it_agent, MEMBERS.DEPARTMENT_STAFF).content.decode()
     assert "Late laptop" in content

@@ -19,7 +19,7 @@ from tests.esm.factories import (
     DepartmentRoleFactory,
     UserFactory,
 )
-from tests.services.factories import CatalogItemFactory
+from tests.services.factories import CatalogItemFactory, FulfilmentTaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -325,6 +325,48 @@ def test_the_queue_page_counts_its_pages_with_the_queue_unless_filtered(
         for queries in (unfiltered, filtered)
     ]
     assert [len(found) for found in counts] == [0, 1]
+
+
+def test_the_queue_page_sorts_and_counts_at_the_time_of_each_visit(client, it_agent, it_queue):
+    """Its sort and counts read the clock through queries whose text a process keeps
+    (`esm.kept_queries`): the next visit's now, not the first's."""
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    later_due = FulfilmentTaskFactory(
+        queue=it_queue,
+        resolution_due_at=start + dt.timedelta(hours=10),
+        at_risk_at=start + dt.timedelta(hours=1),
+    )
+    sooner_due = FulfilmentTaskFactory(
+        queue=it_queue,
+        resolution_due_at=start + dt.timedelta(hours=5),
+        at_risk_at=start + dt.timedelta(hours=4),
+    )
+    signed_in(client, it_agent)
+    url = reverse("queue_detail", args=[it_queue.slug])
+
+    def visit(at: dt.datetime) -> tuple[list[int], int]:
+        with clock.travel(at):
+            response = client.get(url)
+        queue = response.context["queue"]
+        return [row["task"].pk for row in response.context["rows"]], queue.breached_count
+
+    # Both on track: the sooner due first. Two hours on, the other is at risk and leads.
+    # Six hours on, the sooner due is past its target.
+    assert visit(start) == ([sooner_due.pk, later_due.pk], 0)
+    assert visit(start + dt.timedelta(hours=2)) == ([later_due.pk, sooner_due.pk], 0)
+    assert visit(start + dt.timedelta(hours=6)) == ([sooner_due.pk, later_due.pk], 1)
+
+
+def test_an_invalid_order_leaves_the_queue_most_urgent_first(client, it_agent, it_queue, employee):
+    first = _raise(employee, it_queue.department, subject="Printer jam")
+    second = _raise(employee, it_queue.department, subject="VPN down")
+    actions.task_set_priority(task=second, by=it_agent, priority="urgent")
+    signed_in(client, it_agent)
+
+    response = client.get(reverse("queue_detail", args=[it_queue.slug]), {"order": "sideways"})
+
+    assert response.context["filter_form"].errors["order"]
+    assert [row["task"].pk for row in response.context["rows"]] == [second.pk, first.pk]
 
 
 def test_bulk_without_a_choice_changes_nothing(client, department_manager, it_queue, employee):
