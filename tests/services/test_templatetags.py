@@ -1,9 +1,12 @@
 """The workspace's template tags: a clock in working words, a list's task rows."""
 
 import datetime as dt
+import re
 
 import pytest
-from django.template import Context, Template
+from django.contrib.auth.models import AnonymousUser
+from django.core.paginator import Paginator
+from django.template import Context, RequestContext, Template
 from django.urls import reverse
 from django.utils import timezone
 
@@ -144,3 +147,20 @@ def test_a_consult_task_row_says_which_department_asked():
     html = task_rows([_row(task)])
 
     assert '<span class="badge consult">Consult from Legal &amp; Risk</span>' in html
+
+
+def test_a_long_list_links_its_ends_and_the_pages_around_the_current_one(rf):
+    """Forty pages: the first and last, two either side of page 20, an ellipsis between."""
+    page = Paginator(range(1000), 25).page(20)
+
+    request = rf.get("/queues/it/", {"state": "queued"})
+    request.user = AnonymousUser()
+    html = Template('{% include "services/_pagination.html" %}').render(
+        RequestContext(request, {"page": page})
+    )
+
+    links = re.findall(r'<a href="\?state=queued&amp;page=(\d+)">', html)
+    assert links == ["1", "18", "19", "21", "22", "40"]
+    assert '<span aria-current="page">20</span>' in html
+    assert html.count('class="gap"') == 2
+    assert "1000 in all" in html
