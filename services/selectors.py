@@ -848,7 +848,7 @@ def task_for_viewer(*, user: Any, pk: int) -> FulfilmentTask:
     return get_object_or_404(tasks, pk=pk)
 
 
-def department_agents(*, department: Department) -> QuerySet[Any]:
+def department_agents(*, department: Department | int) -> QuerySet[Any]:
     """People who may be assigned the department's tasks."""
     # A semi-join, not a join made DISTINCT: counted for a page, a DISTINCT query counts
     # its rows with every annotation of theirs computed.
@@ -867,10 +867,20 @@ def department_agent_names(*, department: Department) -> list[tuple[int, str]]:
     """(id, full name or username) of `department_agents`, in their order, read as plain
     values: a large department's hundreds of people are offered on each of its queue and
     task pages, and reading them as whole people was most of the lists' cost."""
-    people = department_agents(department=department).values_list(
+    with connection.cursor() as cursor:
+        cursor.execute(*_department_agent_names_sql(connection.vendor, department.pk))
+        people = cursor.fetchall()
+    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in people]
+
+
+@functools.lru_cache(maxsize=QUEUE_QUERIES_KEPT)
+def _department_agent_names_sql(vendor: str, department_id: int) -> kept_queries.SqlWithParams:
+    """`department_agent_names`' query, built once a process for a department: every queue
+    and task page of the department reads it."""
+    people = department_agents(department=department_id).values_list(
         "pk", "first_name", "last_name", "username"
     )
-    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in people]
+    return people.query.sql_with_params()
 
 
 def task_destinations(*, task: FulfilmentTask) -> tuple[list[Queue], list[Queue]]:
