@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from esm import clock
@@ -218,6 +219,25 @@ def test_department_staff_see_queue_health_targets_at_risk_and_what_waits_on_the
     assert "consult from HR" in content
     assert "handed over by HR" in content
     assert reverse("queue_detail", args=[it_queue.slug]) in content
+
+
+def test_what_waits_on_us_says_nothing_waits_once_and_counts_only_what_does(
+    it_agent, it_queue, hr_queue, it_department
+):
+    def waiting_part() -> str:
+        panel = panels.department_staff_panel(department=it_department, viewer=it_agent)
+        html = render_to_string("reporting/_panel_department_staff.html", {"panel": panel})
+        return html[html.index("What waits on us") :]
+
+    nothing = waiting_part()
+    hr_task = FulfilmentTaskFactory(queue=hr_queue, state=FulfilmentTask.State.HANDED_OFF)
+    FulfilmentTaskFactory(queue=it_queue, title="Sent to us", handed_off_from=hr_task)
+    something = waiting_part()
+
+    assert "Nothing another department sent waits" in nothing
+    assert "Unclaimed work another department sent" not in nothing
+    assert "0 consults to answer, 1 handoff to pick up." in something
+    assert "Sent to us" in something
 
 
 def test_the_queue_panel_is_for_the_department_staff_only(superuser, it_department):
