@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from esm.calendars import NoWorkingTime, Schedule, business_calendar_for
+from esm.calendars import NoWorkingTime, Schedule, business_calendar_for, schedules_for
 from esm.models import BusinessCalendar
 from tests.esm.factories import (
     BusinessCalendarFactory,
@@ -245,3 +245,25 @@ def test_business_calendar_for_raises_when_there_is_no_default():
 
     with pytest.raises(BusinessCalendar.DoesNotExist, match="No default business calendar"):
         business_calendar_for(DepartmentFactory(calendar=None))
+
+
+@pytest.mark.django_db
+def test_schedules_read_a_calendars_changes_though_their_queries_are_kept(
+    django_assert_num_queries,
+):
+    company = BusinessCalendarFactory(name="Company", is_default=True, office_hours=False)
+    WorkingPeriodFactory(calendar=company, weekday=0, starts_at=dt.time(9), ends_at=dt.time(17))
+    own = BusinessCalendarFactory(name="IT", time_zone="America/New_York", office_hours=False)
+    department = DepartmentFactory(calendar=own)
+    schedules_for([department])
+    HolidayFactory(calendar=own, date=TUESDAY)
+    WorkingPeriodFactory(calendar=own, weekday=0, starts_at=dt.time(13), ends_at=dt.time(17))
+    WorkingPeriodFactory(calendar=own, weekday=0, starts_at=dt.time(9), ends_at=dt.time(12))
+
+    with django_assert_num_queries(2):
+        schedules = schedules_for([department])
+
+    assert schedules.of(department.pk) == schedule(
+        zone=NEW_YORK, day_periods=WITH_LUNCH, weekdays={0}, holidays={TUESDAY}
+    )
+    assert schedules.company == schedule(weekdays={0})
