@@ -28,7 +28,8 @@ class PagedByIds[M: Model]:
     order. It must hold every row `queryset` holds.
 
     `ids`, when given, reads a slice's ids in place of `queryset`, which is then not needed:
-    a query whose text is kept (`esm.kept_queries`). It takes `count` and `rows` with it.
+    a query whose text is kept (`esm.kept_queries`). It takes `rows` with it, and `count`
+    for a paginator.
     """
 
     def __init__(
@@ -39,8 +40,8 @@ class PagedByIds[M: Model]:
         rows: QuerySet[M] | None = None,
         ids: Callable[[slice], list[Any]] | None = None,
     ) -> None:
-        if queryset is None and (ids is None or count is None or rows is None):
-            raise TypeError("Without a queryset, PagedByIds reads its ids, count and rows.")
+        if queryset is None and (ids is None or rows is None):
+            raise TypeError("Without a queryset, PagedByIds reads its ids and rows.")
         self.queryset = queryset
         self.known_count = count
         self.rows = queryset if rows is None else rows
@@ -52,6 +53,8 @@ class PagedByIds[M: Model]:
     def count(self) -> int:
         if self.known_count is not None:
             return self.known_count
+        if self.queryset is None:
+            raise TypeError("PagedByIds was given neither a queryset nor a count.")
         return self.queryset.count()
 
     def __getitem__(self, index: slice) -> list[M]:

@@ -625,13 +625,17 @@ def _queues_sql(
     return counted.query.sql_with_params()
 
 
-def queue_urgent_ids(index: slice, *, queue: Queue, viewer: Any) -> list[int]:
-    """The ids of a slice of the queue's open tasks, most urgent first (`by_urgency`): its
-    unfiltered page, the query's text kept (`_queue_urgent_ids_sql`)."""
-    query = _queue_urgent_ids_sql(
+def urgent_task_ids(
+    index: slice, *, viewer: Any, queue_id: int | None = None, assignee_id: int | None = None
+) -> list[int]:
+    """The ids of a slice of the open tasks `viewer` sees, of a queue or held by someone,
+    most urgent first (`by_urgency`): a queue's unfiltered page, the tasks someone holds.
+    The query's text is kept (`_urgent_task_ids_sql`)."""
+    query = _urgent_task_ids_sql(
         connection.vendor,
         tuple(sorted(staff_department_ids(viewer))),
-        queue.pk,
+        queue_id,
+        assignee_id,
         index.start,
         index.stop,
     )
@@ -639,17 +643,24 @@ def queue_urgent_ids(index: slice, *, queue: Queue, viewer: Any) -> list[int]:
 
 
 @functools.lru_cache(maxsize=QUEUE_QUERIES_KEPT)
-def _queue_urgent_ids_sql(
-    vendor: str, staff_of: tuple[int, ...], queue_id: int, start: int | None, stop: int | None
+def _urgent_task_ids_sql(
+    vendor: str,
+    staff_of: tuple[int, ...],
+    queue_id: int | None,
+    assignee_id: int | None,
+    start: int | None,
+    stop: int | None,
 ) -> kept_queries.SqlWithParams:
-    """Built once a process for a queue's page and the departments its viewer is staff of
-    (`FulfilmentTask.objects.visible_to`): Django took about 2 ms to build and compile its
-    sort on the clock, more than the database takes to run it."""
-    tasks = (
-        FulfilmentTask.objects.filter(department_id__in=staff_of, queue_id=queue_id)
-        .open()
-        .by_urgency(now=kept_queries.NOW)
-    )
+    """Built once a process for a page of a queue's tasks or of someone's, and the
+    departments its viewer is staff of (`FulfilmentTask.objects.visible_to`): Django took
+    about 2 ms to build and compile its sort on the clock, more than the database takes
+    to run it."""
+    tasks = FulfilmentTask.objects.filter(department_id__in=staff_of).open()
+    if queue_id is not None:
+        tasks = tasks.filter(queue_id=queue_id)
+    if assignee_id is not None:
+        tasks = tasks.filter(assignee_id=assignee_id)
+    tasks = tasks.by_urgency(now=kept_queries.NOW)
     return tasks.values_list("pk", flat=True)[start:stop].query.sql_with_params()
 
 
@@ -693,13 +704,13 @@ def queue_tasks_paged(
     *, queue: Queue, viewer: Any, task_filter: QueueTaskFilter
 ) -> PagedByIds[FulfilmentTask]:
     """The queue's open tasks to read a page at a time: those its filters keep, or, with
-    none given, every one, most urgent first, their ids' query kept (`queue_urgent_ids`)
+    none given, every one, most urgent first, their ids' query kept (`urgent_task_ids`)
     and their count the queue's (`queues_for`)."""
     rows = task_rows(viewer=viewer)
     if queue_filtered(task_filter.data):
         return PagedByIds(task_filter.qs, rows=rows)
     return PagedByIds(
-        ids=functools.partial(queue_urgent_ids, queue=queue, viewer=viewer),
+        ids=functools.partial(urgent_task_ids, viewer=viewer, queue_id=queue.pk),
         count=queue.open_count,
         rows=rows,
     )
@@ -716,9 +727,13 @@ def task_rows(*, viewer: Any) -> QuerySet[FulfilmentTask]:
     )
 
 
-def tasks_assigned_to(*, user: Any) -> QuerySet[FulfilmentTask]:
-    """The open tasks someone holds, across their queues, most urgent first."""
-    return task_rows(viewer=user).filter(assignee=user).select_related("queue").by_urgency()
+def tasks_assigned_to(*, user: Any) -> PagedByIds[FulfilmentTask]:
+    """The open tasks someone holds, across their queues, most urgent first, to read a
+    slice at a time (their ids' query kept: `urgent_task_ids`)."""
+    return PagedByIds(
+        ids=functools.partial(urgent_task_ids, viewer=user, assignee_id=user.pk),
+        rows=task_rows(viewer=user).select_related("queue"),
+    )
 
 
 def departments_managed_by(*, user: Any) -> QuerySet[Department]:

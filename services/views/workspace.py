@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from esm import clock
 from esm.models import Department
-from esm.pagination import PagedByIds
 from esm.permissions import can
 from services import actions, selectors, sla
 from services.actions import ActionRefused
@@ -56,10 +55,7 @@ def _require_staff(request: HttpRequest) -> None:
 @require_GET
 def queue_list(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
-    my_tasks = PagedByIds(
-        selectors.tasks_assigned_to(user=request.user),
-        rows=selectors.task_rows(viewer=request.user).select_related("queue"),
-    )
+    my_tasks = selectors.tasks_assigned_to(user=request.user)
     return render(
         request,
         "services/workspace/queue_list.html",

@@ -97,3 +97,26 @@ def test_rows_read_from_their_own_queryset_keep_the_sorts_order(
     assert heads == [d.head.username for d in reversed(departments)][3:6]
     assert not hasattr(page[0], "label")
     assert " / " not in queries.captured_queries[1]["sql"]
+
+
+def test_ids_read_elsewhere_page_the_rows_without_a_queryset(departments):
+    """A page's ids from a function (a query whose text is kept, `esm.kept_queries`)."""
+    by_name = [d.pk for d in sorted(departments, key=lambda d: d.name)]
+    asked = []
+
+    def ids(index: slice) -> list[int]:
+        asked.append(index)
+        return by_name[index]
+
+    paged = PagedByIds(ids=ids, rows=Department.objects.select_related("head"), count=7)
+
+    assert [d.name for d in Paginator(paged, 3).page(2)] == [
+        "Department 6",
+        "Department 7",
+        "Department 8",
+    ]
+    assert asked == [slice(3, 6)]
+    with pytest.raises(TypeError):
+        PagedByIds(ids=ids, rows=Department.objects.all()).count()
+    with pytest.raises(TypeError):
+        PagedByIds(ids=ids)

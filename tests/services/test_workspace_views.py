@@ -357,6 +357,32 @@ def test_the_queue_page_sorts_and_counts_at_the_time_of_each_visit(client, it_ag
     assert visit(start + dt.timedelta(hours=6)) == ([sooner_due.pk, later_due.pk], 1)
 
 
+def test_the_tasks_you_hold_are_sorted_at_the_time_of_each_visit(client, it_agent, it_queue):
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    later_due = FulfilmentTaskFactory(
+        queue=it_queue,
+        assignee=it_agent,
+        resolution_due_at=start + dt.timedelta(hours=10),
+        at_risk_at=start + dt.timedelta(hours=1),
+    )
+    sooner_due = FulfilmentTaskFactory(
+        queue=it_queue,
+        assignee=it_agent,
+        resolution_due_at=start + dt.timedelta(hours=5),
+        at_risk_at=start + dt.timedelta(hours=4),
+    )
+    FulfilmentTaskFactory(queue=it_queue, resolution_due_at=start)
+    signed_in(client, it_agent)
+
+    def visit(at: dt.datetime) -> list[int]:
+        with clock.travel(at):
+            response = client.get(reverse("queue_list"))
+        return [row["task"].pk for row in response.context["my_tasks"]]
+
+    assert visit(start) == [sooner_due.pk, later_due.pk]
+    assert visit(start + dt.timedelta(hours=2)) == [later_due.pk, sooner_due.pk]
+
+
 def test_an_invalid_order_leaves_the_queue_most_urgent_first(client, it_agent, it_queue, employee):
     first = _raise(employee, it_queue.department, subject="Printer jam")
     second = _raise(employee, it_queue.department, subject="VPN down")
