@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from esm.models import DepartmentRole, Event, Profile
 from esm.permissions import can
 from journeys.models import JourneyMap
 from reporting.models import Report
-from services import selectors
+from services import actions, selectors
 from services.forms import YES, RequestForm
 from services.models import Approval, CatalogItem, FormField, FulfilmentTask, Queue, ServiceRequest
 from valuestreams.models import ValueStream
@@ -190,6 +191,28 @@ def plan(*, password: str) -> Plan:
         floor_sql=page_query,
         notes=notes,
     )
+
+
+@contextmanager
+def take_next_put_back() -> Iterator[None]:
+    """Put back in the largest queue, after the run, what its agent's "take next" claimed
+    during it, through the action an agent uses (`task_unassign`). The bench's database is
+    kept between runs: claimed and never released, the queue's unclaimed work ran out
+    after a few runs, and "take next" then timed its empty answer while the queue pages
+    timed a queue nobody had left to claim."""
+    queue = _largest_queue()
+    agent = _staff(queue, DepartmentRole.Role.AGENT)
+    unclaimed = list(
+        FulfilmentTask.objects.filter(queue=queue, assignee__isnull=True)
+        .open()
+        .values_list("pk", flat=True)
+    )
+    try:
+        yield
+    finally:
+        taken = FulfilmentTask.objects.filter(pk__in=unclaimed, assignee=agent).open()
+        for task in taken.order_by("pk"):
+            actions.task_unassign(task=task, by=agent)
 
 
 def database_size() -> dict[str, int]:

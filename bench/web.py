@@ -142,7 +142,10 @@ def main() -> int:
         from tests.integration.harness import redis_queue_forget
 
         try:
-            with gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master):
+            with (
+                scenarios.take_next_put_back(),
+                gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master),
+            ):
                 timings = asyncio.run(_drive(base_url, plan, password, args))
                 peak_rss_kb = _peak_rss_kb(master)
         finally:
