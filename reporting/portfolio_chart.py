@@ -121,13 +121,19 @@ def portfolio_chart(
 
     # The most asked-for first: their names get the free places.
     shown = sorted(shown, key=lambda e: -(e.demand_per_month or 0.0))
+    # Where they are drawn, to a tenth of a pixel: the labels' layout is kept for its
+    # circles (`_place_labels`), and a yearly cost read a moment later moved a circle by
+    # a millionth of a pixel, so no visit found the layout of the one before.
     circles = [
         Circle(
-            x_of(entry.yearly_cost or 0.0),
-            y_of(entry.value_index or 0.0),
-            MIN_RADIUS
-            + (MAX_RADIUS - MIN_RADIUS)
-            * math.sqrt((entry.demand_per_month or 0.0) / busiest if busiest else 0),
+            round(x_of(entry.yearly_cost or 0.0), 1),
+            round(y_of(entry.value_index or 0.0), 1),
+            round(
+                MIN_RADIUS
+                + (MAX_RADIUS - MIN_RADIUS)
+                * math.sqrt((entry.demand_per_month or 0.0) / busiest if busiest else 0),
+                1,
+            ),
         )
         for entry in shown
     ]
@@ -140,9 +146,9 @@ def portfolio_chart(
     )
     points = [
         Point(
-            x=round(circle.x, 1),
-            y=round(circle.y, 1),
-            r=round(circle.r, 1),
+            x=circle.x,
+            y=circle.y,
+            r=circle.r,
             label_x=round(label.x, 1),
             label_y=round(label.y, 1),
             anchor=label.anchor,

@@ -24,6 +24,7 @@ from reporting.portfolio_chart import (
     Circle,
     Text,
     _box,
+    _place_labels,
     plotted,
     portfolio_chart,
 )
@@ -304,3 +305,14 @@ def test_a_name_keeps_clear_of_the_corners_captions():
     for point in found.points:
         box = _inset(name_box(point))
         assert not any(box.overlaps(caption) for caption in captions), point.name
+
+
+def test_a_cost_a_moment_later_finds_the_labels_already_placed():
+    """Costs scaled to a year move by a fraction of a cent from one visit to the next: the
+    circles are placed to a tenth of a pixel, so the next visit reuses the layout."""
+    _place_labels.cache_clear()
+    first = chart([entry("Laptops", cost=1000), entry("Phones", cost=1300)])
+    again = chart([entry("Laptops", cost=1000.0001), entry("Phones", cost=1300)])
+
+    assert _place_labels.cache_info().hits == 1
+    assert points(again)["Laptops"] == points(first)["Laptops"]
