@@ -631,9 +631,13 @@ def urgent_task_ids(
     """The ids of a slice of the open tasks `viewer` sees, of a queue or held by someone,
     most urgent first (`by_urgency`): a queue's unfiltered page, the tasks someone holds.
     The query's text is kept (`_urgent_task_ids_sql`)."""
+    staff_of = tuple(sorted(staff_department_ids(viewer)))
+    # An empty slice (the one page of an empty queue) or nothing the viewer may see.
+    if not staff_of or (index.stop is not None and index.stop <= (index.start or 0)):
+        return []
     query = _urgent_task_ids_sql(
         connection.vendor,
-        tuple(sorted(staff_department_ids(viewer))),
+        staff_of,
         queue_id,
         assignee_id,
         index.start,

@@ -383,6 +383,14 @@ def test_the_tasks_you_hold_are_sorted_at_the_time_of_each_visit(client, it_agen
     assert visit(start + dt.timedelta(hours=2)) == [later_due.pk, sooner_due.pk]
 
 
+def test_an_empty_queue_says_nothing_waits_in_it(client, it_agent, it_queue):
+    response = signed_in(client, it_agent).get(reverse("queue_detail", args=[it_queue.slug]))
+
+    assert response.status_code == 200
+    assert response.context["rows"] == []
+    assert "Nothing is waiting in this queue." in response.content.decode()
+
+
 def test_an_invalid_order_leaves_the_queue_most_urgent_first(client, it_agent, it_queue, employee):
     first = _raise(employee, it_queue.department, subject="Printer jam")
     second = _raise(employee, it_queue.department, subject="VPN down")
