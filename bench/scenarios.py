@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,13 +192,14 @@ def plan(*, password: str) -> Plan:
     )
 
 
-@contextmanager
-def take_next_put_back() -> Iterator[None]:
-    """Put back in the largest queue, after the run, what its agent's "take next" claimed
-    during it, through the action an agent uses (`task_unassign`). The bench's database is
-    kept between runs: claimed and never released, the queue's unclaimed work ran out
-    after a few runs, and "take next" then timed its empty answer while the queue pages
-    timed a queue nobody had left to claim."""
+def take_next_put_back() -> Callable[[], None]:
+    """What puts back in the largest queue what its agent's "take next" claimed since this
+    was called, through the action an agent uses (`task_unassign`); the bench calls it
+    between its phases and after the run. The bench's database is kept between runs, and
+    the queue holds fewer unclaimed tasks than a run sends "take next" (86 at a million
+    requests): claimed and never released, they ran out within the first run, and "take
+    next" then timed its empty answer while the queue pages timed a queue nobody had left
+    to claim."""
     queue = _largest_queue()
     agent = _staff(queue, DepartmentRole.Role.AGENT)
     unclaimed = list(
@@ -207,12 +207,13 @@ def take_next_put_back() -> Iterator[None]:
         .open()
         .values_list("pk", flat=True)
     )
-    try:
-        yield
-    finally:
+
+    def put_back() -> None:
         taken = FulfilmentTask.objects.filter(pk__in=unclaimed, assignee=agent).open()
         for task in taken.order_by("pk"):
             actions.task_unassign(task=task, by=agent)
+
+    return put_back
 
 
 def database_size() -> dict[str, int]:

@@ -31,7 +31,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -141,14 +141,19 @@ def main() -> int:
 
         from tests.integration.harness import redis_queue_forget
 
+        put_back = scenarios.take_next_put_back()
+
+        def between_phases() -> None:
+            # In a thread of its own: the connection it opened is closed with it.
+            put_back()
+            connections.close_all()
+
         try:
-            with (
-                scenarios.take_next_put_back(),
-                gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master),
-            ):
-                timings = asyncio.run(_drive(base_url, plan, password, args))
+            with gunicorn(log_path=OUT_DIR / "web.log") as (base_url, master):
+                timings = asyncio.run(_drive(base_url, plan, password, args, between_phases))
                 peak_rss_kb = _peak_rss_kb(master)
         finally:
+            put_back()
             redis_queue_forget(redis_url, os.environ["BENCH_CELERY_QUEUE"])
         _streamed_queries(timings)
         # On the portal's own connection settings (no JIT, no parallel workers...).
@@ -361,7 +366,15 @@ def round_shares(requests: int, rounds: int = SEQUENTIAL_ROUNDS) -> list[int]:
     return [requests // rounds + (number < requests % rounds) for number in range(rounds)]
 
 
-async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespace) -> Any:
+async def _drive(
+    base_url: str,
+    plan: Any,
+    password: str,
+    args: argparse.Namespace,
+    between_phases: Callable[[], None],
+) -> Any:
+    """Warm-up, the sequential rounds, then each scenario at concurrency; what the
+    scenarios claimed is put back between them (`between_phases`)."""
     from bench import load
 
     async with load.client(base_url, concurrency=args.concurrency) as client:
@@ -378,6 +391,7 @@ async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespa
             await load.run(
                 client, scenario, sessions[scenario.role], requests=args.warm_up, concurrency=1
             )
+        await asyncio.to_thread(between_phases)
         # Round after round over every scenario, the no-op among them: a machine that slows
         # down for a minute slows every scenario's requests alike, so each page's ratio to
         # the no-op holds where one scenario after the other would put the slow minute on a
@@ -393,6 +407,7 @@ async def _drive(base_url: str, plan: Any, password: str, args: argparse.Namespa
                     concurrency=1,
                     into=sequential[scenario.name],
                 )
+        await asyncio.to_thread(between_phases)
         concurrent = {}
         _say(f"... and {args.concurrency} at a time...")
         for scenario in plan.scenarios:

@@ -11,21 +11,26 @@ from tests.services.factories import FulfilmentTaskFactory, QueueFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_what_take_next_claimed_during_a_run_is_put_back_in_the_queue(it_agent, it_department):
+def test_what_take_next_claimed_is_put_back_in_the_queue_between_phases(it_agent, it_department):
     queue = QueueFactory(department=it_department)
     colleague = DepartmentRoleFactory(department=it_department).user
     held_before = FulfilmentTaskFactory(queue=queue, assignee=it_agent, state="in_progress")
-    unclaimed = [FulfilmentTaskFactory(queue=queue) for _ in range(4)]
+    FulfilmentTaskFactory.create_batch(4, queue=queue)
 
-    with scenarios.take_next_put_back():
-        taken = [actions.task_take_next(queue=queue, agent=it_agent) for _ in range(2)]
-        by_colleague = actions.task_take_next(queue=queue, agent=colleague)
+    put_back = scenarios.take_next_put_back()
+    # Two phases of a run: the first's claims are put back before the second claims.
+    first_phase = [actions.task_take_next(queue=queue, agent=it_agent) for _ in range(3)]
+    put_back()
+    taken = [actions.task_take_next(queue=queue, agent=it_agent) for _ in range(2)]
+    by_colleague = actions.task_take_next(queue=queue, agent=colleague)
+    put_back()
 
     def holder(task: FulfilmentTask) -> int | None:
         task.refresh_from_db()
         return task.assignee_id
 
-    assert {task.pk for task in taken} <= {task.pk for task in unclaimed}
+    # The first phase's claims came back: the most urgent were there to take again.
+    assert {task.pk for task in taken} <= {task.pk for task in first_phase}
     assert [holder(task) for task in taken] == [None, None]
     assert [task.state for task in taken] == ["queued", "queued"]
     # Only what the bench's agent took during the run.
