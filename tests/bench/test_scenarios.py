@@ -1,14 +1,18 @@
 """What the bench leaves behind in the database it keeps between runs."""
 
+import datetime as dt
+
 import pytest
 
 from bench import scenarios
 from services import actions
 from services.models import FulfilmentTask
 from tests.esm.factories import DepartmentRoleFactory
-from tests.services.factories import FulfilmentTaskFactory, QueueFactory
+from tests.services.factories import FulfilmentTaskFactory, QueueFactory, ServiceRequestFactory
 
 pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
 def test_what_take_next_claimed_is_put_back_in_the_queue_between_phases(it_agent, it_department):
@@ -36,3 +40,15 @@ def test_what_take_next_claimed_is_put_back_in_the_queue_between_phases(it_agent
     # Only what the bench's agent took during the run.
     assert holder(held_before) == it_agent.pk
     assert holder(by_colleague) == colleague.pk
+
+
+def test_the_request_page_timed_is_the_employees_newest_but_the_benchs_own(employee):
+    ServiceRequestFactory(requester=employee, submitted_at=START)
+    newer = ServiceRequestFactory(requester=employee, submitted_at=START + dt.timedelta(days=1))
+    ServiceRequestFactory(
+        requester=employee,
+        submitted_at=START + dt.timedelta(days=2),
+        submission_key=f"{scenarios.SUBMISSION_KEY_PREFIX}0123abcd",
+    )
+
+    assert scenarios.newest_request_of(employee) == newer
