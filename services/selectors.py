@@ -351,7 +351,14 @@ def request_for_viewer(*, user: Any, reference: str) -> ServiceRequest:
         raise Http404("No such request.")
     service_requests = (
         ServiceRequest.objects.visible_to(user)
-        .select_related("catalog_item__service", "department", "requester", "raised_by", "rating")
+        .select_related(
+            "catalog_item__service",
+            "department",
+            "requester",
+            "raised_by",
+            "rating",
+            "automation_run",
+        )
         .prefetch_related(
             Prefetch("approvals", queryset=Approval.objects.select_related("decided_by")),
             "attachments",
@@ -1016,10 +1023,14 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
     With a fulfilment plan: each step, done / with which department now / next / not
     needed. Without one: each task and the department that has it.
     """
-    step_runs = list(
-        StepRun.objects.filter(run__service_request=service_request)
-        .select_related("department", "task__department")
-        .order_by("position", "id")
+    step_runs = (
+        list(
+            StepRun.objects.filter(run__service_request=service_request)
+            .select_related("department", "task__department")
+            .order_by("position", "id")
+        )
+        if _may_have_run(service_request)
+        else []
     )
     if step_runs:
         return [_step_progress(step_run) for step_run in step_runs]
@@ -1036,6 +1047,13 @@ def request_progress(*, service_request: ServiceRequest) -> list[dict[str, Any]]
         for task in tasks
         if task.state != FulfilmentTask.State.CANCELLED
     ]
+
+
+def _may_have_run(service_request: ServiceRequest) -> bool:
+    """False only when the request was read with its automation run (`request_for_viewer`)
+    and has none: most requests have no plan, and their page then reads no steps."""
+    run = ServiceRequest._meta.get_field("automation_run")
+    return not run.is_cached(service_request) or run.get_cached_value(service_request) is not None
 
 
 TASK_PROGRESS = {

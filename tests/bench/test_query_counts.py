@@ -37,7 +37,8 @@ PINNED = {
     "item form": 7,
     "submit": 19,
     "my requests": 5,
-    "request detail": 12,
+    # Its run's steps or, read with no run, its tasks: one read either way.
+    "request detail": 11,
     "approvals": 5,
     # The tasks assigned to the viewer are a page of tasks too, read as the queue's are.
     "queue list": 8,

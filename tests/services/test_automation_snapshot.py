@@ -9,7 +9,7 @@ from services import actions, selectors
 from services.models import AutomationRun, FulfilmentTask, PlanStep, Queue, StepRun
 from tests.esm.factories import BusinessCalendarFactory
 from tests.services.automation_doubles import plan_step as _step
-from tests.services.factories import CatalogItemFactory
+from tests.services.factories import CatalogItemFactory, FulfilmentTaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +178,22 @@ def test_deleting_the_plan_steps_keeps_a_finished_run_readable(
     progress = selectors.request_progress(service_request=service_request)
     assert [row["name"] for row in progress] == ["First", "Laptop", "Account", "Extra"]
     assert AutomationRun.objects.get().plan[0]["key"] == "first"
+
+
+def test_a_requests_page_reads_its_steps_only_when_it_has_a_run(
+    employee, plan, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        planned = _submit(plan, employee)
+    planless = FulfilmentTaskFactory(
+        service_request__requester=employee, title="Fix the printer"
+    ).service_request
+
+    def progress_of(service_request):
+        read = selectors.request_for_viewer(user=employee, reference=service_request.reference)
+        with django_assert_num_queries(1):
+            return [row["name"] for row in selectors.request_progress(service_request=read)]
+
+    # Its run's steps; without a run, its tasks, and no read of steps it cannot have.
+    assert progress_of(planned) == ["First", "Laptop", "Account", "Extra"]
+    assert progress_of(planless) == ["Fix the printer"]
