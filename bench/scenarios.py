@@ -15,12 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from esm import clock
+from esm import clock, kept_queries
 from esm.models import DepartmentRole, Event, Profile
-from esm.permissions import can
+from esm.permissions import can, staff_department_ids
 from journeys.models import JourneyMap
 from reporting.models import Report
 from services import actions, selectors
@@ -80,6 +81,8 @@ def plan(*, password: str) -> Plan:
     if task is None:
         raise NothingToBench(f"The largest queue, {queue}, has no open task.")
     own_request = newest_request_of(employee)
+    if own_request is None:
+        raise NothingToBench(f"{employee} raised no request but those of the bench.")
     form_item, answers = _fillable_item(employee)
     stream, journey = _first_readable("valuestreams.view_stream", people), _first_journey(people)
     search_word = form_item.name.split()[0]
@@ -182,8 +185,17 @@ def plan(*, password: str) -> Plan:
     ]
 
     _set_passwords(people, password)
-    # The page's sort and slice: its ids (`esm.pagination.PagedByIds`), then 25 rows by id.
-    page_query = tasks.values_list("pk", flat=True)[:TASKS_PER_PAGE].query.sql_with_params()
+    # The unfiltered page's sort and slice, as it runs them: its ids
+    # (`selectors.urgent_task_ids`, its text kept), then 25 rows by id.
+    page_query = kept_queries.at(
+        selectors.urgent_task_ids_query(
+            slice(0, TASKS_PER_PAGE),
+            staff_of=tuple(sorted(staff_department_ids(agent))),
+            queue_id=queue.pk,
+        ),
+        now=clock.now(),
+        connection=connection,
+    )
     return Plan(
         accounts={role: user.get_username() for role, user in people.items()},
         scenarios=scenarios,

@@ -31,10 +31,15 @@ def rows_at(model: type[Model], query: SqlWithParams, *, now: dt.datetime) -> li
     """The rows of `query` (built with `NOW`) at `now`, from the database `model` is read
     from (the replica on a measuring page, `esm.db_routers`)."""
     connection = connections[router.db_for_read(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(*at(query, now=now, connection=connection))
+        return cursor.fetchall()
+
+
+def at(query: SqlWithParams, *, now: dt.datetime, connection: Any) -> SqlWithParams:
+    """`query` (built with `NOW`) as it runs at `now` on `connection`."""
     # As the query's compiler wrote the mark: a datetime for PostgreSQL, text for SQLite.
     mark = connection.ops.adapt_datetimefield_value(NOW)
     current = connection.ops.adapt_datetimefield_value(now)
     sql, params = query
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [current if param == mark else param for param in params])
-        return cursor.fetchall()
+    return sql, tuple(current if param == mark else param for param in params)

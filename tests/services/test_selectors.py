@@ -10,7 +10,7 @@ from esm import clock
 from esm.models import DepartmentRole
 from esm.permissions import department_roles
 from services import actions, selectors
-from services.models import ArticleView, ServiceRequest
+from services.models import ArticleView, Queue, ServiceRequest
 from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
 from tests.services.factories import (
     ApprovalFactory,
@@ -266,3 +266,29 @@ def test_queue_tasks_read_the_departments_agents_only_to_offer_or_check_an_assig
     )
     assert not refused.is_valid()
     assert "assignee" in refused.errors
+
+
+def test_queues_read_as_rows_are_the_queues_and_departments_the_orm_reads(it_agent, it_department):
+    """`queues_for` makes its queues and their departments from a kept query's rows, with
+    no conversion of their own: a field whose column needs one (a datetime on SQLite, a
+    JSON or decimal field) would come back unlike the ORM's, and fail here."""
+    it_department.description = "Laptops, accounts and access"
+    it_department.save()
+    QueueFactory(department=it_department, name="Desk", description="First line")
+    QueueFactory(department=it_department, name="Access", is_default=True)
+
+    def fields(instance):
+        return {
+            field.attname: getattr(instance, field.attname)
+            for field in type(instance)._meta.concrete_fields
+        }
+
+    read = selectors.queues_for(user=it_agent)
+    expected = Queue.objects.filter(department=it_department).select_related("department")
+    expected = expected.order_by("name")
+
+    assert [fields(queue) for queue in read] == [fields(queue) for queue in expected]
+    assert [fields(queue.department) for queue in read] == [
+        fields(queue.department) for queue in expected
+    ]
+    assert [queue._state.db for queue in read] == ["default", "default"]
