@@ -12,11 +12,10 @@ import functools
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import connections, router
 from django.db.models import Q
 
+from esm import kept_queries
 from esm.models import BusinessCalendar, Department, Holiday, WorkingPeriod
 
 # Far enough to cross any plausible run of holidays; beyond it a calendar has no working time.
@@ -132,13 +131,9 @@ def schedules_for(departments: Iterable[Department | int]) -> Schedules:
     if ids:
         calendar_of.update(Department.objects.filter(pk__in=ids).values_list("pk", "calendar_id"))
     own = tuple(sorted({pk for pk in calendar_of.values() if pk is not None}))
-    connection = connections[router.db_for_read(BusinessCalendar)]
-    calendars_query, holidays_query = _calendars_sql(connection.vendor, own)
-    with connection.cursor() as cursor:
-        cursor.execute(*calendars_query)
-        rows = cursor.fetchall()
-        cursor.execute(*holidays_query)
-        holiday_rows = cursor.fetchall()
+    calendars_query, holidays_query = _calendars_sql(kept_queries.vendor_of(BusinessCalendar), own)
+    rows = kept_queries.rows_at(BusinessCalendar, calendars_query)
+    holiday_rows = kept_queries.rows_at(Holiday, holidays_query)
     zones: dict[int, str] = {}
     weekly: dict[int, dict[int, list[tuple[dt.time, dt.time]]]] = {}
     default = None
@@ -182,7 +177,7 @@ _date = Holiday._meta.get_field("date").to_python
 @functools.lru_cache(maxsize=CALENDAR_QUERIES_KEPT)
 def _calendars_sql(
     vendor: str, own: tuple[int, ...]
-) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
+) -> tuple[kept_queries.SqlWithParams, kept_queries.SqlWithParams]:
     """`schedules_for`'s two queries for a set of calendars (and the default), built once a
     process: nearly every staff page and the request's page read them, and Django took
     twice as long to build them as the database to answer. The rows are read afresh."""

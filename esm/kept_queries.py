@@ -1,12 +1,15 @@
-"""Queries that read the clock, their SQL kept by a process and run at each visit's now.
+"""Queries whose SQL a process keeps, run afresh at each visit, at its now when they read
+the clock.
+
+A page that runs the same query at every visit can keep its SQL and parameters (an
+`lru_cache` keyed by everything that shapes them, the vendor among them: `vendor_of`) and
+run them with `rows_at`, from the database the model is read from.
 
 Django takes milliseconds to build and compile a query that reads a clock's state (a CASE
 of seven conditions, `services.models.clocks.clock_state_sql`), more than PostgreSQL
 takes to run it on a queue's open tasks. A page that runs the same such query at every
-visit keeps its SQL and parameters (an `lru_cache` keyed by everything else that shapes
-them, as the approval summary does), built with `NOW` where the current time goes;
-`rows_at` runs it with the time of the run in its place. The rows are read afresh at each
-run.
+visit keeps it built with `NOW` where the current time goes; `rows_at` runs it with the
+time of the run in its place.
 
 Only a parameter equal to `NOW` is replaced: a query kept this way may compare columns
 with now, never with a time computed from it (now minus a day).
@@ -27,12 +30,21 @@ NOW = dt.datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
 type SqlWithParams = tuple[str, tuple[Any, ...]]
 
 
-def rows_at(model: type[Model], query: SqlWithParams, *, now: dt.datetime) -> list[tuple[Any, ...]]:
-    """The rows of `query` (built with `NOW`) at `now`, from the database `model` is read
-    from (the replica on a measuring page, `esm.db_routers`)."""
+def vendor_of(model: type[Model]) -> str:
+    """The vendor of the database `model` is read from: a kept query is kept for it."""
+    return connections[router.db_for_read(model)].vendor
+
+
+def rows_at(
+    model: type[Model], query: SqlWithParams, *, now: dt.datetime | None = None
+) -> list[tuple[Any, ...]]:
+    """The rows of `query` from the database `model` is read from (the replica on a
+    measuring page, `esm.db_routers`); at `now` when it was built with `NOW`."""
     connection = connections[router.db_for_read(model)]
+    if now is not None:
+        query = at(query, now=now, connection=connection)
     with connection.cursor() as cursor:
-        cursor.execute(*at(query, now=now, connection=connection))
+        cursor.execute(*query)
         return cursor.fetchall()
 
 

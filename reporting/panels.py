@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
@@ -258,7 +257,7 @@ def department_staff_panel(*, department: Department, viewer: User) -> Departmen
     at_risk_states = dict(
         kept_queries.rows_at(
             FulfilmentTask,
-            _at_risk_sql(connections[router.db_for_read(FulfilmentTask)].vendor, department.pk),
+            _at_risk_sql(kept_queries.vendor_of(FulfilmentTask), department.pk),
             now=clock.now(),
         )
     )
@@ -298,14 +297,13 @@ def _waiting_from_elsewhere(department_id: int) -> tuple[dict[str, int], list[in
     consult, or a handoff from another department): how many of each, and the oldest
     `LIST_LENGTH` ids. For its staff, who see every task of their department
     (`FulfilmentTask.objects.visible_to`): the caller has checked the viewer is one."""
-    connection = connections[router.db_for_read(FulfilmentTask)]
-    counts, ids = _waiting_sql(connection.vendor, department_id)
-    with connection.cursor() as cursor:
-        cursor.execute(*counts)
-        # Grouped by the department: no row when nothing waits.
-        _, consults, handoffs = cursor.fetchone() or (department_id, 0, 0)
-        cursor.execute(*ids)
-        return {"consults": consults, "handoffs": handoffs}, [pk for (pk,) in cursor.fetchall()]
+    counts, ids = _waiting_sql(kept_queries.vendor_of(FulfilmentTask), department_id)
+    # Grouped by the department: no row when nothing waits.
+    [(_, consults, handoffs)] = kept_queries.rows_at(FulfilmentTask, counts) or [
+        (department_id, 0, 0)
+    ]
+    waiting = kept_queries.rows_at(FulfilmentTask, ids)
+    return {"consults": consults, "handoffs": handoffs}, [pk for (pk,) in waiting]
 
 
 @functools.lru_cache(maxsize=QUERIES_KEPT)
@@ -416,12 +414,11 @@ def department_manager_panel(
 def _crossings_figures(department_id: int, period: Period) -> tuple[dict[str, int], dict[str, int]]:
     """The department's handoffs and consults in `period`, each a dict of counts, in one
     query (its text kept: `_crossings_figures_sql`)."""
-    connection = connections[router.db_for_read(Event)]
-    sql, params = _crossings_figures_sql(connection.vendor, department_id, period.start, period.end)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        # Read by a cursor, each JSON object comes as text (the ORM's JSONField decodes it).
-        handoffs, consults = cursor.fetchone()
+    query = _crossings_figures_sql(
+        kept_queries.vendor_of(Event), department_id, period.start, period.end
+    )
+    # Read by a cursor, each JSON object comes as text (the ORM's JSONField decodes it).
+    [(handoffs, consults)] = kept_queries.rows_at(Event, query)
     return json.loads(handoffs), json.loads(consults)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection, connections, router
+from django.db import connection, router
 from django.db.models import (
     Case,
     Count,
@@ -561,7 +561,10 @@ def queues_for(
     if not staff_of:
         return []
     query = _queues_sql(
-        connection.vendor, staff_of, department.pk if department is not None else None, slug
+        kept_queries.vendor_of(Queue),
+        staff_of,
+        department.pk if department is not None else None,
+        slug,
     )
     queues, db = [], router.db_for_read(Queue)
     for row in kept_queries.rows_at(Queue, query, now=clock.now()):
@@ -658,7 +661,12 @@ def urgent_task_ids_query(
     """`urgent_task_ids`' query, with `kept_queries.NOW` where it reads now (the bench times
     it alone, as the queue page runs it)."""
     return _urgent_task_ids_sql(
-        connection.vendor, staff_of, queue_id, assignee_id, index.start, index.stop
+        kept_queries.vendor_of(FulfilmentTask),
+        staff_of,
+        queue_id,
+        assignee_id,
+        index.start,
+        index.stop,
     )
 
 
@@ -902,10 +910,10 @@ def department_agent_names(*, department: Department) -> list[tuple[int, str]]:
     """(id, full name or username) of `department_agents`, in their order, read as plain
     values: a large department's hundreds of people are offered on each of its queue and
     task pages, and reading them as whole people was most of the lists' cost."""
-    people_from = connections[router.db_for_read(get_user_model())]
-    with people_from.cursor() as cursor:
-        cursor.execute(*_department_agent_names_sql(people_from.vendor, department.pk))
-        people = cursor.fetchall()
+    User = get_user_model()
+    people = kept_queries.rows_at(
+        User, _department_agent_names_sql(kept_queries.vendor_of(User), department.pk)
+    )
     return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in people]
 
 
