@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -22,10 +22,11 @@ class PagedByIds[M: Model]:
     `count`, when the caller already read how many rows the queryset holds (a queue's open
     tasks, counted with the queue), spares the paginator counting them again.
 
-    `rows`, when given, is what the page's rows are read from by their ids instead of
-    `queryset`: the same rows with their relations but without the sort's annotations,
-    which Django would otherwise build and compile again for 25 rows that are already in
-    order. It must hold every row `queryset` holds.
+    `rows`, when given, reads the page's rows by their ids instead of `queryset`, in any
+    order: the same rows with their relations but without the sort's annotations, which
+    Django would otherwise build and compile again for 25 rows that are already in order
+    (a query whose text is kept, `esm.kept_queries.KeptInstances`). It must read every row
+    `queryset` holds.
 
     `ids`, when given, reads a slice's ids in place of `queryset`, which is then not needed:
     a query whose text is kept (`esm.kept_queries`). It takes `rows` with it, and `count`
@@ -37,18 +38,21 @@ class PagedByIds[M: Model]:
         queryset: QuerySet[M] | None = None,
         *,
         count: int | None = None,
-        rows: QuerySet[M] | None = None,
+        rows: Callable[[list[Any]], Iterable[M]] | None = None,
         ids: Callable[[slice], list[Any]] | None = None,
     ) -> None:
         if queryset is None and (ids is None or rows is None):
             raise TypeError("Without a queryset, PagedByIds reads its ids and rows.")
         self.queryset = queryset
         self.known_count = count
-        self.rows = queryset if rows is None else rows
+        self.rows = rows or self._rows_of_queryset
         self.ids = ids or self._ids_of_queryset
 
     def _ids_of_queryset(self, index: slice) -> list[Any]:
         return list(self.queryset.values_list("pk", flat=True)[index])
+
+    def _rows_of_queryset(self, ids: list[Any]) -> Iterable[M]:
+        return self.queryset.in_bulk(ids).values()
 
     def count(self) -> int:
         if self.known_count is not None:
@@ -61,5 +65,5 @@ class PagedByIds[M: Model]:
         if not isinstance(index, slice):
             raise TypeError("PagedByIds is read a page (a slice) at a time.")
         ids = self.ids(index)
-        rows: dict[Any, M] = self.rows.in_bulk(ids)
+        rows = {row.pk: row for row in self.rows(ids)}
         return [rows[pk] for pk in ids if pk in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -113,8 +113,12 @@ class FulfilmentTaskQuerySet(models.QuerySet["FulfilmentTask"]):
     def with_case_hidden(self, user: Any) -> FulfilmentTaskQuerySet:
         """Annotate `case_hidden`: a consult about a confidential case, for a viewer who is
         not staff of the case's department (the twin of `services.view_task_case`)."""
+        return self.with_case_hidden_outside(staff_department_ids(user))
+
+    def with_case_hidden_outside(self, departments: Iterable[int]) -> FulfilmentTaskQuerySet:
+        """`with_case_hidden` for a viewer who is staff of `departments`."""
         hidden = Q(consult__isnull=False, service_request__is_confidential=True) & ~Q(
-            service_request__department_id__in=staff_department_ids(user)
+            service_request__department_id__in=departments
         )
         return self.annotate(
             case_hidden=Case(

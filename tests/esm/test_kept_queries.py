@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat
 
 from esm import kept_queries
+from esm.models import Department, Profile
 from services.models import FulfilmentTask
+from tests.esm.factories import DepartmentFactory, ProfileFactory, UserFactory
 from tests.services.factories import FulfilmentTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +40,86 @@ def test_the_same_query_reads_each_runs_now_and_keeps_its_other_times():
     # Only the mark is replaced: a time of the query's own stays as it was written.
     later = _due_by_now_created_since(task.created_at + dt.timedelta(days=1))
     assert kept_queries.rows_at(FulfilmentTask, later, now=DUE) == []
+
+
+# Relations of every kind: a nullable foreign key (head), a one-to-one seen from the side
+# without the key (the head's profile), a foreign key beyond it, and one that is never null.
+HEADS = ("head__profile__department", "head__profile__location", "calendar")
+
+
+def _fields(instance):
+    if instance is None:
+        return None
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in type(instance)._meta.concrete_fields
+    }
+
+
+def _departments_kept(**filters):
+    departments = Department.objects.filter(**filters).annotate(
+        label=Concat(F("name"), Value(" / "), F("slug"), output_field=CharField())
+    )
+    return kept_queries.kept_instances(departments, HEADS)
+
+
+def test_kept_rows_are_the_instances_select_related_reads(django_assert_num_queries):
+    """Every field as the ORM reads it (a datetime or date from SQLite's text, a boolean
+    from its integer), every relation filled in or None, the one-to-one both ways."""
+    home = DepartmentFactory(name="Home")
+    head = UserFactory(last_login=DUE)
+    ProfileFactory(user=head, department=home, start_date=dt.date(2024, 5, 6), is_executive=True)
+    headless = DepartmentFactory(name="Headless")
+    no_profile = DepartmentFactory(name="Unprofiled", head=UserFactory())
+    headed = DepartmentFactory(name="Headed", head=head)
+    kept = _departments_kept(pk__in=[headless.pk, no_profile.pk, headed.pk])
+
+    with django_assert_num_queries(1):
+        read = {department.name: department for department in kept_queries.instances_at(kept)}
+        reached = {
+            name: [
+                department.label,
+                department.calendar,
+                department.head,
+                department.head and department.head.profile,
+                department.head and department.head.profile.department,
+                department.head and department.head.profile.location,
+            ]
+            for name, department in read.items()
+            if name != "Unprofiled"
+        }
+        assert read["Headed"].head.profile.user is read["Headed"].head
+    expected = {
+        department.name: department
+        for department in Department.objects.select_related(*HEADS).filter(
+            pk__in=[headless.pk, no_profile.pk, headed.pk]
+        )
+    }
+
+    assert set(read) == set(expected)
+    for name, department in read.items():
+        assert _fields(department) == _fields(expected[name])
+        assert _fields(department.calendar) == _fields(expected[name].calendar)
+        assert _fields(department.head) == _fields(expected[name].head)
+    assert reached["Headless"][2:] == [None, None, None, None]
+    assert reached["Headed"][0] == f"Headed / {headed.slug}"
+    assert _fields(reached["Headed"][3]) == _fields(head.profile)
+    assert reached["Headed"][4] == home
+    assert reached["Headed"][5] is None
+    assert read["Headed"]._state.db == "default" and not read["Headed"]._state.adding
+    # A one-to-one with no row behind it reads as the ORM's does: it does not exist.
+    with pytest.raises(Profile.DoesNotExist):
+        read["Unprofiled"].head.profile
+
+
+def test_kept_rows_read_the_keys_of_each_run_in_place_of_their_marks():
+    first, second, third = (DepartmentFactory(name=name) for name in ("One", "Two", "Three"))
+    one = _departments_kept(pk=kept_queries.ID)
+    two = _departments_kept(pk__in=kept_queries.ids(2))
+
+    assert [d.name for d in kept_queries.instances_at(one, keys={kept_queries.ID: second.pk})] == [
+        "Two"
+    ]
+    marks = dict(zip(kept_queries.ids(2), [third.pk, first.pk], strict=True))
+    assert sorted(d.name for d in kept_queries.instances_at(two, keys=marks)) == ["One", "Three"]
+    assert kept_queries.instances_at(one, keys={kept_queries.ID: 0}) == []

@@ -10,13 +10,14 @@ from esm import clock
 from esm.models import DepartmentRole
 from esm.permissions import department_roles
 from services import actions, selectors
-from services.models import ArticleView, Queue, ServiceRequest
+from services.models import ArticleView, FulfilmentTask, Queue, ServiceRequest
 from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
 from tests.services.factories import (
     ApprovalFactory,
     ArticleFactory,
     CatalogItemFactory,
     CategoryFactory,
+    ConsultFactory,
     EntitlementFactory,
     FulfilmentTaskFactory,
     QueueFactory,
@@ -292,3 +293,57 @@ def test_queues_read_as_rows_are_the_queues_and_departments_the_orm_reads(it_age
         fields(queue.department) for queue in expected
     ]
     assert [queue._state.db for queue in read] == ["default", "default"]
+
+
+def _fields(instance):
+    if instance is None:
+        return None
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def _reached(task, path):
+    for name in path.split("__"):
+        task = getattr(task, name, None) if task is not None else None
+    return task
+
+
+def test_the_task_page_reads_a_task_and_what_it_shows_as_the_orm_does(
+    django_assert_num_queries,
+):
+    """A consult's task (asked by a task handed over from a third department) and an
+    ordinary one with no assignee and no consult: each relation of the page as
+    `select_related` reads it, with no query when the page follows one."""
+    consult = ConsultFactory()
+    asking = consult.asking_task
+    asking.handed_off_from = FulfilmentTaskFactory(service_request=asking.service_request)
+    asking.assignee = UserFactory()
+    asking.save()
+    agent = UserFactory()
+    for department in (consult.from_department, consult.to_department):
+        DepartmentRoleFactory(user=agent, department=department, role=DepartmentRole.Role.AGENT)
+
+    for task in (consult.consult_task, asking):
+        expected = FulfilmentTask.objects.select_related(*selectors.TASK_PAGE_RELATIONS).get(
+            pk=task.pk
+        )
+        read = selectors.task_for_viewer(user=agent, pk=task.pk)
+        with django_assert_num_queries(0):
+            for relation in selectors.TASK_PAGE_RELATIONS:
+                path = ""
+                for name in relation.split("__"):
+                    path = f"{path}__{name}" if path else name
+                    assert _fields(_reached(read, path)) == _fields(_reached(expected, path))
+        assert _fields(read) == _fields(expected)
+
+
+def test_the_task_page_is_not_found_outside_its_viewers_departments(it_agent, hr_department):
+    task = FulfilmentTaskFactory(service_request__department=hr_department)
+
+    with pytest.raises(Http404):
+        selectors.task_for_viewer(user=it_agent, pk=task.pk)
+    DepartmentRoleFactory(user=it_agent, department=hr_department, role=DepartmentRole.Role.AGENT)
+    it_agent = type(it_agent).objects.get(pk=it_agent.pk)
+    assert selectors.task_for_viewer(user=it_agent, pk=task.pk) == task
+    it_agent.is_active = False
+    with pytest.raises(Http404):
+        selectors.task_for_viewer(user=it_agent, pk=task.pk)
