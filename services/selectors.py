@@ -763,7 +763,8 @@ def task_rows_by_ids(
     if not ids or not viewer.is_active or not staff_of:
         return []
     query = _task_rows_query(kept_queries.vendor_of(FulfilmentTask), staff_of, len(ids), with_queue)
-    return kept_queries.instances_at(query, keys=dict(zip(kept_queries.ids(len(ids)), ids)))
+    marks = kept_queries.ids(len(ids))
+    return kept_queries.instances_at(query, keys=dict(zip(marks, ids, strict=True)))
 
 
 @functools.lru_cache(maxsize=QUEUE_QUERIES_KEPT)

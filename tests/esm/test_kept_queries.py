@@ -106,10 +106,11 @@ def test_kept_rows_are_the_instances_select_related_reads(django_assert_num_quer
     assert _fields(reached["Headed"][3]) == _fields(head.profile)
     assert reached["Headed"][4] == home
     assert reached["Headed"][5] is None
-    assert read["Headed"]._state.db == "default" and not read["Headed"]._state.adding
+    assert read["Headed"]._state.db == "default"
+    assert not read["Headed"]._state.adding
     # A one-to-one with no row behind it reads as the ORM's does: it does not exist.
-    with pytest.raises(Profile.DoesNotExist):
-        read["Unprofiled"].head.profile
+    with django_assert_num_queries(0), pytest.raises(Profile.DoesNotExist):
+        _ = read["Unprofiled"].head.profile
 
 
 def test_kept_rows_read_the_keys_of_each_run_in_place_of_their_marks():
