@@ -222,7 +222,7 @@ def instances_at(
                 instance = None
             else:
                 instance = part.make(db, values)
-            if parent is not None and part.fill is not None:
+            if parent is not None and part.fill is not None:  # every part but the first
                 part.fill(parent, instance)
                 if instance is not None and part.fill_back is not None:
                     part.fill_back(instance, parent)

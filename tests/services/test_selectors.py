@@ -269,36 +269,30 @@ def test_queue_tasks_read_the_departments_agents_only_to_offer_or_check_an_assig
     assert "assignee" in refused.errors
 
 
+def _fields(instance):
+    if instance is None:
+        return None
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
 def test_queues_read_as_rows_are_the_queues_and_departments_the_orm_reads(it_agent, it_department):
-    """`queues_for` makes its queues and their departments from a kept query's rows, with
-    no conversion of their own: a field whose column needs one (a datetime on SQLite, a
-    JSON or decimal field) would come back unlike the ORM's, and fail here."""
+    """`queues_for` makes its queues and their departments from a kept query's rows: a
+    field whose column needs a conversion (a datetime on SQLite, a JSON or decimal field)
+    comes back as the ORM's does."""
     it_department.description = "Laptops, accounts and access"
     it_department.save()
     QueueFactory(department=it_department, name="Desk", description="First line")
     QueueFactory(department=it_department, name="Access", is_default=True)
 
-    def fields(instance):
-        return {
-            field.attname: getattr(instance, field.attname)
-            for field in type(instance)._meta.concrete_fields
-        }
-
     read = selectors.queues_for(user=it_agent)
     expected = Queue.objects.filter(department=it_department).select_related("department")
     expected = expected.order_by("name")
 
-    assert [fields(queue) for queue in read] == [fields(queue) for queue in expected]
-    assert [fields(queue.department) for queue in read] == [
-        fields(queue.department) for queue in expected
+    assert [_fields(queue) for queue in read] == [_fields(queue) for queue in expected]
+    assert [_fields(queue.department) for queue in read] == [
+        _fields(queue.department) for queue in expected
     ]
     assert [queue._state.db for queue in read] == ["default", "default"]
-
-
-def _fields(instance):
-    if instance is None:
-        return None
-    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
 
 
 def _reached(task, path):
