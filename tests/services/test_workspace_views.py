@@ -92,6 +92,8 @@ def test_queue_list_shows_my_departments_queues_with_counts(
     queues = list(response.context["queues"])
     assert queues == [it_queue]
     assert (queues[0].open_count, queues[0].unclaimed_count) == (1, 1)
+    # The breached count is named as the queue's own page names it: a department target.
+    assert "Past department target" in response.content.decode()
 
 
 def test_another_departments_queue_and_tasks_do_not_exist_for_an_agent(
