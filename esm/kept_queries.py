@@ -39,6 +39,14 @@ NOW = dt.datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
 # The key a kept query is built with where it reads a row by its key: one no row holds.
 ID = -(2**62)
 
+# The text a kept query is built with where it reads rows by a text key (a case's
+# reference): one no row holds.
+TEXT_ID = "\x1fkept text key\x1f"
+
+# The instant a kept query is built with where it reads an instant of the visit's own other
+# than now (a case's submission): one no row holds, a microsecond after `NOW`.
+AT = dt.datetime(1900, 1, 1, 0, 0, 0, 2, tzinfo=dt.UTC)
+
 type SqlWithParams = tuple[str, tuple[Any, ...]]
 
 
@@ -57,11 +65,11 @@ def rows_at(
     query: SqlWithParams,
     *,
     now: dt.datetime | None = None,
-    keys: Mapping[int, Any] | None = None,
+    keys: Mapping[Any, Any] | None = None,
 ) -> list[tuple[Any, ...]]:
     """The rows of `query` from the database `model` is read from (the replica on a
     measuring page, `esm.db_routers`); at `now` when it was built with `NOW`, and with
-    `keys` in place of the marks they map (`ID`, `ids`)."""
+    `keys` in place of the marks they map (`ID`, `ids`, `TEXT_ID`, `AT`)."""
     connection = connections[router.db_for_read(model)]
     if now is not None or keys:
         query = at(query, now=now, keys=keys, connection=connection)
@@ -74,15 +82,20 @@ def at(
     query: SqlWithParams,
     *,
     now: dt.datetime | None = None,
-    keys: Mapping[int, Any] | None = None,
+    keys: Mapping[Any, Any] | None = None,
     connection: Any,
 ) -> SqlWithParams:
-    """`query` (built with `NOW`, `ID` or `ids`) as it runs at `now` with `keys` in place
-    of their marks, on `connection`."""
-    marks: dict[Any, Any] = dict(keys or {})
+    """`query` (built with `NOW`, `ID`, `ids`, `TEXT_ID` or `AT`) as it runs at `now` with
+    `keys` in place of their marks, on `connection`."""
+    # An instant as the query's compiler wrote it: a datetime for PostgreSQL, text for SQLite.
+    adapt = connection.ops.adapt_datetimefield_value
+    marks: dict[Any, Any] = {
+        adapt(mark) if isinstance(mark, dt.datetime) else mark: (
+            adapt(value) if isinstance(mark, dt.datetime) else value
+        )
+        for mark, value in (keys or {}).items()
+    }
     if now is not None:
-        # As the query's compiler wrote the mark: a datetime for PostgreSQL, text for SQLite.
-        adapt = connection.ops.adapt_datetimefield_value
         marks[adapt(NOW)] = adapt(now)
     sql, params = query
     return sql, tuple(
@@ -201,7 +214,7 @@ def _maker(model: type[Model], attnames: tuple[str, ...]) -> Callable[[str, list
 
 
 def instances_at(
-    kept: KeptInstances, *, now: dt.datetime | None = None, keys: Mapping[int, Any] | None = None
+    kept: KeptInstances, *, now: dt.datetime | None = None, keys: Mapping[Any, Any] | None = None
 ) -> list[Any]:
     """The rows of `kept` as model instances with their relations filled in and their
     annotations set, as Django makes them, read where its model is read from."""

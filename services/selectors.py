@@ -422,22 +422,33 @@ def timeline_for_viewer(
 ) -> list[Event]:
     """The case's events (the request's, its tasks' and its steps'), oldest first,
     without what the viewer must not read (`reads_notes` as in `comments_for_viewer`)."""
-    # A case's events come after its submission (the request is saved, stamped now, before
-    # any event names it): bounded so, the planner leaves out the log's older months.
-    events = (
-        Event.objects.filter(
-            reference=service_request.reference, occurred_at__gte=service_request.submitted_at
-        )
-        .select_related("actor", "department", "from_department", "to_department")
-        .order_by("occurred_at", "id")
-    )
     if reads_notes is None:
         reads_notes = reads_internal_notes(user=user, service_request=service_request)
+    return kept_queries.instances_at(
+        _timeline_query(kept_queries.vendor_of(Event), reads_notes),
+        keys={
+            kept_queries.TEXT_ID: service_request.reference,
+            kept_queries.AT: service_request.submitted_at,
+        },
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _timeline_query(vendor: str, reads_notes: bool) -> kept_queries.KeptInstances:
+    """`timeline_for_viewer`'s query for a case's reference (`TEXT_ID`) and submission
+    (`AT`), kept built: the request's page and the task page read it at every visit."""
+    # A case's events come after its submission (the request is saved, stamped now, before
+    # any event names it): bounded so, the planner leaves out the log's older months.
+    events = Event.objects.filter(
+        reference=kept_queries.TEXT_ID, occurred_at__gte=kept_queries.AT
+    ).order_by("occurred_at", "id")
     if not reads_notes:
         events = events.exclude(kind=EventKind.COMMENTED, to_value=Comment.INTERNAL).exclude(
             kind__in=EMPLOYEE_HIDDEN_KINDS
         )
-    return list(events)
+    return kept_queries.kept_instances(
+        events, ("actor", "department", "from_department", "to_department")
+    )
 
 
 def task_of_request_for_viewer(
@@ -790,22 +801,23 @@ def task_page_extras(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any]:
     consult this task answers."""
     service_request = task.service_request
     consult = task_consult_for_viewer(task=task)
+    vendor = kept_queries.vendor_of(FulfilmentTask)
     consults = {
         "consult": consult,
         "asking_task_visible": consult is not None
         and can(viewer, "services.view_task_case", consult.asking_task),
-        "consults_asked": list(
-            task.consults_asked.select_related(
-                "to_department", "asked_by", "answered_by", "consult_task__assignee"
-            )
+        "consults_asked": kept_queries.instances_at(
+            _consults_asked_query(vendor), keys={kept_queries.ID: task.pk}
         ),
     }
     if not can(viewer, "services.view_task_case", task):
         return {**consults, "other_tasks": [], "attachments": [], "canned_replies": []}
+    request_mark, task_mark = kept_queries.ids(2)
     return {
         **consults,
-        "other_tasks": service_request.tasks.exclude(pk=task.pk).select_related(
-            "queue", "assignee"
+        "other_tasks": kept_queries.instances_at(
+            _other_tasks_query(vendor),
+            keys={request_mark: service_request.pk, task_mark: task.pk},
         ),
         "attachments": service_request.attachments.all(),
         "canned_replies": [
@@ -813,6 +825,36 @@ def task_page_extras(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any]:
             for reply in CannedReply.objects.filter(department=task.department)
         ],
     }
+
+
+# The task page's reads beside its task, kept built (`esm.kept_queries`): through the ORM,
+# building and compiling them took longer than PostgreSQL took to run them, at every visit.
+
+
+@functools.lru_cache(maxsize=4)
+def _consults_asked_query(vendor: str) -> kept_queries.KeptInstances:
+    """The consults a task asked (`ID`), oldest first, with who asked, who answered and
+    who holds the consult's task."""
+    consults = Consult.objects.filter(asking_task_id=kept_queries.ID)
+    return kept_queries.kept_instances(
+        consults, ("to_department", "asked_by", "answered_by", "consult_task__assignee")
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _other_tasks_query(vendor: str) -> kept_queries.KeptInstances:
+    """The tasks of a request (the first of `ids(2)`) but one (the second), in their order,
+    with their queue and holder."""
+    service_request, task = kept_queries.ids(2)
+    tasks = FulfilmentTask.objects.filter(service_request_id=service_request).exclude(pk=task)
+    return kept_queries.kept_instances(tasks, ("queue", "assignee"))
+
+
+@functools.lru_cache(maxsize=4)
+def _queues_with_departments_query(vendor: str) -> kept_queries.KeptInstances:
+    return kept_queries.kept_instances(
+        Queue.objects.order_by("department__name", "name"), ("department",)
+    )
 
 
 TASK_ENDINGS = [EventKind.RESOLVED, EventKind.HANDED_OFF, EventKind.SENT_BACK, EventKind.CANCELLED]
@@ -962,7 +1004,9 @@ def _department_agent_names_sql(vendor: str, department_id: int) -> kept_queries
 def task_destinations(*, task: FulfilmentTask) -> tuple[list[Queue], list[Queue]]:
     """The task page's `handoff_queues` and `consult_queues`, both from one read of the
     queues (they are few; the page offers both lists)."""
-    queues = list(Queue.objects.select_related("department").order_by("department__name", "name"))
+    queues = kept_queries.instances_at(
+        _queues_with_departments_query(kept_queries.vendor_of(Queue))
+    )
     confidential = task.service_request.is_confidential
     handoff = [
         queue

@@ -124,3 +124,30 @@ def test_kept_rows_read_the_keys_of_each_run_in_place_of_their_marks():
     marks = dict(zip(kept_queries.ids(2), [third.pk, first.pk], strict=True))
     assert sorted(d.name for d in kept_queries.instances_at(two, keys=marks)) == ["One", "Three"]
     assert kept_queries.instances_at(one, keys={kept_queries.ID: 0}) == []
+
+
+def test_a_text_key_and_an_instant_of_the_runs_own_take_the_place_of_their_marks():
+    """`TEXT_ID` and `AT` are replaced as `ID` is, the instant written as the database's
+    compiler writes one (text on SQLite), and `AT` apart from `NOW`."""
+    _, two = (DepartmentFactory(name=name) for name in ("One", "Two"))
+    kept = _departments_kept(name=kept_queries.TEXT_ID)
+    assert [d.pk for d in kept_queries.instances_at(kept, keys={kept_queries.TEXT_ID: "Two"})] == [
+        two.pk
+    ]
+    task = FulfilmentTaskFactory(resolution_due_at=DUE)
+    query = (
+        FulfilmentTask.objects.filter(
+            resolution_due_at__gte=kept_queries.AT, created_at__lte=kept_queries.NOW
+        )
+        .values_list("pk")
+        .query.sql_with_params()
+    )
+
+    def due_from(since: dt.datetime) -> list[tuple[int]]:
+        keys = {kept_queries.AT: since}
+        return kept_queries.rows_at(FulfilmentTask, query, now=task.created_at, keys=keys)
+
+    assert due_from(DUE) == [(task.pk,)]
+    assert due_from(DUE + dt.timedelta(microseconds=1)) == []
+    # Left in place, a mark matches no row.
+    assert kept_queries.instances_at(kept) == []

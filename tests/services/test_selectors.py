@@ -7,11 +7,16 @@ from django.http import Http404
 from django.utils import timezone
 
 from esm import clock
-from esm.models import DepartmentRole
+from esm.models import DepartmentRole, Event, EventKind
 from esm.permissions import department_roles
 from services import actions, selectors
 from services.models import ArticleView, FulfilmentTask, Queue, ServiceRequest
-from tests.esm.factories import DepartmentFactory, DepartmentRoleFactory, UserFactory
+from tests.esm.factories import (
+    BusinessCalendarFactory,
+    DepartmentFactory,
+    DepartmentRoleFactory,
+    UserFactory,
+)
 from tests.services.factories import (
     ApprovalFactory,
     ArticleFactory,
@@ -328,6 +333,76 @@ def test_the_task_page_reads_a_task_and_what_it_shows_as_the_orm_does(
                     path = f"{path}__{name}" if path else name
                     assert _fields(_reached(read, path)) == _fields(_reached(expected, path))
         assert _fields(read) == _fields(expected)
+
+
+def _same_rows(read, expected, relations):
+    assert [_fields(row) for row in read] == [_fields(row) for row in expected]
+    for relation in relations:
+        assert [_fields(_reached(row, relation)) for row in read] == [
+            _fields(_reached(row, relation)) for row in expected
+        ]
+
+
+def test_the_task_pages_other_reads_are_the_rows_the_orm_reads(
+    it_agent, hr_agent, it_department, hr_department, employee, django_assert_num_queries
+):
+    """The consults a task asked, its request's other tasks and the case's timeline are
+    read through kept queries: the same rows in the same order, each relation as
+    `select_related` reads it, of this task and request only, whatever was read before."""
+    BusinessCalendarFactory(is_default=True)
+    it_queue = QueueFactory(department=it_department, is_default=True)
+    hr_queue = QueueFactory(department=hr_department, is_default=True)
+    item = CatalogItemFactory(department=it_department)
+    cases = [
+        actions.service_request_submit(
+            item=item, raised_by=employee, subject=subject, answers=[], submission_key=subject
+        )[0]
+        for subject in ("VPN", "Printer")
+    ]
+    for service_request in cases:
+        task = service_request.tasks.get()
+        actions.task_claim(task=task, agent=it_agent)
+        answered = actions.task_consult(task=task, agent=it_agent, to_queue=hr_queue, question="?")
+        actions.consult_answer(consult=answered, agent=hr_agent, answer="Yes")
+        actions.task_consult(task=task, agent=it_agent, to_queue=hr_queue, question="And?")
+        actions.comment_add(
+            service_request=service_request, author=it_agent, body="Note", is_internal=True
+        )
+    FulfilmentTaskFactory(service_request=cases[0], queue=it_queue, assignee=it_agent)
+    consult_relations = ("to_department", "asked_by", "answered_by", "consult_task__assignee")
+    event_relations = ("actor", "department", "from_department", "to_department")
+
+    for service_request in cases:
+        task = service_request.tasks.filter(consult__isnull=True).earliest("pk")
+        extras = selectors.task_page_extras(task=task, viewer=it_agent)
+        expected = list(task.consults_asked.select_related(*consult_relations))
+        with django_assert_num_queries(0):
+            _same_rows(extras["consults_asked"], expected, consult_relations)
+        expected = list(
+            service_request.tasks.exclude(pk=task.pk).select_related("queue", "assignee")
+        )
+        with django_assert_num_queries(0):
+            _same_rows(extras["other_tasks"], expected, ("queue", "assignee"))
+        assert len(extras["other_tasks"]) == (3 if service_request == cases[0] else 2)
+
+        events = (
+            Event.objects.filter(reference=service_request.reference)
+            .select_related(*event_relations)
+            .order_by("occurred_at", "id")
+        )
+        for viewer, hidden in ((it_agent, False), (employee, True)):
+            read = selectors.timeline_for_viewer(user=viewer, service_request=service_request)
+            expected = list(
+                events.exclude(kind=EventKind.COMMENTED, to_value="internal").exclude(
+                    kind__in=selectors.EMPLOYEE_HIDDEN_KINDS
+                )
+                if hidden
+                else events
+            )
+            with django_assert_num_queries(0):
+                _same_rows(read, expected, event_relations)
+            notes = [event for event in read if event.kind == EventKind.COMMENTED]
+            assert len(notes) == (0 if hidden else 1)
 
 
 def test_the_task_page_is_not_found_outside_its_viewers_departments(it_agent, hr_department):
