@@ -7,7 +7,7 @@ neither required nor stored, whatever the browser sent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils.choices import BaseChoiceIterator
 
 from esm.form_renderer import LongSelect
 from esm.forms import bounded_formfield
@@ -332,7 +333,33 @@ def offer_named(field: forms.ModelChoiceField, named: Sequence[tuple[int, str]] 
     """Offer `named`, (id, label) pairs of the field's queryset the page has already read,
     as its choices. What is posted is still checked against the queryset."""
     if named is not None:
-        field.choices = [("", field.empty_label), *named]
+        field.choices = _Offered([("", field.empty_label), *named])
+
+
+class _Offered(BaseChoiceIterator):
+    """Choices already as (value, label) pairs, taken as they are: a plain list is
+    normalized anew at each assignment, one call per option (a department's hundreds of
+    agents on every task and queue page)."""
+
+    def __init__(self, choices: list[tuple[Any, Any]]) -> None:
+        self.choices = choices
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return iter(self.choices)
+
+
+def offer_agents(
+    form: forms.Form,
+    agents: Callable[[], QuerySet[Any]],
+    named: Sequence[tuple[int, str]] | None,
+) -> None:
+    """Offer the `assignee` field's people: `named` when the page has read them, else
+    `agents()`; a posted choice is checked against `agents()`. A form drawn empty builds no
+    query: the task and queue pages draw one at every visit."""
+    field = form.fields["assignee"]
+    if form.is_bound or named is None:
+        field.queryset = agents()
+    offer_named(field, named)
 
 
 class TaskConsultForm(TaskForm):
@@ -377,14 +404,14 @@ class TaskAssignForm(TaskForm):
     def __init__(
         self,
         *args: Any,
-        agents: Any,
+        agents: Callable[[], QuerySet[Any]],
         named: Sequence[tuple[int, str]],
         **kwargs: Any,
     ) -> None:
-        """`named`: (id, name) of `agents`, as `selectors.department_agent_names` reads them."""
+        """`agents`: who may be assigned, built only to check what is posted; `named`: their
+        (id, name), as `selectors.department_agent_names` reads them, to offer."""
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agents
-        offer_named(self.fields["assignee"], named)
+        offer_agents(self, agents, named)
 
 
 class TaskHandOffForm(TaskForm):
@@ -433,14 +460,14 @@ class QueueBulkForm(forms.Form):
         self,
         *args: Any,
         tasks: Any,
-        agents: Any,
+        agents: Callable[[], QuerySet[Any]],
         named: Sequence[tuple[int, str]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """`agents` and `named` as `TaskAssignForm` takes them."""
         super().__init__(*args, **kwargs)
         self.fields["tasks"].queryset = tasks
-        self.fields["assignee"].queryset = agents
-        offer_named(self.fields["assignee"], named)
+        offer_agents(self, agents, named)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -55,6 +55,7 @@ from services.models import (
     ApprovalStep,
     Article,
     ArticleView,
+    Attachment,
     CannedReply,
     CatalogItem,
     ClockState,
@@ -819,10 +820,14 @@ def task_page_extras(*, task: FulfilmentTask, viewer: Any) -> dict[str, Any]:
             _other_tasks_query(vendor),
             keys={request_mark: service_request.pk, task_mark: task.pk},
         ),
-        "attachments": service_request.attachments.all(),
+        "attachments": kept_queries.instances_at(
+            _attachments_query(vendor), keys={kept_queries.ID: service_request.pk}
+        ),
         "canned_replies": [
             {"title": reply.title, "text": reply.render(service_request)}
-            for reply in CannedReply.objects.filter(department=task.department)
+            for reply in kept_queries.instances_at(
+                _canned_replies_query(vendor), keys={kept_queries.ID: task.department_id}
+            )
         ],
     }
 
@@ -848,6 +853,22 @@ def _other_tasks_query(vendor: str) -> kept_queries.KeptInstances:
     service_request, task = kept_queries.ids(2)
     tasks = FulfilmentTask.objects.filter(service_request_id=service_request).exclude(pk=task)
     return kept_queries.kept_instances(tasks, ("queue", "assignee"))
+
+
+@functools.lru_cache(maxsize=4)
+def _attachments_query(vendor: str) -> kept_queries.KeptInstances:
+    """The files of a request (`ID`), in their order."""
+    return kept_queries.kept_instances(
+        Attachment.objects.filter(service_request_id=kept_queries.ID), ()
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _canned_replies_query(vendor: str) -> kept_queries.KeptInstances:
+    """A department's (`ID`) canned replies, in their order."""
+    return kept_queries.kept_instances(
+        CannedReply.objects.filter(department_id=kept_queries.ID), ()
+    )
 
 
 @functools.lru_cache(maxsize=4)

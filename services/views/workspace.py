@@ -8,7 +8,7 @@ agent saw, so a change made meanwhile by someone else is reported instead of ove
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from django import forms
@@ -117,7 +117,7 @@ def _queue_page(request: HttpRequest, queue: Queue, *, status: int = 200) -> Htt
             "bulk_form": QueueBulkForm(
                 auto_id=False,
                 tasks=FulfilmentTask.objects.none(),
-                agents=selectors.department_agents(department=queue.department),
+                agents=partial(selectors.department_agents, department=queue.department),
                 named=agents,
             ),
             "priorities": FulfilmentTask._meta.get_field("priority").choices,
@@ -151,7 +151,7 @@ def queue_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     form = QueueBulkForm(
         request.POST,
         tasks=FulfilmentTask.objects.visible_to(request.user).filter(queue=queue).open(),
-        agents=selectors.department_agents(department=queue.department),
+        agents=partial(selectors.department_agents, department=queue.department),
     )
     if not form.is_valid():
         problems = [" ".join(errors) for errors in form.errors.values()]
@@ -203,7 +203,7 @@ TASK_FORMS: dict[
     "assign_form": (
         TaskAssignForm,
         lambda task, offered: {
-            "agents": selectors.department_agents(department=task.department),
+            "agents": partial(selectors.department_agents, department=task.department),
             "named": offered.agents,
         },
     ),
@@ -239,6 +239,8 @@ TASK_FORMS: dict[
 CASE_FORMS = {"reply_form", "note_form", "ask_form", "resolve_form", "handoff_form"}
 ASKING_FORMS = {"consult_form", "withdraw_form"}
 CONSULT_FORMS = {"answer_form"}
+# A form the page draws only for its errors: each open consult has its own withdraw button.
+POSTED_ONLY_FORMS = {"withdraw_form"}
 
 
 def _task_form(
@@ -285,9 +287,14 @@ def _task_page(
     skipped = CASE_FORMS | ASKING_FORMS if consult else CONSULT_FORMS
     offered = _Choices(task)
     for name in TASK_FORMS:
-        if name in skipped or (name == "send_back_form" and not task.handed_off_from_id):
-            continue
-        context[name] = bound.get(name) or _task_form(task, name, offered=offered)
+        if name in bound:
+            context[name] = bound[name]
+        elif not (
+            name in skipped
+            or name in POSTED_ONLY_FORMS
+            or (name == "send_back_form" and not task.handed_off_from_id)
+        ):
+            context[name] = _task_form(task, name, offered=offered)
     return render(request, "services/workspace/task_detail.html", context, status=status)
 
 

@@ -246,6 +246,47 @@ def test_bulk_assign(client, department_manager, it_agent, it_queue, employee):
     assert FulfilmentTask.objects.filter(assignee=it_agent).count() == 2
 
 
+def test_assigning_outside_the_department_is_refused_beside_the_field(
+    client, it_agent, hr_agent, it_queue, employee
+):
+    """The assign list offers the department's people; a posted id is checked against them
+    (the form builds that check only when something is posted)."""
+    task = _raise(employee, it_queue.department)
+    signed_in(client, it_agent)
+
+    refused = _operate(client, task, "assign", assignee=hr_agent.pk)
+
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+    task.refresh_from_db()
+    assert task.assignee is None
+    assert _operate(client, task, "assign", assignee=it_agent.pk).status_code == 302
+    task.refresh_from_db()
+    assert task.assignee == it_agent
+
+
+def test_withdrawing_a_consult_no_longer_open_says_so_and_changes_nothing(
+    client, it_agent, hr_agent, it_queue, hr_queue, employee
+):
+    """The page draws each open consult's withdraw button itself, and the withdraw form
+    only when a withdrawal was refused, with its reason."""
+    task = actions.task_claim(task=_raise(employee, it_queue.department), agent=it_agent)
+    consult = actions.task_consult(task=task, agent=it_agent, to_queue=hr_queue, question="?")
+    signed_in(client, it_agent)
+    page = client.get(reverse("task_detail", args=[task.pk]))
+    assert "Withdraw the question" in page.content.decode()
+    assert "withdraw_form" not in page.context
+    actions.consult_answer(consult=consult, agent=hr_agent, answer="Yes")
+    task.refresh_from_db()
+
+    refused = _operate(client, task, "withdraw-consult", consult=consult.pk)
+
+    assert refused.status_code == 400
+    assert "That consult is no longer open." in refused.content.decode()
+    consult.refresh_from_db()
+    assert consult.state == "answered"
+
+
 def test_the_queue_page_offers_the_departments_agents_in_both_lists(
     client, department_manager, it_agent, hr_agent, it_queue, employee
 ):
