@@ -39,6 +39,10 @@ NOW = dt.datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
 # The key a kept query is built with where it reads a row by its key: one no row holds.
 ID = -(2**62)
 
+# The key for a column that holds no negative number (a positive integer field refuses `ID`
+# as out of its range): the largest bigint, which no sequence reaches.
+UNSIGNED_ID = 2**63 - 1
+
 # The text a kept query is built with where it reads rows by a text key (a case's
 # reference): one no row holds.
 TEXT_ID = "\x1fkept text key\x1f"
@@ -69,7 +73,7 @@ def rows_at(
 ) -> list[tuple[Any, ...]]:
     """The rows of `query` from the database `model` is read from (the replica on a
     measuring page, `esm.db_routers`); at `now` when it was built with `NOW`, and with
-    `keys` in place of the marks they map (`ID`, `ids`, `TEXT_ID`, `AT`)."""
+    `keys` in place of the marks they map (`ID`, `ids`, `UNSIGNED_ID`, `TEXT_ID`, `AT`)."""
     connection = connections[router.db_for_read(model)]
     if now is not None or keys:
         query = at(query, now=now, keys=keys, connection=connection)
@@ -85,7 +89,7 @@ def at(
     keys: Mapping[Any, Any] | None = None,
     connection: Any,
 ) -> SqlWithParams:
-    """`query` (built with `NOW`, `ID`, `ids`, `TEXT_ID` or `AT`) as it runs at `now` with
+    """`query` (built with `NOW` or a key's mark) as it runs at `now` with
     `keys` in place of their marks, on `connection`."""
     # An instant as the query's compiler wrote it: a datetime for PostgreSQL, text for SQLite.
     adapt = connection.ops.adapt_datetimefield_value

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db import router, transaction
 from django.db.models import F
 
+from esm import kept_queries
 from esm.events import event_record
 from services.models import Attachment, ServiceRequest
 from services.uploads import attachment_content_type, upload_name_clean
@@ -34,7 +37,27 @@ def request_event(service_request: ServiceRequest, kind: str, actor: Any, **deta
 
 
 def request_lock(service_request: ServiceRequest) -> ServiceRequest:
-    return ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+    """The request read afresh under its row lock (FOR UPDATE), held until the transaction
+    ends; call inside one. Its query is kept built: every action on a case takes it."""
+    # Read where the ORM's select_for_update reads, as `instances_at` does.
+    connection = transaction.get_connection(router.db_for_read(ServiceRequest))
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "request_lock holds a row lock: call it inside a transaction."
+        )
+    locked = kept_queries.instances_at(
+        _request_lock_query(connection.vendor), keys={kept_queries.ID: service_request.pk}
+    )
+    if not locked:
+        raise ServiceRequest.DoesNotExist(f"No request {service_request.pk}.")
+    return locked[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _request_lock_query(vendor: str) -> kept_queries.KeptInstances:
+    return kept_queries.kept_instances(
+        ServiceRequest.objects.select_for_update().filter(pk=kept_queries.ID), ()
+    )
 
 
 def request_set_state_for_update(

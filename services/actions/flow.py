@@ -7,11 +7,12 @@ transaction, holding the request's row lock.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from esm import clock
+from esm import clock, kept_queries
 from esm.events import event_record
 from esm.models import Department, Event, EventKind
 from services import notifications, sla
@@ -124,20 +125,36 @@ def request_work_started(
     Needs no lock on the request (take-next holds only the task): a unique index allows
     one WORK_STARTED event per request, and the loser of a race writes nothing.
     """
-    # Work starts after submission: bounding the time lets PostgreSQL read only the months
-    # since then of the partitioned log, not every month's index.
-    if Event.objects.filter(
-        subject_type=service_request._meta.label_lower,
-        subject_id=service_request.pk,
-        kind=EventKind.WORK_STARTED,
-        occurred_at__gte=service_request.submitted_at,
-    ).exists():
+    started = kept_queries.rows_at(
+        Event,
+        _work_started_sql(kept_queries.vendor_of(Event)),
+        keys={
+            kept_queries.UNSIGNED_ID: service_request.pk,
+            kept_queries.AT: service_request.submitted_at,
+        },
+    )
+    if started:
         return
     try:
         with transaction.atomic():
             request_event(service_request, EventKind.WORK_STARTED, actor, payload=payload)
     except IntegrityError:
         return
+
+
+@functools.lru_cache(maxsize=4)
+def _work_started_sql(vendor: str) -> kept_queries.SqlWithParams:
+    """Whether a request (`UNSIGNED_ID`, submitted at `AT`) has its WORK_STARTED event, kept built:
+    every claim and every automated step asks."""
+    # Work starts after submission: bounding the time lets PostgreSQL read only the months
+    # since then of the partitioned log, not every month's index.
+    started = Event.objects.filter(
+        subject_type=ServiceRequest._meta.label_lower,
+        subject_id=kept_queries.UNSIGNED_ID,
+        kind=EventKind.WORK_STARTED,
+        occurred_at__gte=kept_queries.AT,
+    )
+    return started.values_list("pk")[:1].query.sql_with_params()
 
 
 def default_queue(department: Department) -> Queue:

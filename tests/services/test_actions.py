@@ -4,13 +4,14 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from esm import clock
 from esm.models import DepartmentRole, Event, EventKind
 from services import actions
 from services.actions import ActionRefused
+from services.actions._base import request_lock
 from services.models import Approval, ApprovalStep, Comment, ServiceRequest
 from tests.esm.factories import DepartmentRoleFactory, UserFactory
 from tests.services.factories import ApprovalStepFactory, CatalogItemFactory
@@ -351,3 +352,24 @@ def test_a_named_person_approves_when_the_step_names_them(employee, outsider):
     actions.approval_decide(approval=approval, user=outsider, approve=True)
     service_request.refresh_from_db()
     assert service_request.state == State.IN_PROGRESS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_is_locked_only_inside_a_transaction_and_read_afresh(employee):
+    """`request_lock` reads the request as it is now, every field as the ORM reads it, and
+    refuses to run where its lock would end with the statement."""
+    service_request, _ = actions.service_request_submit(
+        item=CatalogItemFactory(), raised_by=employee, subject="VPN", answers=[], submission_key="k"
+    )
+    ServiceRequest.objects.filter(pk=service_request.pk).update(subject="VPN, again")
+
+    with pytest.raises(transaction.TransactionManagementError):
+        request_lock(service_request)
+    with transaction.atomic():
+        locked = request_lock(service_request)
+    fresh = ServiceRequest.objects.get(pk=service_request.pk)
+    fields = [field.attname for field in ServiceRequest._meta.concrete_fields]
+    assert [getattr(locked, name) for name in fields] == [getattr(fresh, name) for name in fields]
+    assert locked.subject == "VPN, again"
+    with pytest.raises(ServiceRequest.DoesNotExist), transaction.atomic():
+        request_lock(ServiceRequest(pk=fresh.pk + 1000))
