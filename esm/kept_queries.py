@@ -31,6 +31,7 @@ from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
+from django.db.models.sql import UpdateQuery
 
 # The instant a kept query is built with where it reads now: one no row holds and no
 # caller passes (a microsecond past midnight, the 1st of January 1900, UTC).
@@ -106,6 +107,36 @@ def at(
         marks.get(param, param) if isinstance(param, int | str | dt.datetime) else param
         for param in params
     )
+
+
+def kept_update(queryset: QuerySet[Any], **values: Any) -> SqlWithParams:
+    """The UPDATE that `queryset.update(**values)` runs, to keep built and run with
+    `updated_at`; with `NOW` or a key's mark where a run's values go. Only an update of the
+    model's own table: a parent model's fields would need a statement of their own."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    if query.related_updates:
+        raise ValueError("A kept update changes one table: these values reach a parent's.")
+    query.clear_select_clause()
+    sql, params = query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
+def updated_at(
+    model: type[Model],
+    query: SqlWithParams,
+    *,
+    now: dt.datetime | None = None,
+    keys: Mapping[Any, Any] | None = None,
+) -> int:
+    """Run a kept UPDATE (`kept_update`) on the database `model` is written to, at `now`
+    and with `keys` in place of their marks; the number of rows it changed."""
+    connection = connections[router.db_for_write(model)]
+    if now is not None or keys:
+        query = at(query, now=now, keys=keys, connection=connection)
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return cursor.rowcount
 
 
 @dataclass(frozen=True)

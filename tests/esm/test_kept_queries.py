@@ -151,3 +151,27 @@ def test_a_text_key_and_an_instant_of_the_runs_own_take_the_place_of_their_marks
     assert due_from(DUE + dt.timedelta(microseconds=1)) == []
     # Left in place, a mark matches no row.
     assert kept_queries.instances_at(kept) == []
+
+
+def test_a_kept_update_changes_the_rows_of_each_runs_keys_at_its_now():
+    """Built once with marks, it runs as `QuerySet.update` would with each run's values,
+    and says how many rows it changed."""
+    due, later = (FulfilmentTaskFactory(resolution_due_at=DUE) for _ in range(2))
+    query = kept_queries.kept_update(
+        FulfilmentTask.objects.filter(pk=kept_queries.ID, resolution_due_at__lte=kept_queries.NOW),
+        version=F("version") + 1,
+        updated_at=kept_queries.NOW,
+    )
+    before = DUE - dt.timedelta(minutes=1)
+
+    assert (
+        kept_queries.updated_at(FulfilmentTask, query, now=before, keys={kept_queries.ID: due.pk})
+        == 0
+    )
+    assert (
+        kept_queries.updated_at(FulfilmentTask, query, now=DUE, keys={kept_queries.ID: due.pk}) == 1
+    )
+
+    changed, untouched = (FulfilmentTask.objects.get(pk=task.pk) for task in (due, later))
+    assert (changed.version, changed.updated_at) == (due.version + 1, DUE)
+    assert (untouched.version, untouched.updated_at) == (later.version, later.updated_at)
