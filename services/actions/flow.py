@@ -67,7 +67,14 @@ def request_follow_work(
     """Bring a locked request's state in line with its tasks and its plan's run, and its
     end-to-end target with its state. A caller holding the run under the same lock passes
     its state (`run_state`); otherwise it is read."""
-    states = set(service_request.tasks.values_list("state", flat=True))
+    states = {
+        state
+        for (state,) in kept_queries.rows_at(
+            FulfilmentTask,
+            _task_states_sql(kept_queries.vendor_of(FulfilmentTask)),
+            keys={kept_queries.ID: service_request.pk},
+        )
+    }
     if run_state is None:
         run_state = (
             AutomationRun.objects.filter(service_request=service_request)
@@ -114,6 +121,14 @@ def request_follow_work(
         notifications.schedule("request_resolved", service_request.pk)
     else:
         request_set_state_for_update(service_request, target, actor, kind, **clock_fields)
+
+
+@functools.lru_cache(maxsize=4)
+def _task_states_sql(vendor: str) -> kept_queries.SqlWithParams:
+    """The states of a request's (`ID`) tasks, kept built: every change to a task or a
+    step of the request asks."""
+    states = FulfilmentTask.objects.filter(service_request_id=kept_queries.ID)
+    return states.order_by().values_list("state").query.sql_with_params()
 
 
 def request_work_started(
