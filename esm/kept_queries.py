@@ -13,7 +13,11 @@ time of the run in its place.
 
 Only a parameter equal to `NOW` is replaced: a query kept this way may compare columns
 with now, never with a time computed from it (now minus a day). A query that reads rows
-by their keys is built the same way with `ID` (or `ids(n)`) in their place.
+by their keys is built the same way with a mark in their place: `ID` (or `ids(n)`),
+`UNSIGNED_ID` for a positive integer column, `TEXT_ID` for a text key, and `AT` for an
+instant of the visit's own other than now.
+
+An UPDATE is kept the same way (`kept_update`, run with `updated_at`).
 
 A query that reads whole rows with their relations (`select_related`) keeps how its row
 is laid out too (`KeptInstances`): Django took longer to build and compile the task

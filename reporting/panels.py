@@ -562,11 +562,10 @@ def executive_panel(*, viewer: User) -> ExecutivePanel:
     summaries = value_stream_summaries(streams=streams, period=period, viewer=viewer)
     worst = [s for s in _slowest_first(summaries) if s.lead_time.p50 is not None]
     # A measure computed only per service (the watermelon index) has no enterprise figure.
+    vendor = kept_queries.vendor_of(Measure)
     measures = [
         measure
-        for measure in Measure.objects.exclude(value_factor="")
-        .select_related("objective")
-        .order_by("name")
+        for measure in kept_queries.instances_at(_value_factor_measures_query(vendor))
         if measure.key not in REGISTRY or "all" in REGISTRY[measure.key].scopes
     ]
     cards = measure_cards(measures=measures, scope=Scope(), viewer=viewer)
@@ -579,12 +578,26 @@ def executive_panel(*, viewer: User) -> ExecutivePanel:
         worst_streams=worst[:WORST_STREAMS],
         watermelons=watermelons(viewer=viewer),
         value_factors=factors,
-        reviews=list(
-            ServiceReview.objects.select_related("service", "reviewer").order_by(
-                "-reviewed_on", "-pk"
-            )[:SERVICE_REVIEWS]
-        ),
+        reviews=kept_queries.instances_at(_latest_reviews_query(vendor)),
     )
+
+
+# The executives' panel's definitions, kept built (`esm.kept_queries`): they are read at
+# every view of the dashboard, and Django took longer to build them than to run them.
+
+
+@functools.lru_cache(maxsize=4)
+def _value_factor_measures_query(vendor: str) -> kept_queries.KeptInstances:
+    """The measures of a business-value factor, by name, with their objectives."""
+    measures = Measure.objects.exclude(value_factor="").order_by("name")
+    return kept_queries.kept_instances(measures, ("objective",))
+
+
+@functools.lru_cache(maxsize=4)
+def _latest_reviews_query(vendor: str) -> kept_queries.KeptInstances:
+    """The latest `SERVICE_REVIEWS` service reviews, with their services and reviewers."""
+    reviews = ServiceReview.objects.order_by("-reviewed_on", "-pk")[:SERVICE_REVIEWS]
+    return kept_queries.kept_instances(reviews, ("service", "reviewer"))
 
 
 # -- which panel a report shows -------------------------------------------------------------

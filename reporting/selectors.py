@@ -4,6 +4,7 @@ report's cards read from snapshots (a fixed number of rows whatever the history 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import dateformat
 
+from esm import kept_queries
 from esm.models import Department, DepartmentRole, Profile
 from esm.permissions import (
     can,
@@ -197,8 +199,19 @@ def _crosses_departments(measure: Measure) -> bool:
     return registered is not None and "stream" in registered.scopes
 
 
-def report_lines(report: Report) -> QuerySet[ReportMeasure]:
-    return report.lines.select_related("measure__objective").order_by("position", "id")
+def report_lines(report: Report) -> list[ReportMeasure]:
+    """The report's lines in order, with their measures and the measures' objectives."""
+    return kept_queries.instances_at(
+        _report_lines_query(kept_queries.vendor_of(ReportMeasure)),
+        keys={kept_queries.ID: report.pk},
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _report_lines_query(vendor: str) -> kept_queries.KeptInstances:
+    """`report_lines`' query for a report (`ID`), kept built: every dashboard reads it."""
+    lines = ReportMeasure.objects.filter(report_id=kept_queries.ID).order_by("position", "id")
+    return kept_queries.kept_instances(lines, ("measure__objective",))
 
 
 def report_cards(*, report: Report, scope: Scope, viewer: User) -> list[Card]:

@@ -11,6 +11,7 @@ the settings `WATERMELON_ATTAINMENT_TARGET` and `WATERMELON_RATING_BELOW` stand 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
+from esm import kept_queries
 from reporting.measures import Scope
 from reporting.models import Measure, Snapshot
 from reporting.rollups import WINDOW_DAYS
@@ -125,18 +127,41 @@ def latest_service_rows(
     of the rows read (and their thresholds) and their services: one query, the latest day
     found in SQL. A page that shows both the standings and the watermelons of some
     services reads them once with this and gives both the result."""
-    rows = Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
-    if service_ids is not None:
+    if service_ids is None:
+        read = kept_queries.instances_at(
+            _every_services_latest_query(kept_queries.vendor_of(Snapshot), tuple(keys))
+        )
+    else:
         ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
-        rows = rows.filter(service_id__in=ids)
-    latest = Subquery(rows.order_by("-day").values("day")[:1])
+        read = _latest_of(_service_snapshots(keys).filter(service_id__in=ids)).select_related(
+            *LATEST_RELATIONS
+        )
     day, figures, measures, services = None, {}, {}, {}
-    for snapshot in rows.filter(day=latest).select_related("measure", "service__department"):
+    for snapshot in read:
         day = snapshot.day
         measures[snapshot.measure.key] = snapshot.measure
         services[snapshot.service_id] = snapshot.service
         figures[(snapshot.measure.key, snapshot.service_id)] = (snapshot.value, snapshot.cases)
     return LatestServiceSnapshots(day, figures, measures, services)
+
+
+LATEST_RELATIONS = ("measure", "service__department")
+
+
+def _service_snapshots(keys: Iterable[str]) -> QuerySet[Snapshot]:
+    return Snapshot.objects.filter(measure__key__in=list(keys), service__isnull=False)
+
+
+def _latest_of(rows: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
+    """`rows` of their latest day, found in SQL."""
+    return rows.filter(day=Subquery(rows.order_by("-day").values("day")[:1]))
+
+
+@functools.lru_cache(maxsize=16)
+def _every_services_latest_query(vendor: str, keys: tuple[str, ...]) -> kept_queries.KeptInstances:
+    """`latest_service_rows` of every service, kept built for the measures `keys`: the
+    executives' dashboard reads it at every view."""
+    return kept_queries.kept_instances(_latest_of(_service_snapshots(keys)), LATEST_RELATIONS)
 
 
 def watermelons(

@@ -9,12 +9,13 @@ from django.contrib.auth.models import AnonymousUser
 from esm import clock
 from reporting.actions import report_view_record
 from reporting.measures import Scope
-from reporting.models import Audience, Measure, ReportView
+from reporting.models import Audience, Measure, ReportMeasure, ReportView
 from reporting.selectors import (
     SERIES_WEEKS,
     audience_includes,
     measure_status,
     report_cards,
+    report_lines,
     report_scopes,
     reports_for,
 )
@@ -218,3 +219,24 @@ def test_a_stream_measure_is_held_back_from_the_departments_own_staff_too(it_age
     (card,) = report_cards(report=ReportFactory(measures=[lead_time]), scope=scope, viewer=it_agent)
 
     assert (card.value, card.status) == (None, "too-few")
+
+
+def test_a_reports_lines_are_its_own_in_order_with_their_measures_and_objectives(
+    django_assert_num_queries,
+):
+    """Read through a kept query: the report's lines only, by position, each measure and
+    its objective loaded, as the ORM reads them."""
+    first, second, third = (
+        MeasureFactory(key=key, name=name)
+        for key, name in (("requests_raised", "B"), ("requests_resolved", "A"), ("csat", "C"))
+    )
+    report = ReportFactory(measures=[first, second, third])
+    ReportFactory(measures=[second])
+    ReportMeasure.objects.filter(report=report, measure=first).update(position=5)
+
+    with django_assert_num_queries(1):
+        lines = report_lines(report)
+        read = [(line.measure.name, line.measure.objective.title) for line in lines]
+
+    assert read == [(m.name, m.objective.title) for m in (second, third, first)]
+    assert [line.report_id for line in lines] == [report.pk] * 3
