@@ -26,7 +26,7 @@ from esm.models import Department, DepartmentRole, Event, EventKind
 from esm.permissions import can, department_ids_with_role, staff_department_ids
 from reporting import sharing
 from reporting.measures import REGISTRY, Scope
-from reporting.models import Audience, Measure, Report, ServiceReview
+from reporting.models import Audience, Measure, Report, ServiceReview, SharingFigures
 from reporting.rollups import WINDOW_DAYS
 from reporting.selectors import Card, User, measure_cards, small_group_applies
 from reporting.watermelons import (
@@ -359,7 +359,10 @@ class DepartmentKnowledgeSharing:
 
 def department_knowledge_sharing(*, department: Department) -> DepartmentKnowledgeSharing:
     """One query: the department's row of the rollup and its top contributors' rows."""
-    rows = list(sharing.sharing_of_department(department)[: TOP_CONTRIBUTORS + 1])
+    rows = kept_queries.instances_at(
+        _department_sharing_query(kept_queries.vendor_of(SharingFigures)),
+        keys={kept_queries.ID: department.pk},
+    )
     ours = rows[0] if rows and rows[0].department_id else None
     people = rows[1:] if ours else rows
     return DepartmentKnowledgeSharing(
@@ -368,6 +371,13 @@ def department_knowledge_sharing(*, department: Department) -> DepartmentKnowled
         top=[Contributor(row.person, sharing.figures(row)) for row in people[:TOP_CONTRIBUTORS]],
         as_of=ours.until if ours else None,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _department_sharing_query(vendor: str) -> kept_queries.KeptInstances:
+    """`department_knowledge_sharing`'s rows for a department (`ID`), kept built."""
+    rows = sharing.sharing_of_department(kept_queries.ID)[: TOP_CONTRIBUTORS + 1]
+    return kept_queries.kept_instances(rows, ("person",))
 
 
 def _slowest_first(summaries: list[StreamSummary]) -> list[StreamSummary]:
@@ -392,12 +402,13 @@ def department_manager_panel(
         Exists(Stage.objects.filter(stream=OuterRef("pk"), department=department)),
         status=ValueStream.Status.LIVE,
     )
-    services = list(
-        Service.objects.filter(department=department).select_related("department").order_by("name")
+    services = kept_queries.instances_at(
+        _department_services_query(kept_queries.vendor_of(Service)),
+        keys={kept_queries.ID: department.pk},
     )
     # The standings and the watermelons read the same snapshots: once.
     latest = latest_service_rows(
-        keys=(ATTAINMENT, RATING), service_ids=[service.pk for service in services]
+        keys=(ATTAINMENT, RATING), service_ids=None, department_id=department.pk
     )
     return DepartmentManagerPanel(
         department=department,
@@ -409,6 +420,13 @@ def department_manager_panel(
         watermelons=watermelons(viewer=viewer, services=services, latest=latest),
         knowledge_sharing=department_knowledge_sharing(department=department),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _department_services_query(vendor: str) -> kept_queries.KeptInstances:
+    """A department's (`ID`) services by name, kept built for its managers' dashboard."""
+    services = Service.objects.filter(department_id=kept_queries.ID).order_by("name")
+    return kept_queries.kept_instances(services, ("department",))
 
 
 def _crossings_figures(department_id: int, period: Period) -> tuple[dict[str, int], dict[str, int]]:

@@ -61,7 +61,7 @@ def sharing_refresh() -> int:
     return len(departments) + len(contributors)
 
 
-def sharing_of_department(department: Department) -> QuerySet[SharingFigures]:
+def sharing_of_department(department: Department | int) -> QuerySet[SharingFigures]:
     """The department's row first, then its staff's, the biggest contribution first and
     ties by name (`services.knowledge_sharing.knowledge_sharing_ranking`'s order)."""
     staff = DepartmentRole.objects.filter(department=department).values("user")

@@ -120,17 +120,23 @@ class LatestServiceSnapshots:
 
 
 def latest_service_rows(
-    *, keys: Iterable[str], service_ids: Iterable[int] | QuerySet[Any] | None
+    *,
+    keys: Iterable[str],
+    service_ids: Iterable[int] | QuerySet[Any] | None,
+    department_id: int | None = None,
 ) -> LatestServiceSnapshots:
     """The service-scope snapshots of the measures `keys` on the latest day any of them was
     taken (a refresh writes every measure and scope of a day at once), with the measures
     of the rows read (and their thresholds) and their services: one query, the latest day
-    found in SQL. A page that shows both the standings and the watermelons of some
+    found in SQL. Of the services `service_ids`, or of every service of `department_id`,
+    or of every service. A page that shows both the standings and the watermelons of some
     services reads them once with this and gives both the result."""
     if service_ids is None:
-        read = kept_queries.instances_at(
-            _every_services_latest_query(kept_queries.vendor_of(Snapshot), tuple(keys))
+        kept = _latest_query(
+            kept_queries.vendor_of(Snapshot), tuple(keys), of_department=department_id is not None
         )
+        marks = {kept_queries.ID: department_id} if department_id is not None else None
+        read = kept_queries.instances_at(kept, keys=marks)
     else:
         ids = service_ids if isinstance(service_ids, QuerySet) else list(service_ids)
         read = _latest_of(_service_snapshots(keys).filter(service_id__in=ids)).select_related(
@@ -158,10 +164,16 @@ def _latest_of(rows: QuerySet[Snapshot]) -> QuerySet[Snapshot]:
 
 
 @functools.lru_cache(maxsize=16)
-def _every_services_latest_query(vendor: str, keys: tuple[str, ...]) -> kept_queries.KeptInstances:
-    """`latest_service_rows` of every service, kept built for the measures `keys`: the
-    executives' dashboard reads it at every view."""
-    return kept_queries.kept_instances(_latest_of(_service_snapshots(keys)), LATEST_RELATIONS)
+def _latest_query(
+    vendor: str, keys: tuple[str, ...], *, of_department: bool
+) -> kept_queries.KeptInstances:
+    """`latest_service_rows` of every service, or `of_department` (`ID`), kept built for
+    the measures `keys`: the executives' and the department managers' dashboards read it
+    at every view."""
+    rows = _service_snapshots(keys)
+    if of_department:
+        rows = rows.filter(service__department_id=kept_queries.ID)
+    return kept_queries.kept_instances(_latest_of(rows), LATEST_RELATIONS)
 
 
 def watermelons(
