@@ -307,6 +307,19 @@ class ServiceDayDepartment(models.Model):
         return f"{self.service} on {self.day}, {self.department}"
 
 
+class ServiceDaysVersion(models.Model):
+    """The portfolio's daily rollup's version (one row): figures summed from `ServiceDay`
+    and `ServiceDayDepartment` are cached under it (`esm.cache.kept_until_rewritten`)."""
+
+    version = models.UUIDField(
+        default=uuid.uuid4,
+        help_text="Changed in every transaction that writes the portfolio's days.",
+    )
+
+    def __str__(self) -> str:
+        return f"Portfolio days, version {self.version}"
+
+
 class Crossing(models.Model):
     """One piece of work that crossed from one department to another: a handoff or a consult
     (its `handed_off` or `consult_asked` event), with what answered it, as the collaboration

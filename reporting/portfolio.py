@@ -48,6 +48,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -55,9 +56,11 @@ from django.db.models import F, FilteredRelation, Max, Min, OuterRef, Q, QuerySe
 from django.utils import timezone
 
 from esm import clock
+from esm.cache import kept_until_rewritten
 from esm.models import Department
 from esm.permissions import User, staff_department_ids
 from reporting.models import CostRate, ServiceDay, ServiceDayDepartment, ServiceReview
+from reporting.service_days import service_days_version
 from services.models import Service, ServiceValueClaim, ValueFactor
 from valuestreams.forms import day_period
 from valuestreams.metrics import SMALL_GROUP, Period
@@ -342,7 +345,14 @@ def service_portfolio(
     ids = list(entries)
     _add_streams(entries, ids)
     first, last = window_days(window)
-    _add_days(entries, ids, first, last)
+    # The days' sums are the same for every reader until the days are rewritten.
+    days, parts = kept_until_rewritten(
+        service_days_version(),
+        "portfolio-days",
+        (ids, first, last),
+        lambda: (_day_sums(ids, first, last), _department_sums(ids, first, last)),
+    )
+    _add_days(entries, days)
     # Every department (they are few) with its rate: what the hours and savings are priced at.
     departments = {
         department.pk: department
@@ -352,18 +362,16 @@ def service_portfolio(
             )
         )
     }
-    _add_departments(entries, ids, first, last, departments)
+    _add_departments(entries, parts, departments)
     return [entries[pk] for pk in ids]
 
 
-def _add_days(
-    entries: dict[int, PortfolioEntry], ids: list[int], first: dt.date, last: dt.date
-) -> None:
+def _day_sums(ids: list[int], first: dt.date, last: dt.date) -> list[tuple[Any, ...]]:
     """Each service's demand and outcomes: its days from `first` to `last` summed, the
     trend's two spans ending on `last`, in one grouped query."""
     recent = last - dt.timedelta(days=TREND_SPAN.days - 1)
     before = recent - TREND_SPAN
-    sums = (
+    return list(
         ServiceDay.objects.filter(service__in=ids, day__gte=first, day__lte=last)
         .values_list("service")
         .annotate(
@@ -380,6 +388,9 @@ def _add_days(
         )
         .order_by()
     )
+
+
+def _add_days(entries: dict[int, PortfolioEntry], sums: list[tuple[Any, ...]]) -> None:
     for service_id, raised, recent_raised, before_raised, *outcomes, as_of in sums:
         entry = entries[service_id]
         entry.raised, entry.raised_recent, entry.raised_before = (
@@ -412,22 +423,25 @@ def _add_streams(entries: dict[int, PortfolioEntry], ids: list[int]) -> None:
             served.append(stream)
 
 
-def _add_departments(
-    entries: dict[int, PortfolioEntry],
-    ids: list[int],
-    first: dt.date,
-    last: dt.date,
-    departments: dict[int, Department],
-) -> None:
-    """Each service's staff hours by department and its automated steps, priced at each
-    department's rate (`departments`, annotated `rate`), in one grouped query. A step of a
-    department without a rate saves hours, not money."""
-    sums = (
+def _department_sums(ids: list[int], first: dt.date, last: dt.date) -> list[tuple[Any, ...]]:
+    """Each service's staff hours by department and its automated steps from `first` to
+    `last`, in one grouped query."""
+    return list(
         ServiceDayDepartment.objects.filter(service__in=ids, day__gte=first, day__lte=last)
         .values_list("service", "department")
         .annotate(hours_sum=Sum("hours"), steps_sum=Sum("automated_steps"))
         .order_by()
     )
+
+
+def _add_departments(
+    entries: dict[int, PortfolioEntry],
+    sums: list[tuple[Any, ...]],
+    departments: dict[int, Department],
+) -> None:
+    """Each service's staff hours by department (`_department_sums`) and its automated
+    steps, priced at each department's rate (`departments`, annotated `rate`). A step of a
+    department without a rate saves hours, not money."""
     hours: dict[int, list[DepartmentHours]] = defaultdict(list)
     hours_per_step = settings.AUTOMATION_MINUTES_SAVED_PER_STEP / 60
     for service_id, department_id, worked, steps in sums:

@@ -19,6 +19,7 @@ nightly one recomputes the portfolio's whole window, for the ratings given later
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from esm import clock
 from esm.calendars import Schedules, schedules_for
 from esm.models import Department
 from reporting.measures import AUTOMATED_ALONE, MET, MISSED, steps_finished, worked_hours
-from reporting.models import ServiceDay, ServiceDayDepartment
+from reporting.models import ServiceDay, ServiceDayDepartment, ServiceDaysVersion
 from services.models import Service, ServiceRequest
 from services.models.tasks import end_to_end_target_sql
 from valuestreams.forms import day_period, local_today
@@ -187,4 +188,17 @@ def _refresh(first: dt.date, last: dt.date, schedules: Schedules) -> int:
         unique_fields=["service", "day", "department"],
         update_fields=["hours", "automated_steps", "refreshed_at"],
     )
+    # In the same transaction: what was cached from the days before is never read again.
+    # One row, made by the first refresh and changed by each after it in one statement.
+    ServiceDaysVersion.objects.bulk_create(
+        [ServiceDaysVersion(pk=1, version=uuid.uuid4())],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["version"],
+    )
     return len(days) + len(parts)
+
+
+def service_days_version() -> uuid.UUID | None:
+    """The days' version (`ServiceDaysVersion`); None before their first refresh."""
+    return ServiceDaysVersion.objects.filter(pk=1).values_list("version", flat=True).first()

@@ -237,3 +237,28 @@ def test_an_hourly_rate_prices_the_rolled_up_steps_when_read(
         )
     assert entry.automated_steps == 1
     assert entry.automation_value == pytest.approx(30.0)
+
+
+def test_the_portfolio_sums_its_days_once_until_a_refresh_rewrites_them(item, executive):
+    """Every reader shares the days' sums, kept under the days' version: a second view
+    does not read the days again, and a refresh's new figures are read at once."""
+    _request(item, submitted=MON, resolved=TUE)
+
+    def resolved_and_days_read() -> tuple[int, int]:
+        with clock.travel(NOW), CaptureQueriesContext(connection) as queries:
+            [entry] = service_portfolio(services=portfolio_services(), viewer=executive)
+        tables = ('FROM "reporting_serviceday" ', 'FROM "reporting_servicedaydepartment" ')
+        days = [q for q in queries if any(table in q["sql"] for table in tables)]
+        return entry.resolved, len(days)
+
+    with clock.travel(NOW):
+        service_days_refresh_recent()
+    first, again = resolved_and_days_read(), resolved_and_days_read()
+    _request(item, submitted=MON, resolved=WED)
+    before_refresh = resolved_and_days_read()
+    with clock.travel(NOW):
+        service_days_refresh_recent()
+
+    assert first == (1, 2)  # the days' sums and their departments' parts
+    assert again == before_refresh == (1, 0)
+    assert resolved_and_days_read() == (2, 2)
