@@ -63,13 +63,14 @@ PINNED = {
     "dashboard: Employees": 10,
     "dashboard: Executives": 14,
     "dashboard: Line managers": 11,
-    "portfolio": 9,
+    # The days' version, then their sums (kept under it; not here, where nothing is cached).
+    "portfolio": 10,
     # One for the viewer's sight of the small edges' cases, which both sizes have.
     "collaboration map": 7,
     "stream export (CSV)": 5,
     "API: my requests": 4,
     "API: queue tasks": 7,
-    "portfolio: a service": 10,
+    "portfolio: a service": 11,
 }
 # Where the larger enterprise's count differs, and why: the bench picks its people and
 # objects from the data, so at the larger size some are others, in another state.
