@@ -107,3 +107,11 @@ def kill_worker(context: registry.StepContext) -> dict[str, Any]:
 @shared_task(name="integration.noop_task", ignore_result=False)
 def noop_task() -> None:
     """The cheapest round trip a worker can make: the bench's yardstick."""
+
+
+@shared_task(name="integration.backend_pid_task", ignore_result=False)
+def backend_pid_task() -> int:
+    """The PostgreSQL backend serving this task's database connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]

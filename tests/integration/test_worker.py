@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 
 from esm.models import Event, EventKind
 from services import actions as services_actions
@@ -115,3 +116,20 @@ def test_the_demo_onboarding_plan_runs_its_real_actions_on_a_real_worker(shared_
     wait_for(lambda: _finished(service_request), timeout=RUN_TIMEOUT, what="the run to finish")
     assert service_request.state == ServiceRequest.State.RESOLVED
     assert set(step_states(service_request).values()) == {StepRun.State.SUCCEEDED}
+
+
+def test_a_worker_keeps_a_sound_database_connection_and_replaces_a_dead_one(shared_rig):
+    """A task does not pay for a new PostgreSQL connection: each pool process keeps its
+    own from task to task. One that died (the server ended it) is replaced before the
+    next task uses it, and that task runs as usual."""
+    shared_rig.worker()
+
+    kept = {actions.backend_pid_task.delay().get(timeout=RUN_TIMEOUT) for _ in range(8)}
+    with connection.cursor() as cursor:
+        for pid in kept:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    replaced = {actions.backend_pid_task.delay().get(timeout=RUN_TIMEOUT) for _ in range(8)}
+
+    assert 1 <= len(kept) <= 2  # one per pool process, not one per task
+    assert 1 <= len(replaced) <= 2
+    assert replaced.isdisjoint(kept)
