@@ -873,6 +873,7 @@ def _canned_replies_query(vendor: str) -> kept_queries.KeptInstances:
 
 @functools.lru_cache(maxsize=4)
 def _queues_with_departments_query(vendor: str) -> kept_queries.KeptInstances:
+    """Every queue with its department, by department and name (`task_destinations`)."""
     return kept_queries.kept_instances(
         Queue.objects.order_by("department__name", "name"), ("department",)
     )

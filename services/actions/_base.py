@@ -55,6 +55,7 @@ def request_lock(service_request: ServiceRequest) -> ServiceRequest:
 
 @functools.lru_cache(maxsize=4)
 def _request_lock_query(vendor: str) -> kept_queries.KeptInstances:
+    """A request (`ID`), locked FOR UPDATE where the database has it."""
     return kept_queries.kept_instances(
         ServiceRequest.objects.select_for_update().filter(pk=kept_queries.ID), ()
     )
